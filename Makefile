@@ -1,0 +1,37 @@
+# nnapp: every target installs what it needs into .venv, so a fresh clone works with `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+LINT_PATHS := nnapp tests $(wildcard benchmarks)
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint format train bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy nnapp
+
+format: $(STAMP)
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+
+train: $(STAMP)
+	$(BIN)/nnapp train configs/iris.yaml
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
+clean:
+	rm -rf runs .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

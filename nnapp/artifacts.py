@@ -1,0 +1,212 @@
+"""The run directory: every file written atomically (temporary name, then rename), models byte-stable.
+
+<output.dir>/<name>/<YYYYmmdd-HHMMSS>[-N]/
+    config.yaml  metrics.csv  gradcheck.csv  model.npz  summary.json  curves.png  gradcheck.png
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .config import NnappError
+from .network import PARAM_NAMES, Params
+from .trainer import METRIC_COLUMNS, EpochRecord, GradcheckRecord
+
+GRADCHECK_COLUMNS = ("epoch", "when", "tensor", "checked", "kinks", "max_error", "verdict")
+_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # np.savez stamps the current time; a fixed one keeps bytes stable
+
+
+class ArtifactError(NnappError):
+    pass
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over `path`."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def new_run_dir(output_dir: str | Path, name: str, now: datetime | None = None) -> Path:
+    """A fresh directory `output_dir/name/YYYYmmdd-HHMMSS`, with a suffix -2, -3... if taken."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    parent = Path(output_dir) / name
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ArtifactError(f"output.dir: cannot create {parent} ({exc.strerror})") from None
+    for suffix in range(1, 10_000):
+        candidate = parent / (stamp if suffix == 1 else f"{stamp}-{suffix}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise ArtifactError(f"output.dir: no free run directory name under {parent}")
+
+
+def arrays_to_npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """An .npz archive (readable by np.load) whose bytes depend only on the arrays."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, value in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_ZIP_TIME)
+            payload = io.BytesIO()
+            np.lib.format.write_array(payload, np.asarray(value), allow_pickle=False)
+            archive.writestr(info, payload.getvalue())
+    return buffer.getvalue()
+
+
+def save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    atomic_write_bytes(path, arrays_to_npz_bytes(arrays))
+
+
+def model_arrays(
+    params: Params,
+    classes: np.ndarray,
+    scaler_mean: np.ndarray,
+    scaler_scale: np.ndarray,
+    feature_names: list[str],
+    columns: list[str] | None = None,
+    categories: Mapping[str, list[str]] | None = None,
+) -> dict[str, np.ndarray]:
+    arrays: dict[str, np.ndarray] = {name: np.asarray(params[name]) for name in PARAM_NAMES}
+    arrays["classes"] = np.asarray(classes).astype(str)
+    arrays["class_dtype"] = np.asarray(np.asarray(classes).dtype.kind)
+    arrays["scaler_mean"] = np.asarray(scaler_mean, dtype=np.float64)
+    arrays["scaler_scale"] = np.asarray(scaler_scale, dtype=np.float64)
+    arrays["feature_names"] = np.asarray(feature_names, dtype=str)
+    arrays["columns"] = np.asarray(columns or [], dtype=str)
+    arrays["categories"] = np.asarray(json.dumps(dict(categories or {}), sort_keys=True))
+    arrays["nnapp_version"] = np.asarray(__version__)
+    return arrays
+
+
+def load_model(path: str | Path) -> dict[str, Any]:
+    """Read a model.npz written by nnapp; a missing, truncated or foreign file is a one-line error."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.npz"
+    if not path.exists():
+        raise ArtifactError(f"{path}: no such model file (is this an nnapp run directory?)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except Exception as exc:  # zipfile, format and value errors: all mean "not a readable model"
+        raise ArtifactError(f"{path}: not a readable nnapp model ({exc.__class__.__name__})") from None
+    needed = {*PARAM_NAMES, "classes", "scaler_mean", "scaler_scale", "feature_names"}
+    if not needed <= set(arrays):
+        missing = ", ".join(sorted(needed - set(arrays)))
+        raise ArtifactError(f"{path}: not an nnapp model (missing {missing})")
+    model: dict[str, Any] = dict(arrays)
+    kind = str(arrays.get("class_dtype", np.asarray("U")))
+    model["classes"] = arrays["classes"].astype(np.int64) if kind in "iu" else arrays["classes"]
+    model["categories"] = json.loads(str(arrays.get("categories", np.asarray("{}"))))
+    model["params"] = {name: arrays[name] for name in PARAM_NAMES}
+    return model
+
+
+def csv_text(columns: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _format(v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _format(value: Any) -> Any:
+    return repr(value) if isinstance(value, float) else value  # repr: shortest round-trip form
+
+
+def write_metrics(path: Path, history: Iterable[EpochRecord]) -> None:
+    atomic_write_text(path, csv_text(METRIC_COLUMNS, (r.row() for r in history)))
+
+
+def gradcheck_rows(checks: Iterable[GradcheckRecord]) -> list[dict[str, Any]]:
+    rows = []
+    for check in checks:
+        for t in check.report.tensors:
+            rows.append(
+                dict(
+                    epoch=check.epoch,
+                    when=check.when,
+                    tensor=t.name,
+                    checked=t.checked,
+                    kinks=t.kinks,
+                    max_error=t.max_error,
+                    verdict=t.verdict,
+                )
+            )
+        d = check.report.directional
+        if d is not None:
+            rows.append(
+                dict(
+                    epoch=check.epoch,
+                    when=check.when,
+                    tensor="direction",
+                    checked=0 if d.kink else 1,
+                    kinks=1 if d.kink else 0,
+                    max_error=0.0 if d.kink else d.error,
+                    verdict=d.verdict,
+                )
+            )
+    return rows
+
+
+def write_gradcheck(path: Path, checks: Iterable[GradcheckRecord]) -> None:
+    atomic_write_text(path, csv_text(GRADCHECK_COLUMNS, gradcheck_rows(checks)))
+
+
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    with Path(path).open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_json(path: Path, payload: Mapping[str, Any]) -> None:
+    atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def versions() -> dict[str, str]:
+    import platform
+
+    import sklearn
+
+    return {
+        "nnapp": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+    }

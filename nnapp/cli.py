@@ -1,0 +1,193 @@
+"""The command line: a thin shell over the library. Only this module prints or exits."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .config import NnappError
+
+app = typer.Typer(
+    help="Train a one-hidden-layer ReLU + softmax classifier with hand-derived, checked gradients.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"nnapp {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", help="Show the version and exit.", callback=_version, is_eager=True)
+    ] = False,
+) -> None:
+    """nnapp: x -> z = Wx + b1 -> h = ReLU(z) -> theta = Uh + b2 -> y_hat = softmax(theta) -> J = CE.
+
+    Gradients come from the derived formulas (delta1 = y_hat - y, ...), never autograd, and are
+    checked against finite differences while training.
+    """
+
+
+class _Reporter:
+    """Training callbacks that draw progress: a rich bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, epochs: int, quiet: bool, log_every: int) -> None:
+        self.epochs, self.quiet, self.log_every = epochs, quiet, log_every
+        self.progress: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> _Reporter:
+        if not self.quiet and out.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(
+                TextColumn("epoch"),
+                MofNCompleteColumn(),
+                BarColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeElapsedColumn(),
+                console=out,
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task("train", total=self.epochs, info="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def on_start(self, initial: Any, chance: float, far_off: bool) -> None:
+        if self.quiet:
+            return
+        flag = "  [yellow](far from chance: check the data scaling and init)[/]" if far_off else ""
+        out.print(f"epoch 0: loss {initial.train_ce:.4f} (chance level ln N_c = {chance:.4f}){flag}")
+
+    def on_epoch_end(self, record: Any, state: Any) -> None:
+        if self.quiet:
+            return
+        info = (
+            f"loss {record.train_loss:.4f} val {record.val_loss:.4f} "
+            f"acc {record.train_acc:.3f} val {record.val_acc:.3f}"
+        )
+        if self.progress is not None:
+            self.progress.update(self.task, completed=record.epoch, info=info)
+        elif record.epoch % self.log_every == 0 or record.epoch == self.epochs:
+            out.print(f"epoch {record.epoch:>4}/{self.epochs}  {info}  lr {record.lr:.3g}")
+
+    def on_gradcheck(self, record: Any) -> None:
+        report = record.report
+        if self.quiet and report.verdict == "pass":
+            return
+        colour = {"pass": "green", "warn": "yellow", "fail": "red"}[report.verdict]
+        line = (
+            f"gradcheck ({record.when}, epoch {record.epoch}): [{colour}]{report.verdict}[/] "
+            f"max error {report.max_error:.1e}"
+        )
+        if self.progress is not None:
+            self.progress.console.print(line)
+        else:
+            out.print(line)
+
+
+def _summary_table(outcome: Any) -> Table:
+    m, result = outcome.metrics, outcome.result
+    table = Table(title=f"nnapp run: {result.stop_reason}", show_header=True)
+    table.add_column("split")
+    table.add_column("accuracy", justify="right")
+    table.add_column("loss (CE)", justify="right")
+    for split in ("train", "val", "test"):
+        table.add_row(split, f"{m[f'{split}_acc']:.4f}", f"{m[f'{split}_loss']:.4f}")
+    checks = result.checks
+    verdict = checks[-1].report.verdict if checks else "off"
+    table.caption = (
+        f"best epoch {result.best_epoch} of {result.state.epoch} · gradcheck: {verdict} · "
+        f"{result.seconds:.2f} s\nrun directory: {outcome.run_dir}"
+    )
+    return table
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  nnapp train configs/iris.yaml\n\n"
+        "  nnapp train configs/iris.yaml optim.lr=0.05 model.hidden=32\n\n"
+        "  nnapp train configs/digits.yaml --print-config"
+    )
+)
+def train(
+    config: Annotated[Path, typer.Argument(help="YAML experiment config.", show_default=False)],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(help="KEY=VALUE overrides, e.g. optim.lr=0.05 model.hidden=32.", show_default=False),
+    ] = None,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Print the resolved config and exit.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final summary.")] = False,
+) -> None:
+    """Train a model from a config; write metrics, gradient checks, the model and plots to a run directory."""
+    from .config import dump_config, load_config
+    from .experiment import prepare, run_experiment
+
+    try:
+        loaded = load_config(config, overrides or [])
+        if print_config:
+            out.print(dump_config(loaded.config, loaded.overrides), markup=False, end="")
+            raise typer.Exit(0)
+        data = prepare(loaded)
+    except NnappError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()  # finish the current step, then save everything
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with _Reporter(loaded.config.train.epochs, quiet, loaded.config.output.log_every) as reporter:
+            outcome = run_experiment(loaded, [reporter], stop_event=stop, data=data)  # type: ignore[list-item]
+    except NnappError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    out.print(_summary_table(outcome))
+    if outcome.result.message and outcome.exit_code != 0:
+        hint = ""
+        if outcome.result.stop_reason == "interrupted":
+            hint = " (the run directory holds everything up to the last full epoch)"
+        err.print(f"[bold red]error:[/] {outcome.result.message}{hint}", markup=True)
+    elif outcome.result.message:
+        out.print(outcome.result.message)
+    raise typer.Exit(outcome.exit_code)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

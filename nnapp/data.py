@@ -1,0 +1,304 @@
+"""Datasets: scikit-learn's bundled and generated ones, and the user's CSV files.
+
+Everything returned is numeric and split (stratified train/val/test); labels are encoded as
+0..N_c-1 and `classes` maps them back to what the user wrote. scikit-learn is imported inside the
+functions that need it, to keep `nnapp --help` fast.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import DataConfig, NnappError
+
+BUILTIN = ("iris", "wine", "breast_cancer", "digits", "moons", "circles", "blobs")
+MISSING_TOKENS = frozenset({"", "na", "nan", "n/a", "null", "none", "?"})
+
+
+class DataError(NnappError):
+    pass
+
+
+@dataclass
+class Table:
+    """Raw features before scaling: X (n, d) float64, y (n,) original labels."""
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    categories: dict[str, list[str]] = field(default_factory=dict)  # one-hot encoded columns
+    columns: list[str] = field(default_factory=list)  # the CSV's input columns, in order
+    dropped_rows: int = 0
+
+
+@dataclass
+class Dataset:
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    classes: np.ndarray  # original label of each class index
+    feature_names: list[str]
+    scaler_mean: np.ndarray
+    scaler_scale: np.ndarray
+    categories: dict[str, list[str]] = field(default_factory=dict)
+    columns: list[str] = field(default_factory=list)
+    dropped_rows: int = 0
+    name: str = ""
+
+    @property
+    def n_features(self) -> int:
+        return self.X_train.shape[1]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def split(self, which: str) -> tuple[np.ndarray, np.ndarray]:
+        return getattr(self, f"X_{which}"), getattr(self, f"y_{which}")
+
+
+def builtin_table(cfg: DataConfig, seed: int) -> Table:
+    from sklearn import datasets
+
+    name = cfg.dataset
+    if name in ("iris", "wine", "breast_cancer", "digits"):
+        bunch = getattr(datasets, f"load_{name}")()
+        names = [str(n) for n in getattr(bunch, "feature_names", [])]
+        target_names = np.asarray(getattr(bunch, "target_names", np.unique(bunch.target)))
+        return Table(np.asarray(bunch.data, dtype=np.float64), target_names[bunch.target], names)
+    if name == "moons":
+        X, y = datasets.make_moons(n_samples=cfg.n_samples, noise=cfg.noise, random_state=seed)
+    elif name == "circles":
+        X, y = datasets.make_circles(n_samples=cfg.n_samples, noise=cfg.noise, factor=0.5, random_state=seed)
+    elif name == "blobs":
+        X, y = datasets.make_blobs(
+            n_samples=cfg.n_samples,
+            n_features=cfg.n_features,
+            centers=cfg.centers,
+            cluster_std=1.0 + 10 * cfg.noise,
+            random_state=seed,
+        )
+    else:
+        raise DataError(f"data.dataset: unknown dataset {name!r}")
+    return Table(X.astype(np.float64), y, [f"x{i + 1}" for i in range(X.shape[1])])
+
+
+def describe_builtin(name: str) -> tuple[int, int, int]:
+    """(samples, features, classes) of a built-in dataset with its default settings."""
+    table = builtin_table(DataConfig(dataset=name), seed=0)  # type: ignore[arg-type]
+    return len(table.y), table.X.shape[1], len(np.unique(table.y))
+
+
+def read_csv(path: str | Path) -> tuple[list[str], list[list[str]]]:
+    """Header and rows as strings; errors name the file (and the row)."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such CSV file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, expected a CSV file") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: cannot read the CSV ({exc.__class__.__name__}: {exc})") from None
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise DataError(f"{path}: the CSV file is empty (expected a header row and data rows)")
+    header = [h.strip() for h in rows[0]]
+    if len(rows) == 1:
+        raise DataError(f"{path}: the CSV has a header but no data rows")
+    seen: set[str] = set()
+    for name in header:
+        if not name:
+            raise DataError(f"{path}: the header has an empty column name")
+        if name in seen:
+            raise DataError(f"{path}: duplicate column name {name!r} in the header")
+        seen.add(name)
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DataError(
+                f"{path}: row {number} has {len(row)} cells, the header has {len(header)} columns"
+            )
+    return header, [[c.strip() for c in r] for r in rows[1:]]
+
+
+def encode_features(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    columns: Sequence[str],
+    categories: dict[str, list[str]],
+    source: str,
+    row_numbers: Sequence[int] | None = None,
+) -> tuple[np.ndarray, list[str]]:
+    """Numeric matrix from the named columns; `categories` columns one-hot encoded (fixed categories).
+
+    Raises DataError naming the column and row (the file's line number) of the first bad cell.
+    """
+    numbers = list(row_numbers) if row_numbers is not None else list(range(2, len(rows) + 2))
+    index = {name: i for i, name in enumerate(header)}
+    blocks: list[np.ndarray] = []
+    names: list[str] = []
+    for column in columns:
+        cells = [row[index[column]] for row in rows]
+        if column in categories:
+            known = categories[column]
+            position = {value: k for k, value in enumerate(known)}
+            block = np.zeros((len(rows), len(known)))
+            for r, cell in enumerate(cells):
+                if cell not in position:
+                    raise DataError(
+                        f"{source}: row {numbers[r]}, column {column!r}: unknown category {cell!r} "
+                        f"(known: {', '.join(known)})"
+                    )
+                block[r, position[cell]] = 1.0
+            blocks.append(block)
+            names.extend(f"{column}={value}" for value in known)
+            continue
+        values = np.empty(len(rows))
+        for r, cell in enumerate(cells):
+            try:
+                values[r] = float(cell)
+            except ValueError:
+                raise DataError(
+                    f"{source}: row {numbers[r]}, column {column!r}: {cell!r} is not a number "
+                    f"(declare the column in data.categorical if it is a category)"
+                ) from None
+            if not np.isfinite(values[r]):
+                raise DataError(f"{source}: row {numbers[r]}, column {column!r}: {cell!r} is not finite")
+        blocks.append(values[:, None])
+        names.append(column)
+    X = np.hstack(blocks) if blocks else np.empty((len(rows), 0))
+    return X, names
+
+
+def csv_table(cfg: DataConfig, base_dir: Path | None = None) -> Table:
+    assert cfg.path is not None and cfg.target is not None  # guaranteed by config validation
+    path = Path(cfg.path)
+    if base_dir is not None and not path.is_absolute() and not path.exists():
+        path = base_dir / path
+    source = str(path)
+    header, rows = read_csv(path)
+    if cfg.target not in header:
+        raise DataError(
+            f"{source}: data.target column {cfg.target!r} is not in the header ({', '.join(header)})"
+        )
+    features = list(cfg.features) if cfg.features is not None else [h for h in header if h != cfg.target]
+    for column in [*features, *cfg.categorical]:
+        if column not in header:
+            raise DataError(f"{source}: column {column!r} (data.features/categorical) is not in the header")
+        if column == cfg.target:
+            raise DataError(f"{source}: the target column {column!r} cannot also be a feature")
+    if not features:
+        raise DataError(f"{source}: no feature columns (the CSV has only the target column)")
+    for column in cfg.categorical:
+        if column not in features:
+            features.append(column)
+
+    used = [header.index(c) for c in [*features, cfg.target]]
+    row_numbers = list(range(2, len(rows) + 2))  # the file's line numbers, header = 1
+    missing_rows = [n for n, row in enumerate(rows) if any(row[i].lower() in MISSING_TOKENS for i in used)]
+    dropped = 0
+    if missing_rows:
+        if cfg.missing == "error":
+            bad_columns = sorted(
+                {header[i] for n in missing_rows for i in used if rows[n][i].lower() in MISSING_TOKENS}
+            )
+            first = ", ".join(str(n + 2) for n in missing_rows[:5])
+            raise DataError(
+                f"{source}: {len(missing_rows)} row(s) have missing values in column(s) "
+                f"{', '.join(bad_columns)} (first at row(s) {first}); set data.missing: drop to skip them"
+            )
+        keep = sorted(set(range(len(rows))) - set(missing_rows))
+        rows = [rows[n] for n in keep]
+        row_numbers = [row_numbers[n] for n in keep]
+        dropped = len(missing_rows)
+        if not rows:
+            raise DataError(f"{source}: every row has a missing value; nothing is left to train on")
+
+    categories = {c: sorted({row[header.index(c)] for row in rows}) for c in cfg.categorical}
+    X, names = encode_features(header, rows, features, categories, source, row_numbers)
+    y = np.asarray([row[header.index(cfg.target)] for row in rows])
+    return Table(X, y, names, categories, features, dropped)
+
+
+def load_table(cfg: DataConfig, seed: int, base_dir: Path | None = None) -> Table:
+    return csv_table(cfg, base_dir) if cfg.dataset == "csv" else builtin_table(cfg, seed)
+
+
+def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Dataset:
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import LabelEncoder, StandardScaler
+
+    encoder = LabelEncoder()
+    labels = table.y
+    if labels.dtype.kind in "iu":
+        classes_in = np.unique(labels)
+    else:
+        labels = labels.astype(str)
+        classes_in = np.unique(labels)
+    if len(classes_in) < 2:
+        raise DataError(f"{source}: the target has only one class ({classes_in[0]!r}); need at least two")
+    y = encoder.fit_transform(labels)
+    n_classes = len(encoder.classes_)
+    counts = np.bincount(y, minlength=n_classes)
+    n = len(y)
+    n_test = int(np.ceil(cfg.test_size * n))
+    n_val = int(np.ceil(cfg.val_size * (n - n_test) / (1 - cfg.test_size))) if n > n_test else 0
+    n_train = n - n_test - n_val
+    if min(n_test, n_val, n_train) < n_classes:
+        raise DataError(
+            f"{source}: {n} rows are too few for a stratified split with {n_classes} classes "
+            f"(data.test_size={cfg.test_size}, data.val_size={cfg.val_size} leave "
+            f"train/val/test = {n_train}/{n_val}/{n_test} rows; each needs at least one row per class)"
+        )
+    if counts.min() < 3:
+        rare = encoder.classes_[int(np.argmin(counts))]
+        raise DataError(
+            f"{source}: class {rare!r} has {counts.min()} row(s); a stratified train/val/test split needs "
+            "at least 3 per class"
+        )
+    indices = np.arange(n)
+    try:
+        rest, test = train_test_split(indices, test_size=cfg.test_size, random_state=seed, stratify=y)
+        val_fraction = cfg.val_size / (1 - cfg.test_size)
+        train, val = train_test_split(rest, test_size=val_fraction, random_state=seed, stratify=y[rest])
+    except ValueError as exc:
+        raise DataError(f"{source}: cannot split the data stratified: {exc}") from None
+    X = table.X
+    if cfg.standardize:
+        scaler = StandardScaler().fit(X[train])
+        mean, scale = scaler.mean_, scaler.scale_
+    else:
+        mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
+    Xs = (X - mean) / scale
+    return Dataset(
+        X_train=Xs[train],
+        y_train=y[train],
+        X_val=Xs[val],
+        y_val=y[val],
+        X_test=Xs[test],
+        y_test=y[test],
+        classes=encoder.classes_,
+        feature_names=table.feature_names,
+        scaler_mean=np.asarray(mean, dtype=np.float64),
+        scaler_scale=np.asarray(scale, dtype=np.float64),
+        categories=table.categories,
+        columns=table.columns,
+        dropped_rows=table.dropped_rows,
+        name=cfg.dataset if cfg.dataset != "csv" else Path(cfg.path or "").name,
+    )
+
+
+def load_dataset(cfg: DataConfig, seed: int, base_dir: Path | None = None) -> Dataset:
+    """Load, encode, split (stratified, seeded) and standardize (fit on training rows only)."""
+    table = load_table(cfg, seed, base_dir)
+    source = str(cfg.path) if cfg.dataset == "csv" else f"dataset {cfg.dataset}"
+    return split_and_scale(table, cfg, seed, source)

@@ -1,0 +1,142 @@
+"""One experiment end to end: config -> data -> training -> run directory. What `nnapp train` calls.
+
+Everything that can be wrong with the user's input is found before the run directory is created,
+so a bad config or CSV leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import artifacts, network
+from .config import Config, LoadedConfig, NnappError, dump_config
+from .data import Dataset, load_dataset
+from .trainer import Callback, TrainResult, summary_metrics, train
+
+EXIT_CODES = {"completed": 0, "early_stopping": 0, "diverged": 3, "gradcheck_failed": 4, "interrupted": 130}
+MEMORY_LIMIT_BYTES = 8 * 2**30  # refuse runs whose arrays alone would need more than this
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    result: TrainResult
+    data: Dataset
+    metrics: dict[str, Any]
+    exit_code: int
+
+
+def estimate_bytes(cfg: Config, n_rows: int, n_features: int, n_classes: int) -> int:
+    """Rough peak memory of training: parameters x 6 (grads, velocity, best, previous, checkpoint
+    copy) plus the full-train-set forward/backward arrays (z, h, delta2 at B x D_h)."""
+    itemsize = np.dtype(cfg.model.dtype).itemsize
+    n_params = network.n_parameters(n_features, cfg.model.hidden, n_classes)
+    activations = 3 * n_rows * cfg.model.hidden + 3 * n_rows * n_classes + 2 * n_rows * n_features
+    return itemsize * (6 * n_params + activations)
+
+
+def check_resources(cfg: Config, data: Dataset, source: str) -> None:
+    need = estimate_bytes(cfg, len(data.y_train), data.n_features, data.n_classes)
+    if need > MEMORY_LIMIT_BYTES:
+        raise NnappError(
+            f"{source}: model.hidden={cfg.model.hidden} would need about {need / 2**30:.1f} GiB "
+            f"of memory (limit {MEMORY_LIMIT_BYTES / 2**30:.0f} GiB); use a smaller model.hidden"
+        )
+
+
+def prepare(loaded: LoadedConfig) -> Dataset:
+    """Load and validate the data for a config (raises NnappError on bad input, writes nothing)."""
+    cfg = loaded.config
+    base_dir = loaded.path.parent if loaded.path is not None else None
+    data = load_dataset(cfg.data, cfg.seed, base_dir)
+    check_resources(cfg, data, str(loaded.path or "config"))
+    return data
+
+
+def write_run(
+    run_dir: Path,
+    loaded: LoadedConfig,
+    data: Dataset,
+    result: TrainResult,
+    started_at: datetime,
+) -> dict[str, Any]:
+    cfg = loaded.config
+    metrics = summary_metrics(result.params, data, cfg.optim.weight_decay)
+    last_check = result.checks[-1].report if result.checks else None
+    arrays = artifacts.model_arrays(
+        result.params,
+        data.classes,
+        data.scaler_mean,
+        data.scaler_scale,
+        data.feature_names,
+        data.columns,
+        data.categories,
+    )
+    artifacts.save_npz(run_dir / "model.npz", arrays)
+    artifacts.write_metrics(run_dir / "metrics.csv", result.history)
+    artifacts.write_gradcheck(run_dir / "gradcheck.csv", result.checks)
+    summary = {
+        "name": cfg.name,
+        "dataset": data.name,
+        "seed": cfg.seed,
+        "stop_reason": result.stop_reason,
+        "message": result.message,
+        "epochs_trained": result.state.epoch,
+        "best_epoch": result.best_epoch,
+        **metrics,
+        "initial_loss": result.initial_loss,
+        "chance_loss": result.chance_loss,
+        "gradcheck_verdict": last_check.verdict if last_check else "off",
+        "gradcheck_max_error": last_check.max_error if last_check else None,
+        "classes": [str(c) for c in data.classes],
+        "n_features": data.n_features,
+        "n_train": len(data.y_train),
+        "n_val": len(data.y_val),
+        "n_test": len(data.y_test),
+        "dropped_rows": data.dropped_rows,
+        "overrides": list(loaded.overrides),
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "train_seconds": result.seconds,
+        "versions": artifacts.versions(),
+    }
+    artifacts.write_json(run_dir / "summary.json", summary)
+    if cfg.output.plots:
+        from . import plots
+
+        title = f"{cfg.name} ({data.name})"
+        artifacts.atomic_write_bytes(
+            run_dir / "curves.png", plots.curves_png(result.history, result.best_epoch, title)
+        )
+        if result.checks:
+            artifacts.atomic_write_bytes(
+                run_dir / "gradcheck.png",
+                plots.gradcheck_png(result.checks, cfg.gradcheck.tol, cfg.gradcheck.fail),
+            )
+    return metrics
+
+
+def run_experiment(
+    loaded: LoadedConfig,
+    callbacks: Sequence[Callback] = (),
+    stop_event: threading.Event | None = None,
+    data: Dataset | None = None,
+) -> RunOutcome:
+    """Train a config and write its run directory; raises NnappError for bad input before writing."""
+    data = data if data is not None else prepare(loaded)
+    cfg = loaded.config
+    started_at = datetime.now()
+    run_dir = artifacts.new_run_dir(cfg.output.dir, cfg.name, started_at)
+    artifacts.atomic_write_text(run_dir / "config.yaml", dump_config(cfg, loaded.overrides))
+    t0 = time.perf_counter()
+    result = train(cfg, data, callbacks, stop_event=stop_event)
+    metrics = write_run(run_dir, loaded, data, result, started_at)
+    metrics["total_seconds"] = time.perf_counter() - t0
+    return RunOutcome(run_dir, result, data, metrics, EXIT_CODES[result.stop_reason])

@@ -1,0 +1,104 @@
+"""Pictures of a run, drawn with matplotlib's object API on the Agg backend (no pyplot, no window).
+
+Each function takes plain records and returns PNG bytes; artifacts decide where they go.
+matplotlib is imported here only, so that the CLI starts fast.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from .trainer import EpochRecord, GradcheckRecord
+
+TENSOR_COLOURS = {
+    "W": "tab:blue",
+    "b1": "tab:orange",
+    "U": "tab:green",
+    "b2": "tab:red",
+    "x": "tab:purple",
+    "direction": "tab:gray",
+}
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=110, layout="constrained")
+
+
+def _png(fig: Any) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def curves_png(history: Sequence[EpochRecord], best_epoch: int | None = None, title: str = "") -> bytes:
+    """Loss (train vs val, log scale) and accuracy (train vs val) against epoch, best epoch marked."""
+    fig = _figure(10, 4)
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    epochs = [r.epoch for r in history]
+    loss_ax.plot(epochs, [r.train_loss for r in history], label="train (CE + L2)", color="tab:blue")
+    loss_ax.plot(epochs, [r.val_loss for r in history], label="validation (CE)", color="tab:orange")
+    loss_ax.set_yscale("log")
+    loss_ax.set_xlabel("epoch")
+    loss_ax.set_ylabel("loss (log scale)")
+    loss_ax.set_title("Loss")
+    acc_ax.plot(epochs, [r.train_acc for r in history], label="train", color="tab:blue")
+    acc_ax.plot(epochs, [r.val_acc for r in history], label="validation", color="tab:orange")
+    acc_ax.set_xlabel("epoch")
+    acc_ax.set_ylabel("accuracy")
+    acc_ax.set_ylim(-0.02, 1.02)
+    acc_ax.set_title("Accuracy")
+    for ax in (loss_ax, acc_ax):
+        if best_epoch is not None:
+            ax.axvline(
+                best_epoch, color="tab:green", linestyle="--", linewidth=1, label=f"best epoch {best_epoch}"
+            )
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="best", fontsize="small")
+    if title:
+        fig.suptitle(title)
+    return _png(fig)
+
+
+def gradcheck_png(checks: Sequence[GradcheckRecord], tol: float, fail: float, title: str = "") -> bytes:
+    """Max relative error per tensor against epoch (log scale), with the tol and fail thresholds."""
+    fig = _figure(8, 4.5)
+    ax = fig.subplots()
+    series: dict[str, tuple[list[int], list[float]]] = {}
+    finals: dict[str, tuple[int, float]] = {}
+    for check in checks:
+        points = [(t.name, t.max_error, t.checked) for t in check.report.tensors]
+        d = check.report.directional
+        if d is not None and not d.kink:
+            points.append(("direction", d.error, 1))
+        for name, error, checked in points:
+            if checked == 0:
+                continue
+            value = max(error, 1e-16)  # an exact match would vanish from a log axis
+            if check.when == "final":
+                finals[name] = (check.epoch, value)
+            else:
+                xs, ys = series.setdefault(name, ([], []))
+                xs.append(check.epoch)
+                ys.append(value)
+    for name, (xs, ys) in series.items():
+        ax.plot(xs, ys, marker="o", markersize=3, label=f"dJ/d{name}", color=TENSOR_COLOURS.get(name))
+    for name, (x, y) in finals.items():
+        ax.plot([x], [y], marker="*", markersize=10, linestyle="none", color=TENSOR_COLOURS.get(name))
+    if finals:
+        ax.plot([], [], marker="*", linestyle="none", color="black", label="final weights")
+    ax.axhline(tol, color="tab:green", linestyle="--", linewidth=1, label=f"tol {tol:g} (pass below)")
+    ax.axhline(fail, color="tab:red", linestyle="--", linewidth=1, label=f"fail {fail:g} (fail above)")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("max relative error (log scale)")
+    ax.set_title(title or "Gradient check: analytic vs finite differences")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
+    return _png(fig)

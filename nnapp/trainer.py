@@ -1,0 +1,361 @@
+"""The training loop: reshuffled mini-batches, SGD, per-epoch metrics, early stopping, gradient checks.
+
+The trainer reports through callbacks; it neither prints nor writes files. All of its mutable state
+is in `TrainState`, so that a run can be saved after any epoch and resumed to the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import network
+from .config import Config
+from .data import Dataset
+from .gradcheck import GradcheckReport, check_gradients
+from .optim import (
+    ScheduleState,
+    SGDState,
+    clip_by_norm,
+    plateau_update,
+    schedule_init,
+    schedule_lr,
+    sgd_init,
+    sgd_step,
+)
+
+METRIC_COLUMNS = (
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "train_ce",
+    "l2",
+    "lr",
+    "grad_norm",
+    "seconds",
+)
+# |J0 - ln N_c| beyond this many nats flags the initial loss as far off chance. He-initialised logits
+# have a standard deviation near sqrt(2) on standardized inputs, which alone adds about one nat.
+CHANCE_FLAG_MARGIN = 2.0
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int  # 0 is the untrained network
+    train_loss: float  # cross-entropy + L2, at the end-of-epoch weights, over all training rows
+    train_acc: float
+    val_loss: float  # cross-entropy on the validation rows (no L2 term)
+    val_acc: float
+    train_ce: float
+    l2: float
+    lr: float
+    grad_norm: float  # ||dJ/dparams|| over all training rows at the end-of-epoch weights
+    seconds: float  # wall-clock time of the epoch (not deterministic)
+
+    def row(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GradcheckRecord:
+    epoch: int
+    when: str  # "epoch" (periodic) or "final" (the returned weights)
+    report: GradcheckReport
+
+
+@dataclass
+class TrainState:
+    """Everything that changes during training; saved in checkpoints."""
+
+    flat: np.ndarray  # all parameters, one buffer (network.views names its parts)
+    sgd: SGDState
+    schedule: ScheduleState
+    shuffle_rng: np.random.Generator
+    check_rng: np.random.Generator
+    epoch: int = 0  # epochs completed
+    best_flat: np.ndarray | None = None
+    best_score: float = math.inf  # monitored metric, oriented so that lower is better
+    best_epoch: int = 0
+    bad_epochs: int = 0  # epochs without improvement (early stopping)
+    history: list[EpochRecord] = field(default_factory=list)
+    checks: list[GradcheckRecord] = field(default_factory=list)
+
+
+@dataclass
+class TrainResult:
+    params: network.Params  # the returned (best) weights
+    history: list[EpochRecord]
+    checks: list[GradcheckRecord]
+    best_epoch: int
+    stop_reason: str  # "completed" | "early_stopping" | "gradcheck_failed" | "diverged" | "interrupted"
+    message: str
+    initial_loss: float
+    chance_loss: float
+    seconds: float
+    state: TrainState
+
+    @property
+    def diverged(self) -> bool:
+        return self.stop_reason == "diverged"
+
+
+class Callback:
+    """Override what you need; every hook is optional."""
+
+    def on_start(self, initial: EpochRecord, chance_loss: float, far_off: bool) -> None: ...
+    def on_epoch_end(self, record: EpochRecord, state: TrainState) -> None: ...
+    def on_gradcheck(self, record: GradcheckRecord) -> None: ...
+
+
+def dimensions(data: Dataset, cfg: Config) -> tuple[int, int, int]:
+    return data.n_features, cfg.model.hidden, data.n_classes
+
+
+def init_state(cfg: Config, data: Dataset) -> TrainState:
+    """Fresh parameters and optimizer state; all randomness derives from cfg.seed."""
+    init_seq, shuffle_seq, check_seq = np.random.SeedSequence(cfg.seed).spawn(3)
+    dims = dimensions(data, cfg)
+    params = network.init_params(
+        *dims, np.random.default_rng(init_seq), init=cfg.model.init, dtype=np.dtype(cfg.model.dtype)
+    )
+    flat = network.flatten(params)
+    return TrainState(
+        flat=flat,
+        sgd=sgd_init(flat),
+        schedule=schedule_init(cfg.optim),
+        shuffle_rng=np.random.default_rng(shuffle_seq),
+        check_rng=np.random.default_rng(check_seq),
+    )
+
+
+def gradcheck_rows(cfg: Config, data: Dataset) -> np.ndarray:
+    """The fixed training rows the periodic checks use: the first `samples` of a seeded permutation."""
+    rng = np.random.default_rng(np.random.SeedSequence(cfg.seed).spawn(4)[3])
+    return np.sort(rng.permutation(len(data.y_train))[: cfg.gradcheck.samples])
+
+
+def run_gradcheck(
+    cfg: Config, params: network.Params, data: Dataset, rng: np.random.Generator
+) -> GradcheckReport:
+    g = cfg.gradcheck
+    rows = gradcheck_rows(cfg, data)
+    return check_gradients(
+        params,
+        data.X_train[rows],
+        data.y_train[rows],
+        cfg.optim.weight_decay,
+        eps=g.eps,
+        coords=None if g.coords == "all" else int(g.coords),
+        tol=g.tol,
+        fail=g.fail,
+        rng=rng,
+        directional=g.directional,
+    )
+
+
+def evaluate(
+    params: network.Params, X: np.ndarray, y: np.ndarray, weight_decay: float = 0.0
+) -> tuple[float, float]:
+    """(cross-entropy + L2, accuracy) of params on (X, y)."""
+    fwd = network.forward(params, X)
+    loss = network.cross_entropy(fwd, y) + network.l2_penalty(params, weight_decay)
+    return loss, float(np.mean(np.argmax(fwd.theta, axis=1) == y))
+
+
+def _epoch_record(
+    cfg: Config,
+    params: network.Params,
+    grads: network.Params,
+    X_train: np.ndarray,
+    data: Dataset,
+    epoch: int,
+    lr: float,
+    seconds: float,
+) -> EpochRecord:
+    wd = cfg.optim.weight_decay
+    fwd = network.forward(params, X_train)
+    ce = network.cross_entropy(fwd, data.y_train)
+    l2 = network.l2_penalty(params, wd)
+    train_acc = float(np.mean(np.argmax(fwd.theta, axis=1) == data.y_train))
+    network.backward(params, fwd, data.y_train, wd, input_grad=False, out=grads)
+    grad_norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+    X_val = data.X_val.astype(X_train.dtype, copy=False)
+    val_loss, val_acc = evaluate(params, X_val, data.y_val)
+    return EpochRecord(epoch, ce + l2, train_acc, val_loss, val_acc, ce, l2, lr, grad_norm, seconds)
+
+
+def _monitored(cfg: Config, record: EpochRecord) -> float:
+    """The early-stopping metric, oriented so that lower is better."""
+    return record.val_loss if cfg.train.early_stopping.monitor == "val_loss" else -record.val_acc
+
+
+def _finite(record: EpochRecord) -> bool:
+    return all(math.isfinite(v) for v in (record.train_loss, record.val_loss, record.grad_norm))
+
+
+def train(
+    cfg: Config,
+    data: Dataset,
+    callbacks: Sequence[Callback] = (),
+    state: TrainState | None = None,
+    stop_event: threading.Event | None = None,
+) -> TrainResult:
+    """Train (or, given a saved `state`, go on training) and return the best weights and the record."""
+    started = time.perf_counter()
+    dtype = np.dtype(cfg.model.dtype)
+    dims = dimensions(data, cfg)
+    state = state if state is not None else init_state(cfg, data)
+    params = network.views(state.flat, *dims)
+    grad_flat = np.zeros_like(state.flat)
+    grads = network.views(grad_flat, *dims)
+    prev_flat = state.flat.copy()  # last parameters known to give a finite loss
+    X_train = np.ascontiguousarray(data.X_train, dtype=dtype)
+    y_train = data.y_train
+    n = len(y_train)
+    batch = min(cfg.train.batch_size, n)
+    chance = math.log(data.n_classes)
+    o, es = cfg.optim, cfg.train.early_stopping
+    every = cfg.gradcheck.every
+
+    def check(epoch: int, when: str) -> GradcheckRecord | None:
+        if not cfg.gradcheck.enabled:
+            return None
+        record = GradcheckRecord(epoch, when, run_gradcheck(cfg, params, data, state.check_rng))
+        state.checks.append(record)
+        for cb in callbacks:
+            cb.on_gradcheck(record)
+        return record
+
+    def end_of_epoch(record: EpochRecord) -> None:
+        state.history.append(record)
+        score = _monitored(cfg, record)
+        if state.best_flat is None or score < state.best_score - es.min_delta:
+            state.best_score, state.best_epoch, state.bad_epochs = score, record.epoch, 0
+            state.best_flat = state.flat.copy()
+        else:
+            state.bad_epochs += 1
+        if o.schedule == "plateau" and record.epoch > 0:
+            plateau_update(o, state.schedule, record.val_loss)
+
+    stop_reason, message = "completed", ""
+    if not state.history:  # epoch 0: the untrained network, next to the chance level
+        initial = _epoch_record(cfg, params, grads, X_train, data, 0, o.lr, 0.0)
+        end_of_epoch(initial)
+        for cb in callbacks:
+            cb.on_start(initial, chance, abs(initial.train_ce - chance) > CHANCE_FLAG_MARGIN)
+        if every > 0:
+            gc = check(0, "epoch")
+            if gc is not None and gc.report.verdict == "fail" and cfg.gradcheck.on_fail == "stop":
+                stop_reason, message = "gradcheck_failed", _gradcheck_message(gc)
+    initial_loss = state.history[0].train_loss
+
+    while stop_reason == "completed" and state.epoch < cfg.train.epochs:
+        epoch = state.epoch + 1
+        t0 = time.perf_counter()
+        lr = state.schedule.lr = schedule_lr(o, state.schedule, epoch - 1, cfg.train.epochs)
+        order = state.shuffle_rng.permutation(n) if cfg.train.shuffle else np.arange(n)
+        X_epoch, y_epoch = X_train[order], y_train[order]  # one gather per epoch, slices per step
+        for step, start in enumerate(range(0, n, batch), start=1):
+            X_b, y_b = X_epoch[start : start + batch], y_epoch[start : start + batch]
+            fwd = network.forward(params, X_b)
+            loss = network.cross_entropy(fwd, y_b)
+            if not math.isfinite(loss):
+                stop_reason = "diverged"
+                message = (
+                    f"training diverged: non-finite loss at epoch {epoch}, step {step}; "
+                    f"try a smaller learning rate (optim.lr={o.lr:g}) or set optim.clip_norm"
+                )
+                break
+            network.backward(params, fwd, y_b, o.weight_decay, input_grad=False, out=grads)
+            np.copyto(prev_flat, state.flat)
+            clip_by_norm(grad_flat, o.clip_norm)
+            sgd_step(state.flat, grad_flat, state.sgd, lr, o.momentum, o.nesterov)
+            if stop_event is not None and stop_event.is_set():
+                stop_reason, message = "interrupted", f"interrupted during epoch {epoch}, after step {step}"
+                break
+        if stop_reason == "diverged":
+            np.copyto(state.flat, prev_flat)
+            break
+        record = _epoch_record(cfg, params, grads, X_train, data, epoch, lr, time.perf_counter() - t0)
+        if not _finite(record):
+            np.copyto(state.flat, prev_flat)
+            stop_reason = "diverged"
+            message = (
+                f"training diverged: non-finite loss or gradient at the end of epoch {epoch}; "
+                f"try a smaller learning rate (optim.lr={o.lr:g}) or set optim.clip_norm"
+            )
+            break
+        if stop_reason == "interrupted":
+            break  # a partial epoch is neither recorded nor checkpointed
+        state.epoch = epoch
+        end_of_epoch(record)
+        for cb in callbacks:
+            cb.on_epoch_end(record, state)
+        if every > 0 and epoch % every == 0:
+            gc = check(epoch, "epoch")
+            if gc is not None and gc.report.verdict == "fail" and cfg.gradcheck.on_fail == "stop":
+                stop_reason, message = "gradcheck_failed", _gradcheck_message(gc)
+                break
+        if es.patience > 0 and state.bad_epochs >= es.patience:
+            stop_reason = "early_stopping"
+            message = f"early stopping: {es.monitor} has not improved for {es.patience} epochs"
+            break
+        if stop_event is not None and stop_event.is_set():
+            stop_reason, message = "interrupted", f"interrupted after epoch {epoch}"
+            break
+
+    best = state.best_flat if state.best_flat is not None else state.flat
+    final = network.views(best.copy(), *dims)
+    if stop_reason != "gradcheck_failed" and cfg.gradcheck.enabled:
+        gc = GradcheckRecord(state.best_epoch, "final", run_gradcheck(cfg, final, data, state.check_rng))
+        state.checks.append(gc)
+        for cb in callbacks:
+            cb.on_gradcheck(gc)
+        if gc.report.verdict == "fail" and cfg.gradcheck.on_fail == "stop" and stop_reason == "completed":
+            stop_reason, message = "gradcheck_failed", _gradcheck_message(gc)
+    return TrainResult(
+        params=final,
+        history=list(state.history),
+        checks=list(state.checks),
+        best_epoch=state.best_epoch,
+        stop_reason=stop_reason,
+        message=message,
+        initial_loss=initial_loss,
+        chance_loss=chance,
+        seconds=time.perf_counter() - started,
+        state=state,
+    )
+
+
+def _gradcheck_message(record: GradcheckRecord) -> str:
+    report = record.report
+    worst = report.worst()
+    where = f" at index {worst.worst_index}" if worst.worst_index is not None else ""
+    text = (
+        f"gradient check failed at epoch {record.epoch}: dJ/d{worst.name} relative error "
+        f"{worst.max_error:.2e}{where} > gradcheck.fail={report.fail:g}"
+    )
+    if report.directional is not None and report.directional.verdict == "fail" and worst.verdict != "fail":
+        text = (
+            f"gradient check failed at epoch {record.epoch}: directional derivative error "
+            f"{report.directional.error:.2e} > gradcheck.fail={report.fail:g}"
+        )
+    return text
+
+
+def summary_metrics(params: network.Params, data: Dataset, weight_decay: float) -> dict[str, Any]:
+    """Final loss and accuracy on each split (losses are cross-entropy; train also reports + L2)."""
+    out: dict[str, Any] = {}
+    for split in ("train", "val", "test"):
+        X, y = data.split(split)
+        loss, acc = evaluate(params, X.astype(params["W"].dtype, copy=False), y)
+        out[f"{split}_loss"], out[f"{split}_acc"] = loss, acc
+    return out
