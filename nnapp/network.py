@@ -8,7 +8,7 @@ Every gradient is written from the derived formulas; nothing here uses autograd.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -68,29 +68,81 @@ def init_params(
 
 
 @dataclass
+class Workspace:
+    """The arrays a forward and backward pass write into, for batches of up to `len(ones)` rows.
+
+    Training reuses one Workspace for every step: at this network's sizes a step's cost is mostly
+    per-call overhead, and allocating eight small arrays per step is a good part of it.
+    """
+
+    z: np.ndarray  # (B, D_h)
+    h: np.ndarray  # (B, D_h)
+    theta: np.ndarray  # (B, N_c)
+    delta1: np.ndarray  # (B, N_c)
+    delta2: np.ndarray  # (B, D_h)
+    sgn_h: np.ndarray  # (B, D_h)
+    ones: np.ndarray  # (B,) sums over examples are written 1^T Delta
+
+    @classmethod
+    def new(cls, rows: int, d_hidden: int, n_classes: int, dtype: Any = np.float64) -> Workspace:
+        hidden, logits = (rows, d_hidden), (rows, n_classes)
+        return cls(
+            z=np.empty(hidden, dtype),
+            h=np.empty(hidden, dtype),
+            theta=np.empty(logits, dtype),
+            delta1=np.empty(logits, dtype),
+            delta2=np.empty(hidden, dtype),
+            sgn_h=np.empty(hidden, dtype),
+            ones=np.ones(rows, dtype),
+        )
+
+    def first(self, rows: int) -> Workspace:
+        """Views of the first `rows` rows (an epoch's last batch may be short)."""
+        if rows == len(self.ones):
+            return self
+        return Workspace(**{f.name: getattr(self, f.name)[:rows] for f in fields(self)})
+
+
+@dataclass
 class Forward:
-    """The intermediate values of the forward pass, kept for the backward pass."""
+    """The intermediate values of the forward pass, kept for the backward pass (views into `ws`)."""
 
     X: np.ndarray  # (B, D_x)
     z: np.ndarray  # (B, D_h)
     h: np.ndarray  # (B, D_h)
     theta: np.ndarray  # (B, N_c) logits
-    log_norm: np.ndarray  # (B,) log sum_k exp(theta_k), the softmax's normaliser
+    ws: Workspace  # where backward writes delta1 and delta2
+
+    @property
+    def log_norm(self) -> np.ndarray:
+        """log sum_k exp(theta_k) by row, shifted by the row maximum: no overflow for logits of any size."""
+        row_max = self.theta.max(axis=1)
+        return row_max + np.log(np.exp(self.theta - row_max[:, None]).sum(axis=1))
 
     @property
     def y_hat(self) -> np.ndarray:
-        """softmax(theta) by row, computed from the stable log-normaliser: exp(theta - logsumexp)."""
-        return np.exp(self.theta - self.log_norm[:, None])
+        return softmax(self.theta)
 
 
-def forward(params: Params, X: np.ndarray) -> Forward:
-    z = X @ params["W"].T + params["b1"]  # z = W x + b1                  (B, D_h)
-    h = np.maximum(z, 0)  # h = ReLU(z)                                   (B, D_h)
-    theta = h @ params["U"].T + params["b2"]  # theta = U h + b2          (B, N_c)
-    row_max = theta.max(axis=1)
-    # log-sum-exp shifted by the row maximum: no overflow for logits of any size
-    log_norm = row_max + np.log(np.exp(theta - row_max[:, None]).sum(axis=1))
-    return Forward(X=X, z=z, h=h, theta=theta, log_norm=log_norm)
+def softmax(theta: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """y_hat = exp(theta - rowmax) / rowsum by row: the shift cancels in the ratio and keeps exp finite."""
+    y_hat = np.subtract(theta, theta.max(axis=1, keepdims=True), out=out)
+    np.exp(y_hat, out=y_hat)
+    y_hat /= y_hat.sum(axis=1, keepdims=True)
+    return y_hat
+
+
+def forward(params: Params, X: np.ndarray, ws: Workspace | None = None) -> Forward:
+    """The forward pass; with a Workspace `ws` it allocates nothing (and overwrites `ws`)."""
+    W, b1, U, b2 = params["W"], params["b1"], params["U"], params["b2"]
+    if ws is None:
+        ws = Workspace.new(len(X), W.shape[0], U.shape[0], np.result_type(X, W))
+    z = np.matmul(X, W.T, out=ws.z)
+    z += b1  # z = W x + b1                                                (B, D_h)
+    h = np.maximum(z, 0, out=ws.h)  # h = ReLU(z)                          (B, D_h)
+    theta = np.matmul(h, U.T, out=ws.theta)
+    theta += b2  # theta = U h + b2                                        (B, N_c)
+    return Forward(X=X, z=z, h=h, theta=theta, ws=ws)
 
 
 def cross_entropy(fwd: Forward, y: np.ndarray) -> float:
@@ -117,28 +169,33 @@ def backward(
 ) -> Params:
     """Gradients of the batch-mean loss (plus L2) by the derived formulas of MATH.md.
 
-    `out`, if given, holds arrays (e.g. views of one flat buffer) to write the parameter gradients into.
+    `y` holds class indices (B,) or one-hot rows (B, N_c). `out`, if given, holds arrays (e.g. views of
+    one flat buffer) to write the parameter gradients into; delta1 and delta2 go into `fwd.ws`.
     `input_grad=False` skips dJ/dX, which training does not need.
     """
     U, W = params["U"], params["W"]
     B = len(y)
+    ws = fwd.ws
     grads: Params = out if out is not None else {}
 
     # (1) delta1 = dJ/dtheta = (y_hat - y)^T per example; mean loss => divided by B   (B, N_c)
-    delta1 = fwd.y_hat
-    delta1[np.arange(B), y] -= 1
+    delta1 = softmax(fwd.theta, out=ws.delta1)
+    if y.ndim == 2:
+        delta1 -= y  # y given one-hot, (B, N_c): Delta1 = (Y_hat - Y) / B as in MATH.md
+    else:
+        delta1[np.arange(B), y] -= 1  # y given as class indices
     delta1 /= B
     # (2) dJ/dU = delta1^T h^T  ->  batch: Delta1^T H                                   (N_c, D_h)
     grads["U"] = np.matmul(delta1.T, fwd.h, out=grads.get("U"))
-    # (2) dJ/db2 = delta1^T  ->  batch: sum over examples                               (N_c,)
-    grads["b2"] = np.sum(delta1, axis=0, out=grads.get("b2"))
+    # (2) dJ/db2 = delta1^T  ->  batch: sum over examples, 1^T Delta1                   (N_c,)
+    grads["b2"] = np.matmul(ws.ones, delta1, out=grads.get("b2"))
     # (3) delta2 = dJ/dz = delta1 U ⊙ sgn(h), with ReLU'(z) = 1 where z > 0, else 0     (B, D_h)
-    delta2 = delta1 @ U
-    delta2 *= fwd.z > 0
+    delta2 = np.matmul(delta1, U, out=ws.delta2)
+    delta2 *= np.sign(fwd.h, out=ws.sgn_h)
     # (4) dJ/dW = delta2^T x^T  ->  batch: Delta2^T X                                   (D_h, D_x)
     grads["W"] = np.matmul(delta2.T, fwd.X, out=grads.get("W"))
-    # (4) dJ/db1 = delta2^T  ->  batch: sum over examples                               (D_h,)
-    grads["b1"] = np.sum(delta2, axis=0, out=grads.get("b1"))
+    # (4) dJ/db1 = delta2^T  ->  batch: sum over examples, 1^T Delta2                   (D_h,)
+    grads["b1"] = np.matmul(ws.ones, delta2, out=grads.get("b1"))
     # L2: d/dW (lambda/2)||W||^2 = lambda W, likewise for U; biases are not decayed
     if weight_decay != 0.0:
         grads["W"] += weight_decay * W

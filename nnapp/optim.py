@@ -41,15 +41,20 @@ def clip_by_norm(grad: np.ndarray, max_norm: float | None) -> float:
 def sgd_step(
     params: np.ndarray, grad: np.ndarray, state: SGDState, lr: float, momentum: float, nesterov: bool
 ) -> None:
-    """One update of the flat vector `params` in place (see the module docstring)."""
+    """One update of the flat vector `params` in place (see the module docstring).
+
+    `grad` is overwritten with lr * grad: the step needs no temporary array (the trainer recomputes
+    the gradient before the next step anyway).
+    """
     v = state.velocity
+    lr_g = np.multiply(grad, lr, out=grad)
     if momentum == 0.0:
-        params -= lr * grad
+        params -= lr_g
     else:
         v *= momentum
-        v -= lr * grad  # v <- mu v - lr g
+        v -= lr_g  # v <- mu v - lr g
         if nesterov:
-            params += momentum * v - lr * grad  # p <- p + mu v - lr g
+            params += momentum * v - lr_g  # p <- p + mu v - lr g
         else:
             params += v  # p <- p + v
     state.steps += 1

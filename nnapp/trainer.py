@@ -219,8 +219,10 @@ def train(
     prev_flat = state.flat.copy()  # last parameters known to give a finite loss
     X_train = np.ascontiguousarray(data.X_train, dtype=dtype)
     y_train = data.y_train
+    Y_train = np.eye(data.n_classes, dtype=dtype)[y_train]  # one-hot, so Delta1 = (Y_hat - Y) / B
     n = len(y_train)
     batch = min(cfg.train.batch_size, n)
+    ws = network.Workspace.new(batch, cfg.model.hidden, data.n_classes, dtype)  # reused by every step
     chance = math.log(data.n_classes)
     o, es = cfg.optim, cfg.train.early_stopping
     every = cfg.gradcheck.every
@@ -262,21 +264,20 @@ def train(
         t0 = time.perf_counter()
         lr = state.schedule.lr = schedule_lr(o, state.schedule, epoch - 1, cfg.train.epochs)
         order = state.shuffle_rng.permutation(n) if cfg.train.shuffle else np.arange(n)
-        X_epoch, y_epoch = X_train[order], y_train[order]  # one gather per epoch, slices per step
+        X_epoch, Y_epoch = X_train[order], Y_train[order]  # one gather per epoch, slices per step
         for step, start in enumerate(range(0, n, batch), start=1):
-            X_b, y_b = X_epoch[start : start + batch], y_epoch[start : start + batch]
-            fwd = network.forward(params, X_b)
-            loss = network.cross_entropy(fwd, y_b)
-            if not math.isfinite(loss):
+            X_b, Y_b = X_epoch[start : start + batch], Y_epoch[start : start + batch]
+            fwd = network.forward(params, X_b, ws.first(len(X_b)))
+            network.backward(params, fwd, Y_b, o.weight_decay, input_grad=False, out=grads)
+            # a non-finite loss makes Y_hat, hence the gradient, non-finite: its norm is the cheap test
+            if not math.isfinite(clip_by_norm(grad_flat, o.clip_norm)):
                 stop_reason = "diverged"
                 message = (
                     f"training diverged: non-finite loss at epoch {epoch}, step {step}; "
                     f"try a smaller learning rate (optim.lr={o.lr:g}) or set optim.clip_norm"
                 )
                 break
-            network.backward(params, fwd, y_b, o.weight_decay, input_grad=False, out=grads)
             np.copyto(prev_flat, state.flat)
-            clip_by_norm(grad_flat, o.clip_norm)
             sgd_step(state.flat, grad_flat, state.sgd, lr, o.momentum, o.nesterov)
             if stop_event is not None and stop_event.is_set():
                 stop_reason, message = "interrupted", f"interrupted during epoch {epoch}, after step {step}"

@@ -1,0 +1,102 @@
+"""The allocation-free training path computes the same numbers as the plain one."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nnapp import network
+from nnapp.config import Config, DataConfig, GradcheckConfig, ModelConfig, OptimConfig, TrainConfig
+from nnapp.data import load_dataset
+from nnapp.optim import sgd_init, sgd_step
+from nnapp.trainer import train
+
+
+def _params(rng, d_in=5, d_hidden=7, n_classes=4, dtype=np.float64):
+    params = network.init_params(d_in, d_hidden, n_classes, rng, dtype=dtype)
+    for value in params.values():
+        value += (0.1 * rng.standard_normal(value.shape)).astype(dtype)  # non-zero biases
+    return params
+
+
+@settings(max_examples=20, deadline=None)
+@given(rows=st.integers(1, 9), short=st.integers(0, 8), seed=st.integers(0, 2**16))
+def test_a_reused_workspace_gives_the_same_gradients_as_fresh_arrays(rows, short, seed):
+    rng = np.random.default_rng(seed)
+    params = _params(rng)
+    ws = network.Workspace.new(rows + short, 7, 4)
+    ws.z.fill(np.nan)  # stale contents from an earlier step must not leak into the result
+    X, y = rng.standard_normal((rows, 5)), rng.integers(0, 4, rows)
+    fresh = network.backward(params, network.forward(params, X), y, 0.1)
+    reused = network.backward(params, network.forward(params, X, ws.first(rows)), y, 0.1)
+    for name in fresh:
+        np.testing.assert_array_equal(reused[name], fresh[name], err_msg=name)
+
+
+def test_one_hot_labels_give_the_same_gradients_as_class_indices():
+    rng = np.random.default_rng(1)
+    params = _params(rng)
+    X, y = rng.standard_normal((6, 5)), rng.integers(0, 4, 6)
+    fwd = network.forward(params, X)
+    by_index = network.backward(params, fwd, y)
+    by_one_hot = network.backward(params, fwd, np.eye(4)[y])
+    for name in by_index:
+        np.testing.assert_allclose(by_one_hot[name], by_index[name], rtol=1e-14, atol=1e-16, err_msg=name)
+
+
+def test_workspace_rows_are_views_of_one_allocation():
+    ws = network.Workspace.new(8, 3, 2)
+    short = ws.first(5)
+    assert short.z.shape == (5, 3) and np.shares_memory(short.z, ws.z)
+    assert ws.first(8) is ws
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_step_is_the_documented_momentum_update(nesterov):
+    rng = np.random.default_rng(2)
+    p, g = rng.standard_normal(10), rng.standard_normal(10)
+    state = sgd_init(p)
+    state.velocity[:] = rng.standard_normal(10)
+    v_expected = 0.9 * state.velocity - 0.1 * g
+    p_expected = p + (0.9 * v_expected - 0.1 * g if nesterov else v_expected)
+    sgd_step(p, g.copy(), state, lr=0.1, momentum=0.9, nesterov=nesterov)
+    np.testing.assert_allclose(state.velocity, v_expected, rtol=1e-15)
+    np.testing.assert_allclose(p, p_expected, rtol=1e-15)
+
+
+def _tiny(**changes) -> Config:
+    cfg = Config(
+        data=DataConfig(dataset="iris"),
+        model=ModelConfig(hidden=8),
+        optim=OptimConfig(lr=0.05),
+        train=TrainConfig(epochs=3, batch_size=32),
+        gradcheck=GradcheckConfig(every=1, coords=3),
+    )
+    return dataclasses.replace(cfg, **changes)
+
+
+def test_float32_training_runs_end_to_end_with_float64_gradient_checks():
+    cfg = _tiny(model=ModelConfig(hidden=8, dtype="float32"))
+    result = train(cfg, load_dataset(cfg.data, cfg.seed))
+    assert result.stop_reason == "completed"
+    assert {p.dtype for p in result.params.values()} == {np.dtype(np.float32)}
+    assert result.history[-1].train_loss < result.history[0].train_loss
+    assert result.checks and all(c.report.verdict != "fail" for c in result.checks)
+
+
+def test_same_config_and_seed_give_bit_identical_weights():
+    cfg = _tiny()
+    data = load_dataset(cfg.data, cfg.seed)
+    first, second = train(cfg, data), train(cfg, data)
+    for name in network.PARAM_NAMES:
+        np.testing.assert_array_equal(first.params[name], second.params[name])
+
+
+def test_a_huge_learning_rate_stops_as_diverged_with_finite_weights():
+    cfg = _tiny(optim=OptimConfig(lr=1e30, momentum=0.0), gradcheck=GradcheckConfig(enabled=False))
+    with np.errstate(all="ignore"):
+        result = train(cfg, load_dataset(cfg.data, cfg.seed))
+    assert result.stop_reason == "diverged" and "non-finite" in result.message
+    assert all(np.isfinite(p).all() for p in result.params.values())
