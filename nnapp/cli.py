@@ -191,3 +191,46 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  nnapp compare configs/digits.yaml\n\n"
+        "  nnapp compare configs/iris.yaml train.epochs=50 model.dtype=float32"
+    )
+)
+def compare(
+    config: Annotated[Path, typer.Argument(help="YAML experiment config.", show_default=False)],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(help="KEY=VALUE overrides, e.g. optim.lr=0.05 model.hidden=32.", show_default=False),
+    ] = None,
+) -> None:
+    """Train nnapp and scikit-learn's MLPClassifier on the same split with equivalent settings, side by side.
+
+    Both run exactly train.epochs epochs on one BLAS thread (nnapp without early stopping or gradient
+    checks); weight decay maps to scikit-learn's alpha = weight_decay * batch_size. Writes nothing.
+    """
+    from .compare import compare as run_compare
+    from .config import load_config
+    from .experiment import prepare
+
+    try:
+        loaded = load_config(config, overrides or [])
+        data = prepare(loaded)
+        result = run_compare(loaded.config, data, str(config))
+    except NnappError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    table = Table(title=f"nnapp vs scikit-learn: {loaded.config.name} ({data.name})")
+    table.add_column("")
+    sides = (result.nnapp, result.sklearn)
+    for side in sides:
+        table.add_column(side.name, justify="right")
+    table.add_row("test accuracy", *(f"{s.test_acc:.4f}" for s in sides))
+    table.add_row("final train loss (CE)", *(f"{s.train_loss:.4f}" for s in sides))
+    table.add_row("training seconds", *(f"{s.seconds:.3f}" for s in sides))
+    table.add_row("ms per epoch", *(f"{s.ms_per_epoch:.2f}" for s in sides))
+    table.add_row("epochs", *(str(s.epochs) for s in sides))
+    table.caption = f"nnapp trained {result.speedup:.1f}× as fast\n" + "\n".join(result.notes)
+    out.print(table)

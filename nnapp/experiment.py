@@ -19,6 +19,7 @@ import numpy as np
 from . import artifacts, network
 from .config import Config, LoadedConfig, NnappError, dump_config
 from .data import Dataset, load_dataset
+from .threads import training_threads
 from .trainer import Callback, TrainResult, summary_metrics, train
 
 EXIT_CODES = {"completed": 0, "early_stopping": 0, "diverged": 3, "gradcheck_failed": 4, "interrupted": 130}
@@ -136,7 +137,8 @@ def run_experiment(
     run_dir = artifacts.new_run_dir(cfg.output.dir, cfg.name, started_at)
     artifacts.atomic_write_text(run_dir / "config.yaml", dump_config(cfg, loaded.overrides))
     t0 = time.perf_counter()
-    result = train(cfg, data, callbacks, stop_event=stop_event)
+    with training_threads():
+        result = train(cfg, data, callbacks, stop_event=stop_event)
     metrics = write_run(run_dir, loaded, data, result, started_at)
     metrics["total_seconds"] = time.perf_counter() - t0
     return RunOutcome(run_dir, result, data, metrics, EXIT_CODES[result.stop_reason])

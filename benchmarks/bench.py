@@ -1,0 +1,416 @@
+"""nnapp's training speed next to scikit-learn's MLPClassifier and a hand-written PyTorch loop.
+
+    make bench                      # or: .venv/bin/python benchmarks/bench.py [--quick]
+
+Every trainer gets the same split, architecture (one hidden ReLU layer), batch size, learning rate,
+momentum 0.9 and number of epochs, one BLAS/OpenMP thread (threadpoolctl; torch.set_num_threads(1)),
+and they take turns (interleaved repeats) so that load from elsewhere on the machine hits all alike.
+Each run gives the mean wall-clock time of an epoch; tables show the median over the repeats:
+
+    nnapp         its training loop's own clock (EpochRecord.seconds: shuffle, gather, steps), from
+                  trainer.train with early stopping and gradient checks off
+    scikit-learn  (fit with E epochs - fit with E0 epochs) / (E - E0): the marginal cost of an epoch,
+                  without fit's set-up and validation
+    PyTorch       the wall clock of the epochs of the classic loop (randperm, gather, then per batch
+                  zero_grad, Linear-ReLU-Linear, CrossEntropyLoss, backward, SGD step), if torch imports
+
+A second table measures what the default training config adds to the bare loop (per-epoch metrics,
+gradient checks every 10 epochs, progress bar, metrics.csv) by running nnapp's own run_experiment.
+Writes benchmarks/results.md and benchmarks/results.png. Never part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from nnapp import artifacts, network
+from nnapp.compare import comparable_config, sklearn_settings
+from nnapp.config import Config, load_config
+from nnapp.data import Dataset
+from nnapp.experiment import prepare
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+DATASETS = ("iris", "wine", "breast_cancer", "digits", "moons")
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    dataset: str
+    hidden: int
+    batch: int
+    dtype: str
+    epochs: int
+    group: str  # "datasets" or "scaling"
+
+
+@dataclass
+class Timing:
+    epoch_seconds: list[float]
+    accuracy: float
+
+
+def cases(quick: bool) -> list[Case]:
+    out = []
+    for name in DATASETS:
+        hidden = load_config(ROOT / "configs" / f"{name}.yaml").config.model.hidden
+        out.append(Case(name, name, hidden, 32, "float64", 10 if quick else 40, "datasets"))
+    for dtype in ("float64", "float32"):
+        for hidden in (64, 256, 1024):
+            for batch in (32, 256):
+                epochs = 2 if quick else (4 if hidden == 1024 else 10)
+                label = f"digits h{hidden} b{batch} {dtype}"
+                out.append(Case(label, "digits", hidden, batch, dtype, epochs, "scaling"))
+    return out
+
+
+def case_config(case: Case, epochs: int | None = None) -> tuple[Config, Dataset]:
+    overrides = [
+        f"model.hidden={case.hidden}",
+        f"model.dtype={case.dtype}",
+        f"train.batch_size={case.batch}",
+        f"train.epochs={epochs or case.epochs}",
+        "optim.momentum=0.9",
+        "optim.nesterov=false",
+    ]
+    loaded = load_config(ROOT / "configs" / f"{case.dataset}.yaml", overrides)
+    return comparable_config(loaded.config), prepare(loaded)
+
+
+def accuracy(pred: np.ndarray, y: np.ndarray) -> float:
+    from sklearn.metrics import accuracy_score
+
+    return float(accuracy_score(y, pred))
+
+
+# ------------------------------------------------------------------------------------------ trainers
+
+
+def run_nnapp(cfg: Config, data: Dataset) -> Timing:
+    from nnapp.trainer import train
+
+    result = train(cfg, data)
+    X_test = data.X_test.astype(cfg.model.dtype)
+    return Timing(
+        [r.seconds for r in result.history[1:]], accuracy(network.predict(result.params, X_test), data.y_test)
+    )
+
+
+def run_sklearn(cfg: Config, data: Dataset) -> Timing:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    X = data.X_train.astype(cfg.model.dtype)
+    epochs = cfg.train.epochs
+    short = max(1, epochs // 4)
+
+    def fit(n_epochs: int) -> tuple[Any, float]:
+        settings = sklearn_settings(
+            dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, epochs=n_epochs))
+        )
+        model = MLPClassifier(**settings)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            started = time.perf_counter()
+            model.fit(X, data.y_train)
+        return model, time.perf_counter() - started
+
+    _, t_short = fit(short)
+    model, t_full = fit(epochs)
+    per_epoch = (t_full - t_short) / (epochs - short) if epochs > short else t_full / epochs
+    acc = accuracy(model.predict(data.X_test.astype(cfg.model.dtype)), data.y_test)
+    return Timing([per_epoch], acc)
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run_torch(cfg: Config, data: Dataset) -> Timing:
+    import torch
+
+    torch.set_num_threads(1)
+    torch.manual_seed(cfg.seed)
+    dtype = torch.float32 if cfg.model.dtype == "float32" else torch.float64
+    X = torch.as_tensor(data.X_train, dtype=dtype)
+    y = torch.as_tensor(data.y_train, dtype=torch.long)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(data.n_features, cfg.model.hidden),
+        torch.nn.ReLU(),
+        torch.nn.Linear(cfg.model.hidden, data.n_classes),
+    ).to(dtype)
+    weights = [model[0].weight, model[2].weight]
+    biases = [model[0].bias, model[2].bias]
+    o = cfg.optim
+    optimizer = torch.optim.SGD(
+        [{"params": weights, "weight_decay": o.weight_decay}, {"params": biases, "weight_decay": 0.0}],
+        lr=o.lr,
+        momentum=o.momentum,
+    )
+    loss_fn = torch.nn.CrossEntropyLoss()
+    n, batch = len(y), cfg.train.batch_size
+    times = []
+    for _ in range(cfg.train.epochs):
+        started = time.perf_counter()
+        order = torch.randperm(n)
+        X_epoch, y_epoch = X[order], y[order]
+        for start in range(0, n, batch):
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(X_epoch[start : start + batch]), y_epoch[start : start + batch])
+            loss.backward()
+            optimizer.step()
+        times.append(time.perf_counter() - started)
+    with torch.no_grad():
+        pred = model(torch.as_tensor(data.X_test, dtype=dtype)).argmax(dim=1).numpy()
+    return Timing(times, accuracy(pred, data.y_test))
+
+
+# ------------------------------------------------------------------------------------- measurements
+
+
+@dataclass
+class Row:
+    case: Case
+    steps: int
+    ms: dict[str, float]  # trainer -> median ms per epoch
+    acc: dict[str, float]  # trainer -> test accuracy (of the last repeat)
+
+
+def measure(case: Case, repeats: int, trainers: dict[str, Any]) -> Row:
+    cfg, data = case_config(case)
+    samples: dict[str, list[float]] = {name: [] for name in trainers}
+    acc: dict[str, float] = {}
+    for _ in range(repeats):
+        for name, run in trainers.items():  # interleaved: each repeat runs every trainer once
+            timing = run(cfg, data)
+            samples[name].append(statistics.fmean(timing.epoch_seconds))
+            acc[name] = timing.accuracy
+    steps = -(-len(data.y_train) // case.batch)
+    return Row(case, steps, {k: 1000 * statistics.median(v) for k, v in samples.items()}, acc)
+
+
+@dataclass
+class Overhead:
+    dataset: str
+    epochs: int
+    bare_ms: float  # summed EpochRecord.seconds: the steps alone
+    total_ms: float  # run_experiment: training, metrics, checks, progress bar, metrics.csv etc.
+
+
+def measure_overhead(name: str, repeats: int) -> Overhead:
+    """The default config of configs/<name>.yaml (all epochs, plots off) through run_experiment."""
+    from rich.console import Console
+
+    from nnapp import cli
+    from nnapp.experiment import run_experiment
+
+    bare, total = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        loaded = load_config(
+            ROOT / "configs" / f"{name}.yaml",
+            [f"output.dir={tmp}", "output.plots=false", "train.early_stopping.patience=0"],
+        )
+        data = prepare(loaded)
+        saved = cli.out
+        cli.out = Console(
+            file=io.StringIO(), force_terminal=True, width=100
+        )  # the progress bar, drawn off-screen
+        try:
+            for _ in range(repeats):
+                with cli._Reporter(loaded.config.train.epochs, False, 1) as reporter:
+                    outcome = run_experiment(loaded, [reporter], data=data)  # type: ignore[list-item]
+                bare.append(sum(r.seconds for r in outcome.result.history))
+                total.append(outcome.metrics["total_seconds"])
+        finally:
+            cli.out = saved
+    epochs = loaded.config.train.epochs
+    return Overhead(name, epochs, 1000 * statistics.median(bare), 1000 * statistics.median(total))
+
+
+# ------------------------------------------------------------------------------------------- report
+
+
+def thread_report() -> list[str]:
+    lines = []
+    for pool in threadpool_info():
+        lines.append(
+            f"{pool.get('internal_api')} {pool.get('version') or ''} ({pool.get('user_api')}, "
+            f"{pool.get('architecture') or 'n/a'}): {pool.get('num_threads')} thread(s), "
+            f"from {Path(pool.get('filepath', '')).name}"
+        )
+    return lines
+
+
+def fmt_ratio(num: float | None, den: float) -> str:
+    return "–" if num is None else f"{num / den:.1f}×"
+
+
+def table(rows: list[Row], with_torch: bool) -> list[str]:
+    head = "| case | steps/epoch | nnapp ms/epoch | nnapp µs/step | sklearn µs/step | "
+    head += "torch µs/step | " if with_torch else ""
+    head += (
+        "vs sklearn | "
+        + ("vs torch | " if with_torch else "")
+        + "accuracy nnapp / sklearn"
+        + (" / torch" if with_torch else "")
+        + " |"
+    )
+    out = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        us = {k: 1000 * v / r.steps for k, v in r.ms.items()}
+        cells = [
+            r.case.label,
+            str(r.steps),
+            f"{r.ms['nnapp']:.3f}",
+            f"{us['nnapp']:.1f}",
+            f"{us['sklearn']:.1f}",
+        ]
+        if with_torch:
+            cells.append(f"{us['torch']:.1f}")
+        cells.append(fmt_ratio(r.ms["sklearn"], r.ms["nnapp"]))
+        if with_torch:
+            cells.append(fmt_ratio(r.ms["torch"], r.ms["nnapp"]))
+        cells.append(" / ".join(f"{r.acc[k]:.3f}" for k in r.acc))
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+def chart_png(rows: list[Row], with_torch: bool) -> bytes:
+    from matplotlib.figure import Figure
+
+    trainers = ["nnapp", "sklearn"] + (["torch"] if with_torch else [])
+    colours = {"nnapp": "#1f77b4", "sklearn": "#ff7f0e", "torch": "#7f7f7f"}
+    groups = [[r for r in rows if r.case.group == g] for g in ("datasets", "scaling")]
+    fig = Figure(figsize=(13, 5.5), layout="constrained")
+    axes = fig.subplots(1, 2, width_ratios=[1, 2.2])
+    for ax, group, title in zip(
+        axes, groups, ("batch 32, float64", "digits: hidden × batch × dtype"), strict=True
+    ):
+        x = np.arange(len(group))
+        width = 0.8 / len(trainers)
+        for i, name in enumerate(trainers):
+            values = [1000 * r.ms[name] / r.steps for r in group]
+            ax.bar(x + (i - (len(trainers) - 1) / 2) * width, values, width, label=name, color=colours[name])
+        ax.set_xticks(x, [r.case.label.replace("digits ", "") for r in group], rotation=35, ha="right")
+        ax.set_yscale("log")
+        ax.set_ylabel("µs per training step (log scale, lower is faster)")
+        ax.set_title(title)
+        ax.grid(axis="y", alpha=0.3, which="both")
+    axes[0].legend()
+    fig.suptitle("Training step time, one thread (median of interleaved repeats)")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer epochs and repeats (a smoke run)")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=HERE, help="folder for results.md and results.png")
+    args = parser.parse_args()
+    repeats = args.repeats or (2 if args.quick else 5)
+    with_torch = torch_available()
+    trainers: dict[str, Any] = {"nnapp": run_nnapp, "sklearn": run_sklearn}
+    if with_torch:
+        trainers["torch"] = run_torch
+
+    started = time.perf_counter()
+    rows = []
+    with threadpool_limits(limits=1):
+        threads = thread_report()
+        for case in cases(args.quick):
+            row = measure(case, repeats, trainers)
+            rows.append(row)
+            print(
+                f"{case.label:28s} "
+                + "  ".join(f"{k} {1000 * v / row.steps:8.1f} µs/step" for k, v in row.ms.items()),
+                flush=True,
+            )
+        overheads = []
+        for name in DATASETS:
+            overhead = measure_overhead(name, max(2, repeats // 2))
+            overheads.append(overhead)
+            added = 100 * (overhead.total_ms / overhead.bare_ms - 1)
+            print(f"{name:28s} default config adds {added:.0f}% to the bare loop", flush=True)
+
+    import sklearn
+
+    versions = f"numpy {np.__version__}, scikit-learn {sklearn.__version__}"
+    if with_torch:
+        import torch
+
+        versions += f", torch {torch.__version__} ({torch.get_num_threads()} thread)"
+    lines = [
+        "# nnapp training speed",
+        "",
+        f"Generated by `make bench` (`benchmarks/bench.py{' --quick' if args.quick else ''}`) in "
+        f"{time.perf_counter() - started:.0f} s on {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; {versions}. Mean epoch time of a run, median of {repeats} interleaved "
+        "repeats; µs/step = "
+        "ms/epoch ÷ steps/epoch; ratios = the other trainer's time ÷ nnapp's (higher: nnapp faster). "
+        "How each trainer is timed: the docstring of `benchmarks/bench.py`.",
+        "",
+        "Threads (threadpoolctl, inside the benchmark):",
+        "",
+        *[f"- {t}" for t in threads],
+        f"- OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+        f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}",
+        "",
+        "## Five datasets, batch 32, momentum 0.9, float64 (hidden size from each configs/*.yaml)",
+        "",
+        *table([r for r in rows if r.case.group == "datasets"], with_torch),
+        "",
+        "## Scaling on digits (1077 training rows): hidden × batch × dtype",
+        "",
+        *table([r for r in rows if r.case.group == "scaling"], with_torch),
+        "",
+        "Accuracy is on the test split after the benchmark's few epochs (40 for the datasets, 4–10 for "
+        "scaling), at each config's learning rate; the trainers start from different random weights.",
+        "",
+        "## What the default training config adds to the bare loop",
+        "",
+        "`run_experiment` on each configs/*.yaml (all epochs, early stopping off, plots off), with the "
+        "progress bar drawn to an off-screen terminal: per-epoch train/val metrics, gradient checks every "
+        "10 epochs, metrics.csv, gradcheck.csv, model.npz, summary.json.",
+        "",
+        "| config | epochs | bare loop ms | whole run ms | added |",
+        "|---|---|---|---|---|",
+        *[
+            f"| {o.dataset} | {o.epochs} | {o.bare_ms:.1f} | {o.total_ms:.1f} | "
+            f"{100 * (o.total_ms / o.bare_ms - 1):.0f}% |"
+            for o in overheads
+        ],
+        "",
+    ]
+    if not with_torch:
+        lines.append("PyTorch was not importable: its columns are left out (torch is not a dependency).")
+    args.out.mkdir(parents=True, exist_ok=True)
+    artifacts.atomic_write_text(args.out / "results.md", "\n".join(lines) + "\n")
+    artifacts.atomic_write_bytes(args.out / "results.png", chart_png(rows, with_torch))
+    print(f"wrote {args.out / 'results.md'} and {args.out / 'results.png'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""nnapp next to scikit-learn's MLPClassifier: same split, equivalent settings, one table's worth of numbers.
+
+How the settings map (sklearn_settings):
+
+    model.hidden          -> hidden_layer_sizes=(hidden,), activation="relu"
+    optim.lr, momentum    -> solver="sgd", learning_rate_init, momentum (the same heavy-ball update,
+                             v <- mu v - lr g, p <- p + v), nesterovs_momentum=optim.nesterov
+    train.batch_size      -> batch_size;  train.epochs -> max_iter, never stopping early
+                             (tol=0, n_iter_no_change > epochs)
+    optim.weight_decay    -> alpha = weight_decay * batch_size. scikit-learn adds (alpha / 2) ||W||^2 / B
+                             to the loss of a batch of B rows, nnapp (lambda / 2) ||W||^2: the two agree
+                             for full batches (an epoch's short last batch decays a little more there).
+    seed                  -> random_state
+
+What does not map: scikit-learn initialises with Glorot-uniform weights and random biases (nnapp: He
+or Glorot, zero biases), uses one logistic output unit for two classes (nnapp: two softmax units),
+and keeps the last weights (nnapp keeps the epoch with the best validation score). Its learning-rate
+schedules and clipping differ from nnapp's, so only a constant rate without clipping is compared.
+nnapp runs without early stopping and without gradient checks here, so that both train for exactly
+train.epochs epochs doing the same work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import network
+from .config import Config, NnappError
+from .data import Dataset
+from .threads import training_threads
+from .trainer import train
+
+
+class CompareError(NnappError):
+    pass
+
+
+@dataclass(frozen=True)
+class Side:
+    """One trainer's outcome, measured the same way for both."""
+
+    name: str
+    test_acc: float
+    train_loss: float  # cross-entropy of the returned model on the training rows (sklearn.metrics.log_loss)
+    seconds: float  # wall-clock time of the training call
+    epochs: int
+
+    @property
+    def ms_per_epoch(self) -> float:
+        return 1000.0 * self.seconds / max(self.epochs, 1)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    nnapp: Side
+    sklearn: Side
+    notes: tuple[str, ...]
+
+    @property
+    def speedup(self) -> float:
+        """How many times faster nnapp trained (scikit-learn's seconds / nnapp's)."""
+        return self.sklearn.seconds / self.nnapp.seconds
+
+
+def sklearn_settings(cfg: Config, source: str = "config") -> dict[str, Any]:
+    """MLPClassifier keyword arguments equivalent to cfg (see the module docstring)."""
+    o = cfg.optim
+    if o.schedule != "constant":
+        raise CompareError(
+            f"{source}: optim.schedule must be 'constant' to compare with scikit-learn "
+            f"(got {o.schedule!r}; its schedules are defined differently)"
+        )
+    if o.clip_norm is not None:
+        raise CompareError(f"{source}: optim.clip_norm has no scikit-learn counterpart; remove it to compare")
+    return {
+        "hidden_layer_sizes": (cfg.model.hidden,),
+        "activation": "relu",
+        "solver": "sgd",
+        "learning_rate": "constant",
+        "learning_rate_init": o.lr,
+        "momentum": o.momentum,
+        "nesterovs_momentum": o.nesterov,
+        "batch_size": cfg.train.batch_size,
+        "alpha": o.weight_decay * cfg.train.batch_size,
+        "max_iter": cfg.train.epochs,
+        "shuffle": cfg.train.shuffle,
+        "tol": 0.0,
+        "n_iter_no_change": cfg.train.epochs + 1,
+        "early_stopping": False,
+        "random_state": cfg.seed,
+    }
+
+
+def comparable_config(cfg: Config) -> Config:
+    """cfg with early stopping and gradient checks off: both trainers run every epoch, nothing else."""
+    train_cfg = dataclasses.replace(
+        cfg.train, early_stopping=dataclasses.replace(cfg.train.early_stopping, patience=0)
+    )
+    return dataclasses.replace(
+        cfg, train=train_cfg, gradcheck=dataclasses.replace(cfg.gradcheck, enabled=False)
+    )
+
+
+def fit_sklearn(cfg: Config, data: Dataset, source: str = "config") -> tuple[Any, float]:
+    """A fitted MLPClassifier and the seconds its fit took (threads as the caller set them)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    model = MLPClassifier(**sklearn_settings(cfg, source))
+    X = data.X_train.astype(cfg.model.dtype, copy=False)
+    with warnings.catch_warnings():
+        # max_iter is reached on purpose: both trainers run exactly train.epochs epochs
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        started = time.perf_counter()
+        model.fit(X, data.y_train)
+        seconds = time.perf_counter() - started
+    return model, seconds
+
+
+def compare(cfg: Config, data: Dataset, source: str = "config") -> Comparison:
+    """Train nnapp and scikit-learn on data's split with equivalent settings and measure both."""
+    from sklearn.metrics import accuracy_score, log_loss
+
+    labels = np.arange(data.n_classes)
+    with training_threads():  # the same BLAS threads for both
+        model, sk_seconds = fit_sklearn(cfg, data, source)
+        result = train(comparable_config(cfg), data)
+    dtype = cfg.model.dtype
+    sk = Side(
+        "scikit-learn",
+        float(accuracy_score(data.y_test, model.predict(data.X_test.astype(dtype, copy=False)))),
+        float(log_loss(data.y_train, model.predict_proba(data.X_train.astype(dtype)), labels=labels)),
+        sk_seconds,
+        int(model.n_iter_),
+    )
+
+    params = result.params
+    nn = Side(
+        "nnapp",
+        float(accuracy_score(data.y_test, network.predict(params, data.X_test.astype(dtype)))),
+        float(
+            log_loss(data.y_train, network.predict_proba(params, data.X_train.astype(dtype)), labels=labels)
+        ),
+        result.seconds,
+        result.state.epoch,
+    )
+    loop = sum(r.seconds for r in result.history)
+    notes = [
+        f"nnapp's training steps alone took {loop:.3f} s; the rest is its per-epoch train/val metrics",
+        "nnapp returns its best-validation epoch, scikit-learn its last",
+    ]
+    if result.stop_reason != "completed":
+        notes.append(f"nnapp stopped early: {result.message}")
+    if data.n_classes == 2:
+        notes.append("two classes: scikit-learn uses one logistic output unit, nnapp two softmax units")
+    if cfg.optim.weight_decay:
+        notes.append(f"weight decay {cfg.optim.weight_decay:g} -> scikit-learn alpha {model.alpha:g}")
+    return Comparison(nn, sk, tuple(notes))

@@ -1,0 +1,81 @@
+"""`nnapp compare`: nnapp and scikit-learn's MLPClassifier trained side by side on one split."""
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nnapp.cli import app
+from nnapp.compare import CompareError, comparable_config, compare, sklearn_settings
+from nnapp.config import Config, DataConfig, ModelConfig, OptimConfig, TrainConfig
+from nnapp.data import load_dataset
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+TINY = ["train.epochs=3", "model.hidden=8"]
+
+
+def _cfg(**optim) -> Config:
+    return Config(
+        data=DataConfig(dataset="iris"),
+        model=ModelConfig(hidden=8),
+        optim=OptimConfig(**optim),
+        train=TrainConfig(epochs=3, batch_size=16),
+    )
+
+
+def test_weight_decay_maps_to_alpha_times_batch_size():
+    settings = sklearn_settings(_cfg(weight_decay=0.001, lr=0.05, momentum=0.8))
+    assert settings["alpha"] == pytest.approx(0.016)
+    assert (settings["learning_rate_init"], settings["momentum"], settings["batch_size"]) == (0.05, 0.8, 16)
+    assert settings["hidden_layer_sizes"] == (8,) and settings["max_iter"] == 3
+
+
+def test_scikit_learn_never_stops_before_the_configured_epochs():
+    settings = sklearn_settings(_cfg())
+    assert settings["n_iter_no_change"] > settings["max_iter"] and not settings["early_stopping"]
+
+
+@pytest.mark.parametrize(
+    ("change", "key"), [({"schedule": "cosine"}, "optim.schedule"), ({"clip_norm": 1.0}, "optim.clip_norm")]
+)
+def test_settings_without_a_scikit_learn_counterpart_are_refused(change, key):
+    with pytest.raises(CompareError, match=key):
+        sklearn_settings(_cfg(**change))
+
+
+def test_nnapp_side_runs_every_epoch_without_checks():
+    cfg = comparable_config(_cfg())
+    assert cfg.train.early_stopping.patience == 0 and not cfg.gradcheck.enabled
+
+
+def test_both_trainers_run_the_same_epochs_on_the_same_split():
+    cfg = _cfg(lr=0.05)
+    result = compare(cfg, load_dataset(cfg.data, cfg.seed))
+    for side in (result.nnapp, result.sklearn):
+        assert side.epochs == 3 and side.seconds > 0
+        assert 0.0 <= side.test_acc <= 1.0 and side.train_loss > 0
+    assert result.speedup == pytest.approx(result.sklearn.seconds / result.nnapp.seconds)
+
+
+def test_float32_compares_too():
+    cfg = dataclasses.replace(_cfg(), model=ModelConfig(hidden=8, dtype="float32"))
+    result = compare(cfg, load_dataset(cfg.data, cfg.seed))
+    assert result.nnapp.epochs == result.sklearn.epochs == 3
+
+
+def test_cli_prints_both_columns_and_the_speed_ratio():
+    result = CliRunner().invoke(app, ["compare", str(CONFIGS / "iris.yaml"), *TINY])
+    assert result.exit_code == 0, result.output
+    assert "scikit-learn" in result.output and "as fast" in result.output and "test accuracy" in result.output
+
+
+def test_cli_refuses_a_schedule_scikit_learn_lacks_with_exit_code_2():
+    result = CliRunner().invoke(app, ["compare", str(CONFIGS / "iris.yaml"), *TINY, "optim.schedule=step"])
+    assert result.exit_code == 2
+    assert "optim.schedule" in result.output and "Traceback" not in result.output
+
+
+def test_cli_names_a_missing_config_file():
+    result = CliRunner().invoke(app, ["compare", "no/such.yaml"])
+    assert result.exit_code == 2 and "no such config file" in result.output
