@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import bundled, splits
 from .config import DataConfig, NnappError
 
 BUILTIN = ("iris", "wine", "breast_cancer", "digits", "moons", "circles", "blobs")
@@ -66,9 +67,14 @@ class Dataset:
 
 
 def builtin_table(cfg: DataConfig, seed: int) -> Table:
+    name = cfg.dataset
+    shipped = bundled.load(name)  # read without importing scikit-learn (start-up time)
+    if shipped is not None:
+        X, labels, names = shipped
+        return Table(X, labels, list(names))
+
     from sklearn import datasets
 
-    name = cfg.dataset
     if name in ("iris", "wine", "breast_cancer", "digits"):
         bunch = getattr(datasets, f"load_{name}")()
         names = [str(n) for n in getattr(bunch, "feature_names", [])]
@@ -234,10 +240,6 @@ def load_table(cfg: DataConfig, seed: int, base_dir: Path | None = None) -> Tabl
 
 
 def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Dataset:
-    from sklearn.model_selection import train_test_split
-    from sklearn.preprocessing import LabelEncoder, StandardScaler
-
-    encoder = LabelEncoder()
     labels = table.y
     if labels.dtype.kind in "iu":
         classes_in = np.unique(labels)
@@ -246,8 +248,8 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
         classes_in = np.unique(labels)
     if len(classes_in) < 2:
         raise DataError(f"{source}: the target has only one class ({classes_in[0]!r}); need at least two")
-    y = encoder.fit_transform(labels)
-    n_classes = len(encoder.classes_)
+    classes, y = splits.encode_labels(labels)
+    n_classes = len(classes)
     counts = np.bincount(y, minlength=n_classes)
     n = len(y)
     n_test = int(np.ceil(cfg.test_size * n))
@@ -260,22 +262,21 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
             f"train/val/test = {n_train}/{n_val}/{n_test} rows; each needs at least one row per class)"
         )
     if counts.min() < 3:
-        rare = encoder.classes_[int(np.argmin(counts))]
+        rare = classes[int(np.argmin(counts))]
         raise DataError(
             f"{source}: class {rare!r} has {counts.min()} row(s); a stratified train/val/test split needs "
             "at least 3 per class"
         )
     indices = np.arange(n)
     try:
-        rest, test = train_test_split(indices, test_size=cfg.test_size, random_state=seed, stratify=y)
+        rest, test = splits.stratified_split(indices, y, cfg.test_size, seed)
         val_fraction = cfg.val_size / (1 - cfg.test_size)
-        train, val = train_test_split(rest, test_size=val_fraction, random_state=seed, stratify=y[rest])
+        train, val = splits.stratified_split(rest, y[rest], val_fraction, seed)
     except ValueError as exc:
         raise DataError(f"{source}: cannot split the data stratified: {exc}") from None
     X = table.X
     if cfg.standardize:
-        scaler = StandardScaler().fit(X[train])
-        mean, scale = scaler.mean_, scaler.scale_
+        mean, scale = splits.standard_scale(X[train])
     else:
         mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
     Xs = (X - mean) / scale
@@ -286,7 +287,7 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
         y_val=y[val],
         X_test=Xs[test],
         y_test=y[test],
-        classes=encoder.classes_,
+        classes=classes,
         feature_names=table.feature_names,
         scaler_mean=np.asarray(mean, dtype=np.float64),
         scaler_scale=np.asarray(scale, dtype=np.float64),
