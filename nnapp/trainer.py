@@ -179,9 +179,10 @@ def _epoch_record(
     epoch: int,
     lr: float,
     seconds: float,
+    ws: network.Workspace | None = None,
 ) -> EpochRecord:
     wd = cfg.optim.weight_decay
-    fwd = network.forward(params, X_train)
+    fwd = network.forward(params, X_train, ws)
     ce = network.cross_entropy(fwd, data.y_train)
     l2 = network.l2_penalty(params, wd)
     train_acc = float(np.mean(np.argmax(fwd.theta, axis=1) == data.y_train))
@@ -223,6 +224,7 @@ def train(
     n = len(y_train)
     batch = min(cfg.train.batch_size, n)
     ws = network.Workspace.new(batch, cfg.model.hidden, data.n_classes, dtype)  # reused by every step
+    ws_all = network.Workspace.new(n, cfg.model.hidden, data.n_classes, dtype)  # and by every epoch's metrics
     chance = math.log(data.n_classes)
     o, es = cfg.optim, cfg.train.early_stopping
     every = cfg.gradcheck.every
@@ -249,7 +251,7 @@ def train(
 
     stop_reason, message = "completed", ""
     if not state.history:  # epoch 0: the untrained network, next to the chance level
-        initial = _epoch_record(cfg, params, grads, X_train, data, 0, o.lr, 0.0)
+        initial = _epoch_record(cfg, params, grads, X_train, data, 0, o.lr, 0.0, ws_all)
         end_of_epoch(initial)
         for cb in callbacks:
             cb.on_start(initial, chance, abs(initial.train_ce - chance) > CHANCE_FLAG_MARGIN)
@@ -285,7 +287,8 @@ def train(
         if stop_reason == "diverged":
             np.copyto(state.flat, prev_flat)
             break
-        record = _epoch_record(cfg, params, grads, X_train, data, epoch, lr, time.perf_counter() - t0)
+        seconds = time.perf_counter() - t0
+        record = _epoch_record(cfg, params, grads, X_train, data, epoch, lr, seconds, ws_all)
         if not _finite(record):
             np.copyto(state.flat, prev_flat)
             stop_reason = "diverged"
