@@ -247,6 +247,43 @@ def measure_overhead(name: str, repeats: int) -> Overhead:
     return Overhead(name, epochs, 1000 * statistics.median(bare), 1000 * statistics.median(total))
 
 
+@dataclass
+class Startup:
+    command: str
+    wall: float  # median seconds
+    cpu: float  # median user + system seconds of the child: what the machine's load does not inflate
+
+
+def measure_startup(repeats: int) -> list[Startup]:
+    """`nnapp --help` and `nnapp train configs/iris.yaml` (plots included) as fresh processes."""
+    import resource
+    import subprocess
+
+    nnapp = str(Path(sys.executable).parent / "nnapp")
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        commands = {
+            "nnapp --help": [nnapp, "--help"],
+            "nnapp train configs/iris.yaml": [
+                nnapp,
+                "train",
+                str(ROOT / "configs" / "iris.yaml"),
+                f"output.dir={tmp}",
+            ],
+        }
+        for label, argv in commands.items():
+            walls, cpus = [], []
+            for _ in range(repeats):
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                started = time.perf_counter()
+                subprocess.run(argv, check=True, capture_output=True, env={**os.environ, "COLUMNS": "100"})
+                walls.append(time.perf_counter() - started)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+            out.append(Startup(label, statistics.median(walls), statistics.median(cpus)))
+    return out
+
+
 # ------------------------------------------------------------------------------------------- report
 
 
@@ -354,6 +391,11 @@ def main() -> None:
             added = 100 * (overhead.total_ms / overhead.bare_ms - 1)
             print(f"{name:28s} default config adds {added:.0f}% to the bare loop", flush=True)
 
+    startups = measure_startup(3 if args.quick else 5)
+    for st in startups:
+        print(f"{st.command:32s} {st.wall:.2f} s wall, {st.cpu:.2f} s CPU", flush=True)
+    load = os.getloadavg()
+
     import sklearn
 
     versions = f"numpy {np.__version__}, scikit-learn {sklearn.__version__}"
@@ -402,6 +444,16 @@ def main() -> None:
             f"{100 * (o.total_ms / o.bare_ms - 1):.0f}% |"
             for o in overheads
         ],
+        "",
+        "## Start-up",
+        "",
+        "Fresh processes (the CLI's threads are not pinned here), median of the runs. Wall time depends on "
+        f"what else runs on the machine (load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the "
+        "end of this benchmark); CPU time (user + system) much less.",
+        "",
+        "| command | wall s | CPU s |",
+        "|---|---|---|",
+        *[f"| `{st.command}` | {st.wall:.2f} | {st.cpu:.2f} |" for st in startups],
         "",
     ]
     if not with_torch:

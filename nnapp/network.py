@@ -80,7 +80,7 @@ class Workspace:
     theta: np.ndarray  # (B, N_c)
     delta1: np.ndarray  # (B, N_c)
     delta2: np.ndarray  # (B, D_h)
-    sgn_h: np.ndarray  # (B, D_h)
+    active: np.ndarray  # (B, D_h) bool: z > 0, where ReLU passes the gradient
     ones: np.ndarray  # (B,) sums over examples are written 1^T Delta
 
     @classmethod
@@ -92,7 +92,7 @@ class Workspace:
             theta=np.empty(logits, dtype),
             delta1=np.empty(logits, dtype),
             delta2=np.empty(hidden, dtype),
-            sgn_h=np.empty(hidden, dtype),
+            active=np.empty(hidden, bool),
             ones=np.ones(rows, dtype),
         )
 
@@ -189,9 +189,9 @@ def backward(
     grads["U"] = np.matmul(delta1.T, fwd.h, out=grads.get("U"))
     # (2) dJ/db2 = delta1^T  ->  batch: sum over examples, 1^T Delta1                   (N_c,)
     grads["b2"] = np.matmul(ws.ones, delta1, out=grads.get("b2"))
-    # (3) delta2 = dJ/dz = delta1 U ⊙ sgn(h), with ReLU'(z) = 1 where z > 0, else 0     (B, D_h)
+    # (3) delta2 = dJ/dz = delta1 U ⊙ sgn(h), with ReLU'(z) = sgn(h) = [z > 0]           (B, D_h)
     delta2 = np.matmul(delta1, U, out=ws.delta2)
-    delta2 *= np.sign(fwd.h, out=ws.sgn_h)
+    delta2 *= np.greater(fwd.z, 0, out=ws.active)
     # (4) dJ/dW = delta2^T x^T  ->  batch: Delta2^T X                                   (D_h, D_x)
     grads["W"] = np.matmul(delta2.T, fwd.X, out=grads.get("W"))
     # (4) dJ/db1 = delta2^T  ->  batch: sum over examples, 1^T Delta2                   (D_h,)
