@@ -93,13 +93,14 @@ class _Reporter:
         )
         if self.progress is not None:
             self.progress.update(self.task, completed=record.epoch, info=info)
-        elif record.epoch % self.log_every == 0 or record.epoch == self.epochs:
+        elif record.epoch % self.log_every == 0 or record.epoch == 1:
             out.print(f"epoch {record.epoch:>4}/{self.epochs}  {info}  lr {record.lr:.3g}")
 
     def on_gradcheck(self, record: Any) -> None:
         report = record.report
-        if self.quiet and report.verdict == "pass":
-            return
+        routine = report.verdict == "pass" and record.when != "final"
+        if routine and (self.quiet or self.progress is None):
+            return  # plain logs show each passing periodic check only in gradcheck.csv
         colour = {"pass": "green", "warn": "yellow", "fail": "red"}[report.verdict]
         line = (
             f"gradcheck ({record.when}, epoch {record.epoch}): [{colour}]{report.verdict}[/] "
@@ -119,13 +120,22 @@ def _summary_table(outcome: Any) -> Table:
     table.add_column("loss (CE)", justify="right")
     for split in ("train", "val", "test"):
         table.add_row(split, f"{m[f'{split}_acc']:.4f}", f"{m[f'{split}_loss']:.4f}")
-    checks = result.checks
-    verdict = checks[-1].report.verdict if checks else "off"
-    table.caption = (
-        f"best epoch {result.best_epoch} of {result.state.epoch} · gradcheck: {verdict} · "
-        f"{result.seconds:.2f} s\nrun directory: {outcome.run_dir}"
-    )
     return table
+
+
+def _summary_lines(outcome: Any) -> list[str]:
+    result = outcome.result
+    checks = result.checks
+    if checks:
+        worst = max(c.report.max_error for c in checks)
+        final = checks[-1].report.verdict
+        gradcheck = f"gradcheck {final} ({len(checks)} checks, max error {worst:.1e})"
+    else:
+        gradcheck = "gradcheck off"
+    return [
+        f"best epoch {result.best_epoch} of {result.state.epoch} · {gradcheck} · {result.seconds:.2f} s",
+        f"run directory: {outcome.run_dir}",
+    ]
 
 
 @app.command(
@@ -167,7 +177,9 @@ def train(
 
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with _Reporter(loaded.config.train.epochs, quiet, loaded.config.output.log_every) as reporter:
+        epochs = loaded.config.train.epochs
+        log_every = loaded.config.output.log_every or max(1, epochs // 20)
+        with _Reporter(epochs, quiet, log_every) as reporter:
             outcome = run_experiment(loaded, [reporter], stop_event=stop, data=data)  # type: ignore[list-item]
     except NnappError as exc:
         raise fail(str(exc), exc.exit_code) from None
@@ -175,6 +187,8 @@ def train(
         for s, handler in previous.items():
             signal.signal(s, handler)
     out.print(_summary_table(outcome))
+    for line in _summary_lines(outcome):
+        out.print(line, markup=False)
     if outcome.result.message and outcome.exit_code != 0:
         hint = ""
         if outcome.result.stop_reason == "interrupted":

@@ -111,7 +111,7 @@ def write_run(
     if cfg.output.plots:
         from . import plots
 
-        title = f"{cfg.name} ({data.name})"
+        title = cfg.name if cfg.name == data.name else f"{cfg.name} ({data.name})"
         artifacts.atomic_write_bytes(
             run_dir / "curves.png", plots.curves_png(result.history, result.best_epoch, title)
         )

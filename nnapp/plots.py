@@ -28,6 +28,12 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height), dpi=110, layout="constrained")
 
 
+def _integer_epochs(ax: Any) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _png(fig: Any) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -61,6 +67,7 @@ def curves_png(history: Sequence[EpochRecord], best_epoch: int | None = None, ti
             )
         ax.grid(True, alpha=0.3)
         ax.legend(loc="best", fontsize="small")
+        _integer_epochs(ax)
     if title:
         fig.suptitle(title)
     return _png(fig)
@@ -88,7 +95,8 @@ def gradcheck_png(checks: Sequence[GradcheckRecord], tol: float, fail: float, ti
                 xs.append(check.epoch)
                 ys.append(value)
     for name, (xs, ys) in series.items():
-        ax.plot(xs, ys, marker="o", markersize=3, label=f"dJ/d{name}", color=TENSOR_COLOURS.get(name))
+        label = "directional (∇J·u)" if name == "direction" else f"dJ/d{name}"
+        ax.plot(xs, ys, marker="o", markersize=3, label=label, color=TENSOR_COLOURS.get(name))
     for name, (x, y) in finals.items():
         ax.plot([x], [y], marker="*", markersize=10, linestyle="none", color=TENSOR_COLOURS.get(name))
     if finals:
@@ -96,6 +104,7 @@ def gradcheck_png(checks: Sequence[GradcheckRecord], tol: float, fail: float, ti
     ax.axhline(tol, color="tab:green", linestyle="--", linewidth=1, label=f"tol {tol:g} (pass below)")
     ax.axhline(fail, color="tab:red", linestyle="--", linewidth=1, label=f"fail {fail:g} (fail above)")
     ax.set_yscale("log")
+    _integer_epochs(ax)
     ax.set_xlabel("epoch")
     ax.set_ylabel("max relative error (log scale)")
     ax.set_title(title or "Gradient check: analytic vs finite differences")
