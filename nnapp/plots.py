@@ -125,8 +125,9 @@ def confusion_png(confusion: Any, classes: Sequence[str], title: str = "") -> by
     image = ax.imshow(matrix, cmap="Blues", vmin=0)
     fig.colorbar(image, ax=ax, label="rows", shrink=0.8)
     ticks = list(range(n))
+    tilt = n > 4 and max(len(str(c)) for c in classes) > 3  # long labels would overlap side by side
     ax.set_xticks(
-        ticks, [str(c) for c in classes], rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center"
+        ticks, [str(c) for c in classes], rotation=45 if tilt else 0, ha="right" if tilt else "center"
     )
     ax.set_yticks(ticks, [str(c) for c in classes])
     ax.set_xlabel("predicted class")
@@ -186,28 +187,27 @@ def decision_boundary_png(
 
 
 def overlay_curves_png(runs: Sequence[tuple[str, Sequence[EpochRecord]]], title: str = "") -> bytes:
-    """Validation loss and accuracy of several runs in one figure, one colour per run (legend: label)."""
-    fig = _figure(12, 4.8)
+    """Loss and validation accuracy of several runs in one figure, one colour per run, legend below."""
+    fig = _figure(12, 4.6 + 0.22 * len(runs))
     loss_ax, acc_ax = fig.subplots(1, 2)
     colours = _class_colours(len(runs))
     for (label, history), colour in zip(runs, colours, strict=True):
         epochs = [r.epoch for r in history]
-        loss_ax.plot(epochs, [r.val_loss for r in history], color=colour, label=f"{label} (val)")
+        loss_ax.plot(epochs, [r.val_loss for r in history], color=colour)
         loss_ax.plot(epochs, [r.train_loss for r in history], color=colour, linestyle=":", linewidth=1)
         acc_ax.plot(epochs, [r.val_acc for r in history], color=colour, label=label)
-    loss_ax.plot([], [], color="black", linestyle=":", linewidth=1, label="dotted: train (CE + L2)")
     loss_ax.set_yscale("log")
     loss_ax.set_xlabel("epoch")
     loss_ax.set_ylabel("loss (log scale)")
-    loss_ax.set_title("Loss: validation (solid), train (dotted)")
+    loss_ax.set_title("Loss: validation CE (solid), train CE + L2 (dotted)", fontsize="medium")
     acc_ax.set_xlabel("epoch")
     acc_ax.set_ylabel("validation accuracy")
     acc_ax.set_ylim(-0.02, 1.02)
-    acc_ax.set_title("Validation accuracy")
+    acc_ax.set_title("Validation accuracy", fontsize="medium")
     for ax in (loss_ax, acc_ax):
         ax.grid(True, alpha=0.3)
-    loss_ax.legend(loc="best", fontsize="x-small")
-    acc_ax.legend(loc="lower right", fontsize="x-small")
+    # one legend for both panels, under them, so that long labels never cover a curve
+    fig.legend(loc="outside lower center", fontsize="small", frameon=False)
     if title:
         fig.suptitle(title)
     return _png(fig)
