@@ -258,7 +258,11 @@ def evaluate(
     ] = "test",
     data: Annotated[
         Path | None,
-        typer.Option("--data", help="Score this CSV instead (the model's columns plus the label column)."),
+        typer.Option(
+            "--data",
+            help="Score this CSV instead: the model's input columns plus the label column (data.target, "
+            "or 'target' for built-in datasets).",
+        ),
     ] = None,
 ) -> None:
     """Accuracy, log loss, per-class precision/recall/F1 and the confusion matrix; writes confusion.png.

@@ -105,6 +105,12 @@ def rebuild_dataset(run: Run) -> Dataset:
     The scaler is refit on the rebuilt training rows; if it (or the classes) differ from the saved
     model's, the data changed since training and the rebuilt split would not be the run's.
     """
+    csv_path = run.config.data.path
+    if run.config.data.dataset == "csv" and csv_path and not Path(csv_path).exists():
+        raise ArtifactError(
+            f"{run.path / 'config.yaml'}: data.path {csv_path!r} not found from {Path.cwd()} (a relative "
+            "path is read from the working directory: run from where you trained, or score a CSV with --data)"
+        )
     data = load_dataset(run.config.data, run.config.seed, base_dir=run.path)
     model = run.model
     same = (

@@ -87,3 +87,14 @@ def test_data_that_changed_since_training_is_refused(tmp_path):
 def test_summary_json_is_read_with_the_run():
     run = load_run(trained("iris"))
     assert run.summary == json.loads((run.path / "summary.json").read_text())
+
+
+def test_a_relative_data_path_is_read_from_the_working_directory(tmp_path, monkeypatch):
+    run_dir = copy_of("flowers_csv", tmp_path)
+    config = (run_dir / "config.yaml").read_text().replace(str(FLOWERS), "data/flowers.csv")
+    (run_dir / "config.yaml").write_text(config)
+    monkeypatch.chdir(FLOWERS.parents[1])
+    assert evaluate_run(load_run(run_dir)).n_rows == 30
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(NnappError, match=r"data\.path 'data/flowers\.csv' not found from"):
+        evaluate_run(load_run(run_dir))
