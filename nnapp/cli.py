@@ -270,8 +270,8 @@ def evaluate(
     The split is rebuilt from the run's saved config and seed. The picture goes to the run directory:
     confusion.png for the test split, confusion_<split>.png or confusion_<csv name>.png otherwise.
     """
-    from . import artifacts, plots
     from .evaluation import evaluate_run
+    from .report import write_confusion
 
     try:
         run = _load_run(run_dir)
@@ -280,15 +280,7 @@ def evaluate(
         raise fail(str(exc), exc.exit_code) from None
     for table in _evaluation_tables(evaluation):
         out.print(table)
-    name = (
-        "confusion.png"
-        if data is None and split == "test"
-        else f"confusion_{data.stem if data else split}.png"
-    )
-    title = f"{run.config.name}, {evaluation.source}"
-    artifacts.atomic_write_bytes(
-        run.path / name, plots.confusion_png(evaluation.confusion, evaluation.classes, title)
-    )
+    name = write_confusion(run, evaluation, data)
     out.print(f"wrote {run.path / name}")
 
 
@@ -417,7 +409,9 @@ def plot(
     run_dirs: Annotated[list[Path], typer.Argument(help="One or more run directories.", show_default=False)],
     out_file: Annotated[
         Path | None,
-        typer.Option("--out", help="With several runs: the figure's file (default comparison.png)."),
+        typer.Option(
+            "--out", help="Write the overlay figure here (default with several runs: comparison.png)."
+        ),
     ] = None,
 ) -> None:
     """Redraw a run's pictures and report.md; with several runs, overlay their curves in one figure.

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import artifacts
 from .config import Config
 from .data import Dataset
 from .network import Params
+
+if TYPE_CHECKING:
+    from .evaluation import Evaluation
+    from .runs import Run
 
 PICTURES = (
     ("curves.png", "Learning curves"),
@@ -30,14 +34,14 @@ def draw_model_pictures(run_dir: Path, cfg: Config, data: Dataset, params: Param
     from .evaluation import decision_grid, score
 
     classes = [str(c) for c in data.classes]
-    title = f"{cfg.name} ({data.name})"
+    title = _title(cfg.name, data.name)
     written = []
     test = score(params, data.X_test, data.y_test, classes, "test split")
     artifacts.atomic_write_bytes(
         run_dir / "confusion.png", plots.confusion_png(test.confusion, classes, f"{title}, test split")
     )
     written.append("confusion.png")
-    if data.n_features == 2:
+    if data.n_features == 2 and not data.categories:  # two measured features, not a one-hot pair
         X_raw = data.X_train * data.scaler_scale + data.scaler_mean  # back to the data's own units
         xx, yy, grid = decision_grid(params, data.scaler_mean, data.scaler_scale, X_raw)
         png = plots.decision_boundary_png(
@@ -46,6 +50,27 @@ def draw_model_pictures(run_dir: Path, cfg: Config, data: Dataset, params: Param
         artifacts.atomic_write_bytes(run_dir / "decision_boundary.png", png)
         written.append("decision_boundary.png")
     return written
+
+
+def _title(name: str, dataset: str) -> str:
+    return f"{name} ({dataset})"
+
+
+def write_confusion(run: Run, evaluation: Evaluation, data_path: Path | None = None) -> str:
+    """`nnapp evaluate`'s picture in the run directory; for the test split the same file (and bytes)
+    that training drew, for another split or CSV confusion_<split or CSV name>.png. Returns the name."""
+    from . import plots
+
+    test = data_path is None and evaluation.source == "test split"
+    name = (
+        "confusion.png"
+        if test
+        else f"confusion_{data_path.stem if data_path else evaluation.source.split()[0]}.png"
+    )
+    title = f"{_title(run.config.name, str(run.summary.get('dataset', '?')))}, {evaluation.source}"
+    png = plots.confusion_png(evaluation.confusion, evaluation.classes, title)
+    artifacts.atomic_write_bytes(run.path / name, png)
+    return name
 
 
 def report_markdown(run_dir: Path) -> str:
@@ -134,7 +159,7 @@ def redraw_run(run_dir: Path) -> list[str]:
     data = rebuild_dataset(run)  # reads everything before writing anything
     cfg = run.config
     best = run.summary.get("best_epoch")
-    title = f"{cfg.name} ({data.name})"
+    title = _title(cfg.name, data.name)
     artifacts.atomic_write_bytes(run.path / "curves.png", plots.curves_png(history, best, title))
     written = ["curves.png"]
     if checks:

@@ -23,13 +23,14 @@ def invoke(*args: str):
 # ------------------------------------------------------------------------------------------ evaluate
 
 
-def test_evaluate_prints_metrics_and_confusion_and_writes_confusion_png(tmp_path):
+def test_evaluate_prints_metrics_and_redraws_trainings_confusion_png_byte_for_byte(tmp_path):
     run_dir = copy_of("iris", tmp_path)
+    drawn_by_train = (run_dir / "confusion.png").read_bytes()
     (run_dir / "confusion.png").unlink()
     result = invoke("evaluate", run_dir)
     assert result.exit_code == 0, result.output
     assert "precision" in result.output and "virginica" in result.output and "accuracy" in result.output
-    assert (run_dir / "confusion.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (run_dir / "confusion.png").read_bytes() == drawn_by_train
 
 
 def test_evaluate_on_another_split_keeps_the_test_picture(tmp_path):

@@ -91,3 +91,23 @@ def test_runs_of_the_same_config_are_told_apart_by_their_directory(tmp_path):
     twin = load_run(copy_of("iris", tmp_path))
     labels = run_labels([run, twin])
     assert labels == [f"iris [{run.path.name}]", "iris [iris]"]
+
+
+def test_a_two_column_csv_gets_decision_regions_and_a_report_without_pictures_when_plots_are_off(tmp_path):
+    from nnapp.config import load_config
+    from nnapp.experiment import run_experiment
+
+    rng = np.random.default_rng(0)
+    rows = [f"{x:.3f},{y:.3f},{'left' if x < 0 else 'right'}" for x, y in rng.normal(size=(60, 2))]
+    (tmp_path / "two.csv").write_text("a,b,side\n" + "\n".join(rows) + "\n")
+    text = (
+        f"name: two\ndata:\n  dataset: csv\n  path: {tmp_path / 'two.csv'}\n  target: side\n"
+        f"train:\n  epochs: 2\noutput:\n  dir: {tmp_path / 'runs'}\n"
+    )
+    (tmp_path / "two.yaml").write_text(text)
+    with_plots = run_experiment(load_config(tmp_path / "two.yaml")).run_dir
+    assert (with_plots / "decision_boundary.png").exists()
+    assert "](decision_boundary.png)" in (with_plots / "report.md").read_text()
+    without = run_experiment(load_config(tmp_path / "two.yaml", ["output.plots=false"])).run_dir
+    assert not list(without.glob("*.png"))
+    assert "![" not in (without / "report.md").read_text()
