@@ -419,7 +419,7 @@ def plot(
     The legend names each run and the config keys whose values differ between the runs.
     """
     from . import artifacts
-    from .compare import comparison_png
+    from .overlay import comparison_png
     from .report import redraw_run
 
     try:

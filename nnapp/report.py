@@ -53,7 +53,7 @@ def draw_model_pictures(run_dir: Path, cfg: Config, data: Dataset, params: Param
 
 
 def _title(name: str, dataset: str) -> str:
-    return f"{name} ({dataset})"
+    return name if name == dataset else f"{name} ({dataset})"  # "iris", not "iris (iris)"
 
 
 def write_confusion(run: Run, evaluation: Evaluation, data_path: Path | None = None) -> str:

@@ -5,9 +5,9 @@ import json
 import numpy as np
 from _runs import copy_of, trained
 
-from nnapp.compare import differing_keys, run_labels
 from nnapp.evaluation import decision_grid
 from nnapp.network import predict
+from nnapp.overlay import differing_keys, run_labels
 from nnapp.report import report_markdown
 from nnapp.runs import load_run, read_checks, read_history
 

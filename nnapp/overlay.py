@@ -1,4 +1,4 @@
-"""Several runs side by side (`nnapp plot RUN_DIR RUN_DIR ...`): labels that tell them apart, one figure."""
+"""Several runs in one figure (`nnapp plot RUN_DIR RUN_DIR ...`): labels that tell them apart."""
 
 from __future__ import annotations
 
