@@ -471,23 +471,17 @@ def shapes(
     ] = None,
 ) -> None:
     """Each equation of the forward and backward pass with this config's shapes: one example, then a batch."""
-    import numpy as np
     from rich.markup import escape
 
     from .config import load_config
-    from .data import load_table
-    from .shapes import Dimensions, batch_lines, example_lines, fmt, shape_check
+    from .shapes import batch_lines, config_dimensions, example_lines, fmt, shape_check
 
     try:
-        loaded = load_config(config, overrides or [])
-        cfg = loaded.config
-        table = load_table(cfg.data, cfg.seed, loaded.path.parent if loaded.path else None)
+        dims = config_dimensions(load_config(config, overrides or []))
     except NnappError as exc:
         raise fail(str(exc), exc.exit_code) from None
-    d_x, n_c = table.X.shape[1], len(np.unique(table.y))
-    dims = Dimensions(d_x, cfg.model.hidden, n_c, cfg.train.batch_size)
     out.print(
-        f"D_x = {d_x} inputs, D_h = {cfg.model.hidden} hidden units (model.hidden), N_c = {n_c} classes, "
+        f"D_x = {dims.d_x} inputs, D_h = {dims.d_h} hidden units (model.hidden), N_c = {dims.n_c} classes, "
         f"B = {dims.batch} rows per batch (train.batch_size)"
     )
     for title, lines in (
@@ -495,7 +489,7 @@ def shapes(
         ("a batch (rows are examples; what nnapp.network computes)", batch_lines(dims)),
     ):
         grid = Table(title=title, show_header=True)
-        for column in ("pass", "equation", "shape", "shape check"):
+        for column in ("stage", "equation", "shape", "shape check"):
             grid.add_column(column)
         for line in lines:
             grid.add_row(line.stage, escape(line.equation), fmt(line.result), escape(shape_check(line)))

@@ -98,3 +98,16 @@ def test_a_relative_data_path_is_read_from_the_working_directory(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     with pytest.raises(NnappError, match=r"data\.path 'data/flowers\.csv' not found from"):
         evaluate_run(load_run(run_dir))
+
+
+def test_a_float32_run_is_scored_in_its_own_precision_like_its_summary(tmp_path):
+    from nnapp.config import load_config
+    from nnapp.experiment import run_experiment
+
+    overrides = ["model.dtype=float32", "train.epochs=2", "output.plots=false", f"output.dir={tmp_path}"]
+    run = load_run(
+        run_experiment(load_config(FLOWERS.parents[1] / "configs" / "iris.yaml", overrides)).run_dir
+    )
+    assert run.params["W"].dtype == np.float32
+    evaluation = evaluate_run(run, "test")
+    assert (evaluation.accuracy, evaluation.log_loss) == (run.summary["test_acc"], run.summary["test_loss"])

@@ -215,7 +215,7 @@ def test_shapes_prints_the_seeds_shape_check_with_concrete_sizes():
     result = invoke("shapes", IRIS)
     assert result.exit_code == 0, result.output
     assert "δ2 = ∂J/∂z = δ1 U ⊙ sgn(h)" in result.output
-    assert "(1×16) ← δ1 (1×3) · U (3×16) · sgn(h)ᵀ (1×16)" in result.output
+    assert "(1×16) = δ1 (1×3) · U (3×16) ⊙ sgn(h)ᵀ (1×16)" in result.output
     assert "Δ2 = (Δ1 U) ⊙ [Z > 0]" in result.output  # brackets survive rich markup
 
 

@@ -79,4 +79,12 @@ def test_every_product_has_matching_inner_dimensions(d):
 
 def test_the_seeds_shape_check_reads_as_in_the_seed():
     line = next(l for l in example_lines(Dimensions(4, 16, 3, 8)) if l.name == "δ2")
-    assert shape_check(line) == "(1×16) ← δ1 (1×3) · U (3×16) · sgn(h)ᵀ (1×16)"
+    assert shape_check(line) == "(1×16) = δ1 (1×3) · U (3×16) ⊙ sgn(h)ᵀ (1×16)"
+
+
+def test_every_line_names_each_operand_once_in_its_right_hand_side():
+    for line in example_lines(Dimensions(4, 16, 3, 8)) + batch_lines(Dimensions(4, 16, 3, 8)):
+        check = shape_check(line)
+        assert check.count("{") == 0, line.equation
+        for name, _ in line.operands:
+            assert name in check, line.equation
