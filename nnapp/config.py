@@ -105,7 +105,9 @@ class GradcheckConfig:
 class OutputConfig:
     dir: str = "runs"
     plots: bool = True
-    log_every: int = field(default=1, metadata=_meta(ge=1, note="epochs between plain log lines"))
+    log_every: int = field(
+        default=0, metadata=_meta(ge=0, note="epochs between plain log lines; 0: ~20 lines")
+    )
 
 
 @dataclass(frozen=True)
@@ -226,7 +228,7 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
     raise ValueError(f"must be {_type_name(tp)} (got {value!r})")
 
 
-def _check_range(value: Any, meta: dict[str, Any]) -> None:
+def _check_range(value: Any, meta: dict[str, Any], written: Any) -> None:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return
     for op, bound in meta.items():
@@ -238,7 +240,7 @@ def _check_range(value: Any, meta: dict[str, Any]) -> None:
         }.get(op, lambda b: True)(bound)
         if not ok:
             symbol = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[op]
-            raise ValueError(f"must be {symbol} {bound:g} (got {value!r})")
+            raise ValueError(f"must be {symbol} {bound:g} (got {written!r})")
 
 
 def _build(cls: Any, raw: Any, prefix: str, where: typing.Callable[[str], str]) -> Any:
@@ -267,7 +269,8 @@ def _build(cls: Any, raw: Any, prefix: str, where: typing.Callable[[str], str]) 
             continue
         try:
             value = _convert(raw[name], tp, dotted)
-            _check_range(value, {k: v for k, v in f.metadata.items() if k in ("gt", "ge", "lt", "le")})
+            bounds = {k: v for k, v in f.metadata.items() if k in ("gt", "ge", "lt", "le")}
+            _check_range(value, bounds, written=raw[name])
         except ValueError as exc:
             raise ConfigError(f"{where(dotted)}: {dotted} {exc}") from None
         values[name] = value

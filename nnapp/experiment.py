@@ -112,7 +112,7 @@ def write_run(
     if cfg.output.plots:
         from . import plots
 
-        title = f"{cfg.name} ({data.name})"
+        title = cfg.name if cfg.name == data.name else f"{cfg.name} ({data.name})"
         artifacts.atomic_write_bytes(
             run_dir / "curves.png", plots.curves_png(result.history, result.best_epoch, title)
         )
@@ -121,6 +121,9 @@ def write_run(
                 run_dir / "gradcheck.png",
                 plots.gradcheck_png(result.checks, cfg.gradcheck.tol, cfg.gradcheck.fail),
             )
+    from .report import write_extras
+
+    write_extras(run_dir, cfg, data, result.params)  # confusion.png, decision_boundary.png, report.md
     return metrics
 
 

@@ -1,0 +1,35 @@
+import textwrap
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def write_config(tmp_path: Path):
+    """Write a YAML config into tmp_path (runs go to tmp_path/runs) and return its path."""
+
+    def write(text: str, name: str = "config.yaml") -> Path:
+        path = tmp_path / name
+        body = textwrap.dedent(text)
+        if "output:" not in body:
+            body += f"\noutput:\n  dir: {tmp_path / 'runs'}\n"
+        path.write_text(body)
+        return path
+
+    return write
+
+
+TINY = """
+name: tiny
+seed: 3
+data:
+  dataset: iris
+model:
+  hidden: 8
+train:
+  epochs: 6
+  batch_size: 16
+gradcheck:
+  every: 2
+  coords: 3
+"""

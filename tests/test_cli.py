@@ -1,0 +1,104 @@
+"""The CLI end to end (typer's CliRunner), with the files of the run directory checked."""
+
+import csv
+import json
+
+import numpy as np
+import yaml
+from conftest import TINY
+from typer.testing import CliRunner
+
+from nnapp import __version__
+from nnapp.cli import app
+
+runner = CliRunner()
+
+
+def run_dirs(tmp_path):
+    return sorted((tmp_path / "runs").glob("*/*"))
+
+
+def test_train_writes_a_complete_run_directory(write_config, tmp_path):
+    result = runner.invoke(app, ["train", str(write_config(TINY))])
+    assert result.exit_code == 0, result.output
+    (run,) = run_dirs(tmp_path)
+    assert run.parent.name == "tiny"
+    names = {p.name for p in run.iterdir()}
+    assert {"config.yaml", "metrics.csv", "gradcheck.csv", "model.npz", "summary.json"} <= names
+    assert {"curves.png", "gradcheck.png"} <= names
+    metrics = list(csv.DictReader((run / "metrics.csv").open()))
+    assert [int(r["epoch"]) for r in metrics] == list(range(7))
+    checks = list(csv.DictReader((run / "gradcheck.csv").open()))
+    assert {r["tensor"] for r in checks} == {"W", "b1", "U", "b2", "x", "direction"}
+    assert {r["verdict"] for r in checks} == {"pass"}
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stop_reason"] == "completed" and summary["seed"] == 3
+    assert 0 <= summary["test_acc"] <= 1 and summary["classes"] == ["setosa", "versicolor", "virginica"]
+    with np.load(run / "model.npz") as model:
+        assert model["W"].shape == (8, 4) and model["U"].shape == (3, 8)
+        assert list(model["classes"]) == ["setosa", "versicolor", "virginica"]
+    assert (run / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert "run directory:" in result.output
+
+
+def test_the_saved_config_records_the_overrides(write_config, tmp_path):
+    result = runner.invoke(app, ["train", str(write_config(TINY)), "optim.lr=0.07", "-q"])
+    assert result.exit_code == 0, result.output
+    (run,) = run_dirs(tmp_path)
+    text = (run / "config.yaml").read_text()
+    assert "# overrides: optim.lr=0.07" in text
+    assert yaml.safe_load(text)["optim"]["lr"] == 0.07
+
+
+def test_two_runs_never_share_a_directory(write_config, tmp_path):
+    path = str(write_config(TINY))
+    for _ in range(2):
+        assert runner.invoke(app, ["train", path, "-q"]).exit_code == 0
+    assert len(run_dirs(tmp_path)) == 2
+
+
+def test_same_config_gives_byte_identical_models(write_config, tmp_path):
+    path = str(write_config(TINY))
+    for _ in range(2):
+        assert runner.invoke(app, ["train", path, "-q"]).exit_code == 0
+    first, second = run_dirs(tmp_path)
+    assert (first / "model.npz").read_bytes() == (second / "model.npz").read_bytes()
+
+
+def test_print_config_prints_the_resolved_config_and_writes_nothing(write_config, tmp_path):
+    result = runner.invoke(app, ["train", str(write_config(TINY)), "model.hidden=5", "--print-config"])
+    assert result.exit_code == 0
+    assert yaml.safe_load(result.output)["model"]["hidden"] == 5
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_config_error_is_one_line_with_exit_code_2(write_config, tmp_path):
+    result = runner.invoke(app, ["train", str(write_config(TINY)), "optim.lr=-1"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: override 'optim.lr=-1': optim.lr must be > 0 (got -1)"
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_missing_config_file_is_exit_code_2(tmp_path):
+    result = runner.invoke(app, ["train", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 2 and "no such config file" in result.output
+
+
+def test_a_failed_gradient_check_exits_with_4_and_names_the_tensor(write_config, tmp_path):
+    result = runner.invoke(
+        app, ["train", str(write_config(TINY)), "gradcheck.tol=1e-16", "gradcheck.fail=1e-15"]
+    )
+    assert result.exit_code == 4, result.output
+    assert "gradient check failed at epoch 0: dJ/d" in result.output
+    (run,) = run_dirs(tmp_path)
+    assert json.loads((run / "summary.json").read_text())["stop_reason"] == "gradcheck_failed"
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+def test_help_shows_examples():
+    result = runner.invoke(app, ["train", "--help"], terminal_width=200)
+    assert result.exit_code == 0 and "nnapp train configs/iris.yaml optim.lr=0.05" in result.output

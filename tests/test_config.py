@@ -1,0 +1,80 @@
+"""Configs: defaults, strict validation with one-line messages naming file and key, overrides."""
+
+import pytest
+
+from nnapp.config import Config, ConfigError, dump_config, load_config, parse_yaml
+
+
+def test_an_empty_mapping_gives_every_default(write_config):
+    assert load_config(write_config("name: x\n")).config.optim == Config().optim
+
+
+def test_values_are_typed(write_config):
+    cfg = load_config(write_config("optim:\n  lr: 0.5\nmodel:\n  hidden: 7\n")).config
+    assert cfg.optim.lr == 0.5 and cfg.model.hidden == 7
+
+
+def test_exponent_without_dot_is_read_as_the_number_meant(write_config):
+    # PyYAML reads 1e-4 as the string "1e-4"
+    cfg = load_config(write_config("optim:\n  lr: 1e-4\ntrain:\n  epochs: 1e2\n")).config
+    assert cfg.optim.lr == 1e-4 and cfg.train.epochs == 100
+
+
+def test_out_of_range_message_names_file_and_dotted_key(write_config):
+    path = write_config("optim:\n  lr: -1\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}: optim.lr must be > 0 (got -1)"
+
+
+def test_unknown_key_suggests_the_close_one(write_config):
+    with pytest.raises(ConfigError, match=r"unknown key 'optim.momentun'; did you mean 'optim.momentum'"):
+        load_config(write_config("optim:\n  momentun: 0.9\n"))
+
+
+def test_wrong_type_is_refused(write_config):
+    with pytest.raises(ConfigError, match=r"model.hidden must be an integer \(got 'big'\)"):
+        load_config(write_config("model:\n  hidden: big\n"))
+
+
+def test_bad_choice_suggests_a_valid_one(write_config):
+    with pytest.raises(ConfigError, match=r"data.dataset must be one of .*did you mean 'digits'"):
+        load_config(write_config("data:\n  dataset: digit\n"))
+
+
+def test_duplicate_keys_are_refused_with_the_line():
+    with pytest.raises(ConfigError, match=r"duplicate key 'lr' \(line 3\)"):
+        parse_yaml("optim:\n  lr: 0.1\n  lr: 0.2\n", "x.yaml")
+
+
+def test_splits_must_leave_training_rows(write_config):
+    with pytest.raises(ConfigError, match=r"data.test_size \+ data.val_size must be < 1"):
+        load_config(write_config("data:\n  test_size: 0.5\n  val_size: 0.5\n"))
+
+
+def test_override_replaces_a_value(write_config):
+    loaded = load_config(write_config("optim:\n  lr: 0.1\n"), ["optim.lr=0.05", "model.hidden=32"])
+    assert loaded.config.optim.lr == 0.05 and loaded.config.model.hidden == 32
+
+
+def test_a_bad_override_is_blamed_on_the_override(write_config):
+    with pytest.raises(ConfigError) as info:
+        load_config(write_config("name: x\n"), ["optim.lr=-2"])
+    assert str(info.value) == "override 'optim.lr=-2': optim.lr must be > 0 (got -2)"
+
+
+def test_an_override_without_equals_sign_is_refused(write_config):
+    with pytest.raises(ConfigError, match="expected KEY=VALUE"):
+        load_config(write_config("name: x\n"), ["optim.lr"])
+
+
+def test_the_resolved_config_round_trips(write_config, tmp_path):
+    loaded = load_config(write_config("optim:\n  lr: 1e-3\ngradcheck:\n  coords: all\n"), ["seed=4"])
+    again = tmp_path / "again.yaml"
+    again.write_text(dump_config(loaded.config, loaded.overrides))
+    assert load_config(again).config == loaded.config
+
+
+def test_csv_dataset_requires_path_and_target(write_config):
+    with pytest.raises(ConfigError, match=r"data\.path is required"):
+        load_config(write_config("data:\n  dataset: csv\n  target: y\n"))

@@ -1,0 +1,95 @@
+"""Datasets: built-ins, CSV with string labels and categories, missing values, stratified splits."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnapp.config import DataConfig
+from nnapp.data import DataError, load_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_csv(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "d.csv"
+    path.write_text(text)
+    return str(path)
+
+
+def flowers(**kwargs) -> DataConfig:
+    return DataConfig(
+        dataset="csv", path=str(ROOT / "data/flowers.csv"), target="species", categorical=["garden"], **kwargs
+    )
+
+
+def test_csv_string_labels_are_encoded_and_kept_for_display():
+    data = load_dataset(flowers(), seed=0)
+    assert list(data.classes) == ["setosa", "versicolor", "virginica"]
+    assert set(np.unique(data.y_train)) == {0, 1, 2}
+
+
+def test_categorical_columns_are_one_hot_encoded():
+    data = load_dataset(flowers(standardize=False), seed=0)
+    assert data.feature_names[-3:] == ["garden=east", "garden=north", "garden=south"]
+    np.testing.assert_array_equal(data.X_train[:, -3:].sum(axis=1), 1.0)
+
+
+def test_splits_are_stratified_and_sized():
+    data = load_dataset(DataConfig(dataset="iris", test_size=0.2, val_size=0.2), seed=0)
+    assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (90, 30, 30)
+    assert np.bincount(data.y_test).tolist() == [10, 10, 10]
+
+
+def test_scaler_is_fit_on_training_rows_only():
+    data = load_dataset(DataConfig(dataset="wine"), seed=0)
+    np.testing.assert_allclose(data.X_train.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(data.X_train.std(axis=0), 1.0, atol=1e-12)
+    assert np.abs(data.X_test.mean(axis=0)).max() > 1e-3  # the test rows were not used to fit
+
+
+def test_the_seed_decides_the_split():
+    a = load_dataset(DataConfig(dataset="moons"), seed=0)
+    b = load_dataset(DataConfig(dataset="moons"), seed=0)
+    c = load_dataset(DataConfig(dataset="moons"), seed=1)
+    np.testing.assert_array_equal(a.X_train, b.X_train)
+    assert not np.array_equal(a.X_train, c.X_train)
+
+
+CSV_WITH_GAPS = "a,b,label\n" + "".join(f"{i},{i % 3},{'xy'[i % 2]}\n" for i in range(30)) + ",1,x\n2,,y\n"
+
+
+def test_missing_values_are_an_error_naming_rows_columns_and_the_fix(tmp_path):
+    path = write_csv(tmp_path, CSV_WITH_GAPS)
+    with pytest.raises(DataError) as info:
+        load_dataset(DataConfig(dataset="csv", path=path, target="label"), seed=0)
+    message = str(info.value)
+    assert "2 row(s) have missing values in column(s) a, b" in message
+    assert "row(s) 32, 33" in message and "data.missing: drop" in message
+
+
+def test_missing_values_can_be_dropped_and_are_counted(tmp_path):
+    path = write_csv(tmp_path, CSV_WITH_GAPS)
+    data = load_dataset(DataConfig(dataset="csv", path=path, target="label", missing="drop"), seed=0)
+    assert data.dropped_rows == 2
+    assert len(data.y_train) + len(data.y_val) + len(data.y_test) == 30
+
+
+def test_a_non_numeric_feature_names_row_and_column(tmp_path):
+    path = write_csv(tmp_path, "a,label\n" + "1,x\n2,y\n" * 10 + "oops,x\n")
+    with pytest.raises(DataError, match=r"row 22, column 'a': 'oops' is not a number"):
+        load_dataset(DataConfig(dataset="csv", path=path, target="label"), seed=0)
+
+
+def test_a_missing_target_column_is_named(tmp_path):
+    path = write_csv(tmp_path, "a,b\n1,2\n")
+    with pytest.raises(DataError, match=r"data\.target column 'label' is not in the header"):
+        load_dataset(DataConfig(dataset="csv", path=path, target="label"), seed=0)
+
+
+def test_builtin_datasets_have_their_shapes():
+    shapes = {}
+    for name in ("iris", "wine", "breast_cancer", "digits"):
+        data = load_dataset(DataConfig(dataset=name), seed=0)  # type: ignore[arg-type]
+        shapes[name] = (data.n_features, data.n_classes)
+    assert shapes == {"iris": (4, 3), "wine": (13, 3), "breast_cancer": (30, 2), "digits": (64, 10)}
