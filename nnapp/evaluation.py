@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import network
+from . import metrics, network
 from .artifacts import csv_text
 from .data import MISSING_TOKENS, DataError, encode_features, read_csv
 from .runs import Run, input_columns, rebuild_dataset, target_column
@@ -39,16 +39,12 @@ def score(
     params: network.Params, X: np.ndarray, y: np.ndarray, classes: list[str], source: str
 ) -> Evaluation:
     """Accuracy, log loss, per-class precision/recall/F1 and the confusion matrix of params on (X, y)."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
     X = np.asarray(X).astype(params["W"].dtype, copy=False)
     loss, accuracy = loss_and_accuracy(params, X, y)
     predicted = network.predict(params, X)
-    labels = list(range(len(classes)))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y, predicted, labels=labels, zero_division=0
-    )
-    confusion = confusion_matrix(y, predicted, labels=labels)
+    # numpy, not sklearn.metrics: importing scikit-learn would double `nnapp train`'s start-up time
+    confusion = metrics.confusion(y, predicted, len(classes))
+    precision, recall, f1, support = metrics.precision_recall_f1(confusion)
     return Evaluation(source, len(y), accuracy, loss, classes, precision, recall, f1, support, confusion)
 
 
