@@ -77,26 +77,10 @@ def _tiny(**changes) -> Config:
     return dataclasses.replace(cfg, **changes)
 
 
-def test_float32_training_runs_end_to_end_with_float64_gradient_checks():
-    cfg = _tiny(model=ModelConfig(hidden=8, dtype="float32"))
-    result = train(cfg, load_dataset(cfg.data, cfg.seed))
-    assert result.stop_reason == "completed"
-    assert {p.dtype for p in result.params.values()} == {np.dtype(np.float32)}
-    assert result.history[-1].train_loss < result.history[0].train_loss
-    assert result.checks and all(c.report.verdict != "fail" for c in result.checks)
-
-
-def test_same_config_and_seed_give_bit_identical_weights():
-    cfg = _tiny()
-    data = load_dataset(cfg.data, cfg.seed)
-    first, second = train(cfg, data), train(cfg, data)
-    for name in network.PARAM_NAMES:
-        np.testing.assert_array_equal(first.params[name], second.params[name])
-
-
-def test_a_huge_learning_rate_stops_as_diverged_with_finite_weights():
-    cfg = _tiny(optim=OptimConfig(lr=1e30, momentum=0.0), gradcheck=GradcheckConfig(enabled=False))
+def test_a_step_with_a_non_finite_gradient_stops_the_epoch_and_keeps_finite_weights():
+    cfg = _tiny(optim=OptimConfig(lr=1e300, momentum=0.0), gradcheck=GradcheckConfig(enabled=False))
     with np.errstate(all="ignore"):
         result = train(cfg, load_dataset(cfg.data, cfg.seed))
-    assert result.stop_reason == "diverged" and "non-finite" in result.message
+    # the first update throws the weights out of range; the gradient norm catches it at the next step
+    assert result.stop_reason == "diverged" and "epoch 1, step 2" in result.message
     assert all(np.isfinite(p).all() for p in result.params.values())
