@@ -159,6 +159,10 @@ def train(
         data = prepare(loaded)
     except NnappError as exc:
         raise fail(str(exc), exc.exit_code) from None
+    from .preflight import notes
+
+    for note in notes(loaded.config, data):  # what the run adjusts in the config, e.g. the batch size
+        err.print(f"note: {note}", markup=False)
 
     stop = threading.Event()
 

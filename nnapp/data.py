@@ -245,7 +245,9 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
         labels = labels.astype(str)
         classes_in = np.unique(labels)
     if len(classes_in) < 2:
-        raise DataError(f"{source}: the target has only one class ({classes_in[0]!r}); need at least two")
+        raise DataError(
+            f"{source}: the target has only one class ({str(classes_in[0])!r}); need at least two"
+        )
     y = encoder.fit_transform(labels)
     n_classes = len(encoder.classes_)
     counts = np.bincount(y, minlength=n_classes)
@@ -260,7 +262,7 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
             f"train/val/test = {n_train}/{n_val}/{n_test} rows; each needs at least one row per class)"
         )
     if counts.min() < 3:
-        rare = encoder.classes_[int(np.argmin(counts))]
+        rare = str(encoder.classes_[int(np.argmin(counts))])
         raise DataError(
             f"{source}: class {rare!r} has {counts.min()} row(s); a stratified train/val/test split needs "
             "at least 3 per class"
@@ -297,8 +299,15 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
     )
 
 
-def load_dataset(cfg: DataConfig, seed: int, base_dir: Path | None = None) -> Dataset:
-    """Load, encode, split (stratified, seeded) and standardize (fit on training rows only)."""
+def load_dataset(
+    cfg: DataConfig, seed: int, base_dir: Path | None = None, config_source: str | None = None
+) -> Dataset:
+    """Load, encode, split (stratified, seeded) and standardize (fit on training rows only).
+
+    `config_source` (the config file) is named in errors about a built-in dataset, which has no file.
+    """
     table = load_table(cfg, seed, base_dir)
-    source = str(cfg.path) if cfg.dataset == "csv" else f"dataset {cfg.dataset}"
+    source = f"dataset {cfg.dataset}" if config_source is None else f"{config_source} (dataset {cfg.dataset})"
+    if cfg.dataset == "csv":
+        source = str(cfg.path)
     return split_and_scale(table, cfg, seed, source)
