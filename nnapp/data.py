@@ -275,12 +275,22 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
     except ValueError as exc:
         raise DataError(f"{source}: cannot split the data stratified: {exc}") from None
     X = table.X
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by column
+        if cfg.standardize:
+            scaler = StandardScaler().fit(X[train])
+            mean, scale = scaler.mean_, scaler.scale_
+        else:
+            mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        Xs = (X - mean) / scale
     if cfg.standardize:
-        scaler = StandardScaler().fit(X[train])
-        mean, scale = scaler.mean_, scaler.scale_
-    else:
-        mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
-    Xs = (X - mean) / scale
+        # sklearn turns an overflowing variance into scale 1, leaving 1e308 in place: check both
+        overflow = ~np.isfinite(Xs).all(axis=0) | ~np.isfinite(np.asarray(scaler.var_))
+        if overflow.any():
+            bad = [table.feature_names[j] for j in np.flatnonzero(overflow)]
+            raise DataError(
+                f"{source}: column(s) {', '.join(repr(b) for b in bad[:5])} cannot be standardized: "
+                "their values overflow a float64 (near 1e308); rescale them"
+            )
     return Dataset(
         X_train=Xs[train],
         y_train=y[train],

@@ -254,7 +254,13 @@ def train(
         end_of_epoch(initial)
         for cb in callbacks:
             cb.on_start(initial, chance, abs(initial.train_ce - chance) > CHANCE_FLAG_MARGIN)
-        if every > 0:
+        if not _finite(initial):  # no learning rate is to blame: the inputs are too large
+            stop_reason = "diverged"
+            message = (
+                "training cannot start: the untrained network already gives a non-finite loss; "
+                "the inputs are too large (set data.standardize: true or rescale the data)"
+            )
+        elif every > 0:
             gc = check(0, "epoch")
             if gc is not None and gc.report.verdict == "fail" and cfg.gradcheck.on_fail == "stop":
                 stop_reason, message = "gradcheck_failed", _gradcheck_message(gc)

@@ -131,6 +131,11 @@ CASES = [
         names="csv",
         csv=GOOD_CSV,
     ),
+    csv_case(
+        "csv-values-overflow-standardization",
+        GOOD_CSV.replace("\n0,", "\n1e308,").replace("\n1,", "\n-1e308,"),
+        "column(s) 'a' cannot be standardized",
+    ),
     csv_case("csv-not-utf8", b"a,y\n\xff,p\n", "cannot read the CSV"),
     Case(
         "csv-all-rows-dropped",

@@ -83,6 +83,14 @@ def test_a_non_finite_loss_stops_training_at_once_with_the_last_finite_parameter
     assert result.state.epoch < 50
 
 
+def test_inputs_too_large_for_the_untrained_network_stop_before_the_first_step():
+    cfg, data = _setup()
+    data.X_train[0, 0] = 1e308  # unstandardized, as with data.standardize: false
+    result = trainer.train(cfg, data)
+    assert result.stop_reason == "diverged" and "training cannot start" in result.message
+    assert result.state.epoch == 0 and result.state.sgd.steps == 0
+
+
 def test_log_safe_turns_non_finite_values_into_gaps_and_clips_huge_ones():
     values, clipped = log_safe([1.0, math.inf, math.nan, 1e300, 0.0])
     assert values[0] == 1.0 and math.isnan(values[1]) and math.isnan(values[2])
