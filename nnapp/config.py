@@ -159,6 +159,10 @@ def parse_yaml(text: str, source: str) -> Any:
         raise ConfigError(f"{source}: YAML error{where}: {problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: YAML error: {exc}") from None
+    except Exception as exc:
+        # PyYAML's constructors fail on typed scalars with bare ValueError/TypeError/IndexError
+        # (2020-13-01, "!!float abc", "!!int " with no digits, a list as a key): all the user's text
+        raise ConfigError(f"{source}: YAML error: {exc.__class__.__name__}: {exc}") from None
 
 
 # ------------------------------------------------------------------------------------------ validation

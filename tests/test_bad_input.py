@@ -46,6 +46,14 @@ CASES = [
     config_case("yaml-syntax-error", "name: t\ndata: [\n", "YAML error at line 3, column 1"),
     config_case("yaml-tab-indent", "name: t\n\tdata: 1\n", "line 2, column 1"),
     config_case("duplicate-key", "name: a\nseed: 1\nname: b\n", "duplicate key 'name'", "line 3"),
+    config_case(
+        "yaml-impossible-date", "name: t\nseed: 2020-13-01\n", "YAML error", "month must be in 1..12"
+    ),
+    config_case("yaml-bad-float-tag", "optim: {lr: !!float fast}\n", "YAML error", "'fast'"),
+    config_case("yaml-list-as-key", "? [1, 2]\n: 3\n", "YAML error", "unhashable"),
+    config_case(
+        "yaml-python-tag", "name: !!python/object:os.system x\n", "line 1, column 7", "python/object"
+    ),
     config_case("top-level-list", "- name: t\n", "must be a mapping", "list"),
     config_case("top-level-scalar", "42\n", "must be a mapping", "int"),
     config_case("empty-file", "", "empty"),

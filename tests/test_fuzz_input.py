@@ -242,3 +242,52 @@ def test_random_csv_contents_end_in_a_run_or_a_clean_error(content, missing, bat
     code, stderr = _run(config, tmp / "runs")
     if code == 2:
         assert str(csv_path) in stderr or str(config) in stderr  # the message names the file
+
+
+YAML_TOKENS = [
+    *("name:", "optim:", "lr:", "data:", "model:", "hidden:", "seed:", "train:", "epochs:"),
+    *(" ", "  ", "\n", "\t", "- ", "[", "]", "{", "}", ",", ":", "? ", "'", '"', "#", "|", ">"),
+    *("&a ", "*a", "!!float ", "!!int ", "!!binary ", "!!python/object:os.system ", "!!set ", "!!omap "),
+    *(
+        "2020-13-01",
+        "1e3",
+        "1.0e-3",
+        ".nan",
+        "-.inf",
+        "null",
+        "~",
+        "yes",
+        "---",
+        "...",
+        "%YAML 1.1\n",
+        "0x1F",
+    ),
+]
+
+
+@FUZZ_SETTINGS
+@given(text=st.lists(st.sampled_from(YAML_TOKENS) | st.text(max_size=3), max_size=25).map("".join))
+def test_random_yaml_text_is_a_config_or_a_config_error(text, tmp_path_factory):
+    from nnapp.config import NnappError, load_config
+
+    config = tmp_path_factory.mktemp("yaml") / "config.yaml"
+    config.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        load_config(config)
+    except NnappError as exc:
+        assert str(exc).startswith(str(config))
+
+
+@FUZZ_SETTINGS
+@given(
+    overrides=st.lists(
+        st.lists(st.sampled_from([*YAML_TOKENS, "=", "optim.lr", "."]), max_size=6).map("".join)
+    )
+)
+def test_random_overrides_are_applied_or_refused_with_a_config_error(overrides):
+    from nnapp.config import NnappError, config_from_mapping
+
+    try:
+        config_from_mapping({"name": "t"}, "base.yaml", overrides)
+    except NnappError as exc:
+        assert str(exc).startswith(("override ", "base.yaml"))
