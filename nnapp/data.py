@@ -198,6 +198,10 @@ def csv_table(cfg: DataConfig, base_dir: Path | None = None) -> Table:
             raise DataError(f"{source}: the target column {column!r} cannot also be a feature")
     if not features:
         raise DataError(f"{source}: no feature columns (the CSV has only the target column)")
+    for key, listed in (("data.features", features), ("data.categorical", cfg.categorical)):
+        twice = sorted({c for c in listed if listed.count(c) > 1})
+        if twice:  # a repeated column would silently count twice in the model
+            raise DataError(f"{source}: column {twice[0]!r} is listed twice in {key}")
     for column in cfg.categorical:
         if column not in features:
             features.append(column)
@@ -224,9 +228,29 @@ def csv_table(cfg: DataConfig, base_dir: Path | None = None) -> Table:
             raise DataError(f"{source}: every row has a missing value; nothing is left to train on")
 
     categories = {c: sorted({row[header.index(c)] for row in rows}) for c in cfg.categorical}
+    _check_width(source, len(rows), features, categories)
     X, names = encode_features(header, rows, features, categories, source, row_numbers)
     y = np.asarray([row[header.index(cfg.target)] for row in rows])
     return Table(X, y, names, categories, features, dropped)
+
+
+def _check_width(source: str, n_rows: int, features: list[str], categories: dict[str, list[str]]) -> None:
+    """Refuse a one-hot encoding too big for memory (an ID column declared categorical) before building it."""
+    from .preflight import machine_memory_bytes  # preflight imports this module
+
+    width = sum(len(categories[c]) if c in categories else 1 for c in features)
+    need = 3 * 8 * n_rows * width  # the encoded table, its standardized copy and the splits
+    if need > machine_memory_bytes():
+        culprit = ""
+        if categories:
+            widest = max(categories, key=lambda c: len(categories[c]))
+            culprit = (
+                f"; column {widest!r} (data.categorical) has {len(categories[widest]):,} distinct values"
+            )
+        raise DataError(
+            f"{source}: {n_rows:,} rows x {width:,} encoded columns would need about {need / 2**30:,.1f} GiB "
+            f"of memory, more than this machine has{culprit}"
+        )
 
 
 def load_table(cfg: DataConfig, seed: int, base_dir: Path | None = None) -> Table:

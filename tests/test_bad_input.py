@@ -133,6 +133,13 @@ CASES = [
         csv=GOOD_CSV,
     ),
     Case(
+        "csv-feature-listed-twice",
+        "name: t\ndata: {dataset: csv, path: '{csv}', target: y, features: [a, b, a]}\n",
+        ("column 'a' is listed twice in data.features",),
+        names="csv",
+        csv=GOOD_CSV,
+    ),
+    Case(
         "csv-target-as-feature",
         "name: t\ndata: {dataset: csv, path: '{csv}', target: y, features: [a, y]}\n",
         ("target column 'y' cannot also be a feature",),

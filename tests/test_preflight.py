@@ -3,11 +3,13 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from nnapp import experiment, network, preflight
 from nnapp.config import LoadedConfig, config_from_mapping
+from nnapp.data import DataError
 from nnapp.preflight import ResourceError, estimate_bytes
 
 
@@ -79,3 +81,15 @@ def test_a_batch_larger_than_the_training_set_is_noted_on_stderr_and_in_the_summ
     (run_dir,) = (tmp_path / "runs" / "big_batch").iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["notes"] and "full-batch" in summary["notes"][0]
+
+
+def test_an_id_column_declared_categorical_is_refused_before_one_hot_encoding(monkeypatch, tmp_path):
+    csv = tmp_path / "ids.csv"
+    csv.write_text("id,a,y\n" + "".join(f"row{i},{i % 3},{'pq'[i % 2]}\n" for i in range(300)))
+    monkeypatch.setattr(preflight, "machine_memory_bytes", lambda: 2**20)  # 300 x 301 x 24 B > 1 MiB
+    monkeypatch.setattr(np, "zeros", lambda *a, **k: pytest.fail("encoded before the check"))
+    loaded = _loaded({"data": {"dataset": "csv", "path": str(csv), "target": "y", "categorical": ["id"]}})
+    with pytest.raises(
+        DataError, match=r"ids.csv: 300 rows x 301 encoded columns .* column 'id' .* 300 distinct"
+    ):
+        experiment.prepare(loaded)
