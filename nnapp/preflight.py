@@ -103,6 +103,11 @@ def notes(cfg: Config, data: Dataset) -> list[str]:
             f"train.batch_size={cfg.train.batch_size} is larger than the {n_train} training rows: "
             f"each step uses all {n_train} (full-batch gradient descent)"
         )
+    if cfg.gradcheck.enabled and cfg.gradcheck.samples > n_train:
+        out.append(
+            f"gradcheck.samples={cfg.gradcheck.samples} is more than the {n_train} training rows: "
+            f"the gradient checks use all {n_train}"
+        )
     if data.dropped_rows:
         out.append(f"{data.dropped_rows} row(s) with missing values were dropped (data.missing: drop)")
     return out

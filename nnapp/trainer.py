@@ -302,7 +302,7 @@ def train(
         if not _finite(record):
             np.copyto(state.flat, prev_flat)
             stop_reason = "diverged"
-            message = _divergence_message("loss or gradient over the training set", epoch, None, o.lr)
+            message = _divergence_message("loss or gradient over the training set", epoch, step, o.lr, True)
             break
         if stop_reason == "interrupted":
             break  # a partial epoch is neither recorded nor checkpointed
@@ -346,8 +346,8 @@ def train(
     )
 
 
-def _divergence_message(what: str, epoch: int, step: int | None, lr: float) -> str:
-    where = f"epoch {epoch}, step {step}" if step is not None else f"the end of epoch {epoch}"
+def _divergence_message(what: str, epoch: int, step: int, lr: float, epoch_end: bool = False) -> str:
+    where = f"the end of epoch {epoch} (after step {step})" if epoch_end else f"epoch {epoch}, step {step}"
     return (
         f"training diverged: non-finite {what} at {where}; try a smaller learning rate "
         f"(optim.lr={lr:g}, e.g. optim.lr={lr / 10:g}) or set optim.clip_norm"

@@ -121,7 +121,7 @@ def test_cli_exits_3_on_divergence_and_keeps_the_last_good_run(tmp_path, config)
     assert "Traceback" not in proc.stderr and "Warning" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(errors) == 1 and errors[0].startswith("error: training diverged")
-    assert "epoch" in errors[0] and "smaller learning rate" in errors[0]
+    assert "epoch" in errors[0] and "step" in errors[0] and "smaller learning rate" in errors[0]
     (run_dir,) = (tmp_path / "iris").iterdir()
     assert {"model.npz", "metrics.csv", "summary.json", "curves.png", "config.yaml"} <= {
         p.name for p in run_dir.iterdir()

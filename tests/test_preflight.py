@@ -93,3 +93,11 @@ def test_an_id_column_declared_categorical_is_refused_before_one_hot_encoding(mo
         DataError, match=r"ids.csv: 300 rows x 301 encoded columns .* column 'id' .* 300 distinct"
     ):
         experiment.prepare(loaded)
+
+
+def test_gradcheck_samples_beyond_the_training_rows_are_noted():
+    loaded = _loaded({"gradcheck": {"samples": 500}})
+    data = experiment.prepare(loaded)
+    assert preflight.notes(loaded.config, data) == [
+        "gradcheck.samples=500 is more than the 90 training rows: the gradient checks use all 90"
+    ]
