@@ -22,15 +22,15 @@ CSV_CONFIG = "name: t\ndata: {dataset: csv, path: '{csv}', target: y}\n"
 @dataclass(frozen=True)
 class Case:
     id: str
-    config: str | bytes | None  # the YAML; '{csv}' stands for the CSV's path. None: no file is written
+    config: str | bytes | None  # the YAML; '{csv}', '{dir}' stand for paths. None: no file is written
     expect: tuple[str, ...]  # the key, column or row the message must name (besides the file)
-    names: str = "config"  # the file the message names: "config", "csv", or an override's text
+    names: str = "config"  # what the message names: "config", "csv", "dir" (the directory) or an override
     csv: str | bytes | None = None
     overrides: tuple[str, ...] = ()
 
 
-def csv_case(id: str, csv: str | bytes, *expect: str, extra: str = "") -> Case:
-    return Case(id, CSV_CONFIG + extra, expect, names="csv", csv=csv)
+def csv_case(id: str, csv: str | bytes, *expect: str) -> Case:
+    return Case(id, CSV_CONFIG, expect, names="csv", csv=csv)
 
 
 def config_case(id: str, text: str, *expect: str) -> Case:
@@ -208,7 +208,7 @@ def test_bad_input_exits_2_with_one_line_naming_file_and_key(case: Case, tmp_pat
     result = CliRunner().invoke(app, ["train", str(config), *case.overrides, "-q"])
 
     assert result.exit_code == 2, result.output
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     message = lines[0]
