@@ -2,6 +2,8 @@
 
 import csv
 import json
+import os
+import stat
 
 import numpy as np
 import yaml
@@ -105,9 +107,6 @@ def test_help_shows_examples():
 
 
 def test_run_files_are_readable_by_others_like_ordinary_files(write_config, tmp_path):
-    import os
-    import stat
-
     assert runner.invoke(app, ["train", str(write_config(TINY)), "-q"]).exit_code == 0
     (run,) = run_dirs(tmp_path)
     umask = os.umask(0)
