@@ -66,8 +66,9 @@ def stratified_split(
     return indices[rng.permutation(train)], indices[rng.permutation(test)]
 
 
-def standard_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, scale) by column, as StandardScaler: population std, 1 for (near-)constant columns."""
+def standard_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, scale, var) by column, as StandardScaler's mean_, scale_, var_: the population variance,
+    and its square root as scale, except 1 for (near-)constant columns (and, as there, infinite var)."""
     n = X.shape[0]
     mean = X.sum(axis=0) / n
     centred = X - mean
@@ -77,4 +78,4 @@ def standard_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     constant = var <= n * eps * var + (n * mean * eps) ** 2
     scale = np.sqrt(var)
     scale[constant] = 1.0
-    return mean, scale
+    return mean, scale, var

@@ -41,9 +41,10 @@ def test_standard_scale_matches_standard_scaler(rows, cols, seed, constant):
     if constant:
         X[:, 0] = 0.1  # a constant column is scaled by 1, not divided by ~0
     scaler = StandardScaler().fit(X)
-    mean, scale = standard_scale(X)
+    mean, scale, var = standard_scale(X)
     np.testing.assert_allclose(mean, scaler.mean_, rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(scale, scaler.scale_, rtol=1e-12)
+    np.testing.assert_allclose(var, scaler.var_, rtol=1e-12, atol=1e-30)
 
 
 def test_labels_encode_like_label_encoder():
