@@ -529,7 +529,7 @@ def compare(
     try:
         loaded = load_config(config, overrides or [])
         data = prepare(loaded)
-        result = run_compare(loaded.config, data, str(config))
+        result = run_compare(loaded.config, data, str(config), loaded.overrides)
     except NnappError as exc:
         raise fail(str(exc), exc.exit_code) from None
     table = Table(title=f"nnapp vs scikit-learn: {loaded.config.name} ({data.name})")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,16 +69,27 @@ class Comparison:
         return self.sklearn.seconds / self.nnapp.seconds
 
 
-def sklearn_settings(cfg: Config, source: str = "config") -> dict[str, Any]:
+def _where(key: str, source: str, overrides: Sequence[str]) -> str:
+    """The override that set `key`, if one did, else the config file: where the user should look."""
+    for text in overrides:
+        if text.partition("=")[0].strip() in (key, key.rpartition(".")[0]):
+            return f"override {text!r}"
+    return source
+
+
+def sklearn_settings(cfg: Config, source: str = "config", overrides: Sequence[str] = ()) -> dict[str, Any]:
     """MLPClassifier keyword arguments equivalent to cfg (see the module docstring)."""
     o = cfg.optim
     if o.schedule != "constant":
         raise CompareError(
-            f"{source}: optim.schedule must be 'constant' to compare with scikit-learn "
-            f"(got {o.schedule!r}; its schedules are defined differently)"
+            f"{_where('optim.schedule', source, overrides)}: optim.schedule must be 'constant' to compare "
+            f"with scikit-learn (got {o.schedule!r}; its schedules are defined differently)"
         )
     if o.clip_norm is not None:
-        raise CompareError(f"{source}: optim.clip_norm has no scikit-learn counterpart; remove it to compare")
+        raise CompareError(
+            f"{_where('optim.clip_norm', source, overrides)}: optim.clip_norm has no scikit-learn "
+            "counterpart; remove it to compare"
+        )
     return {
         "hidden_layer_sizes": (cfg.model.hidden,),
         "activation": "relu",
@@ -107,12 +119,14 @@ def comparable_config(cfg: Config) -> Config:
     )
 
 
-def fit_sklearn(cfg: Config, data: Dataset, source: str = "config") -> tuple[Any, float]:
+def fit_sklearn(
+    cfg: Config, data: Dataset, source: str = "config", overrides: Sequence[str] = ()
+) -> tuple[Any, float]:
     """A fitted MLPClassifier and the seconds its fit took (threads as the caller set them)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
-    model = MLPClassifier(**sklearn_settings(cfg, source))
+    model = MLPClassifier(**sklearn_settings(cfg, source, overrides))
     X = data.X_train.astype(cfg.model.dtype, copy=False)
     with warnings.catch_warnings():
         # max_iter is reached on purpose: both trainers run exactly train.epochs epochs
@@ -123,13 +137,13 @@ def fit_sklearn(cfg: Config, data: Dataset, source: str = "config") -> tuple[Any
     return model, seconds
 
 
-def compare(cfg: Config, data: Dataset, source: str = "config") -> Comparison:
+def compare(cfg: Config, data: Dataset, source: str = "config", overrides: Sequence[str] = ()) -> Comparison:
     """Train nnapp and scikit-learn on data's split with equivalent settings and measure both."""
     from sklearn.metrics import accuracy_score, log_loss
 
     labels = np.arange(data.n_classes)
     with training_threads():  # the same BLAS threads for both
-        model, sk_seconds = fit_sklearn(cfg, data, source)
+        model, sk_seconds = fit_sklearn(cfg, data, source, overrides)
         result = train(comparable_config(cfg), data)
     dtype = cfg.model.dtype
     sk = Side(
