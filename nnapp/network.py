@@ -72,7 +72,7 @@ class Workspace:
     """The arrays a forward and backward pass write into, for batches of up to `len(ones)` rows.
 
     Training reuses one Workspace for every step: at this network's sizes a step's cost is mostly
-    per-call overhead, and allocating eight small arrays per step is a good part of it.
+    per-call overhead, and allocating its half-dozen arrays anew each step is a good part of it.
     """
 
     z: np.ndarray  # (B, D_h)
@@ -121,6 +121,7 @@ class Forward:
 
     @property
     def y_hat(self) -> np.ndarray:
+        """softmax(theta) by row, as a new array."""
         return softmax(self.theta)
 
 
