@@ -513,7 +513,10 @@ def main() -> None:
         *table([r for r in rows if r.case.group == "scaling"], with_torch),
         "",
         "Accuracy is on the test split after the benchmark's few epochs (100 for the datasets, 4–10 for "
-        "scaling), at each config's learning rate; the trainers start from different random weights.",
+        "scaling), at each config's learning rate and weight decay (scikit-learn: alpha = weight_decay × "
+        "batch size); the trainers start from different random weights, and for two classes "
+        "(breast_cancer, moons) scikit-learn has one logistic output unit where the others have two "
+        "softmax units.",
         "",
         "## What the default training config adds to the bare loop",
         "",
