@@ -464,7 +464,7 @@ def main() -> None:
             overheads.append(overhead)
             print(f"{name:28s} default config adds {100 * overhead.added:.0f}% to the bare loop", flush=True)
 
-    startups = measure_startup(3 if args.quick else 5)
+    startups = measure_startup(3 if args.quick else 9)
     for st in startups:
         print(
             f"{st.command:32s} {st.wall:.2f} s wall (fastest {st.best:.2f}), {st.cpu:.2f} s CPU", flush=True
