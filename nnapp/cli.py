@@ -143,11 +143,14 @@ def _summary_lines(outcome: Any) -> list[str]:
         "Examples:\n\n"
         "  nnapp train configs/iris.yaml\n\n"
         "  nnapp train configs/iris.yaml optim.lr=0.05 model.hidden=32\n\n"
-        "  nnapp train configs/digits.yaml --print-config"
+        "  nnapp train configs/digits.yaml --print-config\n\n"
+        "  nnapp train --resume runs/iris/20260101-120000 --epochs 300"
     )
 )
 def train(
-    config: Annotated[Path, typer.Argument(help="YAML experiment config.", show_default=False)],
+    config: Annotated[
+        Path | None, typer.Argument(help="YAML experiment config (not with --resume).", show_default=False)
+    ] = None,
     overrides: Annotated[
         list[str] | None,
         typer.Argument(help="KEY=VALUE overrides, e.g. optim.lr=0.05 model.hidden=32.", show_default=False),
@@ -156,11 +159,27 @@ def train(
         bool, typer.Option("--print-config", help="Print the resolved config and exit.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final summary.")] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume", help="Continue this run directory from its last checkpoint.", show_default=False
+        ),
+    ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            "--epochs", min=1, help="With --resume: train up to this many epochs in all.", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Train a model from a config; write metrics, gradient checks, the model and plots to a run directory."""
     from .config import dump_config, load_config
     from .experiment import prepare, run_experiment
 
+    if resume is not None or epochs is not None:
+        _train_resume(resume, epochs, config, overrides, quiet)
+    if config is None:
+        raise fail("missing CONFIG: give a YAML config, or --resume RUN_DIR")
     try:
         loaded = load_config(config, overrides or [])
         if print_config:
@@ -186,17 +205,60 @@ def train(
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+    _finish(outcome)
+
+
+def _finish(outcome: Any) -> None:
+    """Print the summary of a finished (or stopped) run and exit with its code."""
     out.print(_summary_table(outcome))
     for line in _summary_lines(outcome):
         out.print(line, markup=False)
     if outcome.result.message and outcome.exit_code != 0:
         hint = ""
         if outcome.result.stop_reason == "interrupted":
-            hint = " (the run directory holds everything up to the last full epoch)"
+            hint = (
+                "; the run directory holds everything up to the last full epoch. "
+                f"Resume with: nnapp train --resume {outcome.run_dir}"
+            )
         err.print(f"[bold red]error:[/] {outcome.result.message}{hint}", markup=True)
     elif outcome.result.message:
         out.print(outcome.result.message)
     raise typer.Exit(outcome.exit_code)
+
+
+def _train_resume(
+    run_dir: Path | None, epochs: int | None, config: Path | None, overrides: list[str] | None, quiet: bool
+) -> None:
+    """`nnapp train --resume RUN_DIR [--epochs N]`: continue a run in place from its checkpoint."""
+    from .resume import prepare_resume, resume_experiment
+
+    if run_dir is None:
+        raise fail("--epochs goes with --resume RUN_DIR (for a new run, use the override train.epochs=N)")
+    if config is not None or overrides:
+        raise fail("--resume continues a run with its own config.yaml: give no CONFIG or KEY=VALUE")
+    try:
+        job = prepare_resume(run_dir, epochs)
+    except NnappError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        cfg = job.loaded.config
+        log_every = cfg.output.log_every or max(1, cfg.train.epochs // 20)
+        if not quiet:
+            out.print(f"resuming {run_dir} after epoch {job.checkpoint.state.epoch} of {cfg.train.epochs}")
+        with _Reporter(cfg.train.epochs, quiet, log_every) as reporter:
+            outcome = resume_experiment(job, [reporter], stop_event=stop)  # type: ignore[list-item]
+    except NnappError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    _finish(outcome)
 
 
 def main() -> None:
