@@ -41,6 +41,7 @@ class RunInfo:
     config_path: str | None  # absolute path of the config it was started from (CSV paths are relative to it)
     overrides: tuple[str, ...] = ()
     started_at: str = ""
+    cwd: str | None = None  # the working directory it started in (CSV paths may be relative to it)
 
 
 @dataclass
@@ -131,7 +132,7 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
             checks=[_check_from_json(c) for c in s["checks"]],
         )
         info = s["info"]
-        run_info = RunInfo(info["config_path"], tuple(info["overrides"]), info["started_at"])
+        run_info = RunInfo(info["config_path"], tuple(info["overrides"]), info["started_at"], info.get("cwd"))
     except ArtifactError:
         raise
     except Exception as exc:  # zip, npy, JSON and key errors all mean "not a checkpoint we wrote"

@@ -6,6 +6,7 @@ so a bad config or CSV leaves nothing behind.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -145,7 +146,9 @@ def run_experiment(
         run_dir.mkdir(parents=True, exist_ok=True)
     artifacts.atomic_write_text(run_dir / "config.yaml", dump_config(cfg, loaded.overrides))
     config_path = str(loaded.path.resolve()) if loaded.path is not None else None
-    info = RunInfo(config_path, tuple(loaded.overrides), started_at.isoformat(timespec="seconds"))
+    info = RunInfo(
+        config_path, tuple(loaded.overrides), started_at.isoformat(timespec="seconds"), os.getcwd()
+    )
     writer = CheckpointWriter(run_dir, info)
     t0 = time.perf_counter()
     result = train(cfg, data, [*callbacks, writer], stop_event=stop_event)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from . import artifacts, network
 from .artifacts import ArtifactError
 from .checkpoint import Checkpoint, CheckpointWriter, RunInfo, load_checkpoint
-from .config import LoadedConfig, dump_config, load_config
+from .config import Config, LoadedConfig, dump_config, load_config
 from .data import Dataset
 from .experiment import EXIT_CODES, RunOutcome, prepare, write_run
 from .trainer import Callback, dimensions, train
@@ -46,7 +46,7 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> ResumeJob:
     # earlier --epochs of this run are replaced, not stacked
     overrides = (*(o for o in info.overrides if not (extra and o.startswith("train.epochs="))), *extra)
     origin = Path(info.config_path) if info.config_path else None
-    loaded = LoadedConfig(from_file.config, origin, overrides, from_file.raw)
+    loaded = LoadedConfig(_from_start_dir(from_file.config, info), origin, overrides, from_file.raw)
     data = prepare(loaded)
     cfg = loaded.config
     expected = network.n_parameters(*dimensions(data, cfg))
@@ -56,6 +56,15 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> ResumeJob:
             f"but its config.yaml and data need {expected} {cfg.model.dtype}"
         )
     return ResumeJob(run_dir, loaded, data, checkpoint, epochs_changed=epochs is not None)
+
+
+def _from_start_dir(cfg: Config, info: RunInfo) -> Config:
+    """A relative data.path that only exists from the run's starting directory, made absolute."""
+    path = cfg.data.path
+    if path is None or Path(path).is_absolute() or Path(path).exists() or info.cwd is None:
+        return cfg
+    candidate = Path(info.cwd) / path
+    return replace(cfg, data=replace(cfg.data, path=str(candidate))) if candidate.exists() else cfg
 
 
 def resume_experiment(

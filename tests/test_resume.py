@@ -210,3 +210,35 @@ def test_prepare_resume_raises_nnapp_error_for_a_config_that_no_longer_fits(conf
     (run / "config.yaml").write_text(text)
     with pytest.raises(NnappError, match="parameters"):
         prepare_resume(run)
+
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED = sorted(p.name for p in (REPO / "configs").glob("*.yaml"))
+
+
+class StopAfterEpoch:
+    """Requests a stop at the end of epoch `epoch`, as a Ctrl-C there would."""
+
+    def __init__(self, event: threading.Event, epoch: int) -> None:
+        self.event, self.epoch = event, epoch
+
+    def on_start(self, *args: object) -> None: ...
+    def on_gradcheck(self, record: object) -> None: ...
+
+    def on_epoch_end(self, record, state) -> None:
+        if record.epoch == self.epoch:
+            self.event.set()
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_config_resumes_from_another_directory_to_the_same_bytes(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)  # where the shipped configs' relative data paths start
+    tiny = ["train.epochs=3", "output.plots=false", "gradcheck.coords=2", f"output.dir={tmp_path}"]
+    whole = run_experiment(load_config(REPO / "configs" / name, tiny)).run_dir
+    stop = threading.Event()
+    stopped = run_experiment(load_config(REPO / "configs" / name, tiny), [StopAfterEpoch(stop, 1)], stop)
+    assert stopped.result.stop_reason == "interrupted" and stopped.result.state.epoch == 1
+    monkeypatch.chdir(tmp_path)
+    resumed = resume_experiment(prepare_resume(stopped.run_dir))
+    assert resumed.result.state.epoch == 3
+    assert_same_run(resumed.run_dir, whole)
