@@ -382,6 +382,9 @@ def sweep_png(rows: Sequence[Row], axes: Sequence[Axis], title: str = "") -> byt
     panels = fig.subplots(1, n, squeeze=False)[0]
     for ax, axis in zip(panels, axes, strict=False):
         positions, numeric = _positions(axis)
+        xs_all = list(positions.values())
+        log = numeric and _log_scale(xs_all)
+        span = (math.log10(max(xs_all) / min(xs_all)) if log else max(xs_all) - min(xs_all)) or 1.0
         others = [a for a in axes if a is not axis]
         lines: dict[tuple[int, ...], list[tuple[float, float, float]]] = {}
         for row in rows:
@@ -389,15 +392,19 @@ def sweep_png(rows: Sequence[Row], axes: Sequence[Axis], title: str = "") -> byt
             line = tuple(a.values.index(values[a.key]) for a in others)  # legend in the order given
             x = positions[values[axis.key]]
             lines.setdefault(line, []).append((x, row.val_acc[0], row.val_acc[1]))
-        for line, pts in sorted(lines.items()):
+        for k, (line, pts) in enumerate(sorted(lines.items())):
             name = " ".join(f"{a.key}={a.values[i]}" for a, i in zip(others, line, strict=True)) or "all"
             pts.sort()
             xs, ys, es = zip(*pts, strict=True)
+            # lines slightly side by side, so that equal values and their error bars stay visible
+            offset = (k - (len(lines) - 1) / 2) * 0.012
+            xs = tuple(x * 10 ** (offset * span) if log else x + offset * span for x in xs)
             ax.errorbar(xs, ys, yerr=es, marker="o", markersize=4, capsize=3, label=name)
-        if numeric and _log_scale(list(positions.values())):
+        if log:
             ax.set_xscale("log")
-        if not numeric:
-            ax.set_xticks(list(positions.values()), list(positions))
+            ax.minorticks_off()
+        ax.set_xticks(list(positions.values()), list(positions))  # the values as written
+        ax.set_ylim(top=1.02)  # mean + std can pass 1; accuracy cannot
         ax.set_xlabel(axis.key)
         ax.set_ylabel("validation accuracy (mean ± std over seeds)")
         ax.grid(True, alpha=0.3)
@@ -416,7 +423,7 @@ def _positions(axis: Axis) -> tuple[dict[str, float], bool]:
 
 
 def _log_scale(xs: Sequence[float]) -> bool:
-    return min(xs) > 0 and max(xs) / min(xs) >= 20 and all(math.isfinite(x) for x in xs)
+    return min(xs) > 0 and max(xs) / min(xs) >= 10 and all(math.isfinite(x) for x in xs)
 
 
 def write_outputs(plan: SweepPlan, results: Sequence[PointResult]) -> list[Row]:
