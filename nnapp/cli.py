@@ -361,3 +361,292 @@ def _leaderboard_table(rows: list[Any], plan: Any) -> Table:
         )
     table.caption = f"{plan.sweep_dir / 'sweep.csv'} · {plan.sweep_dir / 'sweep.png'}"
     return table
+
+
+# ------------------------------------------------------------------ using what was trained (issue 3)
+
+
+def _load_run(run_dir: Path) -> Any:
+    from .runs import load_run
+
+    return load_run(run_dir)
+
+
+def _evaluation_tables(evaluation: Any) -> tuple[Table, Table]:
+    from rich.markup import escape
+
+    metrics = Table(title=f"{evaluation.source}: {evaluation.n_rows} rows", show_header=True)
+    metrics.add_column("class")
+    for column in ("precision", "recall", "F1", "support"):
+        metrics.add_column(column, justify="right")
+    for k, label in enumerate(evaluation.classes):
+        metrics.add_row(
+            escape(label),
+            f"{evaluation.precision[k]:.4f}",
+            f"{evaluation.recall[k]:.4f}",
+            f"{evaluation.f1[k]:.4f}",
+            str(int(evaluation.support[k])),
+        )
+    metrics.caption = f"accuracy {evaluation.accuracy:.4f} · log loss {evaluation.log_loss:.4f}"
+    confusion = Table(title="confusion matrix (rows: true class, columns: predicted)", show_header=True)
+    confusion.add_column("true \\ predicted")
+    for label in evaluation.classes:
+        confusion.add_column(escape(label), justify="right")
+    for label, row in zip(evaluation.classes, evaluation.confusion, strict=True):
+        confusion.add_row(escape(label), *(str(int(v)) for v in row))
+    return metrics, confusion
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  nnapp evaluate runs/iris/20250101-120000\n\n"
+        "  nnapp evaluate runs/iris/20250101-120000 --split val\n\n"
+        "  nnapp evaluate runs/flowers_csv/20250101-120000 --data data/flowers.csv"
+    )
+)
+def evaluate(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run directory written by `nnapp train`.", show_default=False)
+    ],
+    split: Annotated[
+        str, typer.Option("--split", help="Which split of the run's data to score: train, val or test.")
+    ] = "test",
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Score this CSV instead: the model's input columns plus the label column (data.target, "
+            "or 'target' for built-in datasets).",
+        ),
+    ] = None,
+) -> None:
+    """Accuracy, log loss, per-class precision/recall/F1 and the confusion matrix; writes confusion.png.
+
+    The split is rebuilt from the run's saved config and seed. The picture goes to the run directory:
+    confusion.png for the test split, confusion_<split>.png or confusion_<csv name>.png otherwise.
+    """
+    from .evaluation import evaluate_run
+    from .report import write_confusion
+
+    try:
+        run = _load_run(run_dir)
+        evaluation = evaluate_run(run, split, data)
+    except NnappError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    for table in _evaluation_tables(evaluation):
+        out.print(table)
+    name = write_confusion(run, evaluation, data)
+    out.print(f"wrote {run.path / name}")
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  nnapp predict runs/iris/20250101-120000 new_flowers.csv\n\n"
+        "  nnapp predict runs/iris/20250101-120000 new_flowers.csv --proba --out predictions.csv"
+    )
+)
+def predict(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run directory written by `nnapp train`.", show_default=False)
+    ],
+    input_csv: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with the model's input columns (a label column is ignored).", show_default=False
+        ),
+    ],
+    proba: Annotated[bool, typer.Option("--proba", help="Add a probability column per class.")] = False,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the CSV here instead of to standard output.")
+    ] = None,
+) -> None:
+    """Label each row of a CSV with the trained model (original label values), in the input's order.
+
+    The saved one-hot categories and scaler are applied; missing or extra columns, non-numeric or empty
+    cells and unknown categories are errors naming the column and the row.
+    """
+    from . import artifacts
+    from .evaluation import predict_csv
+
+    try:
+        run = _load_run(run_dir)
+        text = predict_csv(run, input_csv).csv(with_proba=proba)
+        if out_file is not None:
+            if out_file.is_dir():
+                raise NnappError(f"--out {out_file}: is a directory, expected a file name")
+            if not out_file.parent.is_dir():
+                raise NnappError(f"--out {out_file}: no such directory {out_file.parent}")
+    except NnappError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    if out_file is None:
+        sys.stdout.write(text)
+        return
+    artifacts.atomic_write_text(out_file, text)
+    err.print(f"wrote {text.count(chr(10)) - 1} predictions to {out_file}")
+
+
+@app.command(
+    name="gradcheck",
+    epilog=(
+        "Examples:\n\n"
+        "  nnapp gradcheck configs/iris.yaml\n\n"
+        "  nnapp gradcheck configs/iris.yaml model.hidden=8 --all\n\n"
+        "  nnapp gradcheck configs/iris.yaml --run runs/iris/20250101-120000"
+    ),
+)
+def gradcheck_command(
+    config: Annotated[Path, typer.Argument(help="YAML experiment config.", show_default=False)],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(help="KEY=VALUE overrides, e.g. gradcheck.eps=1e-6.", show_default=False),
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Check every coordinate of every tensor.")] = False,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option("--run", help="Check at this run's trained parameters, not the initial ones."),
+    ] = None,
+) -> None:
+    """Compare the hand-derived gradients with centred finite differences (float64); exit 4 on a failure.
+
+    Uses the config's gradcheck.* settings (rows, coordinates, eps, tol, fail) and training's rows.
+    """
+    from .config import load_config
+    from .gradcheck_run import check_config
+
+    try:
+        loaded = load_config(config, overrides or [])
+        run = _load_run(run_dir) if run_dir is not None else None
+        result = check_config(loaded, every, run)
+    except NnappError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    report = result.report
+    d_x, d_h, n_c = result.dims
+    table = Table(title=f"gradient check at the {result.where}", show_header=True)
+    for column in ("tensor", "checked", "kinks skipped", "max error", "verdict"):
+        table.add_column(column, justify="left" if column in ("tensor", "verdict") else "right")
+    colours = {"pass": "green", "warn": "yellow", "fail": "red"}
+    for t in report.tensors:
+        table.add_row(
+            t.name,
+            str(t.checked),
+            str(t.kinks),
+            f"{t.max_error:.2e}",
+            f"[{colours[t.verdict]}]{t.verdict}[/]",
+        )
+    d = report.directional
+    if d is not None:
+        error = "kink" if d.kink else f"{d.error:.2e}"
+        table.add_row(
+            "direction",
+            "0" if d.kink else "1",
+            "1" if d.kink else "0",
+            error,
+            f"[{colours[d.verdict]}]{d.verdict}[/]",
+        )
+    table.caption = (
+        f"{report.rows} training rows · D_x={d_x} D_h={d_h} N_c={n_c} · eps {report.eps:g} · "
+        f"pass ≤ {report.tol:g} < warn ≤ {report.fail:g} < fail"
+    )
+    out.print(table)
+    out.print(f"verdict: [{colours[report.verdict]}]{report.verdict}[/]")
+    raise typer.Exit(4 if report.verdict == "fail" else 0)
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  nnapp plot runs/moons/20250101-120000\n\n"
+        "  nnapp plot runs/iris/20250101-120000 runs/iris/20250101-130000 --out compare.png"
+    )
+)
+def plot(
+    run_dirs: Annotated[list[Path], typer.Argument(help="One or more run directories.", show_default=False)],
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Write the overlay figure here (default with several runs: comparison.png)."
+        ),
+    ] = None,
+) -> None:
+    """Redraw a run's pictures and report.md; with several runs, overlay their curves in one figure.
+
+    The legend names each run and the config keys whose values differ between the runs.
+    """
+    from . import artifacts
+    from .overlay import comparison_png
+    from .report import redraw_run
+
+    try:
+        if len(run_dirs) == 1 and out_file is None:
+            written = redraw_run(run_dirs[0])
+            out.print(f"wrote {', '.join(written)} in {run_dirs[0]}")
+            return
+        target = out_file if out_file is not None else Path("comparison.png")
+        if target.is_dir() or not target.parent.is_dir():
+            raise NnappError(f"--out {target}: expected a file name in an existing directory")
+        runs = [_load_run(path) for path in run_dirs]
+        png = comparison_png(runs)
+    except NnappError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    artifacts.atomic_write_bytes(target, png)
+    out.print(f"wrote {target}")
+
+
+@app.command()
+def datasets() -> None:
+    """The built-in datasets with their samples, features and classes (generated ones at their defaults)."""
+    from .data import BUILTIN, describe_builtin
+
+    table = Table(title="built-in datasets (data.dataset)", show_header=True)
+    for column in ("dataset", "samples", "features", "classes", "source"):
+        table.add_column(column, justify="right" if column in ("samples", "features", "classes") else "left")
+    for name in BUILTIN:
+        samples, features, classes = describe_builtin(name)
+        kind = (
+            "generated: data.n_samples, data.noise"
+            + (", data.n_features, data.centers" if name == "blobs" else "")
+            if name in ("moons", "circles", "blobs")
+            else "bundled with scikit-learn"
+        )
+        table.add_row(name, str(samples), str(features), str(classes), kind)
+    table.caption = "and your own: data.dataset: csv with data.path and data.target"
+    out.print(table)
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n  nnapp shapes configs/iris.yaml\n\n  nnapp shapes configs/digits.yaml model.hidden=128"
+    )
+)
+def shapes(
+    config: Annotated[Path, typer.Argument(help="YAML experiment config.", show_default=False)],
+    overrides: Annotated[
+        list[str] | None, typer.Argument(help="KEY=VALUE overrides, e.g. model.hidden=8.", show_default=False)
+    ] = None,
+) -> None:
+    """Each equation of the forward and backward pass with this config's shapes: one example, then a batch."""
+    from rich.markup import escape
+
+    from .config import load_config
+    from .shapes import batch_lines, config_dimensions, example_lines, fmt, shape_check
+
+    try:
+        dims = config_dimensions(load_config(config, overrides or []))
+    except NnappError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    out.print(
+        f"D_x = {dims.d_x} inputs, D_h = {dims.d_h} hidden units (model.hidden), N_c = {dims.n_c} classes, "
+        f"B = {dims.batch} rows per batch (train.batch_size)"
+    )
+    for title, lines in (
+        ("one example (the seed's column vectors; gradients as row vectors)", example_lines(dims)),
+        ("a batch (rows are examples; what nnapp.network computes)", batch_lines(dims)),
+    ):
+        grid = Table(title=title, show_header=True)
+        for column in ("stage", "equation", "shape", "shape check"):
+            grid.add_column(column)
+        for line in lines:
+            grid.add_row(line.stage, escape(line.equation), fmt(line.result), escape(shape_check(line)))
+        out.print(grid)

@@ -121,6 +121,9 @@ def write_run(
                 run_dir / "gradcheck.png",
                 plots.gradcheck_png(result.checks, cfg.gradcheck.tol, cfg.gradcheck.fail),
             )
+    from .report import write_extras
+
+    write_extras(run_dir, cfg, data, result.params)  # confusion.png, decision_boundary.png, report.md
     return metrics
 
 

@@ -87,7 +87,9 @@ def verdict_for(error: float, tol: float, fail: float) -> str:
     return "pass" if error <= tol else "warn"
 
 
-def _loss_and_mask(params: Params, X: np.ndarray, y: np.ndarray, weight_decay: float):
+def _loss_and_mask(
+    params: Params, X: np.ndarray, y: np.ndarray, weight_decay: float
+) -> tuple[float, np.ndarray]:
     fwd = forward(params, X)
     return cross_entropy(fwd, y) + l2_penalty(params, weight_decay), fwd.z > 0
 
@@ -121,9 +123,6 @@ def check_gradients(
     base_mask = fwd.z > 0
     tensors_by_name = {**p64, "x": X64}
 
-    def loss_mask() -> tuple[float, np.ndarray]:
-        return _loss_and_mask(p64, X64, y, weight_decay)
-
     results = []
     for name in TENSORS:
         tensor = tensors_by_name[name]
@@ -138,9 +137,9 @@ def check_gradients(
             index = np.unravel_index(flat_index, tensor.shape)
             original = tensor[index]
             tensor[index] = original + eps
-            loss_plus, mask_plus = loss_mask()
+            loss_plus, mask_plus = _loss_and_mask(p64, X64, y, weight_decay)
             tensor[index] = original - eps
-            loss_minus, mask_minus = loss_mask()
+            loss_minus, mask_minus = _loss_and_mask(p64, X64, y, weight_decay)
             tensor[index] = original
             if not (np.array_equal(mask_plus, base_mask) and np.array_equal(mask_minus, base_mask)):
                 kinks += 1
@@ -158,7 +157,18 @@ def check_gradients(
     return GradcheckReport(results, direction, eps=eps, tol=tol, fail=fail, rows=len(y))
 
 
-def _directional(p64, X64, y, weight_decay, analytic, base_mask, eps, tol, fail, rng) -> DirectionalCheck:
+def _directional(
+    p64: Params,
+    X64: np.ndarray,
+    y: np.ndarray,
+    weight_decay: float,
+    analytic: Params,
+    base_mask: np.ndarray,
+    eps: float,
+    tol: float,
+    fail: float,
+    rng: np.random.Generator,
+) -> DirectionalCheck:
     u = {name: rng.standard_normal(p64[name].shape) for name in PARAM_NAMES}
     norm = np.sqrt(sum(float(np.vdot(v, v)) for v in u.values()))
     u = {name: v / norm for name, v in u.items()}

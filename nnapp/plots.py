@@ -111,3 +111,103 @@ def gradcheck_png(checks: Sequence[GradcheckRecord], tol: float, fail: float, ti
     ax.grid(True, alpha=0.3)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
     return _png(fig)
+
+
+def confusion_png(confusion: Any, classes: Sequence[str], title: str = "") -> bytes:
+    """The confusion matrix as a heat map with the counts written in (true classes down, predicted across)."""
+    import numpy as np
+
+    matrix = np.asarray(confusion)
+    n = len(classes)
+    size = min(3.5 + 0.45 * n, 12.0)
+    fig = _figure(size + 1.2, size)
+    ax = fig.subplots()
+    image = ax.imshow(matrix, cmap="Blues", vmin=0)
+    fig.colorbar(image, ax=ax, label="rows", shrink=0.8)
+    ticks = list(range(n))
+    tilt = n > 4 and max(len(str(c)) for c in classes) > 3  # long labels would overlap side by side
+    ax.set_xticks(
+        ticks, [str(c) for c in classes], rotation=45 if tilt else 0, ha="right" if tilt else "center"
+    )
+    ax.set_yticks(ticks, [str(c) for c in classes])
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if n <= 30:  # beyond that the numbers would not fit in their cells
+        threshold = matrix.max() / 2 if matrix.size else 0
+        for i in range(n):
+            for j in range(n):
+                colour = "white" if matrix[i, j] > threshold else "black"
+                ax.text(
+                    j, i, str(int(matrix[i, j])), ha="center", va="center", color=colour, fontsize="small"
+                )
+    total = int(matrix.sum())
+    accuracy = float(np.trace(matrix)) / total if total else 0.0
+    ax.set_title(f"{title or 'Confusion matrix'}\n{total} rows, accuracy {accuracy:.3f}", fontsize="medium")
+    return _png(fig)
+
+
+def _class_colours(n: int) -> list[Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(k % cmap.N) for k in range(n)]
+
+
+def decision_boundary_png(
+    xx: Any,
+    yy: Any,
+    grid_labels: Any,
+    X: Any,
+    y: Any,
+    classes: Sequence[str],
+    feature_names: Sequence[str],
+    title: str = "",
+) -> bytes:
+    """Predicted class regions over two features (original units), the training points on top."""
+    import numpy as np
+    from matplotlib.colors import ListedColormap
+
+    colours = _class_colours(len(classes))
+    fig = _figure(7, 5.5)
+    ax = fig.subplots()
+    levels = np.arange(len(classes) + 1) - 0.5
+    ax.contourf(xx, yy, grid_labels, levels=levels, cmap=ListedColormap(colours), alpha=0.25)
+    ax.contour(xx, yy, grid_labels, levels=levels, colors="black", linewidths=0.6, alpha=0.6)
+    X, y = np.asarray(X), np.asarray(y)
+    for k, name in enumerate(classes):
+        points = X[y == k]
+        ax.scatter(
+            points[:, 0], points[:, 1], s=14, color=colours[k], edgecolors="black", linewidths=0.4, label=name
+        )
+    ax.set_xlabel(feature_names[0])
+    ax.set_ylabel(feature_names[1])
+    ax.set_title(title or "Decision regions (training points on top)")
+    ax.legend(title="class", loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
+    return _png(fig)
+
+
+def overlay_curves_png(runs: Sequence[tuple[str, Sequence[EpochRecord]]], title: str = "") -> bytes:
+    """Loss and validation accuracy of several runs in one figure, one colour per run, legend below."""
+    fig = _figure(12, 4.6 + 0.22 * len(runs))
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    colours = _class_colours(len(runs))
+    for (label, history), colour in zip(runs, colours, strict=True):
+        epochs = [r.epoch for r in history]
+        loss_ax.plot(epochs, [r.val_loss for r in history], color=colour)
+        loss_ax.plot(epochs, [r.train_loss for r in history], color=colour, linestyle=":", linewidth=1)
+        acc_ax.plot(epochs, [r.val_acc for r in history], color=colour, label=label)
+    loss_ax.set_yscale("log")
+    loss_ax.set_xlabel("epoch")
+    loss_ax.set_ylabel("loss (log scale)")
+    loss_ax.set_title("Loss: validation CE (solid), train CE + L2 (dotted)", fontsize="medium")
+    acc_ax.set_xlabel("epoch")
+    acc_ax.set_ylabel("validation accuracy")
+    acc_ax.set_ylim(-0.02, 1.02)
+    acc_ax.set_title("Validation accuracy", fontsize="medium")
+    for ax in (loss_ax, acc_ax):
+        ax.grid(True, alpha=0.3)
+    # one legend for both panels, under them, so that long labels never cover a curve
+    fig.legend(loc="outside lower center", fontsize="small", frameon=False)
+    if title:
+        fig.suptitle(title)
+    return _png(fig)

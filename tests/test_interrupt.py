@@ -83,6 +83,8 @@ def load_everything(run: Path) -> set[str]:
             assert list(csv.DictReader(path.open()))
         elif path.name == "summary.json":
             json.loads(path.read_text())
+        elif path.name == "report.md":
+            assert path.read_text(encoding="utf-8").strip()
         elif path.suffix == ".png":
             data = path.read_bytes()
             assert data.startswith(b"\x89PNG") and data.endswith(PNG_END), path.name

@@ -1,0 +1,59 @@
+"""The gradient check on its own (`nnapp gradcheck`): at a config's initial parameters or a run's.
+
+It uses the same rows and random stream as training's periodic check, so at the initial parameters
+it reproduces the epoch-0 check a `train` run records in gradcheck.csv.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import network
+from .config import LoadedConfig, NnappError
+from .data import Dataset
+from .experiment import prepare
+from .gradcheck import GradcheckReport
+from .runs import Run
+from .trainer import dimensions, init_state, run_gradcheck
+
+
+@dataclass(frozen=True)
+class StandaloneCheck:
+    report: GradcheckReport
+    where: str  # "initial parameters (seed 0)" or "parameters of RUN_DIR"
+    dims: tuple[int, int, int]  # D_x, D_h, N_c
+
+
+def check_config(
+    loaded: LoadedConfig, every_coordinate: bool = False, run: Run | None = None
+) -> StandaloneCheck:
+    """Run the config's gradient check (gradcheck.* settings) at its initial or at a run's parameters."""
+    cfg = loaded.config
+    if every_coordinate:
+        cfg = dataclasses.replace(cfg, gradcheck=dataclasses.replace(cfg.gradcheck, coords="all"))
+    data = prepare(loaded)
+    state = init_state(cfg, data)
+    dims = dimensions(data, cfg)
+    if run is None:
+        params = network.views(state.flat, *dims)
+        where = f"initial parameters (seed {cfg.seed}, {cfg.model.init} init)"
+    else:
+        params = _run_params(run, data, dims, str(loaded.path or "config"))
+        where = f"parameters of {run.path}"
+    report = run_gradcheck(cfg, params, data, state.check_rng)
+    return StandaloneCheck(report, where, dims)
+
+
+def _run_params(run: Run, data: Dataset, dims: tuple[int, int, int], source: str) -> network.Params:
+    expected = network.param_shapes(*dims)
+    for name, shape in expected.items():
+        got = tuple(np.shape(run.model[name]))
+        if got != shape:
+            raise NnappError(
+                f"{run.path / 'model.npz'}: {name} has shape {got}, but {source} gives {shape} "
+                f"(D_x={dims[0]}, model.hidden={dims[1]}, N_c={dims[2]}); pass the run's own config"
+            )
+    return run.params

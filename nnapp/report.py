@@ -1,0 +1,173 @@
+"""A run's pictures beyond the curves (confusion matrix, decision regions) and its report.md.
+
+`write_extras` is what every `train` run and `nnapp plot RUN_DIR` call: it draws from the model and
+the data, then writes report.md from what the run directory holds (summary.json, gradcheck.csv and
+the pictures present), so the report always describes the files next to it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import artifacts
+from .config import Config
+from .data import Dataset
+from .network import Params
+
+if TYPE_CHECKING:
+    from .evaluation import Evaluation
+    from .runs import Run
+
+PICTURES = (
+    ("curves.png", "Learning curves"),
+    ("gradcheck.png", "Gradient checks"),
+    ("confusion.png", "Confusion matrix (test split)"),
+    ("decision_boundary.png", "Decision regions"),
+)
+
+
+def draw_model_pictures(run_dir: Path, cfg: Config, data: Dataset, params: Params) -> list[str]:
+    """confusion.png on the test split, and decision_boundary.png when the data has two features."""
+    from . import plots
+    from .evaluation import decision_grid, score
+
+    classes = [str(c) for c in data.classes]
+    title = _title(cfg.name, data.name)
+    written = []
+    test = score(params, data.X_test, data.y_test, classes, "test split")
+    artifacts.atomic_write_bytes(
+        run_dir / "confusion.png", plots.confusion_png(test.confusion, classes, f"{title}, test split")
+    )
+    written.append("confusion.png")
+    if data.n_features == 2 and not data.categories:  # two measured features, not a one-hot pair
+        X_raw = data.X_train * data.scaler_scale + data.scaler_mean  # back to the data's own units
+        xx, yy, grid = decision_grid(params, data.scaler_mean, data.scaler_scale, X_raw)
+        png = plots.decision_boundary_png(
+            xx, yy, grid, X_raw, data.y_train, classes, data.feature_names, f"{title}: decision regions"
+        )
+        artifacts.atomic_write_bytes(run_dir / "decision_boundary.png", png)
+        written.append("decision_boundary.png")
+    return written
+
+
+def _title(name: str, dataset: str) -> str:
+    return name if name == dataset else f"{name} ({dataset})"  # "iris", not "iris (iris)"
+
+
+def write_confusion(run: Run, evaluation: Evaluation, data_path: Path | None = None) -> str:
+    """`nnapp evaluate`'s picture in the run directory; for the test split the same file (and bytes)
+    that training drew, for another split or CSV confusion_<split or CSV name>.png. Returns the name."""
+    from . import plots
+
+    test = data_path is None and evaluation.source == "test split"
+    name = (
+        "confusion.png"
+        if test
+        else f"confusion_{data_path.stem if data_path else evaluation.source.split()[0]}.png"
+    )
+    title = f"{_title(run.config.name, str(run.summary.get('dataset', '?')))}, {evaluation.source}"
+    png = plots.confusion_png(evaluation.confusion, evaluation.classes, title)
+    artifacts.atomic_write_bytes(run.path / name, png)
+    return name
+
+
+def report_markdown(run_dir: Path) -> str:
+    """report.md's text from summary.json, gradcheck.csv and the pictures in the run directory."""
+    summary: dict[str, Any] = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    lines = [f"# Run `{summary.get('name', run_dir.name)}` on {summary.get('dataset', '?')}", ""]
+    overrides = " ".join(summary.get("overrides") or []) or "none"
+    lines += [
+        f"- run directory: `{run_dir.name}`, started {summary.get('started_at', '?')}, "
+        f"seed {summary.get('seed')}",
+        f"- overrides: `{overrides}`",
+        f"- stopped: {summary.get('stop_reason')} after {summary.get('epochs_trained')} epochs; "
+        f"best epoch {summary.get('best_epoch')}"
+        + (f" ({summary['message']})" if summary.get("message") else ""),
+        f"- rows: train {summary.get('n_train')}, val {summary.get('n_val')}, test {summary.get('n_test')}; "
+        f"{summary.get('n_features')} features; classes {', '.join(map(str, summary.get('classes', [])))}",
+        f"- initial loss {_num(summary.get('initial_loss'))} (chance level ln N_c = "
+        f"{_num(summary.get('chance_loss'))})",
+        "",
+        "## Summary",
+        "",
+        "| split | accuracy | loss (CE) |",
+        "|---|---:|---:|",
+    ]
+    for split in ("train", "val", "test"):
+        lines.append(
+            f"| {split} | {_num(summary.get(f'{split}_acc'))} | {_num(summary.get(f'{split}_loss'))} |"
+        )
+    lines += ["", "## Gradient check", ""]
+    rows = _last_check_rows(run_dir / "gradcheck.csv")
+    if rows:
+        first = rows[0]
+        lines += [
+            f"Analytic gradients against centred finite differences, {first['when']} check at epoch "
+            f"{first['epoch']}: overall **{summary.get('gradcheck_verdict')}**.",
+            "",
+            "| tensor | checked | kinks skipped | max error | verdict |",
+            "|---|---:|---:|---:|---|",
+        ]
+        for row in rows:
+            lines.append(
+                f"| {row['tensor']} | {row['checked']} | {row['kinks']} | "
+                f"{float(row['max_error']):.2e} | {row['verdict']} |"
+            )
+    else:
+        lines.append("Gradient checks were off for this run.")
+    for file, caption in PICTURES:
+        if (run_dir / file).exists():
+            lines += ["", f"## {caption}", "", f"![{caption}]({file})"]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(run_dir: Path) -> None:
+    artifacts.atomic_write_text(run_dir / "report.md", report_markdown(run_dir))
+
+
+def write_extras(run_dir: Path, cfg: Config, data: Dataset, params: Params) -> None:
+    """The pictures of the model (if output.plots) and report.md; called after summary.json exists."""
+    if cfg.output.plots:
+        draw_model_pictures(run_dir, cfg, data, params)
+    write_report(run_dir)
+
+
+def _num(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+
+def _last_check_rows(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    rows = artifacts.read_csv_rows(path)
+    if not rows:
+        return []
+    last = (rows[-1]["epoch"], rows[-1]["when"])
+    return [row for row in rows if (row["epoch"], row["when"]) == last]
+
+
+def redraw_run(run_dir: Path) -> list[str]:
+    """`nnapp plot RUN_DIR`: every picture of a run and its report.md again, from its files and model."""
+    from . import plots
+    from .runs import load_run, read_checks, read_history, rebuild_dataset
+
+    run = load_run(run_dir)
+    history = read_history(run.path)
+    checks = read_checks(run.path)
+    data = rebuild_dataset(run)  # reads everything before writing anything
+    cfg = run.config
+    best = run.summary.get("best_epoch")
+    title = _title(cfg.name, data.name)
+    artifacts.atomic_write_bytes(run.path / "curves.png", plots.curves_png(history, best, title))
+    written = ["curves.png"]
+    if checks:
+        png = plots.gradcheck_png(checks, cfg.gradcheck.tol, cfg.gradcheck.fail)
+        artifacts.atomic_write_bytes(run.path / "gradcheck.png", png)
+        written.append("gradcheck.png")
+    written += draw_model_pictures(run.path, cfg, data, run.params)
+    if (run.path / "summary.json").exists():
+        write_report(run.path)
+        written.append("report.md")
+    return written
