@@ -200,12 +200,12 @@ def train(
         log_every = loaded.config.output.log_every or max(1, epochs // 20)
         with _Reporter(epochs, quiet, log_every) as reporter:
             outcome = run_experiment(loaded, [reporter], stop_event=stop, data=data)  # type: ignore[list-item]
+        _finish(outcome)  # still under our handlers: more Ctrl-C cannot cut the resume hint short
     except NnappError as exc:
         raise fail(str(exc), exc.exit_code) from None
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    _finish(outcome)
 
 
 def _finish(outcome: Any) -> None:
@@ -253,12 +253,12 @@ def _train_resume(
             out.print(f"resuming {run_dir} after epoch {job.checkpoint.state.epoch} of {cfg.train.epochs}")
         with _Reporter(cfg.train.epochs, quiet, log_every) as reporter:
             outcome = resume_experiment(job, [reporter], stop_event=stop)  # type: ignore[list-item]
+        _finish(outcome)
     except NnappError as exc:
         raise fail(str(exc), exc.exit_code) from None
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-    _finish(outcome)
 
 
 def main() -> None:
@@ -267,6 +267,9 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    finally:
+        # on the way out (everything saved): a late Ctrl-C must not turn exit code 130 into a signal death
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @app.command(

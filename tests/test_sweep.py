@@ -155,3 +155,33 @@ def test_a_sweep_directory_of_another_config_is_refused(config, tmp_path):
     assert sweep(config, out).exit_code == 0
     result = sweep(config, out, "model.hidden=9")
     assert result.exit_code == 2 and "different config" in result.output
+
+
+def test_ctrl_c_stops_the_sweep_with_130_keeping_finished_runs_for_the_rerun(write_config, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from nnapp.sweep import plan_sweep
+
+    config = write_config(SMALL + f"  dir: {tmp_path / 'runs'}\n")
+    out = tmp_path / "sweep"
+    grid = ["train.epochs=2,1000000", "train.early_stopping.patience=0"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nnapp", "sweep", str(config), *grid, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    endless = out / "train.epochs=1000000_seed=0" / "checkpoint.npz"
+    deadline = time.monotonic() + 60
+    while not endless.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "1 of 2 runs are finished" in stderr and "Traceback" not in stderr
+    plan = plan_sweep(config, grid, None, out)
+    assert [r.point.label for r in plan.finished] == ["train.epochs=2"]
+    assert [(t.point.label, t.action) for t in plan.tasks] == [("train.epochs=1000000", "resume")]
