@@ -362,7 +362,8 @@ def _leaderboard_table(rows: list[Any], plan: Any) -> Table:
             f"{row.test_acc[0]:.4f} ± {row.test_acc[1]:.4f}",
             f"{row.val_loss_mean:.4f}",
         )
-    table.caption = f"{plan.sweep_dir / 'sweep.csv'} · {plan.sweep_dir / 'sweep.png'}"
+    written = ["sweep.csv", "sweep.png"] if plan.axes else ["sweep.csv"]  # no picture without a swept key
+    table.caption = " · ".join(str(plan.sweep_dir / name) for name in written)
     return table
 
 
