@@ -40,8 +40,11 @@ output:
 PNG_END = b"IEND\xaeB`\x82"
 
 
-def start(write_config, tmp_path: Path, name: str = "config.yaml") -> tuple[subprocess.Popen, Path]:
-    config = write_config(ENDLESS.format(runs=tmp_path / "runs"), name)
+def start(
+    write_config, tmp_path: Path, name: str = "config.yaml", epochs: int = 1_000_000
+) -> tuple[subprocess.Popen, Path]:
+    text = ENDLESS.format(runs=tmp_path / "runs").replace("epochs: 1000000", f"epochs: {epochs}")
+    config = write_config(text, name)
     process = subprocess.Popen(
         [sys.executable, "-m", "nnapp", "train", str(config), "-q"],
         stdout=subprocess.PIPE,
@@ -116,13 +119,18 @@ def test_a_signal_saves_everything_prints_how_to_resume_and_exits_130(write_conf
 
 def test_sigkill_at_random_moments_leaves_only_complete_files(write_config, tmp_path):
     rng = random.Random(20261126)
-    started = [
-        start(write_config, tmp_path / f"kill{i}", f"kill{i}.yaml") for i in range(3)
-    ]  # side by side: faster
+    # two endless runs (killed while checkpoints are written, every 0.5 s) and two that end about a second
+    # or two after starting (killed at any moment, while the model, plots and report are written included)
+    epochs = [1_000_000, 1_000_000, 600, 600]
+    started = [start(write_config, tmp_path / f"kill{i}", f"kill{i}.yaml", e) for i, e in enumerate(epochs)]
+    kills = []
     for process, runs in started:
         run = wait_for_checkpoint(process, runs)
-        time.sleep(rng.uniform(0.0, 0.6))  # checkpoints are written every 0.5 s
+        kills.append((time.monotonic() + rng.uniform(0.0, 2.0), process, run))
+    for when, process, _ in sorted(kills, key=lambda k: k[0]):
+        time.sleep(max(0.0, when - time.monotonic()))
         os.kill(process.pid, signal.SIGKILL)
+    for _, process, run in kills:
         process.communicate(timeout=30)
         assert {"config.yaml", "checkpoint.npz", "metrics.csv"} <= load_everything(run)
         assert prepare_resume(run).checkpoint.state.epoch >= 0
