@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -26,7 +27,9 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    # the message may quote the user's text: escape control characters so that it stays one line
+    message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     return typer.Exit(code)
 
 
@@ -188,6 +191,10 @@ def train(
         data = prepare(loaded)
     except NnappError as exc:
         raise fail(str(exc), exc.exit_code) from None
+    from .preflight import notes
+
+    for note in notes(loaded.config, data):  # what the run adjusts in the config, e.g. the batch size
+        err.print(f"note: {note}", markup=False)
 
     stop = threading.Event()
 
@@ -220,7 +227,7 @@ def _finish(outcome: Any) -> None:
                 "; the run directory holds everything up to the last full epoch. "
                 f"Resume with: nnapp train --resume {outcome.run_dir}"
             )
-        err.print(f"[bold red]error:[/] {outcome.result.message}{hint}", markup=True)
+        err.print(f"[bold red]error:[/] {escape(outcome.result.message + hint)}", markup=True)
     elif outcome.result.message:
         out.print(outcome.result.message)
     raise typer.Exit(outcome.exit_code)

@@ -60,7 +60,8 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    hidden: int = field(default=32, metadata=_meta(ge=1, le=10_000_000))
+    # no upper bound here: nnapp.preflight refuses what the machine cannot hold, with the estimate
+    hidden: int = field(default=32, metadata=_meta(ge=1))
     init: Literal["he", "glorot"] = "he"
     dtype: Literal["float64", "float32"] = "float64"
 
@@ -151,6 +152,8 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _m
 def parse_yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=_StrictLoader)
+    except RecursionError:
+        raise ConfigError(f"{source}: YAML error: nested too deeply") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -158,6 +161,10 @@ def parse_yaml(text: str, source: str) -> Any:
         raise ConfigError(f"{source}: YAML error{where}: {problem}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: YAML error: {exc}") from None
+    except Exception as exc:
+        # PyYAML's constructors fail on typed scalars with bare ValueError/TypeError/IndexError
+        # (2020-13-01, "!!float abc", "!!int " with no digits, a list as a key): all the user's text
+        raise ConfigError(f"{source}: YAML error: {exc.__class__.__name__}: {exc}") from None
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -172,7 +179,7 @@ def _type_name(tp: Any) -> str:
     if origin in (Union, types.UnionType):
         return " or ".join(_type_name(a) for a in get_args(tp) if a is not type(None))
     if origin is list:
-        return "a list of " + _type_name(get_args(tp)[0]) + "s"
+        return "a list of " + {str: "strings"}.get(get_args(tp)[0], _type_name(get_args(tp)[0]))
     return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}.get(tp, str(tp))
 
 
@@ -240,7 +247,8 @@ def _check_range(value: Any, meta: dict[str, Any], written: Any) -> None:
         }.get(op, lambda b: True)(bound)
         if not ok:
             symbol = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[op]
-            raise ValueError(f"must be {symbol} {bound:g} (got {written!r})")
+            shown = f"{bound:,}" if isinstance(bound, int) and abs(bound) >= 10_000 else f"{bound:g}"
+            raise ValueError(f"must be {symbol} {shown} (got {written!r})")
 
 
 def _build(cls: Any, raw: Any, prefix: str, where: typing.Callable[[str], str]) -> Any:
@@ -345,10 +353,12 @@ def config_from_mapping(
         raise ConfigError(
             f"{source}: the config must be a mapping of keys to values (got {type(raw).__name__})"
         )
+    _check_size(raw, source)
     raw = _deep_copy(raw)
     override_keys: dict[str, str] = {}
     for text in overrides:
         key, value = parse_override(text)
+        _check_size(value, f"override {text!r}")
         apply_override(raw, key, value, f"override {text!r}")
         override_keys[key] = text
 
@@ -379,6 +389,26 @@ def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Loade
         raise ConfigError(f"{source}: the config file is empty (write at least 'name: ...')")
     cfg, resolved_raw = config_from_mapping(raw, source, overrides)
     return LoadedConfig(cfg, path, tuple(overrides), resolved_raw)
+
+
+MAX_CONFIG_VALUES = 10_000  # a real config has about 60; YAML aliases can make a loop or 10^9 of them
+
+
+def _check_size(raw: Any, source: str) -> None:
+    """Refuse self-referencing (`a: &x [*x]`) or alias-bomb YAML before anything walks it recursively."""
+    stack, seen = [raw], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > MAX_CONFIG_VALUES:
+            raise ConfigError(
+                f"{source}: the config holds more than {MAX_CONFIG_VALUES} values "
+                "(a YAML alias that refers to itself?)"
+            )
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def _deep_copy(raw: Any) -> Any:

@@ -198,6 +198,10 @@ def csv_table(cfg: DataConfig, base_dir: Path | None = None) -> Table:
             raise DataError(f"{source}: the target column {column!r} cannot also be a feature")
     if not features:
         raise DataError(f"{source}: no feature columns (the CSV has only the target column)")
+    for key, listed in (("data.features", features), ("data.categorical", cfg.categorical)):
+        twice = sorted({c for c in listed if listed.count(c) > 1})
+        if twice:  # a repeated column would silently count twice in the model
+            raise DataError(f"{source}: column {twice[0]!r} is listed twice in {key}")
     for column in cfg.categorical:
         if column not in features:
             features.append(column)
@@ -224,9 +228,29 @@ def csv_table(cfg: DataConfig, base_dir: Path | None = None) -> Table:
             raise DataError(f"{source}: every row has a missing value; nothing is left to train on")
 
     categories = {c: sorted({row[header.index(c)] for row in rows}) for c in cfg.categorical}
+    _check_width(source, len(rows), features, categories)
     X, names = encode_features(header, rows, features, categories, source, row_numbers)
     y = np.asarray([row[header.index(cfg.target)] for row in rows])
     return Table(X, y, names, categories, features, dropped)
+
+
+def _check_width(source: str, n_rows: int, features: list[str], categories: dict[str, list[str]]) -> None:
+    """Refuse a one-hot encoding too big for memory (an ID column declared categorical) before building it."""
+    from .preflight import machine_memory_bytes  # preflight imports this module
+
+    width = sum(len(categories[c]) if c in categories else 1 for c in features)
+    need = 3 * 8 * n_rows * width  # the encoded table, its standardized copy and the splits
+    if need > machine_memory_bytes():
+        culprit = ""
+        if categories:
+            widest = max(categories, key=lambda c: len(categories[c]))
+            culprit = (
+                f"; column {widest!r} (data.categorical) has {len(categories[widest]):,} distinct values"
+            )
+        raise DataError(
+            f"{source}: {n_rows:,} rows x {width:,} encoded columns would need about {need / 2**30:,.1f} GiB "
+            f"of memory, more than this machine has{culprit}"
+        )
 
 
 def load_table(cfg: DataConfig, seed: int, base_dir: Path | None = None) -> Table:
@@ -245,7 +269,9 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
         labels = labels.astype(str)
         classes_in = np.unique(labels)
     if len(classes_in) < 2:
-        raise DataError(f"{source}: the target has only one class ({classes_in[0]!r}); need at least two")
+        raise DataError(
+            f"{source}: the target has only one class ({str(classes_in[0])!r}); need at least two"
+        )
     y = encoder.fit_transform(labels)
     n_classes = len(encoder.classes_)
     counts = np.bincount(y, minlength=n_classes)
@@ -260,7 +286,7 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
             f"train/val/test = {n_train}/{n_val}/{n_test} rows; each needs at least one row per class)"
         )
     if counts.min() < 3:
-        rare = encoder.classes_[int(np.argmin(counts))]
+        rare = str(encoder.classes_[int(np.argmin(counts))])
         raise DataError(
             f"{source}: class {rare!r} has {counts.min()} row(s); a stratified train/val/test split needs "
             "at least 3 per class"
@@ -273,12 +299,22 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
     except ValueError as exc:
         raise DataError(f"{source}: cannot split the data stratified: {exc}") from None
     X = table.X
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by column
+        if cfg.standardize:
+            scaler = StandardScaler().fit(X[train])
+            mean, scale = scaler.mean_, scaler.scale_
+        else:
+            mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        Xs = (X - mean) / scale
     if cfg.standardize:
-        scaler = StandardScaler().fit(X[train])
-        mean, scale = scaler.mean_, scaler.scale_
-    else:
-        mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
-    Xs = (X - mean) / scale
+        # sklearn turns an overflowing variance into scale 1, leaving 1e308 in place: check both
+        overflow = ~np.isfinite(Xs).all(axis=0) | ~np.isfinite(np.asarray(scaler.var_))
+        if overflow.any():
+            bad = [table.feature_names[j] for j in np.flatnonzero(overflow)]
+            raise DataError(
+                f"{source}: column(s) {', '.join(repr(b) for b in bad[:5])} cannot be standardized: "
+                "their values overflow a float64 (near 1e308); rescale them"
+            )
     return Dataset(
         X_train=Xs[train],
         y_train=y[train],
@@ -297,8 +333,15 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
     )
 
 
-def load_dataset(cfg: DataConfig, seed: int, base_dir: Path | None = None) -> Dataset:
-    """Load, encode, split (stratified, seeded) and standardize (fit on training rows only)."""
+def load_dataset(
+    cfg: DataConfig, seed: int, base_dir: Path | None = None, config_source: str | None = None
+) -> Dataset:
+    """Load, encode, split (stratified, seeded) and standardize (fit on training rows only).
+
+    `config_source` (the config file) is named in errors about a built-in dataset, which has no file.
+    """
     table = load_table(cfg, seed, base_dir)
-    source = str(cfg.path) if cfg.dataset == "csv" else f"dataset {cfg.dataset}"
+    source = f"dataset {cfg.dataset}" if config_source is None else f"{config_source} (dataset {cfg.dataset})"
+    if cfg.dataset == "csv":
+        source = str(cfg.path)
     return split_and_scale(table, cfg, seed, source)

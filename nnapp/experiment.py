@@ -15,15 +15,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from . import artifacts, network
-from .config import Config, LoadedConfig, NnappError, dump_config
+from . import artifacts, preflight
+from .config import Config, LoadedConfig, dump_config
 from .data import Dataset, load_dataset
 from .trainer import Callback, TrainResult, summary_metrics, train
 
 EXIT_CODES = {"completed": 0, "early_stopping": 0, "diverged": 3, "gradcheck_failed": 4, "interrupted": 130}
-MEMORY_LIMIT_BYTES = 8 * 2**30  # refuse runs whose arrays alone would need more than this
 
 
 @dataclass
@@ -35,30 +32,19 @@ class RunOutcome:
     exit_code: int
 
 
-def estimate_bytes(cfg: Config, n_rows: int, n_features: int, n_classes: int) -> int:
-    """Rough peak memory of training: parameters x 6 (grads, velocity, best, previous, checkpoint
-    copy) plus the full-train-set forward/backward arrays (z, h, delta2 at B x D_h)."""
-    itemsize = np.dtype(cfg.model.dtype).itemsize
-    n_params = network.n_parameters(n_features, cfg.model.hidden, n_classes)
-    activations = 3 * n_rows * cfg.model.hidden + 3 * n_rows * n_classes + 2 * n_rows * n_features
-    return itemsize * (6 * n_params + activations)
-
-
 def check_resources(cfg: Config, data: Dataset, source: str) -> None:
-    need = estimate_bytes(cfg, len(data.y_train), data.n_features, data.n_classes)
-    if need > MEMORY_LIMIT_BYTES:
-        raise NnappError(
-            f"{source}: model.hidden={cfg.model.hidden} would need about {need / 2**30:.1f} GiB "
-            f"of memory (limit {MEMORY_LIMIT_BYTES / 2**30:.0f} GiB); use a smaller model.hidden"
-        )
+    """Refuse a run that would not fit in memory (nnapp.preflight has the estimate)."""
+    preflight.check_memory(cfg, data, source)
 
 
 def prepare(loaded: LoadedConfig) -> Dataset:
     """Load and validate the data for a config (raises NnappError on bad input, writes nothing)."""
     cfg = loaded.config
     base_dir = loaded.path.parent if loaded.path is not None else None
-    data = load_dataset(cfg.data, cfg.seed, base_dir)
-    check_resources(cfg, data, str(loaded.path or "config"))
+    source = str(loaded.path or "config")
+    preflight.check_memory_before_data(cfg, source)  # before generating a dataset of 10^7 x 10^5
+    data = load_dataset(cfg.data, cfg.seed, base_dir, config_source=source)
+    check_resources(cfg, data, source)
     return data
 
 
@@ -103,6 +89,7 @@ def write_run(
         "n_val": len(data.y_val),
         "n_test": len(data.y_test),
         "dropped_rows": data.dropped_rows,
+        "notes": preflight.notes(cfg, data),
         "overrides": list(loaded.overrides),
         "started_at": started_at.isoformat(timespec="seconds"),
         "train_seconds": result.seconds,

@@ -7,6 +7,7 @@ matplotlib is imported here only, so that the CLI starts fast.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,28 @@ TENSOR_COLOURS = {
     "x": "tab:purple",
     "direction": "tab:gray",
 }
+
+
+# matplotlib's log locator overflows on axes spanning ~300 decades (a diverging run's loss reaches 1e300):
+# values are clipped into this band; beyond 1e100 the curve says "diverged" just as clearly.
+LOG_FLOOR, LOG_CEILING = 1e-16, 1e100
+
+
+def log_safe(values: Sequence[float]) -> tuple[list[float], bool]:
+    """Values ready for a log axis: non-finite -> NaN (a gap), clipped into [LOG_FLOOR, LOG_CEILING].
+
+    Also returns whether any value was above the ceiling (the caller says so on the plot).
+    """
+    out, clipped = [], False
+    for v in values:
+        if not math.isfinite(v):
+            out.append(math.nan)
+        elif v > LOG_CEILING:
+            out.append(LOG_CEILING)
+            clipped = True
+        else:
+            out.append(max(v, LOG_FLOOR))
+    return out, clipped
 
 
 def _figure(width: float, height: float) -> Any:
@@ -48,9 +71,21 @@ def curves_png(history: Sequence[EpochRecord], best_epoch: int | None = None, ti
     fig = _figure(10, 4)
     loss_ax, acc_ax = fig.subplots(1, 2)
     epochs = [r.epoch for r in history]
-    loss_ax.plot(epochs, [r.train_loss for r in history], label="train (CE + L2)", color="tab:blue")
-    loss_ax.plot(epochs, [r.val_loss for r in history], label="validation (CE)", color="tab:orange")
+    train_loss, clipped_train = log_safe([r.train_loss for r in history])
+    val_loss, clipped_val = log_safe([r.val_loss for r in history])
+    loss_ax.plot(epochs, train_loss, label="train (CE + L2)", color="tab:blue")
+    loss_ax.plot(epochs, val_loss, label="validation (CE)", color="tab:orange")
     loss_ax.set_yscale("log")
+    if clipped_train or clipped_val:
+        loss_ax.text(
+            0.02,
+            0.98,
+            f"losses above {LOG_CEILING:g} drawn at {LOG_CEILING:g} (diverging)",
+            transform=loss_ax.transAxes,
+            va="top",
+            fontsize="small",
+            color="tab:red",
+        )
     loss_ax.set_xlabel("epoch")
     loss_ax.set_ylabel("loss (log scale)")
     loss_ax.set_title("Loss")
@@ -87,7 +122,7 @@ def gradcheck_png(checks: Sequence[GradcheckRecord], tol: float, fail: float, ti
         for name, error, checked in points:
             if checked == 0:
                 continue
-            value = max(error, 1e-16)  # an exact match would vanish from a log axis
+            value = log_safe([error])[0][0]  # an exact match (0) would vanish from a log axis
             if check.when == "final":
                 finals[name] = (check.epoch, value)
             else:

@@ -205,6 +205,9 @@ def _finite(record: EpochRecord) -> bool:
     return all(math.isfinite(v) for v in (record.train_loss, record.val_loss, record.grad_norm))
 
 
+# Overflow on the way to divergence is expected and detected by the explicit checks in the loop, which
+# then name the epoch and step; numpy's own RuntimeWarnings would only bury that one line in noise.
+@np.errstate(over="ignore", invalid="ignore", divide="ignore")
 def train(
     cfg: Config,
     data: Dataset,
@@ -255,7 +258,13 @@ def train(
         end_of_epoch(initial)
         for cb in callbacks:
             cb.on_start(initial, chance, abs(initial.train_ce - chance) > CHANCE_FLAG_MARGIN)
-        if every > 0:
+        if not _finite(initial):  # no learning rate is to blame: the inputs are too large
+            stop_reason = "diverged"
+            message = (
+                "training cannot start: the untrained network already gives a non-finite loss; "
+                "the inputs are too large (set data.standardize: true or rescale the data)"
+            )
+        elif every > 0:
             gc = check(0, "epoch")
             if gc is not None and gc.report.verdict == "fail" and cfg.gradcheck.on_fail == "stop":
                 stop_reason, message = "gradcheck_failed", _gradcheck_message(gc)
@@ -277,30 +286,32 @@ def train(
             fwd = network.forward(params, X_b)
             loss = network.cross_entropy(fwd, y_b)
             if not math.isfinite(loss):
-                stop_reason = "diverged"
-                message = (
-                    f"training diverged: non-finite loss at epoch {epoch}, step {step}; "
-                    f"try a smaller learning rate (optim.lr={o.lr:g}) or set optim.clip_norm"
-                )
+                stop_reason, message = "diverged", _divergence_message("loss", epoch, step, o.lr)
                 break
             network.backward(params, fwd, y_b, o.weight_decay, input_grad=False, out=grads)
             np.copyto(prev_flat, state.flat)
-            clip_by_norm(grad_flat, o.clip_norm)
+            # the norm is computed for clipping anyway, so checking the gradient here costs nothing
+            if not math.isfinite(clip_by_norm(grad_flat, o.clip_norm)):
+                stop_reason, message = "diverged", _divergence_message("gradient norm", epoch, step, o.lr)
+                break
             sgd_step(state.flat, grad_flat, state.sgd, lr, o.momentum, o.nesterov)
+            # A non-finite parameter need not make the next loss non-finite (a -inf weight behind a
+            # ReLU is masked to 0), so check the parameters themselves: one pass over them, like the
+            # copy above. The sum overflows only if they are beyond ~1e308 / n_params: diverged too.
+            if not math.isfinite(float(np.sum(state.flat, dtype=np.float64))):
+                stop_reason, message = "diverged", _divergence_message("parameter", epoch, step, o.lr)
+                break
             if stop_event is not None and stop_event.is_set():
                 stop_reason, message = "interrupted", f"interrupted during epoch {epoch}, after step {step}"
                 break
         if stop_reason == "diverged":
-            np.copyto(state.flat, prev_flat)
+            np.copyto(state.flat, prev_flat)  # the last parameters that gave a finite loss
             break
         record = _epoch_record(cfg, params, grads, X_train, data, epoch, lr, time.perf_counter() - t0)
         if not _finite(record):
             np.copyto(state.flat, prev_flat)
             stop_reason = "diverged"
-            message = (
-                f"training diverged: non-finite loss or gradient at the end of epoch {epoch}; "
-                f"try a smaller learning rate (optim.lr={o.lr:g}) or set optim.clip_norm"
-            )
+            message = _divergence_message("loss or gradient over the training set", epoch, step, o.lr, True)
             break
         if stop_reason == "interrupted":
             break  # a partial epoch is neither recorded nor checkpointed
@@ -354,6 +365,14 @@ def _epoch_done(callbacks: Sequence[Callback], state: TrainState) -> None:
 def _early_stopping_message(cfg: Config) -> str:
     es = cfg.train.early_stopping
     return f"early stopping: {es.monitor} has not improved for {es.patience} epochs"
+
+
+def _divergence_message(what: str, epoch: int, step: int, lr: float, epoch_end: bool = False) -> str:
+    where = f"the end of epoch {epoch} (after step {step})" if epoch_end else f"epoch {epoch}, step {step}"
+    return (
+        f"training diverged: non-finite {what} at {where}; try a smaller learning rate "
+        f"(optim.lr={lr:g}, e.g. optim.lr={lr / 10:g}) or set optim.clip_norm"
+    )
 
 
 def _gradcheck_message(record: GradcheckRecord) -> str:

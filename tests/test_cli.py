@@ -2,6 +2,8 @@
 
 import csv
 import json
+import os
+import stat
 
 import numpy as np
 import yaml
@@ -102,3 +104,12 @@ def test_version():
 def test_help_shows_examples():
     result = runner.invoke(app, ["train", "--help"], terminal_width=200)
     assert result.exit_code == 0 and "nnapp train configs/iris.yaml optim.lr=0.05" in result.output
+
+
+def test_run_files_are_readable_by_others_like_ordinary_files(write_config, tmp_path):
+    assert runner.invoke(app, ["train", str(write_config(TINY)), "-q"]).exit_code == 0
+    (run,) = run_dirs(tmp_path)
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in run.iterdir() if p.is_file()}
+    assert modes and set(modes.values()) == {0o666 & ~umask}

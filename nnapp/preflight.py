@@ -1,0 +1,113 @@
+"""Checks between loading a config and training it: will it fit in memory, and what will be adjusted.
+
+They run before the run directory is created and before anything big is allocated, so a config that
+cannot run costs the user one line (with the estimate), not a MemoryError or a swapping machine.
+Sizes are computed with Python integers: `model.hidden` of 10^30 must give a number, not an overflow.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .config import Config, NnappError
+from .data import Dataset
+
+FALLBACK_MEMORY_BYTES = 8 * 2**30  # when the OS does not say how much memory it has
+# (samples, features, classes) of the bundled datasets, so that their needs are known before loading
+BUNDLED_SHAPES = {
+    "iris": (150, 4, 3),
+    "wine": (178, 13, 3),
+    "breast_cancer": (569, 30, 2),
+    "digits": (1797, 64, 10),
+}
+
+
+class ResourceError(NnappError):
+    pass
+
+
+def machine_memory_bytes() -> int:
+    """Total physical memory: the same answer on every run on this machine (unlike 'free memory')."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return FALLBACK_MEMORY_BYTES
+
+
+def estimate_bytes(cfg: Config, n_rows: int, n_features: int, n_classes: int) -> int:
+    """Rough peak memory of a run with n_rows examples in all (train + val + test), in bytes.
+
+    Parameters x 7: the flat vector, its gradient, the velocity, the best and previous copies, the
+    returned copy and a checkpoint. Data: the raw table, the standardized copy and the split copies
+    (float64), the training rows in the model dtype and one shuffled gather of them per epoch. Activations:
+    the forward/backward over all training rows at the end of each epoch (z, h, delta2 at n x hidden; logits,
+    probabilities and delta1 at n x classes).
+    """
+    item = 4 if cfg.model.dtype == "float32" else 8
+    hidden = cfg.model.hidden
+    n_params = hidden * n_features + hidden + n_classes * hidden + n_classes
+    n_train = int(n_rows * (1 - cfg.data.test_size - cfg.data.val_size)) + 1
+    data = 3 * 8 * n_rows * n_features + 2 * item * n_train * n_features
+    activations = item * (3 * n_train * hidden + 3 * n_train * n_classes)
+    return 7 * item * n_params + data + activations
+
+
+def _builtin_shape(cfg: Config) -> tuple[int, int, int] | None:
+    d = cfg.data
+    if d.dataset in BUNDLED_SHAPES:
+        return BUNDLED_SHAPES[d.dataset]
+    if d.dataset in ("moons", "circles"):
+        return d.n_samples, 2, 2
+    if d.dataset == "blobs":
+        return d.n_samples, d.n_features, d.centers
+    return None  # csv: known once read
+
+
+def _refuse_if_too_big(cfg: Config, source: str, n_rows: int, n_features: int, n_classes: int) -> None:
+    need, have = estimate_bytes(cfg, n_rows, n_features, n_classes), machine_memory_bytes()
+    if need <= have:
+        return
+    gib = 2**30
+    data_part = 3 * 8 * n_rows * n_features
+    if data_part > need // 2:
+        culprit = f"{n_rows:,} rows x {n_features:,} features (data.n_samples, data.n_features)"
+        advice = "use fewer samples or features"
+    else:
+        culprit = f"model.hidden={cfg.model.hidden:,} on {n_features} features and {n_classes} classes"
+        advice = "use a smaller model.hidden"
+    raise ResourceError(
+        f"{source}: {culprit} would need about {need / gib:,.1f} GiB of memory, this machine has "
+        f"{have / gib:.1f} GiB; {advice}"
+    )
+
+
+def check_memory_before_data(cfg: Config, source: str) -> None:
+    """Refuse a built-in or generated dataset's run that cannot fit, before generating any data."""
+    shape = _builtin_shape(cfg)
+    if shape is not None:
+        _refuse_if_too_big(cfg, source, *shape)
+
+
+def check_memory(cfg: Config, data: Dataset, source: str) -> None:
+    """Refuse a run that cannot fit, now that the data (a CSV's size) is known."""
+    n_rows = len(data.y_train) + len(data.y_val) + len(data.y_test)
+    _refuse_if_too_big(cfg, source, n_rows, data.n_features, data.n_classes)
+
+
+def notes(cfg: Config, data: Dataset) -> list[str]:
+    """What the run will adjust in the user's config, one sentence each (printed and kept in summary.json)."""
+    out = []
+    n_train = len(data.y_train)
+    if cfg.train.batch_size > n_train:
+        out.append(
+            f"train.batch_size={cfg.train.batch_size} is larger than the {n_train} training rows: "
+            f"each step uses all {n_train} (full-batch gradient descent)"
+        )
+    if cfg.gradcheck.enabled and cfg.gradcheck.samples > n_train:
+        out.append(
+            f"gradcheck.samples={cfg.gradcheck.samples} is more than the {n_train} training rows: "
+            f"the gradient checks use all {n_train}"
+        )
+    if data.dropped_rows:
+        out.append(f"{data.dropped_rows} row(s) with missing values were dropped (data.missing: drop)")
+    return out

@@ -1,0 +1,262 @@
+"""Bad input, through the CLI: exit code 2, one line naming the file and the key, column or row, no
+traceback, and no run directory left behind. One row of the table per distinct mistake."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nnapp import artifacts
+from nnapp.artifacts import ArtifactError
+from nnapp.config import NnappError
+
+GOOD_ROWS = "".join(f"{i % 7},{i % 5}.5,{i % 3},{'pq'[i % 2]}\n" for i in range(40))
+GOOD_CSV = "a,b,c,y\n" + GOOD_ROWS
+CSV_CONFIG = "name: t\ndata: {dataset: csv, path: '{csv}', target: y}\n"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    config: str | bytes | None  # the YAML; '{csv}', '{dir}' stand for paths. None: no file is written
+    expect: tuple[str, ...]  # the key, column or row the message must name (besides the file)
+    names: str = "config"  # what the message names: "config", "csv", "dir" (the directory) or an override
+    csv: str | bytes | None = None
+    overrides: tuple[str, ...] = ()
+
+
+def csv_case(id: str, csv: str | bytes, *expect: str) -> Case:
+    return Case(id, CSV_CONFIG, expect, names="csv", csv=csv)
+
+
+def config_case(id: str, text: str, *expect: str) -> Case:
+    return Case(id, text, expect)
+
+
+def override_case(id: str, override: str, *expect: str) -> Case:
+    return Case(id, "name: t\n", expect, names=override, overrides=(override,))
+
+
+CASES = [
+    # ---- the config file itself
+    config_case("yaml-syntax-error", "name: t\ndata: [\n", "YAML error at line 3, column 1"),
+    config_case("yaml-tab-indent", "name: t\n\tdata: 1\n", "line 2, column 1"),
+    config_case("duplicate-key", "name: a\nseed: 1\nname: b\n", "duplicate key 'name'", "line 3"),
+    config_case(
+        "yaml-impossible-date", "name: t\nseed: 2020-13-01\n", "YAML error", "month must be in 1..12"
+    ),
+    config_case("yaml-bad-float-tag", "optim: {lr: !!float fast}\n", "YAML error", "'fast'"),
+    config_case("yaml-list-as-key", "? [1, 2]\n: 3\n", "YAML error", "unhashable"),
+    config_case(
+        "yaml-python-tag", "name: !!python/object:os.system x\n", "line 1, column 7", "python/object"
+    ),
+    config_case("top-level-list", "- name: t\n", "must be a mapping", "list"),
+    config_case("top-level-scalar", "42\n", "must be a mapping", "int"),
+    config_case("empty-file", "", "empty"),
+    config_case("comments-only", "# nothing yet\n", "empty"),
+    config_case("unknown-top-key", "optimm: {lr: 0.1}\n", "'optimm'", "did you mean 'optim'"),
+    config_case(
+        "unknown-nested-key",
+        "train: {early_stopping: {patiense: 3}}\n",
+        "'train.early_stopping.patiense'",
+        "did you mean 'train.early_stopping.patience'",
+    ),
+    config_case("string-for-number", "optim: {lr: fast}\n", "optim.lr must be a number", "'fast'"),
+    config_case("list-for-mapping", "optim: [1, 2]\n", "optim must be a mapping"),
+    config_case("mapping-for-number", "model: {hidden: {a: 1}}\n", "model.hidden must be an integer"),
+    config_case("bool-for-integer", "model: {hidden: yes}\n", "model.hidden must be an integer", "True"),
+    config_case("fraction-for-integer", "model: {hidden: 3.5}\n", "model.hidden must be an integer"),
+    config_case("lr-zero", "optim: {lr: 0}\n", "optim.lr must be > 0"),
+    config_case("lr-negative", "optim: {lr: -1e-3}\n", "optim.lr must be > 0"),
+    config_case("lr-nan", "optim: {lr: .nan}\n", "optim.lr must be a finite number"),
+    config_case("momentum-one", "optim: {momentum: 1}\n", "optim.momentum must be < 1"),
+    config_case("momentum-negative", "optim: {momentum: -0.5}\n", "optim.momentum must be >= 0"),
+    config_case("epochs-zero", "train: {epochs: 0}\n", "train.epochs must be >= 1"),
+    config_case("batch-size-zero", "train: {batch_size: 0}\n", "train.batch_size must be >= 1"),
+    config_case("hidden-zero", "model: {hidden: 0}\n", "model.hidden must be >= 1"),
+    config_case(
+        "splits-sum-to-one", "data: {test_size: 0.5, val_size: 0.5}\n", "data.test_size + data.val_size"
+    ),
+    config_case("test-size-one", "data: {test_size: 1.0}\n", "data.test_size must be < 1"),
+    config_case("gradcheck-eps-zero", "gradcheck: {eps: 0}\n", "gradcheck.eps must be > 0"),
+    config_case("gradcheck-tol-above-fail", "gradcheck: {tol: 0.1, fail: 0.01}\n", "gradcheck.tol"),
+    config_case("unknown-dataset", "data: {dataset: irsi}\n", "data.dataset", "did you mean 'iris'"),
+    config_case("unknown-schedule", "optim: {schedule: cosin}\n", "optim.schedule", "did you mean 'cosine'"),
+    config_case("seed-negative", "seed: -1\n", "seed must be >= 0"),
+    config_case("seed-too-big", "seed: 99999999999999999999\n", "seed must be <= 4,294,967,295"),
+    config_case("name-with-slash", "name: a/b\n", "name must use only"),
+    config_case("csv-without-path", "data: {dataset: csv, target: y}\n", "data.path is required"),
+    config_case("csv-without-target", "data: {dataset: csv, path: x.csv}\n", "data.target is required"),
+    config_case("features-not-a-list", "data: {features: a}\n", "data.features must be a list of strings"),
+    config_case("self-referencing-alias", "name: t\nx: &a [*a]\n", "more than 10000 values"),
+    Case("config-not-utf8", b"name: \xff\xfe\n", ("cannot read the config", "UnicodeDecodeError")),
+    Case("config-missing", None, ("no such config file",)),
+    # ---- overrides (the message names the override, which is where the mistake is)
+    override_case("override-without-equals", "optim.lr", "expected KEY=VALUE"),
+    override_case("override-empty-key", "=0.1", "expected KEY=VALUE"),
+    override_case("override-unknown-key", "optim.lrr=0.1", "'optim.lrr'", "did you mean 'optim.lr'"),
+    override_case("override-bad-yaml", "optim.lr=[1", "YAML error"),
+    override_case("override-out-of-range", "optim.lr=-1", "optim.lr must be > 0"),
+    override_case("override-into-a-number", "optim.lr.x=3", "optim.lr must be a number"),
+    override_case("override-mapping-with-scalar", "optim=3", "optim must be a mapping"),
+    override_case("override-missing-value", "train.epochs=", "train.epochs must be an integer"),
+    # ---- the CSV
+    Case("csv-missing", CSV_CONFIG, ("no such CSV file",), names="csv"),
+    csv_case("csv-empty", "", "the CSV file is empty"),
+    csv_case("csv-header-only", "a,b,y\n", "header but no data rows"),
+    csv_case("csv-target-missing", GOOD_CSV.replace(",y\n", ",label\n", 1), "data.target column 'y'"),
+    csv_case("csv-duplicate-column", "a,a,y\n1,2,p\n", "duplicate column name 'a'"),
+    csv_case("csv-empty-column-name", "a,,y\n1,2,p\n", "empty column name"),
+    csv_case("csv-ragged-row", "a,y\n1,p\n2\n", "row 3 has 1 cells"),
+    csv_case(
+        "csv-non-numeric-feature",
+        GOOD_CSV.replace("\n3,", "\nthree,", 1),
+        "row 5, column 'a'",
+        "data.categorical",
+    ),
+    csv_case("csv-infinite-value", GOOD_CSV.replace("\n3,", "\ninf,", 1), "row 5, column 'a'", "not finite"),
+    csv_case("csv-missing-value", GOOD_CSV.replace("\n1,1.5,", "\n1,,", 1), "column(s) b", "row(s) 3"),
+    csv_case("csv-one-class", GOOD_CSV.replace(",q\n", ",p\n"), "only one class ('p')"),
+    csv_case("csv-rare-class", GOOD_CSV + "1,1,1,z\n", "class 'z' has 1 row(s)"),
+    csv_case(
+        "csv-too-few-rows", "a,y\n1,p\n2,q\n3,p\n4,q\n5,p\n6,q\n", "6 rows are too few", "data.test_size"
+    ),
+    Case(
+        "csv-unknown-feature",
+        "name: t\ndata: {dataset: csv, path: '{csv}', target: y, features: [a, nope]}\n",
+        ("column 'nope'",),
+        names="csv",
+        csv=GOOD_CSV,
+    ),
+    Case(
+        "csv-feature-listed-twice",
+        "name: t\ndata: {dataset: csv, path: '{csv}', target: y, features: [a, b, a]}\n",
+        ("column 'a' is listed twice in data.features",),
+        names="csv",
+        csv=GOOD_CSV,
+    ),
+    Case(
+        "csv-target-as-feature",
+        "name: t\ndata: {dataset: csv, path: '{csv}', target: y, features: [a, y]}\n",
+        ("target column 'y' cannot also be a feature",),
+        names="csv",
+        csv=GOOD_CSV,
+    ),
+    csv_case(
+        "csv-values-overflow-standardization",
+        GOOD_CSV.replace("\n0,", "\n1e308,").replace("\n1,", "\n-1e308,"),
+        "column(s) 'a' cannot be standardized",
+    ),
+    csv_case("csv-not-utf8", b"a,y\n\xff,p\n", "cannot read the CSV"),
+    Case(
+        "csv-all-rows-dropped",
+        "name: t\ndata: {dataset: csv, path: '{csv}', target: y, missing: drop}\n",
+        ("every row has a missing value",),
+        names="csv",
+        csv="a,y\n,p\n1,\n",
+    ),
+    Case(
+        "csv-is-a-directory",
+        "name: t\ndata: {dataset: csv, path: '{dir}', target: y}\n",
+        ("is a directory",),
+        "dir",
+    ),
+    # ---- built-in data and resources
+    config_case(
+        "builtin-too-few-rows-to-split",
+        "data: {dataset: moons, n_samples: 10, test_size: 0.1, val_size: 0.1}\n",
+        "(dataset moons)",
+        "10 rows are too few",
+    ),
+    config_case(
+        "hidden-too-big-for-memory", "model: {hidden: 1000000000}\n", "model.hidden=1,000,000,000", "GiB"
+    ),
+    config_case(
+        "generated-data-too-big-for-memory",
+        "data: {dataset: blobs, n_samples: 10000000, n_features: 100000}\n",
+        "data.n_samples, data.n_features",
+        "GiB",
+    ),
+]
+
+
+def test_the_table_lists_at_least_40_distinct_mistakes():
+    assert len({c.id for c in CASES}) == len(CASES) >= 40
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_exits_2_with_one_line_naming_file_and_key(case: Case, tmp_path, monkeypatch):
+    from nnapp.cli import app
+
+    monkeypatch.chdir(tmp_path)  # output.dir defaults to ./runs: it must not appear
+    config = tmp_path / "config.yaml"
+    csv_path = tmp_path / "data.csv"
+    data_dir = tmp_path / "a_directory"
+    data_dir.mkdir()
+    if case.csv is not None:
+        csv_path.write_bytes(case.csv if isinstance(case.csv, bytes) else case.csv.encode())
+    if case.config is not None:
+        text = case.config if isinstance(case.config, bytes) else case.config.encode()
+        config.write_bytes(
+            text.replace(b"{csv}", str(csv_path).encode()).replace(b"{dir}", str(data_dir).encode())
+        )
+
+    result = CliRunner().invoke(app, ["train", str(config), *case.overrides, "-q"])
+
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    message = lines[0]
+    assert message.startswith("error: ") and "Traceback" not in result.output
+    named = {"config": str(config), "csv": str(csv_path), "dir": str(data_dir)}.get(case.names)
+    assert (named or f"override {case.names!r}") in message
+    for part in case.expect:
+        assert part in message
+    assert not (tmp_path / "runs").exists()
+
+
+def _model_file(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    params = {
+        "W": rng.normal(size=(3, 2)),
+        "b1": np.zeros(3),
+        "U": rng.normal(size=(2, 3)),
+        "b2": np.zeros(2),
+    }
+    path = tmp_path / "model.npz"
+    arrays = artifacts.model_arrays(params, np.array(["a", "b"]), np.zeros(2), np.ones(2), ["x1", "x2"])
+    artifacts.save_npz(path, arrays)
+    return path
+
+
+def test_a_model_written_by_nnapp_loads_back(tmp_path):
+    model = artifacts.load_model(_model_file(tmp_path))
+    assert list(model["classes"]) == ["a", "b"] and model["params"]["W"].shape == (3, 2)
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "empty", "text", "foreign", "directory"])
+def test_load_model_refuses_a_damaged_or_foreign_file_in_one_line(tmp_path, damage):
+    path = _model_file(tmp_path)
+    if damage == "missing":
+        path.unlink()
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "text":
+        path.write_text("name: not a model\n")
+    elif damage == "foreign":
+        np.savez(path, weights=np.ones(3))
+    elif damage == "directory":
+        path.unlink()
+        path = tmp_path  # a directory without model.npz
+    with pytest.raises(ArtifactError) as caught:
+        artifacts.load_model(path)
+    message = str(caught.value)
+    assert isinstance(caught.value, NnappError) and "\n" not in message
+    assert str(tmp_path) in message

@@ -1,0 +1,103 @@
+"""Preflight: runs that cannot fit are refused before anything is allocated; adjustments are said."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nnapp import experiment, network, preflight
+from nnapp.config import LoadedConfig, config_from_mapping
+from nnapp.data import DataError
+from nnapp.preflight import ResourceError, estimate_bytes
+
+
+def _loaded(raw: dict) -> LoadedConfig:
+    cfg, resolved = config_from_mapping(raw, "test.yaml")
+    return LoadedConfig(cfg, Path("test.yaml"), (), resolved)
+
+
+def test_estimate_grows_with_the_hidden_layer_and_uses_exact_integers():
+    small, _ = config_from_mapping({"model": {"hidden": 10}})
+    huge, _ = config_from_mapping({"model": {"hidden": 10**30}})
+    assert estimate_bytes(huge, 150, 4, 3) > 10**30 > estimate_bytes(small, 150, 4, 3) > 0
+
+
+def test_float32_halves_the_parameter_memory():
+    f64, _ = config_from_mapping({"model": {"hidden": 10**6}})
+    f32, _ = config_from_mapping({"model": {"hidden": 10**6, "dtype": "float32"}})
+    assert estimate_bytes(f32, 150, 4, 3) < 0.6 * estimate_bytes(f64, 150, 4, 3)
+
+
+def test_a_model_too_big_for_the_machine_is_refused_before_data_or_weights_exist(monkeypatch):
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("allocated before the memory check")
+
+    monkeypatch.setattr(experiment, "load_dataset", must_not_run)
+    monkeypatch.setattr(network, "init_params", must_not_run)
+    with pytest.raises(ResourceError, match=r"test.yaml: model.hidden=1,000,000,000 .* GiB of memory"):
+        experiment.prepare(_loaded({"model": {"hidden": 10**9}}))
+
+
+def test_generated_data_too_big_is_refused_before_it_is_generated(monkeypatch):
+    monkeypatch.setattr(experiment, "load_dataset", lambda *a, **k: pytest.fail("generated the data"))
+    with pytest.raises(ResourceError, match=r"10,000,000 rows x 100,000 features"):
+        experiment.prepare(_loaded({"data": {"dataset": "blobs", "n_samples": 10**7, "n_features": 10**5}}))
+
+
+def test_the_limit_is_this_machines_memory(monkeypatch):
+    loaded = _loaded({"model": {"hidden": 1000}})
+    need = estimate_bytes(loaded.config, 150, 4, 3)
+    monkeypatch.setattr(preflight, "machine_memory_bytes", lambda: need - 1)
+    with pytest.raises(ResourceError, match="this machine has"):
+        preflight.check_memory_before_data(loaded.config, "test.yaml")
+    monkeypatch.setattr(preflight, "machine_memory_bytes", lambda: need)
+    preflight.check_memory_before_data(loaded.config, "test.yaml")  # exactly enough: accepted
+
+
+def test_a_csv_too_big_for_its_model_is_refused_once_read(monkeypatch, tmp_path):
+    csv = tmp_path / "d.csv"
+    csv.write_text("a,y\n" + "".join(f"{i},{'pq'[i % 2]}\n" for i in range(30)))
+    loaded = _loaded(
+        {"data": {"dataset": "csv", "path": str(csv), "target": "y"}, "model": {"hidden": 10**9}}
+    )
+    with pytest.raises(ResourceError, match=r"model.hidden=1,000,000,000 on 1 features and 2 classes"):
+        experiment.prepare(loaded)
+
+
+def test_a_batch_larger_than_the_training_set_is_noted_on_stderr_and_in_the_summary(tmp_path, monkeypatch):
+    from nnapp.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "c.yaml"
+    config.write_text("name: big_batch\ntrain: {epochs: 1, batch_size: 1000}\noutput: {plots: false}\n")
+    result = CliRunner().invoke(app, ["train", str(config), "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "note: train.batch_size=1000 is larger than the 90 training rows: each step uses all 90"
+        in result.stderr
+    )
+    (run_dir,) = (tmp_path / "runs" / "big_batch").iterdir()
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["notes"] and "full-batch" in summary["notes"][0]
+
+
+def test_an_id_column_declared_categorical_is_refused_before_one_hot_encoding(monkeypatch, tmp_path):
+    csv = tmp_path / "ids.csv"
+    csv.write_text("id,a,y\n" + "".join(f"row{i},{i % 3},{'pq'[i % 2]}\n" for i in range(300)))
+    monkeypatch.setattr(preflight, "machine_memory_bytes", lambda: 2**20)  # 300 x 301 x 24 B > 1 MiB
+    monkeypatch.setattr(np, "zeros", lambda *a, **k: pytest.fail("encoded before the check"))
+    loaded = _loaded({"data": {"dataset": "csv", "path": str(csv), "target": "y", "categorical": ["id"]}})
+    with pytest.raises(
+        DataError, match=r"ids.csv: 300 rows x 301 encoded columns .* column 'id' .* 300 distinct"
+    ):
+        experiment.prepare(loaded)
+
+
+def test_gradcheck_samples_beyond_the_training_rows_are_noted():
+    loaded = _loaded({"gradcheck": {"samples": 500}})
+    data = experiment.prepare(loaded)
+    assert preflight.notes(loaded.config, data) == [
+        "gradcheck.samples=500 is more than the 90 training rows: the gradient checks use all 90"
+    ]
