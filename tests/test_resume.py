@@ -1,10 +1,13 @@
 """Checkpoints and `--resume`: a run stopped anywhere and resumed ends bit for bit where it would have."""
 
 import csv
+import tempfile
 import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nnapp.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint, snapshot
@@ -242,3 +245,29 @@ def test_every_shipped_config_resumes_from_another_directory_to_the_same_bytes(n
     resumed = resume_experiment(prepare_resume(stopped.run_dir))
     assert resumed.result.state.epoch == 3
     assert_same_run(resumed.run_dir, whole)
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    schedule=st.sampled_from(["constant", "step", "cosine", "invscaling", "plateau"]),
+    nesterov=st.booleans(),
+    dtype=st.sampled_from(["float64", "float32"]),
+    stop_at_poll=st.integers(1, 6 * (STEPS_PER_EPOCH + 1)),
+)
+def test_property_any_config_stopped_at_any_step_resumes_to_the_same_bytes(
+    schedule, nesterov, dtype, stop_at_poll
+):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "config.yaml"
+        path.write_text(RESUMABLE + f"  dir: {tmp}\n")
+        overrides = [
+            f"optim.schedule={schedule}",
+            "optim.step_every=2",
+            f"optim.nesterov={str(nesterov).lower()}",
+            f"model.dtype={dtype}",
+            "train.epochs=6",
+        ]
+        whole = run_experiment(load_config(path, overrides)).run_dir
+        stopped = run_experiment(load_config(path, overrides), stop_event=StopAfter(stop_at_poll))
+        resumed = resume_experiment(prepare_resume(stopped.run_dir))
+        assert_same_run(resumed.run_dir, whole)
