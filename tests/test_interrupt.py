@@ -15,7 +15,7 @@ import pytest
 from nnapp.artifacts import load_model
 from nnapp.checkpoint import load_checkpoint
 from nnapp.config import load_config
-from nnapp.resume import prepare_resume
+from nnapp.resume import prepare_resume, resume_experiment
 from nnapp.trainer import METRIC_COLUMNS
 
 # Far more epochs than a test waits for: the run is always stopped by a signal.
@@ -133,4 +133,8 @@ def test_sigkill_at_random_moments_leaves_only_complete_files(write_config, tmp_
     for _, process, run in kills:
         process.communicate(timeout=30)
         assert {"config.yaml", "checkpoint.npz", "metrics.csv"} <= load_everything(run)
-        assert prepare_resume(run).checkpoint.state.epoch >= 0
+        epoch = load_checkpoint(run).state.epoch
+        resumed = resume_experiment(prepare_resume(run, epochs=epoch + 2))  # and it goes on from there
+        assert resumed.result.stop_reason == "completed" and resumed.result.state.epoch == epoch + 2
+        assert not list(run.glob(".*.tmp"))  # the killed writes' leftovers are cleaned up
+        assert "model.npz" in load_everything(run)

@@ -126,6 +126,15 @@ def test_a_run_interrupted_anywhere_and_resumed_matches_the_uninterrupted_run(
     assert_same_run(resumed.run_dir, uninterrupted)
 
 
+def test_a_run_interrupted_twice_and_resumed_twice_matches_the_uninterrupted_run(config, uninterrupted):
+    first = run_experiment(load_config(config), stop_event=StopAfter(10))
+    second = resume_experiment(prepare_resume(first.run_dir), stop_event=StopAfter(25))
+    assert second.result.stop_reason == "interrupted"
+    assert first.result.state.epoch < second.result.state.epoch < 12
+    resumed = resume_experiment(prepare_resume(first.run_dir))
+    assert_same_run(resumed.run_dir, uninterrupted)
+
+
 def test_same_config_and_seed_give_byte_identical_runs(config, uninterrupted):
     again = run_experiment(load_config(config)).run_dir
     assert again != uninterrupted
