@@ -146,11 +146,14 @@ def _summary_lines(outcome: Any) -> list[str]:
         "Examples:\n\n"
         "  nnapp train configs/iris.yaml\n\n"
         "  nnapp train configs/iris.yaml optim.lr=0.05 model.hidden=32\n\n"
-        "  nnapp train configs/digits.yaml --print-config"
+        "  nnapp train configs/digits.yaml --print-config\n\n"
+        "  nnapp train --resume runs/iris/20260101-120000 --epochs 300"
     )
 )
 def train(
-    config: Annotated[Path, typer.Argument(help="YAML experiment config.", show_default=False)],
+    config: Annotated[
+        Path | None, typer.Argument(help="YAML experiment config (not with --resume).", show_default=False)
+    ] = None,
     overrides: Annotated[
         list[str] | None,
         typer.Argument(help="KEY=VALUE overrides, e.g. optim.lr=0.05 model.hidden=32.", show_default=False),
@@ -159,11 +162,27 @@ def train(
         bool, typer.Option("--print-config", help="Print the resolved config and exit.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the final summary.")] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume", help="Continue this run directory from its last checkpoint.", show_default=False
+        ),
+    ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            "--epochs", min=1, help="With --resume: train up to this many epochs in all.", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Train a model from a config; write metrics, gradient checks, the model and plots to a run directory."""
     from .config import dump_config, load_config
     from .experiment import prepare, run_experiment
 
+    if resume is not None or epochs is not None:
+        _train_resume(resume, epochs, config, overrides, quiet)
+    if config is None:
+        raise fail("missing CONFIG: give a YAML config, or --resume RUN_DIR")
     try:
         loaded = load_config(config, overrides or [])
         if print_config:
@@ -188,22 +207,65 @@ def train(
         log_every = loaded.config.output.log_every or max(1, epochs // 20)
         with _Reporter(epochs, quiet, log_every) as reporter:
             outcome = run_experiment(loaded, [reporter], stop_event=stop, data=data)  # type: ignore[list-item]
+        _finish(outcome)  # still under our handlers: more Ctrl-C cannot cut the resume hint short
     except NnappError as exc:
         raise fail(str(exc), exc.exit_code) from None
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _finish(outcome: Any) -> None:
+    """Print the summary of a finished (or stopped) run and exit with its code."""
     out.print(_summary_table(outcome))
     for line in _summary_lines(outcome):
         out.print(line, markup=False)
     if outcome.result.message and outcome.exit_code != 0:
         hint = ""
         if outcome.result.stop_reason == "interrupted":
-            hint = " (the run directory holds everything up to the last full epoch)"
-        err.print(f"[bold red]error:[/] {outcome.result.message}{hint}", markup=True)
+            hint = (
+                "; the run directory holds everything up to the last full epoch. "
+                f"Resume with: nnapp train --resume {outcome.run_dir}"
+            )
+        err.print(f"[bold red]error:[/] {escape(outcome.result.message + hint)}", markup=True)
     elif outcome.result.message:
         out.print(outcome.result.message)
     raise typer.Exit(outcome.exit_code)
+
+
+def _train_resume(
+    run_dir: Path | None, epochs: int | None, config: Path | None, overrides: list[str] | None, quiet: bool
+) -> None:
+    """`nnapp train --resume RUN_DIR [--epochs N]`: continue a run in place from its checkpoint."""
+    from .resume import prepare_resume, resume_experiment
+
+    if run_dir is None:
+        raise fail("--epochs goes with --resume RUN_DIR (for a new run, use the override train.epochs=N)")
+    if config is not None or overrides:
+        raise fail("--resume continues a run with its own config.yaml: give no CONFIG or KEY=VALUE")
+    try:
+        job = prepare_resume(run_dir, epochs)
+    except NnappError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        cfg = job.loaded.config
+        log_every = cfg.output.log_every or max(1, cfg.train.epochs // 20)
+        if not quiet:
+            out.print(f"resuming {run_dir} after epoch {job.checkpoint.state.epoch} of {cfg.train.epochs}")
+        with _Reporter(cfg.train.epochs, quiet, log_every) as reporter:
+            outcome = resume_experiment(job, [reporter], stop_event=stop)  # type: ignore[list-item]
+        _finish(outcome)
+    except NnappError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 def main() -> None:
@@ -212,6 +274,104 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    finally:
+        # on the way out (everything saved): a late Ctrl-C must not turn exit code 130 into a signal death
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@app.command(
+    epilog=(
+        "Examples:\n\n"
+        "  nnapp sweep configs/iris.yaml optim.lr=0.01,0.1,1 model.hidden=16,64\n\n"
+        "  nnapp sweep configs/moons.yaml optim.lr=0.03,0.3 --seeds 0,1,2 --jobs 2\n\n"
+        "Run the same command again to skip finished points and resume interrupted ones."
+    )
+)
+def sweep(
+    config: Annotated[Path, typer.Argument(help="YAML experiment config.", show_default=False)],
+    grid: Annotated[
+        list[str] | None,
+        typer.Argument(help="KEY=V1,V2,... to sweep (KEY=V: fixed for all points).", show_default=False),
+    ] = None,
+    seeds: Annotated[
+        str | None, typer.Option("--seeds", help="Seeds per point, e.g. 0,1,2 (default: the config's).")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel processes.")] = 1,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Sweep directory (default: <output.dir>/<name>-sweep).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Train each combination of the values x seeds; print a leaderboard; write sweep.csv, sweep.png."""
+    from .sweep import finished_on_disk, parse_seeds, plan_sweep, run_sweep, write_outputs
+
+    try:
+        plan = plan_sweep(config, grid or [], parse_seeds(seeds), out_dir)
+    except NnappError as exc:
+        raise fail(str(exc), exc.exit_code) from None
+    out.print(
+        f"sweep: {plan.total} runs ({len(plan.finished)} finished earlier, {len(plan.tasks)} to run) "
+        f"in {plan.sweep_dir}",
+        markup=False,
+    )
+    results: list[Any] = []
+    try:
+        for result in run_sweep(plan, jobs):
+            results.append(result)
+            if result.status == "skipped":
+                continue
+            point = f"{result.point.label} seed={result.point.seed}".strip()
+            if result.status == "error":
+                err.print(
+                    f"[{len(results)}/{plan.total}] {point}: error: {result.error}",
+                    markup=False,
+                    soft_wrap=True,
+                )
+            else:
+                s = result.summary
+                out.print(
+                    f"[{len(results)}/{plan.total}] {point}: val acc {s['val_acc']:.4f} "
+                    f"test acc {s['test_acc']:.4f} ({s['stop_reason']}, {result.seconds:.1f} s)",
+                    markup=False,
+                    soft_wrap=True,
+                )
+    except KeyboardInterrupt:
+        done = finished_on_disk(plan)  # a worker may have finished a run not yet reported here
+        err.print(
+            f"interrupted: {done} of {plan.total} runs are finished and kept in {plan.sweep_dir}; "
+            "run the same command again to continue",
+            markup=False,
+        )
+        raise typer.Exit(130) from None
+    rows = write_outputs(plan, results)
+    out.print(_leaderboard_table(rows, plan))
+    errors = [r for r in results if r.status == "error"]
+    if errors:
+        raise fail(f"{len(errors)} of {plan.total} runs failed (see the lines above)")
+
+
+def _leaderboard_table(rows: list[Any], plan: Any) -> Table:
+    table = Table(title=f"sweep leaderboard ({len(plan.seeds)} seed(s) per point, mean ± std)")
+    table.add_column("rank", justify="right")
+    for axis in plan.axes:
+        table.add_column(axis.key)
+    table.add_column("val acc", justify="right")
+    table.add_column("test acc", justify="right")
+    table.add_column("val loss", justify="right")
+    for rank, row in enumerate(rows, start=1):
+        values = dict(row.settings)
+        table.add_row(
+            str(rank),
+            *(values[a.key] for a in plan.axes),
+            f"{row.val_acc[0]:.4f} ± {row.val_acc[1]:.4f}",
+            f"{row.test_acc[0]:.4f} ± {row.test_acc[1]:.4f}",
+            f"{row.val_loss_mean:.4f}",
+        )
+    written = ["sweep.csv", "sweep.png"] if plan.axes else ["sweep.csv"]  # no picture without a swept key
+    table.caption = " · ".join(str(plan.sweep_dir / name) for name in written)
+    return table
 
 
 # ------------------------------------------------------------------ using what was trained (issue 3)

@@ -6,6 +6,7 @@ so a bad config or CSV leaves nothing behind.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Sequence
@@ -119,16 +120,31 @@ def run_experiment(
     callbacks: Sequence[Callback] = (),
     stop_event: threading.Event | None = None,
     data: Dataset | None = None,
+    run_dir: Path | None = None,
 ) -> RunOutcome:
-    """Train a config and write its run directory; raises NnappError for bad input before writing."""
+    """Train a config and write its run directory; raises NnappError for bad input before writing.
+
+    `run_dir`: write there (created if needed) instead of a fresh `output.dir/name/<time stamp>`.
+    """
+    from .checkpoint import CheckpointWriter, RunInfo
+
     data = data if data is not None else prepare(loaded)
     cfg = loaded.config
     started_at = datetime.now()
-    run_dir = artifacts.new_run_dir(cfg.output.dir, cfg.name, started_at)
+    if run_dir is None:
+        run_dir = artifacts.new_run_dir(cfg.output.dir, cfg.name, started_at)
+    else:
+        run_dir.mkdir(parents=True, exist_ok=True)
     artifacts.atomic_write_text(run_dir / "config.yaml", dump_config(cfg, loaded.overrides))
+    config_path = str(loaded.path.resolve()) if loaded.path is not None else None
+    info = RunInfo(
+        config_path, tuple(loaded.overrides), started_at.isoformat(timespec="seconds"), os.getcwd()
+    )
+    writer = CheckpointWriter(run_dir, info)
     t0 = time.perf_counter()
     with training_threads():
-        result = train(cfg, data, callbacks, stop_event=stop_event)
+        result = train(cfg, data, [*callbacks, writer], stop_event=stop_event)
+    writer.flush()  # the last full epoch, whatever stopped the run
     metrics = write_run(run_dir, loaded, data, result, started_at)
     metrics["total_seconds"] = time.perf_counter() - t0
     return RunOutcome(run_dir, result, data, metrics, EXIT_CODES[result.stop_reason])

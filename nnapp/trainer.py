@@ -114,6 +114,10 @@ class Callback:
     def on_epoch_end(self, record: EpochRecord, state: TrainState) -> None: ...
     def on_gradcheck(self, record: GradcheckRecord) -> None: ...
 
+    # After epoch 0 and each full epoch, its periodic gradient check included: `state` is then
+    # exactly what a checkpoint must hold to resume to the same numbers (see nnapp.checkpoint).
+    def on_epoch_done(self, state: TrainState) -> None: ...
+
 
 def dimensions(data: Dataset, cfg: Config) -> tuple[int, int, int]:
     return data.n_features, cfg.model.hidden, data.n_classes
@@ -268,6 +272,11 @@ def train(
             gc = check(0, "epoch")
             if gc is not None and gc.report.verdict == "fail" and cfg.gradcheck.on_fail == "stop":
                 stop_reason, message = "gradcheck_failed", _gradcheck_message(gc)
+        if stop_reason == "completed":
+            _epoch_done(callbacks, state)
+    elif es.patience > 0 and state.bad_epochs >= es.patience:
+        # resumed from the checkpoint of the epoch that stopped early: stop as the original run did
+        stop_reason, message = "early_stopping", _early_stopping_message(cfg)
     initial_loss = state.history[0].train_loss
 
     while stop_reason == "completed" and state.epoch < cfg.train.epochs:
@@ -318,9 +327,9 @@ def train(
             if gc is not None and gc.report.verdict == "fail" and cfg.gradcheck.on_fail == "stop":
                 stop_reason, message = "gradcheck_failed", _gradcheck_message(gc)
                 break
+        _epoch_done(callbacks, state)
         if es.patience > 0 and state.bad_epochs >= es.patience:
-            stop_reason = "early_stopping"
-            message = f"early stopping: {es.monitor} has not improved for {es.patience} epochs"
+            stop_reason, message = "early_stopping", _early_stopping_message(cfg)
             break
         if stop_event is not None and stop_event.is_set():
             stop_reason, message = "interrupted", f"interrupted after epoch {epoch}"
@@ -347,6 +356,18 @@ def train(
         seconds=time.perf_counter() - started,
         state=state,
     )
+
+
+def _epoch_done(callbacks: Sequence[Callback], state: TrainState) -> None:
+    for cb in callbacks:
+        hook = getattr(cb, "on_epoch_done", None)  # duck-typed callbacks (the CLI's) may not have it
+        if hook is not None:
+            hook(state)
+
+
+def _early_stopping_message(cfg: Config) -> str:
+    es = cfg.train.early_stopping
+    return f"early stopping: {es.monitor} has not improved for {es.patience} epochs"
 
 
 def _divergence_message(what: str, epoch: int, step: int, lr: float, epoch_end: bool = False) -> str:

@@ -1,0 +1,93 @@
+"""Continue a run directory from its checkpoint: what `nnapp train --resume RUN_DIR` calls.
+
+The run's own `config.yaml` (the resolved config) and the checkpoint's record of where the run
+came from rebuild the same data split; `train` then continues from the saved state, so a resumed run
+ends with the same model.npz and metrics as the same run never interrupted.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from . import artifacts, network
+from .artifacts import ArtifactError
+from .checkpoint import Checkpoint, CheckpointWriter, RunInfo, load_checkpoint
+from .config import Config, LoadedConfig, dump_config, load_config
+from .data import Dataset
+from .experiment import EXIT_CODES, RunOutcome, prepare, write_run
+from .threads import training_threads
+from .trainer import Callback, dimensions, train
+
+
+@dataclass
+class ResumeJob:
+    run_dir: Path
+    loaded: LoadedConfig
+    data: Dataset
+    checkpoint: Checkpoint
+    epochs_changed: bool
+
+
+def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> ResumeJob:
+    """Read RUN_DIR's checkpoint and config and rebuild its data; raises NnappError, writes nothing."""
+    run_dir = Path(run_dir)
+    checkpoint = load_checkpoint(run_dir)
+    state, info = checkpoint.state, checkpoint.info
+    if epochs is not None and epochs < state.epoch:
+        raise ArtifactError(
+            f"--epochs {epochs}: {run_dir} has already trained {state.epoch} epochs; give at least that many"
+        )
+    extra = [f"train.epochs={epochs}"] if epochs is not None else []
+    from_file = load_config(run_dir / "config.yaml", extra)
+    # earlier --epochs of this run are replaced, not stacked
+    overrides = (*(o for o in info.overrides if not (extra and o.startswith("train.epochs="))), *extra)
+    origin = Path(info.config_path) if info.config_path else None
+    loaded = LoadedConfig(_from_start_dir(from_file.config, info), origin, overrides, from_file.raw)
+    data = prepare(loaded)
+    cfg = loaded.config
+    expected = network.n_parameters(*dimensions(data, cfg))
+    if state.flat.size != expected or state.flat.dtype != cfg.model.dtype:
+        raise ArtifactError(
+            f"{run_dir / 'checkpoint.npz'}: holds {state.flat.size} {state.flat.dtype} parameters, "
+            f"but its config.yaml and data need {expected} {cfg.model.dtype}"
+        )
+    return ResumeJob(run_dir, loaded, data, checkpoint, epochs_changed=epochs is not None)
+
+
+def _from_start_dir(cfg: Config, info: RunInfo) -> Config:
+    """A relative data.path that only exists from the run's starting directory, made absolute."""
+    path = cfg.data.path
+    if path is None or Path(path).is_absolute() or Path(path).exists() or info.cwd is None:
+        return cfg
+    candidate = Path(info.cwd) / path
+    return replace(cfg, data=replace(cfg.data, path=str(candidate))) if candidate.exists() else cfg
+
+
+def resume_experiment(
+    job: ResumeJob,
+    callbacks: Sequence[Callback] = (),
+    stop_event: threading.Event | None = None,
+) -> RunOutcome:
+    """Continue the run in place and rewrite its run directory (model, metrics, plots, summary)."""
+    run_dir, loaded, info = job.run_dir, job.loaded, job.checkpoint.info
+    for stale in run_dir.glob(".*.tmp"):  # left by a process killed while writing
+        stale.unlink(missing_ok=True)
+    if job.epochs_changed:
+        artifacts.atomic_write_text(run_dir / "config.yaml", dump_config(loaded.config, loaded.overrides))
+    run_info = RunInfo(info.config_path, tuple(loaded.overrides), info.started_at)
+    writer = CheckpointWriter(run_dir, run_info)
+    t0 = time.perf_counter()
+    with training_threads():  # as run_experiment: one BLAS thread unless the environment says otherwise
+        result = train(
+            loaded.config, job.data, [*callbacks, writer], state=job.checkpoint.state, stop_event=stop_event
+        )
+    writer.flush()
+    started_at = datetime.fromisoformat(info.started_at) if info.started_at else datetime.now()
+    metrics = write_run(run_dir, loaded, job.data, result, started_at)
+    metrics["total_seconds"] = time.perf_counter() - t0
+    return RunOutcome(run_dir, result, job.data, metrics, EXIT_CODES[result.stop_reason])

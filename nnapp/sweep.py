@@ -1,0 +1,440 @@
+"""Sweeps: the Cartesian product of a few settings x seeds, each an ordinary run directory.
+
+    nnapp sweep configs/iris.yaml optim.lr=0.01,0.1,1 model.hidden=16,64 --seeds 0,1,2 --jobs 2
+
+Points run in parallel processes with joblib; each writes its own run directory
+`<sweep dir>/<key=value_..._seed=S>`, so a point is finished exactly when its summary.json says so.
+Running the same sweep again skips finished points and resumes interrupted ones from their
+checkpoints. Every point's config is validated (and its data loaded once) before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import artifacts
+from .config import ConfigError, LoadedConfig, NnappError, load_config
+from .experiment import check_resources, prepare
+
+SUMMARY_KEYS = ("val_acc", "test_acc", "val_loss", "test_loss")
+SWEEP_COLUMNS_AFTER_KEYS = (
+    "runs",
+    "val_acc_mean",
+    "val_acc_std",
+    "test_acc_mean",
+    "test_acc_std",
+    "val_loss_mean",
+    "test_loss_mean",
+    "stop_reasons",
+)
+
+
+@dataclass(frozen=True)
+class Axis:
+    key: str
+    values: tuple[str, ...]  # as written; each is read as YAML, like any override
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run of the sweep: the swept settings (in axis order) and a seed."""
+
+    settings: tuple[tuple[str, str], ...]
+    seed: int
+
+    @property
+    def overrides(self) -> list[str]:
+        return [f"{k}={v}" for k, v in self.settings] + [f"seed={self.seed}"]
+
+    @property
+    def label(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.settings)
+
+    @property
+    def dirname(self) -> str:
+        text = "_".join(self.overrides)
+        safe = re.sub(r"[^A-Za-z0-9._=,+-]", "-", text)
+        if safe != text:  # keep names unique when characters had to be replaced
+            safe += "-" + hashlib.sha1(text.encode()).hexdigest()[:8]
+        return safe
+
+
+@dataclass
+class PointResult:
+    point: Point
+    run_dir: Path
+    status: str  # "skipped" (finished earlier) | "trained" | "resumed" | "error"
+    summary: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Task:
+    config_path: Path
+    overrides: list[str]  # fixed overrides + the point's
+    run_dir: Path
+    action: str  # "train" | "resume"
+    point: Point
+
+
+@dataclass
+class SweepPlan:
+    config_path: Path
+    fixed: list[str]
+    axes: list[Axis]
+    seeds: list[int]
+    sweep_dir: Path
+    tasks: list[Task]  # points still to run
+    finished: list[PointResult]  # points a previous sweep completed
+
+    @property
+    def total(self) -> int:
+        return len(self.tasks) + len(self.finished)
+
+
+# ------------------------------------------------------------------------------------------ parsing
+
+
+def split_values(text: str) -> list[str]:
+    """'0.01,0.1,[a,b]' -> ['0.01', '0.1', '[a,b]']: commas inside brackets or quotes stay."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return [p.strip() for p in parts]
+
+
+def parse_grid(specs: Sequence[str]) -> tuple[list[Axis], list[str]]:
+    """KEY=V1,V2,... become axes; KEY=V (one value) a fixed override for every point."""
+    axes: list[Axis] = []
+    fixed: list[str] = []
+    seen: set[str] = set()
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"sweep {spec!r}: expected KEY=V1,V2,... e.g. optim.lr=0.01,0.1,1")
+        if key in seen:
+            raise ConfigError(f"sweep {spec!r}: {key} is given twice")
+        if key == "seed":
+            raise ConfigError(f"sweep {spec!r}: sweep seeds with --seeds 0,1,2")
+        seen.add(key)
+        values = split_values(value)
+        if any(v == "" for v in values):
+            raise ConfigError(f"sweep {spec!r}: empty value in the list (write KEY=V1,V2 without gaps)")
+        if len(set(values)) != len(values):
+            raise ConfigError(f"sweep {spec!r}: a value is listed twice")
+        if len(values) == 1:
+            fixed.append(f"{key}={values[0]}")
+        else:
+            axes.append(Axis(key, tuple(values)))
+    return axes, fixed
+
+
+def parse_seeds(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    seeds = []
+    for part in split_values(text):
+        if not re.fullmatch(r"\d+", part):
+            raise ConfigError(f"--seeds {text!r}: expected non-negative integers, e.g. --seeds 0,1,2")
+        seeds.append(int(part))
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds {text!r}: a seed is listed twice")
+    return seeds
+
+
+def points(axes: Sequence[Axis], seeds: Sequence[int]) -> list[Point]:
+    grid = itertools.product(*[[(a.key, v) for v in a.values] for a in axes])
+    return [Point(tuple(settings), seed) for settings in grid for seed in seeds]
+
+
+# ------------------------------------------------------------------------------------------ planning
+
+
+def plan_sweep(
+    config_path: str | Path,
+    specs: Sequence[str],
+    seeds: Sequence[int] | None = None,
+    out_dir: str | Path | None = None,
+) -> SweepPlan:
+    """Validate every point and its data, find finished points; raises NnappError and writes nothing."""
+    config_path = Path(config_path).absolute()  # worker processes must find it too
+    axes, fixed = parse_grid(specs)
+    base = load_config(config_path, fixed)
+    seeds = list(seeds) if seeds is not None else [base.config.seed]
+    default_dir = Path(base.config.output.dir) / f"{base.config.name}-sweep"
+    sweep_dir = (Path(out_dir) if out_dir is not None else default_dir).absolute()
+    if sweep_dir.exists() and not sweep_dir.is_dir():
+        raise ConfigError(f"--out {sweep_dir}: exists and is not a directory")
+    data_cache: dict[Any, Any] = {}
+    tasks, finished = [], []
+    for point in points(axes, seeds):
+        overrides = [*fixed, *point.overrides]
+        loaded = load_config(config_path, overrides)
+        _check_data(loaded, data_cache)
+        run_dir = sweep_dir / point.dirname
+        state = _point_state(run_dir, loaded)
+        if state == "finished":
+            summary = json.loads((run_dir / "summary.json").read_text())
+            finished.append(PointResult(point, run_dir, "skipped", summary))
+        else:
+            tasks.append(Task(config_path, overrides, run_dir, state, point))
+    return SweepPlan(config_path, fixed, axes, seeds, sweep_dir, tasks, finished)
+
+
+def _check_data(loaded: LoadedConfig, cache: dict[Any, Any]) -> None:
+    """Load each distinct data config once (with the point's seed) and check the memory estimate."""
+    cfg = loaded.config
+    key = (repr(cfg.data), cfg.seed)  # DataConfig holds lists: not hashable itself
+    if key not in cache:
+        cache[key] = prepare(loaded)
+    check_resources(cfg, cache[key], " ".join(loaded.overrides) or str(loaded.path))
+
+
+def _point_state(run_dir: Path, loaded: LoadedConfig) -> str:
+    """'finished', 'resume' (a checkpoint to continue from) or 'train' (nothing usable yet)."""
+    config_file = run_dir / "config.yaml"
+    if not config_file.exists():
+        return "train"
+    try:
+        theirs = load_config(config_file).config
+    except NnappError:
+        theirs = None
+    if theirs != loaded.config:
+        raise ConfigError(
+            f"{run_dir}: holds a run of a different config (did the base config change?); "
+            "sweep into another --out directory or remove this one"
+        )
+    summary_file = run_dir / "summary.json"
+    if summary_file.exists() and (run_dir / "model.npz").exists():
+        try:
+            reason = json.loads(summary_file.read_text()).get("stop_reason")
+        except ValueError:
+            reason = None
+        if reason is not None and reason != "interrupted":
+            return "finished"
+    return "resume" if (run_dir / "checkpoint.npz").exists() else "train"
+
+
+# ------------------------------------------------------------------------------------------- running
+
+
+def run_task(task: Task) -> PointResult:
+    """Run (or resume) one point in this process; user errors come back as an 'error' result."""
+    import time
+
+    from threadpoolctl import threadpool_limits
+
+    from .experiment import run_experiment
+    from .resume import prepare_resume, resume_experiment
+
+    t0 = time.perf_counter()
+    try:
+        with threadpool_limits(1):  # the same BLAS threads whatever --jobs is: the same numbers
+            if task.action == "resume":
+                try:
+                    outcome = resume_experiment(prepare_resume(task.run_dir))
+                except NnappError:  # an unreadable checkpoint: start the point again
+                    outcome = run_experiment(
+                        load_config(task.config_path, task.overrides), run_dir=task.run_dir
+                    )
+            else:
+                outcome = run_experiment(load_config(task.config_path, task.overrides), run_dir=task.run_dir)
+    except NnappError as exc:
+        return PointResult(
+            task.point, task.run_dir, "error", error=str(exc), seconds=time.perf_counter() - t0
+        )
+    summary = json.loads((outcome.run_dir / "summary.json").read_text())
+    status = "resumed" if task.action == "resume" else "trained"
+    return PointResult(task.point, task.run_dir, status, summary, seconds=time.perf_counter() - t0)
+
+
+def run_sweep(plan: SweepPlan, jobs: int = 1) -> Iterator[PointResult]:
+    """Yield the finished points, then each new one as it completes (in completion order)."""
+    yield from plan.finished
+    if not plan.tasks:
+        return
+    plan.sweep_dir.mkdir(parents=True, exist_ok=True)
+    if jobs == 1:
+        for task in plan.tasks:
+            yield run_task(task)
+        return
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
+    yield from parallel(delayed(run_task)(task) for task in plan.tasks)
+
+
+def finished_on_disk(plan: SweepPlan) -> int:
+    """How many of the plan's runs have a final summary now (after an interruption, say)."""
+    count = len(plan.finished)
+    for task in plan.tasks:
+        try:
+            summary = json.loads((task.run_dir / "summary.json").read_text())
+        except (OSError, ValueError):
+            continue
+        count += summary.get("stop_reason") != "interrupted" and (task.run_dir / "model.npz").exists()
+    return count
+
+
+# --------------------------------------------------------------------------------------- leaderboard
+
+
+@dataclass(frozen=True)
+class Row:
+    settings: tuple[tuple[str, str], ...]
+    runs: int
+    val_acc: tuple[float, float]  # mean, std over seeds (sample std; 0 for a single seed)
+    test_acc: tuple[float, float]
+    val_loss_mean: float
+    test_loss_mean: float
+    stop_reasons: str
+
+    @property
+    def label(self) -> str:
+        return " ".join(f"{k}={v}" for k, v in self.settings)
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    array = np.asarray(values, dtype=np.float64)
+    std = float(array.std(ddof=1)) if len(array) > 1 else 0.0
+    return float(array.mean()), std
+
+
+def leaderboard(results: Sequence[PointResult]) -> list[Row]:
+    """One row per point (seeds pooled), best mean validation accuracy first (then test, then loss)."""
+    groups: dict[tuple[tuple[str, str], ...], list[dict[str, Any]]] = {}
+    for r in results:
+        if r.status != "error":
+            groups.setdefault(r.point.settings, []).append(r.summary)
+    rows = []
+    for settings, summaries in groups.items():
+        reasons = sorted({str(s.get("stop_reason")) for s in summaries})
+        rows.append(
+            Row(
+                settings,
+                len(summaries),
+                _mean_std([s["val_acc"] for s in summaries]),
+                _mean_std([s["test_acc"] for s in summaries]),
+                float(np.mean([s["val_loss"] for s in summaries])),
+                float(np.mean([s["test_loss"] for s in summaries])),
+                "+".join(reasons),
+            )
+        )
+    return sorted(rows, key=lambda r: (-r.val_acc[0], -r.test_acc[0], r.val_loss_mean))
+
+
+def sweep_csv(rows: Sequence[Row], axes: Sequence[Axis]) -> str:
+    columns = ["rank", *(a.key for a in axes), *SWEEP_COLUMNS_AFTER_KEYS]
+    records = []
+    for rank, row in enumerate(rows, start=1):
+        values = dict(row.settings)
+        records.append(
+            {
+                "rank": rank,
+                **{a.key: values[a.key] for a in axes},
+                "runs": row.runs,
+                "val_acc_mean": row.val_acc[0],
+                "val_acc_std": row.val_acc[1],
+                "test_acc_mean": row.test_acc[0],
+                "test_acc_std": row.test_acc[1],
+                "val_loss_mean": row.val_loss_mean,
+                "test_loss_mean": row.test_loss_mean,
+                "stop_reasons": row.stop_reasons,
+            }
+        )
+    return artifacts.csv_text(columns, records)
+
+
+def sweep_png(rows: Sequence[Row], axes: Sequence[Axis], title: str = "") -> bytes:
+    """Validation accuracy (mean ± std over seeds) against each swept value, one panel per key;
+    within a panel one line per combination of the other keys."""
+    from .plots import _figure, _png
+
+    n = max(len(axes), 1)
+    fig = _figure(min(5.0 * n, 16.0), 4.2)
+    panels = fig.subplots(1, n, squeeze=False)[0]
+    for ax, axis in zip(panels, axes, strict=False):
+        positions, numeric = _positions(axis)
+        xs_all = list(positions.values())
+        log = numeric and _log_scale(xs_all)
+        span = (math.log10(max(xs_all) / min(xs_all)) if log else max(xs_all) - min(xs_all)) or 1.0
+        others = [a for a in axes if a is not axis]
+        lines: dict[tuple[int, ...], list[tuple[float, float, float]]] = {}
+        for row in rows:
+            values = dict(row.settings)
+            line = tuple(a.values.index(values[a.key]) for a in others)  # legend in the order given
+            x = positions[values[axis.key]]
+            lines.setdefault(line, []).append((x, row.val_acc[0], row.val_acc[1]))
+        for k, (line, pts) in enumerate(sorted(lines.items())):
+            name = " ".join(f"{a.key}={a.values[i]}" for a, i in zip(others, line, strict=True)) or "all"
+            pts.sort()
+            xs, ys, es = zip(*pts, strict=True)
+            # lines slightly side by side, so that equal values and their error bars stay visible
+            offset = (k - (len(lines) - 1) / 2) * 0.012
+            xs = tuple(x * 10 ** (offset * span) if log else x + offset * span for x in xs)
+            ax.errorbar(xs, ys, yerr=es, marker="o", markersize=4, capsize=3, label=name)
+        if log:
+            ax.set_xscale("log")
+            ax.minorticks_off()
+        ax.set_xticks(list(positions.values()), list(positions))  # the values as written
+        ax.set_ylim(top=1.02)  # mean + std can pass 1; accuracy cannot
+        ax.set_xlabel(axis.key)
+        ax.set_ylabel("validation accuracy (mean ± std over seeds)")
+        ax.grid(True, alpha=0.3)
+        if len(lines) > 1:
+            ax.legend(fontsize="small", loc="best")
+    if title:
+        fig.suptitle(title)
+    return _png(fig)
+
+
+def _positions(axis: Axis) -> tuple[dict[str, float], bool]:
+    try:
+        return {v: float(v) for v in axis.values}, True
+    except ValueError:
+        return {v: float(i) for i, v in enumerate(axis.values)}, False
+
+
+def _log_scale(xs: Sequence[float]) -> bool:
+    return min(xs) > 0 and max(xs) / min(xs) >= 10 and all(math.isfinite(x) for x in xs)
+
+
+def write_outputs(plan: SweepPlan, results: Sequence[PointResult]) -> list[Row]:
+    """sweep.csv and sweep.png in the sweep directory, for the points of this sweep."""
+    rows = leaderboard(results)
+    if not rows:
+        return rows
+    plan.sweep_dir.mkdir(parents=True, exist_ok=True)
+    artifacts.atomic_write_text(plan.sweep_dir / "sweep.csv", sweep_csv(rows, plan.axes))
+    if plan.axes:
+        seeds = f"{len(plan.seeds)} seeds" if len(plan.seeds) > 1 else f"seed {plan.seeds[0]}"
+        title = f"sweep of {plan.config_path.name} ({seeds} per point)"
+        artifacts.atomic_write_bytes(plan.sweep_dir / "sweep.png", sweep_png(rows, plan.axes, title))
+    return rows

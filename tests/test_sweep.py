@@ -1,0 +1,187 @@
+"""`nnapp sweep`: the grid x seeds as ordinary run directories, a leaderboard, reruns that skip work."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nnapp.cli import app
+from nnapp.config import ConfigError
+from nnapp.sweep import Point, PointResult, leaderboard, parse_grid, parse_seeds, points, split_values
+
+runner = CliRunner()
+
+SMALL = """
+name: small
+seed: 0
+data:
+  dataset: iris
+model:
+  hidden: 8
+train:
+  epochs: 4
+  batch_size: 16
+gradcheck:
+  every: 0
+  coords: 2
+output:
+  plots: false
+"""
+
+
+@pytest.fixture
+def config(write_config, tmp_path):
+    return write_config(SMALL + f"  dir: {tmp_path / 'runs'}\n")
+
+
+def sweep(config: Path, out: Path, *args: str):
+    return runner.invoke(app, ["sweep", str(config), "optim.lr=0.05,0.5", *args, "--out", str(out)])
+
+
+def models(out: Path) -> dict[str, bytes]:
+    return {p.parent.name: p.read_bytes() for p in sorted(out.glob("*/model.npz"))}
+
+
+def test_split_values_keeps_commas_inside_brackets_and_quotes():
+    assert split_values("0.01, 0.1,1") == ["0.01", "0.1", "1"]
+    assert split_values("[a,b],[c]") == ["[a,b]", "[c]"]
+    assert split_values("'x,y',z") == ["'x,y'", "z"]
+
+
+def test_a_grid_is_the_cartesian_product_of_the_values_times_the_seeds():
+    axes, fixed = parse_grid(["optim.lr=0.01,0.1,1", "model.hidden=16,64", "train.epochs=5"])
+    assert fixed == ["train.epochs=5"]
+    grid = points(axes, [0, 1])
+    assert len(grid) == 3 * 2 * 2 == len({p.dirname for p in grid})
+    assert grid[0].overrides == ["optim.lr=0.01", "model.hidden=16", "seed=0"]
+
+
+@pytest.mark.parametrize(
+    ("specs", "message"),
+    [
+        (["optim.lr"], "expected KEY=V1,V2"),
+        (["optim.lr=0.1,,1"], "empty value"),
+        (["optim.lr=0.1,0.1"], "listed twice"),
+        (["optim.lr=0.1,1", "optim.lr=2,3"], "given twice"),
+        (["seed=0,1"], "--seeds"),
+    ],
+)
+def test_malformed_grid_specs_are_refused(specs, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_grid(specs)
+
+
+def test_seeds_must_be_distinct_non_negative_integers():
+    assert parse_seeds("0,1, 2") == [0, 1, 2]
+    for bad in ("0,x", "-1", "1,1"):
+        with pytest.raises(ConfigError, match="--seeds"):
+            parse_seeds(bad)
+
+
+def test_the_leaderboard_pools_seeds_and_puts_the_best_mean_validation_accuracy_first():
+    def result(lr: str, seed: int, val: float, test: float) -> PointResult:
+        summary = {
+            "val_acc": val,
+            "test_acc": test,
+            "val_loss": 1 - val,
+            "test_loss": 1.0,
+            "stop_reason": "completed",
+        }
+        return PointResult(Point((("optim.lr", lr),), seed), Path("x"), "trained", summary)
+
+    rows = leaderboard(
+        [
+            result("1", 0, 0.5, 0.4),
+            result("0.1", 0, 0.9, 0.8),
+            result("0.1", 1, 0.7, 0.6),
+            result("1", 1, 0.7, 0.6),
+        ]
+    )
+    assert [r.label for r in rows] == ["optim.lr=0.1", "optim.lr=1"]
+    assert rows[0].runs == 2 and rows[0].val_acc[0] == pytest.approx(0.8)
+    assert rows[0].val_acc[1] == pytest.approx(0.1414213, rel=1e-6)  # sample std of 0.9, 0.7
+    assert rows[1].test_acc == pytest.approx((0.5, 0.1414213), rel=1e-6)
+
+
+def test_sweep_trains_every_point_in_parallel_and_writes_leaderboard_csv_and_picture(config, tmp_path):
+    out = tmp_path / "sweep"
+    result = sweep(config, out, "--seeds", "0,1", "--jobs", "2")
+    assert result.exit_code == 0, result.output
+    assert "[4/4]" in result.output and "leaderboard" in result.output
+    assert sorted(models(out)) == [
+        "optim.lr=0.05_seed=0",
+        "optim.lr=0.05_seed=1",
+        "optim.lr=0.5_seed=0",
+        "optim.lr=0.5_seed=1",
+    ]
+    summary = json.loads((out / "optim.lr=0.5_seed=1" / "summary.json").read_text())
+    assert summary["seed"] == 1 and summary["stop_reason"] == "completed"
+    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    assert [r["runs"] for r in rows] == ["2", "2"] and {r["optim.lr"] for r in rows} == {"0.05", "0.5"}
+    assert float(rows[0]["val_acc_mean"]) >= float(rows[1]["val_acc_mean"])
+    assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+    # the same points in one process give the same bytes: --jobs changes nothing but speed
+    serial = tmp_path / "serial"
+    assert sweep(config, serial, "--seeds", "0,1", "--jobs", "1").exit_code == 0
+    assert models(serial) == models(out)
+
+
+def test_a_rerun_skips_finished_points_and_resumes_an_interrupted_one(config, tmp_path):
+    out = tmp_path / "sweep"
+    assert sweep(config, out).exit_code == 0
+    before = models(out)
+    interrupted = out / "optim.lr=0.5_seed=0"
+    (interrupted / "summary.json").unlink()  # as if the sweep had been stopped during this point
+    (interrupted / "model.npz").unlink()
+    result = sweep(config, out)
+    assert result.exit_code == 0, result.output
+    assert "1 finished earlier, 1 to run" in result.output
+    assert models(out) == before
+
+
+def test_a_bad_value_in_the_grid_is_one_line_exit_2_and_nothing_written(config, tmp_path):
+    out = tmp_path / "sweep"
+    result = runner.invoke(app, ["sweep", str(config), "optim.lr=0.1,-1", "--out", str(out)])
+    assert result.exit_code == 2
+    assert "override 'optim.lr=-1'" in result.output and "optim.lr must be > 0" in result.output
+    assert not out.exists()
+
+
+def test_a_sweep_directory_of_another_config_is_refused(config, tmp_path):
+    out = tmp_path / "sweep"
+    assert sweep(config, out).exit_code == 0
+    result = sweep(config, out, "model.hidden=9")
+    assert result.exit_code == 2 and "different config" in result.output
+
+
+def test_ctrl_c_stops_the_sweep_with_130_keeping_finished_runs_for_the_rerun(write_config, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from nnapp.sweep import plan_sweep
+
+    config = write_config(SMALL + f"  dir: {tmp_path / 'runs'}\n")
+    out = tmp_path / "sweep"
+    grid = ["train.epochs=2,1000000", "train.early_stopping.patience=0"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nnapp", "sweep", str(config), *grid, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    endless = out / "train.epochs=1000000_seed=0" / "checkpoint.npz"
+    deadline = time.monotonic() + 60
+    while not endless.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "1 of 2 runs are finished" in stderr and "Traceback" not in stderr
+    plan = plan_sweep(config, grid, None, out)
+    assert [r.point.label for r in plan.finished] == ["train.epochs=2"]
+    assert [(t.point.label, t.action) for t in plan.tasks] == [("train.epochs=1000000", "resume")]
