@@ -69,12 +69,13 @@ class _Reporter:
                 MofNCompleteColumn(),
                 BarColumn(),
                 TextColumn("{task.fields[info]}"),
+                TextColumn("[green]{task.fields[check]}"),
                 TimeElapsedColumn(),
                 console=out,
                 transient=True,
             )
             self.progress.start()
-            self.task = self.progress.add_task("train", total=self.epochs, info="")
+            self.task = self.progress.add_task("train", total=self.epochs, info="", check="")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -102,8 +103,11 @@ class _Reporter:
     def on_gradcheck(self, record: Any) -> None:
         report = record.report
         routine = report.verdict == "pass" and record.when != "final"
-        if routine and (self.quiet or self.progress is None):
-            return  # plain logs show each passing periodic check only in gradcheck.csv
+        if routine:
+            # a passing periodic check is routine: it is in gradcheck.csv, and on a terminal the bar says it
+            if self.progress is not None:
+                self.progress.update(self.task, check=f"gradcheck pass {report.max_error:.0e}")
+            return
         colour = {"pass": "green", "warn": "yellow", "fail": "red"}[report.verdict]
         line = (
             f"gradcheck ({record.when}, epoch {record.epoch}): [{colour}]{report.verdict}[/] "

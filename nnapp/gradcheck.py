@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .network import PARAM_NAMES, Params, backward, cross_entropy, forward, l2_penalty
+from .network import PARAM_NAMES, Params, Workspace, backward, cross_entropy, forward, l2_penalty
 
 FLOOR = 1e-3
 TENSORS = (*PARAM_NAMES, "x")
@@ -88,9 +88,10 @@ def verdict_for(error: float, tol: float, fail: float) -> str:
 
 
 def _loss_and_mask(
-    params: Params, X: np.ndarray, y: np.ndarray, weight_decay: float
+    params: Params, X: np.ndarray, y: np.ndarray, weight_decay: float, ws: Workspace | None = None
 ) -> tuple[float, np.ndarray]:
-    fwd = forward(params, X)
+    """J and the ReLU mask z > 0 at these parameters (the mask is a new array; `ws` is reused)."""
+    fwd = forward(params, X, ws)
     return cross_entropy(fwd, y) + l2_penalty(params, weight_decay), fwd.z > 0
 
 
@@ -122,6 +123,7 @@ def check_gradients(
     analytic = backward(p64, fwd, y, weight_decay, input_grad=True)
     base_mask = fwd.z > 0
     tensors_by_name = {**p64, "x": X64}
+    ws = Workspace.new(len(X64), p64["W"].shape[0], p64["U"].shape[0])  # reused by every evaluation
 
     results = []
     for name in TENSORS:
@@ -137,9 +139,9 @@ def check_gradients(
             index = np.unravel_index(flat_index, tensor.shape)
             original = tensor[index]
             tensor[index] = original + eps
-            loss_plus, mask_plus = _loss_and_mask(p64, X64, y, weight_decay)
+            loss_plus, mask_plus = _loss_and_mask(p64, X64, y, weight_decay, ws)
             tensor[index] = original - eps
-            loss_minus, mask_minus = _loss_and_mask(p64, X64, y, weight_decay)
+            loss_minus, mask_minus = _loss_and_mask(p64, X64, y, weight_decay, ws)
             tensor[index] = original
             if not (np.array_equal(mask_plus, base_mask) and np.array_equal(mask_minus, base_mask)):
                 kinks += 1

@@ -10,7 +10,7 @@ import math
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -61,7 +61,7 @@ class EpochRecord:
     seconds: float  # wall-clock time of the epoch (not deterministic)
 
     def row(self) -> dict[str, float]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in METRIC_COLUMNS}  # asdict deep-copies: 10x slower
 
 
 @dataclass(frozen=True)
