@@ -26,6 +26,13 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+ConfigArg = Annotated[Path, typer.Argument(help="YAML experiment config.", show_default=False)]
+OverridesArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="KEY=VALUE overrides, e.g. optim.lr=0.05 model.hidden=32.", show_default=False),
+]
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     # the message may quote the user's text: escape control characters so that it stays one line
     message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
@@ -158,10 +165,7 @@ def train(
     config: Annotated[
         Path | None, typer.Argument(help="YAML experiment config (not with --resume).", show_default=False)
     ] = None,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Argument(help="KEY=VALUE overrides, e.g. optim.lr=0.05 model.hidden=32.", show_default=False),
-    ] = None,
+    overrides: OverridesArg = None,
     print_config: Annotated[
         bool, typer.Option("--print-config", help="Print the resolved config and exit.")
     ] = False,
@@ -292,7 +296,7 @@ def main() -> None:
     )
 )
 def sweep(
-    config: Annotated[Path, typer.Argument(help="YAML experiment config.", show_default=False)],
+    config: ConfigArg,
     grid: Annotated[
         list[str] | None,
         typer.Argument(help="KEY=V1,V2,... to sweep (KEY=V: fixed for all points).", show_default=False),
@@ -512,11 +516,8 @@ def predict(
     ),
 )
 def gradcheck_command(
-    config: Annotated[Path, typer.Argument(help="YAML experiment config.", show_default=False)],
-    overrides: Annotated[
-        list[str] | None,
-        typer.Argument(help="KEY=VALUE overrides, e.g. gradcheck.eps=1e-6.", show_default=False),
-    ] = None,
+    config: ConfigArg,
+    overrides: OverridesArg = None,
     every: Annotated[bool, typer.Option("--all", help="Check every coordinate of every tensor.")] = False,
     run_dir: Annotated[
         Path | None,
@@ -636,10 +637,8 @@ def datasets() -> None:
     )
 )
 def shapes(
-    config: Annotated[Path, typer.Argument(help="YAML experiment config.", show_default=False)],
-    overrides: Annotated[
-        list[str] | None, typer.Argument(help="KEY=VALUE overrides, e.g. model.hidden=8.", show_default=False)
-    ] = None,
+    config: ConfigArg,
+    overrides: OverridesArg = None,
 ) -> None:
     """Each equation of the forward and backward pass with this config's shapes: one example, then a batch."""
     from rich.markup import escape
@@ -675,11 +674,8 @@ def shapes(
     )
 )
 def compare(
-    config: Annotated[Path, typer.Argument(help="YAML experiment config.", show_default=False)],
-    overrides: Annotated[
-        list[str] | None,
-        typer.Argument(help="KEY=VALUE overrides, e.g. optim.lr=0.05 model.hidden=32.", show_default=False),
-    ] = None,
+    config: ConfigArg,
+    overrides: OverridesArg = None,
 ) -> None:
     """Train nnapp and scikit-learn's MLPClassifier on the same split with equivalent settings, side by side.
 
