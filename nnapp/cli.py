@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +34,22 @@ OverridesArg = Annotated[
     list[str] | None,
     typer.Argument(help="KEY=VALUE overrides, e.g. optim.lr=0.05 model.hidden=32.", show_default=False),
 ]
+
+
+def command(**settings: Any) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """`app.command` whose function turns the library's NnappError into `error: ...` and its exit code."""
+
+    def register(function: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(function)  # typer reads the parameters through __wrapped__
+        def run(*args: Any, **kwargs: Any) -> None:
+            try:
+                function(*args, **kwargs)
+            except NnappError as exc:
+                raise fail(str(exc), exc.exit_code) from None
+
+        return app.command(**settings)(run)
+
+    return register
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -152,7 +171,7 @@ def _summary_lines(outcome: Any) -> list[str]:
     ]
 
 
-@app.command(
+@command(
     epilog=(
         "Examples:\n\n"
         "  nnapp train configs/iris.yaml\n\n"
@@ -191,36 +210,22 @@ def train(
         _train_resume(resume, epochs, config, overrides, quiet)
     if config is None:
         raise fail("missing CONFIG: give a YAML config, or --resume RUN_DIR")
-    try:
-        loaded = load_config(config, overrides or [])
-        if print_config:
-            out.print(dump_config(loaded.config, loaded.overrides), markup=False, end="")
-            raise typer.Exit(0)
-        data = prepare(loaded)
-    except NnappError as exc:
-        raise fail(str(exc), exc.exit_code) from None
+    loaded = load_config(config, overrides or [])
+    if print_config:
+        out.print(dump_config(loaded.config, loaded.overrides), markup=False, end="")
+        raise typer.Exit(0)
+    data = prepare(loaded)
     from .preflight import notes
 
     for note in notes(loaded.config, data):  # what the run adjusts in the config, e.g. the batch size
         err.print(f"note: {note}", markup=False)
 
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: object) -> None:
-        stop.set()  # finish the current step, then save everything
-
-    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with _stop_on_signals() as stop:
         epochs = loaded.config.train.epochs
         log_every = loaded.config.output.log_every or max(1, epochs // 20)
         with _Reporter(epochs, quiet, log_every) as reporter:
             outcome = run_experiment(loaded, [reporter], stop_event=stop, data=data)  # type: ignore[list-item]
         _finish(outcome)  # still under our handlers: more Ctrl-C cannot cut the resume hint short
-    except NnappError as exc:
-        raise fail(str(exc), exc.exit_code) from None
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 def _finish(outcome: Any) -> None:
@@ -251,17 +256,8 @@ def _train_resume(
         raise fail("--epochs goes with --resume RUN_DIR (for a new run, use the override train.epochs=N)")
     if config is not None or overrides:
         raise fail("--resume continues a run with its own config.yaml: give no CONFIG or KEY=VALUE")
-    try:
-        job = prepare_resume(run_dir, epochs)
-    except NnappError as exc:
-        raise fail(str(exc), exc.exit_code) from None
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: object) -> None:
-        stop.set()
-
-    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    job = prepare_resume(run_dir, epochs)
+    with _stop_on_signals() as stop:
         cfg = job.loaded.config
         log_every = cfg.output.log_every or max(1, cfg.train.epochs // 20)
         if not quiet:
@@ -269,25 +265,43 @@ def _train_resume(
         with _Reporter(cfg.train.epochs, quiet, log_every) as reporter:
             outcome = resume_experiment(job, [reporter], stop_event=stop)  # type: ignore[list-item]
         _finish(outcome)
-    except NnappError as exc:
-        raise fail(str(exc), exc.exit_code) from None
+
+
+_console_script = False  # set by main(): the process ends when the command does
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """SIGINT/SIGTERM set the event: training finishes its step, then everything is saved.
+
+    On the way out, the console script keeps ignoring both signals (everything is saved; a late Ctrl-C
+    must not turn exit code 130 into a traceback), while in-process callers such as tests get their
+    own handlers back.
+    """
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
     finally:
         for s, handler in previous.items():
-            signal.signal(s, handler)
+            signal.signal(s, signal.SIG_IGN if _console_script else handler)
 
 
 def main() -> None:
+    global _console_script
+    _console_script = True
     try:
         app()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before training installs its handlers (e.g. while importing)
         err.print("interrupted")
         sys.exit(130)
-    finally:
-        # on the way out (everything saved): a late Ctrl-C must not turn exit code 130 into a signal death
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-@app.command(
+@command(
     epilog=(
         "Examples:\n\n"
         "  nnapp sweep configs/iris.yaml optim.lr=0.01,0.1,1 model.hidden=16,64\n\n"
@@ -315,10 +329,7 @@ def sweep(
     """Train each combination of the values x seeds; print a leaderboard; write sweep.csv, sweep.png."""
     from .sweep import finished_on_disk, parse_seeds, plan_sweep, run_sweep, write_outputs
 
-    try:
-        plan = plan_sweep(config, grid or [], parse_seeds(seeds), out_dir)
-    except NnappError as exc:
-        raise fail(str(exc), exc.exit_code) from None
+    plan = plan_sweep(config, grid or [], parse_seeds(seeds), out_dir)
     out.print(
         f"sweep: {plan.total} runs ({len(plan.finished)} finished earlier, {len(plan.tasks)} to run) "
         f"in {plan.sweep_dir}",
@@ -416,7 +427,7 @@ def _evaluation_tables(evaluation: Any) -> tuple[Table, Table]:
     return metrics, confusion
 
 
-@app.command(
+@command(
     epilog=(
         "Examples:\n\n"
         "  nnapp evaluate runs/iris/20250101-120000\n\n"
@@ -448,18 +459,15 @@ def evaluate(
     from .evaluation import evaluate_run
     from .report import write_confusion
 
-    try:
-        run = _load_run(run_dir)
-        evaluation = evaluate_run(run, split, data)
-    except NnappError as exc:
-        raise fail(str(exc), exc.exit_code) from None
+    run = _load_run(run_dir)
+    evaluation = evaluate_run(run, split, data)
     for table in _evaluation_tables(evaluation):
         out.print(table)
     name = write_confusion(run, evaluation, data)
     out.print(f"wrote {run.path / name}")
 
 
-@app.command(
+@command(
     epilog=(
         "Examples:\n\n"
         "  nnapp predict runs/iris/20250101-120000 new_flowers.csv\n\n"
@@ -489,16 +497,13 @@ def predict(
     from . import artifacts
     from .evaluation import predict_csv
 
-    try:
-        run = _load_run(run_dir)
-        text = predict_csv(run, input_csv).csv(with_proba=proba)
-        if out_file is not None:
-            if out_file.is_dir():
-                raise NnappError(f"--out {out_file}: is a directory, expected a file name")
-            if not out_file.parent.is_dir():
-                raise NnappError(f"--out {out_file}: no such directory {out_file.parent}")
-    except NnappError as exc:
-        raise fail(str(exc), exc.exit_code) from None
+    run = _load_run(run_dir)
+    text = predict_csv(run, input_csv).csv(with_proba=proba)
+    if out_file is not None:
+        if out_file.is_dir():
+            raise NnappError(f"--out {out_file}: is a directory, expected a file name")
+        if not out_file.parent.is_dir():
+            raise NnappError(f"--out {out_file}: no such directory {out_file.parent}")
     if out_file is None:
         sys.stdout.write(text)
         return
@@ -506,7 +511,7 @@ def predict(
     err.print(f"wrote {text.count(chr(10)) - 1} predictions to {out_file}")
 
 
-@app.command(
+@command(
     name="gradcheck",
     epilog=(
         "Examples:\n\n"
@@ -531,12 +536,9 @@ def gradcheck_command(
     from .config import load_config
     from .gradcheck_run import check_config
 
-    try:
-        loaded = load_config(config, overrides or [])
-        run = _load_run(run_dir) if run_dir is not None else None
-        result = check_config(loaded, every, run)
-    except NnappError as exc:
-        raise fail(str(exc), exc.exit_code) from None
+    loaded = load_config(config, overrides or [])
+    run = _load_run(run_dir) if run_dir is not None else None
+    result = check_config(loaded, every, run)
     report = result.report
     d_x, d_h, n_c = result.dims
     table = Table(title=f"gradient check at the {result.where}", show_header=True)
@@ -570,7 +572,7 @@ def gradcheck_command(
     raise typer.Exit(4 if report.verdict == "fail" else 0)
 
 
-@app.command(
+@command(
     epilog=(
         "Examples:\n\n"
         "  nnapp plot runs/moons/20250101-120000\n\n"
@@ -594,23 +596,20 @@ def plot(
     from .overlay import comparison_png
     from .report import redraw_run
 
-    try:
-        if len(run_dirs) == 1 and out_file is None:
-            written = redraw_run(run_dirs[0])
-            out.print(f"wrote {', '.join(written)} in {run_dirs[0]}")
-            return
-        target = out_file if out_file is not None else Path("comparison.png")
-        if target.is_dir() or not target.parent.is_dir():
-            raise NnappError(f"--out {target}: expected a file name in an existing directory")
-        runs = [_load_run(path) for path in run_dirs]
-        png = comparison_png(runs)
-    except NnappError as exc:
-        raise fail(str(exc), exc.exit_code) from None
+    if len(run_dirs) == 1 and out_file is None:
+        written = redraw_run(run_dirs[0])
+        out.print(f"wrote {', '.join(written)} in {run_dirs[0]}")
+        return
+    target = out_file if out_file is not None else Path("comparison.png")
+    if target.is_dir() or not target.parent.is_dir():
+        raise NnappError(f"--out {target}: expected a file name in an existing directory")
+    runs = [_load_run(path) for path in run_dirs]
+    png = comparison_png(runs)
     artifacts.atomic_write_bytes(target, png)
     out.print(f"wrote {target}")
 
 
-@app.command()
+@command()
 def datasets() -> None:
     """The built-in datasets with their samples, features and classes (generated ones at their defaults)."""
     from .data import BUILTIN, describe_builtin
@@ -631,7 +630,7 @@ def datasets() -> None:
     out.print(table)
 
 
-@app.command(
+@command(
     epilog=(
         "Examples:\n\n  nnapp shapes configs/iris.yaml\n\n  nnapp shapes configs/digits.yaml model.hidden=128"
     )
@@ -646,10 +645,7 @@ def shapes(
     from .config import load_config
     from .shapes import batch_lines, config_dimensions, example_lines, fmt, shape_check
 
-    try:
-        dims = config_dimensions(load_config(config, overrides or []))
-    except NnappError as exc:
-        raise fail(str(exc), exc.exit_code) from None
+    dims = config_dimensions(load_config(config, overrides or []))
     out.print(
         f"D_x = {dims.d_x} inputs, D_h = {dims.d_h} hidden units (model.hidden), N_c = {dims.n_c} classes, "
         f"B = {dims.batch} rows per batch (train.batch_size)"
@@ -666,7 +662,7 @@ def shapes(
         out.print(grid)
 
 
-@app.command(
+@command(
     epilog=(
         "Examples:\n\n"
         "  nnapp compare configs/digits.yaml\n\n"
@@ -686,12 +682,9 @@ def compare(
     from .config import load_config
     from .experiment import prepare
 
-    try:
-        loaded = load_config(config, overrides or [])
-        data = prepare(loaded)
-        result = run_compare(loaded.config, data, str(config), loaded.overrides)
-    except NnappError as exc:
-        raise fail(str(exc), exc.exit_code) from None
+    loaded = load_config(config, overrides or [])
+    data = prepare(loaded)
+    result = run_compare(loaded.config, data, str(config), loaded.overrides)
     table = Table(title=f"nnapp vs scikit-learn: {loaded.config.name} ({data.name})")
     table.add_column("")
     sides = (result.nnapp, result.sklearn)

@@ -113,3 +113,13 @@ def test_run_files_are_readable_by_others_like_ordinary_files(write_config, tmp_
     os.umask(umask)
     modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in run.iterdir() if p.is_file()}
     assert modes and set(modes.values()) == {0o666 & ~umask}
+
+
+def test_an_unwritable_output_is_one_line_with_exit_code_2(write_config, tmp_path):
+    assert runner.invoke(app, ["train", str(write_config(TINY)), "-q"]).exit_code == 0
+    (run,) = run_dirs(tmp_path)
+    # /proc is a folder no file can be created in: the write itself fails, after every check passed
+    result = runner.invoke(app, ["plot", str(run), str(run), "--out", "/proc/nnapp-test.png"])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: /proc/nnapp-test.png: cannot write")
+    assert len(result.output.strip().splitlines()) == 1
