@@ -34,7 +34,7 @@ def main() -> None:
             t0 = time.perf_counter()
             result = train(cfg, data)
             seconds.append(time.perf_counter() - t0)
-            accs.append(summary_metrics(result.params, data, cfg.optim.weight_decay)["test_acc"])
+            accs.append(summary_metrics(result.params, data)["test_acc"])
             epochs.append(result.state.epoch)
         print(
             f"| {path.name} | {np.mean(accs):.4f} | {min(accs):.4f} | {max(accs):.4f} "

@@ -57,7 +57,7 @@ def write_run(
     started_at: datetime,
 ) -> dict[str, Any]:
     cfg = loaded.config
-    metrics = summary_metrics(result.params, data, cfg.optim.weight_decay)
+    metrics = summary_metrics(result.params, data)
     last_check = result.checks[-1].report if result.checks else None
     arrays = artifacts.model_arrays(
         result.params,

@@ -79,7 +79,7 @@ def resume_experiment(
         stale.unlink(missing_ok=True)
     if job.epochs_changed:
         artifacts.atomic_write_text(run_dir / "config.yaml", dump_config(loaded.config, loaded.overrides))
-    run_info = RunInfo(info.config_path, tuple(loaded.overrides), info.started_at)
+    run_info = replace(info, overrides=tuple(loaded.overrides))  # keeps cwd: CSV paths stay resolvable
     writer = CheckpointWriter(run_dir, run_info)
     t0 = time.perf_counter()
     with training_threads():  # as run_experiment: one BLAS thread unless the environment says otherwise

@@ -309,6 +309,8 @@ def train(
         if stop_reason == "diverged":
             np.copyto(state.flat, prev_flat)  # the last parameters that gave a finite loss
             break
+        if stop_reason == "interrupted":
+            break  # a partial epoch is neither recorded nor checkpointed
         seconds = time.perf_counter() - t0
         record = _epoch_record(cfg, params, grads, X_train, data, epoch, lr, seconds, ws_all)
         if not _finite(record):
@@ -316,8 +318,6 @@ def train(
             stop_reason = "diverged"
             message = _divergence_message("loss or gradient over the training set", epoch, step, o.lr, True)
             break
-        if stop_reason == "interrupted":
-            break  # a partial epoch is neither recorded nor checkpointed
         state.epoch = epoch
         end_of_epoch(record)
         for cb in callbacks:
@@ -394,8 +394,8 @@ def _gradcheck_message(record: GradcheckRecord) -> str:
     return text
 
 
-def summary_metrics(params: network.Params, data: Dataset, weight_decay: float) -> dict[str, Any]:
-    """Final loss and accuracy on each split (losses are cross-entropy; train also reports + L2)."""
+def summary_metrics(params: network.Params, data: Dataset) -> dict[str, Any]:
+    """Final cross-entropy loss (no L2 term) and accuracy on each split."""
     out: dict[str, Any] = {}
     for split in ("train", "val", "test"):
         X, y = data.split(split)

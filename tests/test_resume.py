@@ -256,6 +256,22 @@ def test_every_shipped_config_resumes_from_another_directory_to_the_same_bytes(n
     assert_same_run(resumed.run_dir, whole)
 
 
+def test_a_csv_run_resumed_twice_from_elsewhere_still_finds_its_data(tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)  # configs/flowers_csv.yaml names data/flowers.csv relative to here
+    tiny = ["train.epochs=3", "output.plots=false", "gradcheck.coords=2", f"output.dir={tmp_path}"]
+    loaded = load_config(REPO / "configs" / "flowers_csv.yaml", tiny)
+    whole = run_experiment(loaded).run_dir
+    stop = threading.Event()
+    stopped = run_experiment(loaded, [StopAfterEpoch(stop, 1)], stop)
+    monkeypatch.chdir(tmp_path)
+    stop = threading.Event()
+    again = resume_experiment(prepare_resume(stopped.run_dir), [StopAfterEpoch(stop, 2)], stop)
+    assert again.result.stop_reason == "interrupted" and again.result.state.epoch == 2
+    resumed = resume_experiment(prepare_resume(stopped.run_dir))  # the checkpoint written by a resume
+    assert resumed.result.state.epoch == 3
+    assert_same_run(resumed.run_dir, whole)
+
+
 @settings(max_examples=8, deadline=None)
 @given(
     schedule=st.sampled_from(["constant", "step", "cosine", "invscaling", "plateau"]),
