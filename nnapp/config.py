@@ -390,7 +390,25 @@ def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> Loade
     if raw is None:
         raise ConfigError(f"{source}: the config file is empty (write at least 'name: ...')")
     cfg, resolved_raw = config_from_mapping(raw, source, overrides)
-    return LoadedConfig(cfg, path, tuple(overrides), resolved_raw)
+    return LoadedConfig(_resolve_data_path(cfg, path.parent), path, tuple(overrides), resolved_raw)
+
+
+def _resolve_data_path(cfg: Config, config_dir: Path) -> Config:
+    """A relative CSV path is read from the working directory or, failing that, the config's folder.
+
+    The resolved config (saved as a run's config.yaml) records the absolute path, so that evaluate,
+    plot and resume find the data from any directory. A path found nowhere is left for the data
+    loader to report.
+    """
+    path = cfg.data.path
+    if cfg.data.dataset != "csv" or path is None or Path(path).is_absolute():
+        return cfg
+    for base in (Path.cwd(), config_dir):
+        if (base / path).is_file():
+            return dataclasses.replace(
+                cfg, data=dataclasses.replace(cfg.data, path=str((base / path).resolve()))
+            )
+    return cfg
 
 
 MAX_CONFIG_VALUES = 10_000  # a real config has about 60; YAML aliases can make a loop or 10^9 of them

@@ -108,8 +108,8 @@ def rebuild_dataset(run: Run) -> Dataset:
     csv_path = run.config.data.path
     if run.config.data.dataset == "csv" and csv_path and not Path(csv_path).exists():
         raise ArtifactError(
-            f"{run.path / 'config.yaml'}: data.path {csv_path!r} not found from {Path.cwd()} (a relative "
-            "path is read from the working directory: run from where you trained, or score a CSV with --data)"
+            f"{run.path / 'config.yaml'}: data.path {csv_path!r} not found from {Path.cwd()} (moved or "
+            "deleted since training? score a CSV with --data)"
         )
     data = load_dataset(run.config.data, run.config.seed, base_dir=run.path)
     model = run.model

@@ -78,3 +78,15 @@ def test_the_resolved_config_round_trips(write_config, tmp_path):
 def test_csv_dataset_requires_path_and_target(write_config):
     with pytest.raises(ConfigError, match=r"data\.path is required"):
         load_config(write_config("data:\n  dataset: csv\n  target: y\n"))
+
+
+def test_a_relative_csv_path_is_recorded_absolute_so_runs_find_their_data_anywhere(tmp_path, monkeypatch):
+    (tmp_path / "d.csv").write_text("a,label\n1,x\n")
+    (tmp_path / "c.yaml").write_text("data:\n  dataset: csv\n  path: d.csv\n  target: label\n")
+    monkeypatch.chdir("/")  # not found from here: found next to the config instead
+    assert load_config(tmp_path / "c.yaml").config.data.path == str(tmp_path / "d.csv")
+
+
+def test_a_csv_path_found_nowhere_is_left_for_the_data_loader_to_report(write_config):
+    cfg = load_config(write_config("data:\n  dataset: csv\n  path: nope.csv\n  target: y\n")).config
+    assert cfg.data.path == "nope.csv"
