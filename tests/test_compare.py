@@ -55,7 +55,6 @@ def test_both_trainers_run_the_same_epochs_on_the_same_split():
     for side in (result.nnapp, result.sklearn):
         assert side.epochs == 3 and side.seconds > 0
         assert 0.0 <= side.test_acc <= 1.0 and side.train_loss > 0
-    assert result.speedup == pytest.approx(result.sklearn.seconds / result.nnapp.seconds)
 
 
 def test_float32_compares_too():

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnapp.network import forward, init_params, loss_and_grads, predict_proba
+from nnapp.network import Workspace, backward, forward, init_params, loss_and_grads, predict_proba
 
 
 def numeric_gradient(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
@@ -54,6 +54,25 @@ def test_gradients_match_finite_differences(batch, d_in, d_hidden, n_classes, we
     tensors = {**params, "x": X}
     for name, tensor in tensors.items():
         numeric = numeric_gradient(lambda: reference_loss(params, X, y, weight_decay), tensor)
+        np.testing.assert_allclose(grads[name], numeric, rtol=1e-5, atol=1e-8, err_msg=name)
+
+
+@settings(max_examples=15, deadline=None)
+@given(batch=st.integers(1, 6), n_classes=st.sampled_from([2, 3, 10]), seed=st.integers(0, 2**16))
+def test_the_training_path_one_hot_labels_and_a_reused_workspace_matches_finite_differences(
+    batch, n_classes, seed
+):
+    rng = np.random.default_rng(seed)
+    params = init_params(3, 4, n_classes, rng)
+    X, y = rng.standard_normal((batch, 3)), rng.integers(0, n_classes, batch)
+    if np.min(np.abs(X @ params["W"].T + params["b1"])) < 1e-3:
+        return
+    ws = Workspace.new(8, 4, n_classes)  # larger than the batch, as for an epoch's short last batch
+    forward(params, rng.standard_normal((8, 3)), ws)  # leave stale numbers in it
+    fwd = forward(params, X, ws.first(batch))
+    grads = backward(params, fwd, np.eye(n_classes)[y], weight_decay=0.01, input_grad=False)
+    for name in ("W", "b1", "U", "b2"):
+        numeric = numeric_gradient(lambda: reference_loss(params, X, y, 0.01), params[name])
         np.testing.assert_allclose(grads[name], numeric, rtol=1e-5, atol=1e-8, err_msg=name)
 
 
