@@ -403,7 +403,6 @@ def _load_run(run_dir: Path) -> Any:
 
 
 def _evaluation_tables(evaluation: Any) -> tuple[Table, Table]:
-    from rich.markup import escape
 
     metrics = Table(title=f"{evaluation.source}: {evaluation.n_rows} rows", show_header=True)
     metrics.add_column("class")
@@ -640,7 +639,6 @@ def shapes(
     overrides: OverridesArg = None,
 ) -> None:
     """Each equation of the forward and backward pass with this config's shapes: one example, then a batch."""
-    from rich.markup import escape
 
     from .config import load_config
     from .shapes import batch_lines, config_dimensions, example_lines, fmt, shape_check

@@ -201,12 +201,11 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
         options = get_args(tp)
         if value is None and type(None) in options:
             return None
-        errors = []
         for option in (o for o in options if o is not type(None)):
             try:
                 return _convert(value, option, key)
-            except ValueError as exc:
-                errors.append(str(exc))
+            except ValueError:
+                continue  # the message names every option at once
         raise ValueError(f"must be {_type_name(tp)} (got {value!r})")
     if origin is list:
         if not isinstance(value, list):

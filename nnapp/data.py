@@ -264,18 +264,11 @@ def load_table(cfg: DataConfig, seed: int, base_dir: Path | None = None) -> Tabl
 
 
 def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Dataset:
-    labels = table.y
-    if labels.dtype.kind in "iu":
-        classes_in = np.unique(labels)
-    else:
-        labels = labels.astype(str)
-        classes_in = np.unique(labels)
-    if len(classes_in) < 2:
-        raise DataError(
-            f"{source}: the target has only one class ({str(classes_in[0])!r}); need at least two"
-        )
+    labels = table.y if table.y.dtype.kind in "iu" else table.y.astype(str)
     classes, y = splits.encode_labels(labels)
     n_classes = len(classes)
+    if n_classes < 2:
+        raise DataError(f"{source}: the target has only one class ({str(classes[0])!r}); need at least two")
     counts = np.bincount(y, minlength=n_classes)
     n = len(y)
     n_test = int(np.ceil(cfg.test_size * n))

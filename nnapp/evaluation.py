@@ -86,22 +86,12 @@ def _read_inputs(
             cell = row[header.index(column)]
             if cell.lower() in MISSING_TOKENS:
                 raise DataError(f"{source}: row {r}, column {column!r}: missing value")
-            if column not in categories and not _is_number(cell):
-                raise DataError(f"{source}: row {r}, column {column!r}: {cell!r} is not a number")
     X, _ = encode_features(header, rows, columns, categories, source)
     if X.shape[1] != len(run.model["scaler_mean"]):
         raise DataError(
             f"{source}: the encoded columns do not match the model's {len(run.model['W'][0])} inputs"
         )
     return (X - run.model["scaler_mean"]) / run.model["scaler_scale"], header, rows
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
 
 
 def read_labelled_csv(run: Run, path: str | Path) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import artifacts, preflight
-from .config import Config, LoadedConfig, dump_config
+from .config import LoadedConfig, dump_config
 from .data import Dataset, load_dataset
 from .threads import training_threads
 from .trainer import Callback, TrainResult, summary_metrics, train
@@ -33,11 +33,6 @@ class RunOutcome:
     exit_code: int
 
 
-def check_resources(cfg: Config, data: Dataset, source: str) -> None:
-    """Refuse a run that would not fit in memory (nnapp.preflight has the estimate)."""
-    preflight.check_memory(cfg, data, source)
-
-
 def prepare(loaded: LoadedConfig) -> Dataset:
     """Load and validate the data for a config (raises NnappError on bad input, writes nothing)."""
     cfg = loaded.config
@@ -45,7 +40,7 @@ def prepare(loaded: LoadedConfig) -> Dataset:
     source = str(loaded.path or "config")
     preflight.check_memory_before_data(cfg, source)  # before generating a dataset of 10^7 x 10^5
     data = load_dataset(cfg.data, cfg.seed, base_dir, config_source=source)
-    check_resources(cfg, data, source)
+    preflight.check_memory(cfg, data, source)
     return data
 
 

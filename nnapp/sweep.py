@@ -24,7 +24,8 @@ import numpy as np
 
 from . import artifacts
 from .config import ConfigError, LoadedConfig, NnappError, load_config
-from .experiment import check_resources, prepare
+from .experiment import prepare
+from .preflight import check_memory
 
 SUMMARY_KEYS = ("val_acc", "test_acc", "val_loss", "test_loss")
 SWEEP_COLUMNS_AFTER_KEYS = (
@@ -214,7 +215,8 @@ def _check_data(loaded: LoadedConfig, cache: dict[Any, Any]) -> None:
     key = (repr(cfg.data), cfg.seed)  # DataConfig holds lists: not hashable itself
     if key not in cache:
         cache[key] = prepare(loaded)
-    check_resources(cfg, cache[key], " ".join(loaded.overrides) or str(loaded.path))
+    # every point: points share data (the cache key) but not model.hidden
+    check_memory(cfg, cache[key], " ".join(loaded.overrides) or str(loaded.path))
 
 
 def _point_state(run_dir: Path, loaded: LoadedConfig) -> str:
