@@ -4,10 +4,14 @@ Error measure (per coordinate), with a = analytic and n = numeric (centred diffe
 
     err = |a - n| / max(|a|, |n|, FLOOR)
 
-A bare relative error |a - n| / max(|a|, |n|) raises false alarms on tiny entries: in float64 with
-eps = 1e-5 the centred difference carries ~1e-10 of absolute round-off, which is 1e-4 relative on an
-entry of 1e-6. The FLOOR turns the measure into an absolute one below |g| = FLOOR, so that noise reads
-at most ~1e-10 / FLOOR = 1e-7, while any error that matters at the scale of the gradient still shows.
+A bare relative error |a - n| / max(|a|, |n|) raises false alarms on tiny entries: the centred
+difference carries absolute round-off of about |J| * 1e-16 / eps. Measured over every coordinate of
+every shipped config, at the initial and at the trained weights (eps = 1e-5, float64), and on digits
+with up to 4096 hidden units: max |a - n| = 5.5e-11. On an entry of 1e-6 that is 5e-5 "relative".
+Below |g| = FLOOR the measure becomes absolute: that noise then reads at most 5.5e-11 / FLOOR = 5.5e-8,
+20 times under the default tol of 1e-6. The price is sensitivity on entries far below FLOOR: there an
+absolute error must exceed fail * FLOOR = 1e-7 to fail, which is about what float64 differences with
+eps = 1e-5 can resolve anyway (a floor of 1e-4 would leave only a 2x margin over the noise).
 
 ReLU kinks: where a +/-eps move flips the sign of any pre-activation z of the checked rows, the two
 sides of the difference see different branches and the numeric value is meaningless. Such a
