@@ -357,6 +357,7 @@ def sweep(
                     soft_wrap=True,
                 )
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # exiting: a second Ctrl-C must not cut this short
         done = finished_on_disk(plan)  # a worker may have finished a run not yet reported here
         err.print(
             f"interrupted: {done} of {plan.total} runs are finished and kept in {plan.sweep_dir}; "

@@ -173,13 +173,21 @@ def test_ctrl_c_stops_the_sweep_with_130_keeping_finished_runs_for_the_rerun(wri
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell starts background jobs with SIGINT ignored, and a child inherits that: give the sweep
+        # the default disposition a terminal's Ctrl-C meets
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     endless = out / "train.epochs=1000000_seed=0" / "checkpoint.npz"
     deadline = time.monotonic() + 60
     while not endless.exists() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    try:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:  # never leave an endless sweep behind
+            process.kill()
+            process.communicate()
     assert process.returncode == 130, stderr
     assert "1 of 2 runs are finished" in stderr and "Traceback" not in stderr
     plan = plan_sweep(config, grid, None, out)
