@@ -425,7 +425,8 @@ def chart_png(rows: list[Row], with_torch: bool) -> bytes:
         ax.set_title(title)
         ax.grid(axis="y", alpha=0.3, which="both")
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(trainers), frameon=False)  # off the bars
+    # one legend for both panels, below them: inside, it covered the bars
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(trainers), frameon=False)
     fig.suptitle("Training step time, one thread (median of interleaved repeats)")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90)
