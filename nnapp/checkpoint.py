@@ -149,7 +149,6 @@ class CheckpointWriter(Callback):
         self.run_dir, self.info, self.interval = Path(run_dir), info, interval
         self.pending: TrainState | None = None
         self.last_write = -math.inf
-        self.writes = 0
 
     def on_epoch_done(self, state: TrainState) -> None:
         self.pending = snapshot(state)
@@ -163,7 +162,6 @@ class CheckpointWriter(Callback):
         save_checkpoint(self.run_dir, self.pending, self.info)
         artifacts.write_metrics(self.run_dir / "metrics.csv", self.pending.history)
         self.pending, self.last_write = None, time.monotonic()
-        self.writes += 1
 
 
 # ----------------------------------------------------------------------------------------- encoding

@@ -27,7 +27,6 @@ from .config import ConfigError, LoadedConfig, NnappError, load_config
 from .experiment import prepare
 from .preflight import check_memory
 
-SUMMARY_KEYS = ("val_acc", "test_acc", "val_loss", "test_loss")
 SWEEP_COLUMNS_AFTER_KEYS = (
     "runs",
     "val_acc_mean",

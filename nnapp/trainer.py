@@ -102,10 +102,6 @@ class TrainResult:
     seconds: float
     state: TrainState
 
-    @property
-    def diverged(self) -> bool:
-        return self.stop_reason == "diverged"
-
 
 class Callback:
     """Override what you need; every hook is optional."""
