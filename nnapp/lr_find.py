@@ -152,6 +152,13 @@ def range_test(
                 stop_reason = "non-finite"
                 break
             sgd_step(state.flat, grad_flat, state.sgd, float(lr), o.momentum, o.nesterov)
+    burn_in = int(BURN_IN_FRACTION * steps)
+    if len(losses) <= burn_in:  # nothing but the burn-in: no curve to read a learning rate from
+        raise DataError(
+            f"{source}: the loss or its gradient turned non-finite within the first {len(losses) + 1} steps "
+            f"(lr ≤ {lrs[len(losses)]:.2g}): the inputs are too large (set data.standardize: true or "
+            "rescale the data)"
+        )
     loss_array = np.asarray(losses)
     smoothed_array = smooth(loss_array)
     taken = lrs[: len(loss_array)]
