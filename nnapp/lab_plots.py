@@ -48,7 +48,23 @@ def saliency_png(result: Saliency, title: str = "") -> bytes:
     fig = _figure(8, 1.6 + 0.32 * len(order))
     ax = fig.subplots()
     positions = np.arange(len(order))[::-1]  # the largest at the top
-    ax.barh(positions, result.mean_abs_grad[order], color="tab:purple")
+    ax.barh(positions, result.mean_abs_grad[order], color="tab:purple", alpha=0.45, label="all rows")
+    if len(result.classes) <= 10:  # one marker per true class on each bar (more would be a blur)
+        from matplotlib import colormaps
+
+        colours = colormaps["tab10"]
+        for k, label in enumerate(result.classes):
+            ax.plot(
+                result.per_class[k, order],
+                positions,
+                "o",
+                markersize=5,
+                color=colours(k),
+                markeredgecolor="black",
+                markeredgewidth=0.4,
+                label=f"true class {label} ({int(result.class_rows[k])})",
+            )
+        ax.legend(loc="lower right", fontsize="small")
     ax.set_yticks(positions, names)
     ax.set_xlabel("mean |∂J/∂x| per example (standardized input units)")
     ax.grid(True, axis="x", alpha=0.3)

@@ -15,7 +15,9 @@ below it the loss still falls fast and training is stable. Without the lag corre
 was about 4x higher and failed on some seeds (breast_cancer seed 1: 0.46 test accuracy). The naive rule,
 "the steepest slope of the raw curve", picks noise (Lightning issue #1767): on a raw per-step curve
 the steepest point is wherever two neighbouring mini-batches happen to differ most, often in the
-first steps where the learning rate is too small to have done anything. Nothing here prints.
+first steps where the learning rate is too small to have done anything (over seeds 0-4 it suggested
+1e-6 to 4.4, and mean test accuracy at its suggestion was iris 0.71, digits 0.48, breast_cancer 0.76;
+at this rule's: 0.953, 0.973, 0.968). Nothing here prints.
 """
 
 from __future__ import annotations
