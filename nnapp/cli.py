@@ -754,7 +754,7 @@ def saliency_command(
     if len(order) > 10:
         table.caption = f"{len(order) - 10} more features in {csv_path.name}"
     out.print(table)
-    out.print(f"wrote {csv_path}, {png_path}", markup=False)
+    out.print(f"wrote {csv_path}, {png_path}", markup=False, soft_wrap=True)
 
 
 @command(
@@ -817,11 +817,15 @@ def attack_command(
             f"{name} {value:.3g}"
             for name, value in zip(result.feature_names, result.eps_original(largest), strict=True)
         )
-        out.print(f"ε = {largest:g} in original units: {per_feature}", markup=False)
+        out.print(f"ε = {largest:g} in original units: {per_feature}", markup=False, soft_wrap=True)
     else:
-        out.print("ε in a feature's original units = ε × its scale (model.npz: scaler_scale)", markup=False)
+        out.print(
+            "ε in a feature's original units = ε × its scale (model.npz: scaler_scale)",
+            markup=False,
+            soft_wrap=True,
+        )
     written = [csv_path.name, *pictures]
-    out.print(f"wrote {', '.join(written)} in {run.path}", markup=False)
+    out.print(f"wrote {', '.join(written)} in {run.path}", markup=False, soft_wrap=True)
 
 
 @command(
@@ -854,7 +858,8 @@ def lr_find_command(
         f"{len(result.lrs)} of {result.steps_planned} steps (stopped: {result.stop_reason}); "
         f"smoothed loss lowest at lr {result.min_lr:.3g}",
         markup=False,
+        soft_wrap=True,
     )
-    out.print(f"suggested optim.lr={result.suggestion:.3g}", markup=False)
-    out.print(f"rule: {result.rule}", markup=False)
-    out.print(f"wrote lr_find.csv, lr_find.png in {out_dir}", markup=False)
+    out.print(f"suggested optim.lr={result.suggestion:.3g}", markup=False, soft_wrap=True)
+    out.print(f"rule: {result.rule}", markup=False, soft_wrap=True)
+    out.print(f"wrote lr_find.csv, lr_find.png in {out_dir}", markup=False, soft_wrap=True)

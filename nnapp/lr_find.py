@@ -38,6 +38,7 @@ from .trainer import init_state
 
 LR_START, LR_END = 1e-6, 10.0
 DEFAULT_STEPS = 100
+MIN_STEPS, MAX_STEPS = 10, 100_000  # a range test of 10^5 steps is already a long training run
 SMOOTHING_BETA = 0.9  # EMA memory of ~10 steps: smooth enough to ignore one batch, short enough not to lag
 STOP_FACTOR = 4.0
 BURN_IN_FRACTION = 0.1
@@ -102,8 +103,8 @@ def range_test(
     cfg: Config, data: Dataset, steps: int = DEFAULT_STEPS, source: str = "config"
 ) -> LrFindResult:
     """Run the range test on the config's training rows; DataError if the very first loss is non-finite."""
-    if steps < 10:
-        raise DataError(f"--steps must be at least 10 (got {steps})")
+    if not MIN_STEPS <= steps <= MAX_STEPS:
+        raise DataError(f"--steps must be between {MIN_STEPS} and {MAX_STEPS} (got {steps})")
     dtype = np.dtype(cfg.model.dtype)
     dims = (data.n_features, cfg.model.hidden, data.n_classes)
     state = init_state(cfg, data)
