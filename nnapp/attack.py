@@ -81,6 +81,18 @@ class AttackResult:
             for p in self.points
         ]
 
+    def eps_columns(self) -> list[str]:
+        return ["feature", "scale", *(f"eps_{p.eps:g}" for p in self.points)]
+
+    def eps_rows(self) -> list[dict[str, object]]:
+        """One row per feature: its scale and each eps in its original units (attack_eps.csv)."""
+        rows: list[dict[str, object]] = []
+        for j, name in enumerate(self.feature_names):
+            row: dict[str, object] = {"feature": name, "scale": float(self.scaler_scale[j])}
+            row.update({f"eps_{p.eps:g}": float(p.eps * self.scaler_scale[j]) for p in self.points})
+            rows.append(row)
+        return rows
+
 
 CSV_COLUMNS = ("eps", "accuracy_fgsm", "accuracy_random")
 

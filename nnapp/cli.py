@@ -740,7 +740,10 @@ def saliency_command(
     csv_path, png_path = run.path / f"saliency{suffix}.csv", run.path / f"saliency{suffix}.png"
     artifacts.atomic_write_text(csv_path, artifacts.csv_text(result.csv_columns(), result.csv_rows()))
     artifacts.atomic_write_bytes(png_path, png)
-    table = Table(title=f"mean |∂J/∂x| over the {split} split ({result.n_rows} rows), largest first")
+    table = Table(
+        title=f"mean |∂J_i/∂x_i| over the {split} split ({result.n_rows} rows), largest first\n"
+        "(J_i: each example's own cross-entropy)"
+    )
     table.add_column("feature")
     table.add_column("standardized units", justify="right")
     table.add_column("per original unit", justify="right")
@@ -794,7 +797,9 @@ def attack_command(
             result.examples, title=run.label
         )
     csv_path = run.path / f"attack{_split_suffix(split)}.csv"
+    eps_path = run.path / f"attack_eps{_split_suffix(split)}.csv"
     artifacts.atomic_write_text(csv_path, artifacts.csv_text(CSV_COLUMNS, result.csv_rows()))
+    artifacts.atomic_write_text(eps_path, artifacts.csv_text(result.eps_columns(), result.eps_rows()))
     for name, png in pictures.items():
         artifacts.atomic_write_bytes(run.path / name, png)
     table = Table(title=f"FGSM vs random signs, {split} split ({result.n_rows} rows)")
@@ -820,11 +825,11 @@ def attack_command(
         out.print(f"ε = {largest:g} in original units: {per_feature}", markup=False, soft_wrap=True)
     else:
         out.print(
-            "ε in a feature's original units = ε × its scale (model.npz: scaler_scale)",
+            f"ε in each feature's original units (ε × its scale): {eps_path.name}",
             markup=False,
             soft_wrap=True,
         )
-    written = [csv_path.name, *pictures]
+    written = [csv_path.name, eps_path.name, *pictures]
     out.print(f"wrote {', '.join(written)} in {run.path}", markup=False, soft_wrap=True)
 
 

@@ -121,6 +121,15 @@ def test_cli_writes_the_three_columns_and_both_pictures_for_image_data(tmp_path)
     assert "standardized" in result.output
 
 
+def test_cli_writes_eps_in_each_features_original_units(tmp_path):
+    run_dir = copy_of("iris", tmp_path)
+    assert invoke("attack", run_dir, "--eps", "0,0.2").exit_code == 0
+    rows = list(csv.DictReader(io.StringIO((run_dir / "attack_eps.csv").read_text())))
+    assert list(rows[0]) == ["feature", "scale", "eps_0", "eps_0.2"]
+    scale = load_run(run_dir).model["scaler_scale"]
+    assert [float(r["eps_0.2"]) for r in rows] == (0.2 * scale).tolist()
+
+
 def test_cli_draws_no_examples_for_tabular_data_and_reports_eps_per_feature(tmp_path):
     run_dir = copy_of("iris", tmp_path)
     result = invoke("attack", run_dir)
