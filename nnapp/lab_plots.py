@@ -141,8 +141,9 @@ def attack_examples_png(examples: AttackExamples, title: str = "") -> bytes:
     fig = _figure(1.45 * k + 1.6, 5.4)
     axes = np.atleast_2d(fig.subplots(3, k, squeeze=False))
     adversarial = examples.original + examples.perturbation
-    low = float(min(examples.original.min(), adversarial.min()))
-    high = float(max(examples.original.max(), adversarial.max()))
+    # the originals' range for both rows: FGSM is not clipped to valid pixels, and a shared wider range
+    # would grey the originals' background; adversarial pixels beyond it show at the range's ends
+    low, high = float(examples.original.min()), float(examples.original.max())
     bound = float(np.abs(examples.perturbation).max()) or 1.0
     pixel = perturb = None
     for i in range(k):
@@ -166,7 +167,9 @@ def attack_examples_png(examples: AttackExamples, title: str = "") -> bytes:
         fig.colorbar(perturb, ax=axes[1, :].tolist(), label="change in pixel value", shrink=0.9)
         fig.colorbar(pixel, ax=axes[2, :].tolist(), label="pixel value", shrink=0.9)
     fig.suptitle(
-        f"{title or 'FGSM'}: ε = {examples.eps:g} standardized units (red title: fooled)", fontsize="medium"
+        f"{title or 'FGSM'}: ε = {examples.eps:g} standardized units, at most {bound:.2g} in pixel value "
+        "(red title: fooled)",
+        fontsize="medium",
     )
     return _png(fig)
 
