@@ -713,6 +713,7 @@ def compare(
 
     Both run exactly train.epochs epochs on one BLAS thread (nnapp without early stopping or gradient
     checks); weight decay maps to scikit-learn's alpha = weight_decay * batch_size. Writes nothing.
+    Exit code 3 if either diverged (its column says so).
     """
     from .compare import compare as run_compare
     from .config import load_config
@@ -726,10 +727,24 @@ def compare(
     sides = (result.nnapp, result.sklearn)
     for side in sides:
         table.add_column(side.name, justify="right")
-    table.add_row("test accuracy", *(f"{s.test_acc:.4f}" for s in sides))
-    table.add_row("final train loss (CE)", *(f"{s.train_loss:.4f}" for s in sides))
+
+    def cell(side: Any, value: float | None, suffix: str = "") -> str:
+        if value is None:  # a diverged side has no usable weights; scikit-learn no best-validation epoch
+            return "diverged" if side.diverged else "-"
+        return f"{value:.4f}{suffix}"
+
+    table.add_row("outcome", *("diverged" if s.diverged else "completed" for s in sides))
+    table.add_row("test accuracy (returned model)", *(cell(s, s.test_acc) for s in sides))
+    table.add_row(
+        "train loss (CE), best-val epoch",
+        *(cell(s, s.best_train_loss, f" (epoch {s.best_epoch})") for s in sides),
+    )
+    table.add_row("train loss (CE), last epoch", *(cell(s, s.last_train_loss) for s in sides))
     table.add_row("training seconds", *(f"{s.seconds:.3f}" for s in sides))
     table.add_row("ms per epoch", *(f"{s.ms_per_epoch:.2f}" for s in sides))
     table.add_row("epochs", *(str(s.epochs) for s in sides))
     table.caption = f"nnapp trained {result.speedup:.1f}× as fast\n" + "\n".join(result.notes)
     out.print(table)
+    if result.nnapp.diverged or result.sklearn.diverged:
+        names = " and ".join(s.name for s in sides if s.diverged)
+        raise fail(f"{names} diverged (see the table); try a smaller optim.lr", 3)
