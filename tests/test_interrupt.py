@@ -153,6 +153,7 @@ def test_a_reader_that_goes_away_does_not_stop_training_and_the_run_directory_is
     """`nnapp train CONFIG | head -3`: training goes on, stops writing to the closed pipe, exits as usual."""
     # a line per epoch (~70 bytes), more than a pipe holds (64 KiB): it writes again after the pipe is closed
     text = ENDLESS.format(runs=tmp_path / "runs").replace("epochs: 1000000", "epochs: 1200")
+    text = text.replace("batch_size: 16", "batch_size: 90").replace("every: 50", "every: 0")  # fast epochs
     config = write_config(text + "  log_every: 1\n")
     process = subprocess.Popen(
         [sys.executable, "-m", "nnapp", "train", str(config)],

@@ -330,9 +330,9 @@ def test_sigterm_stops_every_worker_exits_130_and_the_same_command_resumes(confi
 
     out = tmp_path / "sweep"
     # long enough to be stopped right after starting, short enough to finish on the rerun
-    grid = ["train.epochs=1500,1501", "train.early_stopping.patience=0", "--jobs", "2", "--out", str(out)]
+    grid = ["train.epochs=800,801", "train.early_stopping.patience=0", "--jobs", "2", "--out", str(out)]
     process = sweep_process(config, *grid)
-    for epochs in (1500, 1501):
+    for epochs in (800, 801):
         _wait_for(out / f"train.epochs={epochs}_seed=0" / "checkpoint.npz", process)
     workers = _workers(process.pid)
     assert len(workers) == 2
@@ -344,7 +344,7 @@ def test_sigterm_stops_every_worker_exits_130_and_the_same_command_resumes(confi
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_alive(pid) for pid in workers)
-    for epochs in (1500, 1501):  # each worker saved its run on the way out
+    for epochs in (800, 801):  # each worker saved its run on the way out
         summary = json.loads((out / f"train.epochs={epochs}_seed=0" / "summary.json").read_text())
         assert summary["stop_reason"] == "interrupted" and summary["epochs_trained"] < epochs
 
@@ -352,6 +352,6 @@ def test_sigterm_stops_every_worker_exits_130_and_the_same_command_resumes(confi
     stdout, stderr = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, stderr
     assert "(0 finished earlier, 2 to run)" in stdout and "leaderboard" in stdout
-    for epochs in (1500, 1501):
+    for epochs in (800, 801):
         summary = json.loads((out / f"train.epochs={epochs}_seed=0" / "summary.json").read_text())
         assert summary["stop_reason"] == "completed" and summary["epochs_trained"] == epochs
