@@ -355,3 +355,26 @@ def test_sigterm_stops_every_worker_exits_130_and_the_same_command_resumes(confi
     for epochs in (800, 801):
         summary = json.loads((out / f"train.epochs={epochs}_seed=0" / "summary.json").read_text())
         assert summary["stop_reason"] == "completed" and summary["epochs_trained"] == epochs
+
+
+def test_workers_of_a_sweep_killed_by_sigkill_save_their_runs_and_end(config, tmp_path, sweep_process):
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "sweep"
+    grid = ["train.epochs=999999,1000000", "train.early_stopping.patience=0", "--jobs", "2"]
+    process = sweep_process(config, *grid, "--out", str(out))
+    for epochs in (999999, 1000000):
+        _wait_for(out / f"train.epochs={epochs}_seed=0" / "checkpoint.npz", process)
+    workers = _workers(process.pid)
+    assert len(workers) == 2
+    os.kill(process.pid, signal.SIGKILL)  # no handler runs: the workers see their parent go
+    process.communicate(timeout=30)
+    deadline = time.monotonic() + 60  # bounds a hang; they end after their current step
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)
+    for epochs in (999999, 1000000):
+        summary = json.loads((out / f"train.epochs={epochs}_seed=0" / "summary.json").read_text())
+        assert summary["stop_reason"] == "interrupted"
