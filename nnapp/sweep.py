@@ -478,8 +478,9 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
 
 def leaderboard(results: Sequence[PointResult]) -> list[Row]:
     """One row per point (seeds pooled), best mean validation accuracy first, ties broken by the lower
-    mean validation loss, then by grid order. Ranking reads the validation split only: choosing a model
-    by its test score would leak the test split into the choice (test accuracy is shown, never used)."""
+    mean validation loss, then by the order of `results` (write_outputs gives grid order). Ranking reads
+    the validation split only: choosing a model by its test score would leak the test split into the
+    choice (test accuracy is shown, never used)."""
     groups: dict[tuple[tuple[str, str], ...], list[dict[str, Any]]] = {}
     for r in results:
         if r.status != "error":
@@ -498,7 +499,7 @@ def leaderboard(results: Sequence[PointResult]) -> list[Row]:
                 "+".join(reasons),
             )
         )
-    return sorted(rows, key=lambda r: (-r.val_acc[0], r.val_loss_mean))  # stable: grid order last
+    return sorted(rows, key=lambda r: (-r.val_acc[0], r.val_loss_mean))  # stable: the given order last
 
 
 def sweep_csv(rows: Sequence[Row], axes: Sequence[Axis]) -> str:
@@ -579,7 +580,9 @@ def _log_scale(xs: Sequence[float]) -> bool:
 
 def write_outputs(plan: SweepPlan, results: Sequence[PointResult]) -> list[Row]:
     """sweep.csv and sweep.png in the sweep directory, for the points of this sweep."""
-    rows = leaderboard(results)
+    grid = {point: i for i, point in enumerate(points(plan.axes, plan.seeds))}
+    # grid order, not the order the workers happened to finish in: ties rank the same on every run
+    rows = leaderboard(sorted(results, key=lambda r: grid.get(r.point, len(grid))))
     if not rows:
         return rows
     plan.sweep_dir.mkdir(parents=True, exist_ok=True)

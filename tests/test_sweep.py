@@ -378,3 +378,16 @@ def test_workers_of_a_sweep_killed_by_sigkill_save_their_runs_and_end(config, tm
     for epochs in (999999, 1000000):
         summary = json.loads((out / f"train.epochs={epochs}_seed=0" / "summary.json").read_text())
         assert summary["stop_reason"] == "interrupted"
+
+
+def test_points_tied_on_validation_rank_in_grid_order_whatever_order_the_workers_finished_in(tmp_path):
+    from nnapp.sweep import Axis, SweepPlan, write_outputs
+
+    axis = Axis("optim.lr", ("0.01", "0.1", "1"))
+    plan = SweepPlan(tmp_path / "c.yaml", [], [axis], [0], tmp_path / "sweep", [], [])
+    summary = {"val_acc": 0.9, "test_acc": 0.9, "val_loss": 0.2, "test_loss": 0.2, "stop_reason": "completed"}
+    finished = [PointResult(Point((("optim.lr", v),), 0), Path("x"), "trained", summary) for v in axis.values]
+    rows = write_outputs(plan, finished[::-1])  # the last point finished first
+    assert [r.label for r in rows] == ["optim.lr=0.01", "optim.lr=0.1", "optim.lr=1"]
+    ranked = [r["optim.lr"] for r in csv.DictReader((tmp_path / "sweep" / "sweep.csv").open())]
+    assert ranked == ["0.01", "0.1", "1"]
