@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import signal
 import sys
 import threading
@@ -25,8 +27,27 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Console(Console):
+    """A console that goes quiet when its reader goes away (`nnapp train ... | head -3`).
+
+    rich's default exits with code 1 there, which killed training mid-run and left no model: the run
+    must go on and write its directory whether or not anyone still reads the progress lines.
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        # what is still buffered, and the interpreter's final flush, go nowhere instead of failing; a
+        # stream without a file descriptor (a test's in-memory one) needs nothing more than quiet
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.file.fileno())
+            os.close(devnull)
+
+
+out = _Console(highlight=False)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 ConfigArg = Annotated[Path, typer.Argument(help="YAML experiment config.", show_default=False)]
@@ -46,6 +67,8 @@ def command(**settings: Any) -> Callable[[Callable[..., None]], Callable[..., No
                 function(*args, **kwargs)
             except NnappError as exc:
                 raise fail(str(exc), exc.exit_code) from None
+            except KeyboardInterrupt:  # Ctrl-C outside training's own handlers, e.g. while loading data
+                raise fail("interrupted", 130) from None
 
         return app.command(**settings)(run)
 
@@ -270,11 +293,17 @@ def _train_resume(
 _console_script = False  # set by main(): the process ends when the command does
 
 
+def _stop_signals() -> list[signal.Signals]:
+    """Ctrl-C, SIGTERM and a closed terminal (SIGHUP, unless started under nohup, which ignores it)."""
+    hangup = [] if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN else [signal.SIGHUP]
+    return [signal.SIGINT, signal.SIGTERM, *hangup]
+
+
 @contextmanager
 def _stop_on_signals() -> Iterator[threading.Event]:
-    """SIGINT/SIGTERM set the event: training finishes its step, then everything is saved.
+    """SIGINT/SIGTERM/SIGHUP set the event: training finishes its step, then everything is saved.
 
-    On the way out, the console script keeps ignoring both signals (everything is saved; a late Ctrl-C
+    On the way out, the console script keeps ignoring them (everything is saved; a late Ctrl-C
     must not turn exit code 130 into a traceback), while in-process callers such as tests get their
     own handlers back.
     """
@@ -283,7 +312,7 @@ def _stop_on_signals() -> Iterator[threading.Event]:
     def request_stop(signum: int, frame: object) -> None:
         stop.set()
 
-    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, request_stop) for s in _stop_signals()}
     try:
         yield stop
     finally:
@@ -291,12 +320,21 @@ def _stop_on_signals() -> Iterator[threading.Event]:
             signal.signal(s, signal.SIG_IGN if _console_script else handler)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    # SystemExit, not KeyboardInterrupt: typer would turn the latter into a silent exit 130
+    raise SystemExit(fail(f"interrupted by {signal.Signals(signum).name}", 130).exit_code)
+
+
 def main() -> None:
     global _console_script
     _console_script = True
+    # Until a command installs its own handlers (training saves, a sweep stops its workers), SIGTERM and
+    # SIGHUP end the command like Ctrl-C: one line and exit code 130, not a silent kill or a traceback.
+    for s in _stop_signals()[1:]:
+        signal.signal(s, _interrupt)
     try:
         app()
-    except KeyboardInterrupt:  # before training installs its handlers (e.g. while importing)
+    except KeyboardInterrupt:  # before typer runs the command (e.g. while importing)
         err.print("interrupted")
         sys.exit(130)
 
@@ -336,11 +374,11 @@ def sweep(
         markup=False,
     )
     results: list[Any] = []
-    try:
-        for result in run_sweep(plan, jobs):
+    with _stop_on_signals() as stop:  # Ctrl-C, SIGTERM, SIGHUP: every worker saves its run and stops
+        for result in run_sweep(plan, jobs, stop):
             results.append(result)
-            if result.status == "skipped":
-                continue
+            if result.status == "skipped" or result.summary.get("stop_reason") == "interrupted":
+                continue  # finished earlier, or stopped with the sweep: said once below
             point = f"{result.point.label} seed={result.point.seed}".strip()
             if result.status == "error":
                 err.print(
@@ -356,20 +394,19 @@ def sweep(
                     markup=False,
                     soft_wrap=True,
                 )
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # exiting: a second Ctrl-C must not cut this short
-        done = finished_on_disk(plan)  # a worker may have finished a run not yet reported here
-        err.print(
-            f"interrupted: {done} of {plan.total} runs are finished and kept in {plan.sweep_dir}; "
-            "run the same command again to continue",
-            markup=False,
-        )
-        raise typer.Exit(130) from None
-    rows = write_outputs(plan, results)
+        done = finished_on_disk(plan)
+        if stop.is_set() and done < plan.total:
+            err.print(
+                f"interrupted: {done} of {plan.total} runs are finished and kept in {plan.sweep_dir}; "
+                "run the same command again to continue",
+                markup=False,
+            )
+            raise typer.Exit(130)
+    rows = write_outputs(plan, [r for r in results if r.summary.get("stop_reason") != "interrupted"])
     out.print(_leaderboard_table(rows, plan))
     errors = [r for r in results if r.status == "error"]
     if errors:
-        raise fail(f"{len(errors)} of {plan.total} runs failed (see the lines above)")
+        raise fail(f"{len(errors)} of {plan.total} runs failed (see the lines above)", 1)
 
 
 def _leaderboard_table(rows: list[Any], plan: Any) -> Table:
@@ -676,6 +713,7 @@ def compare(
 
     Both run exactly train.epochs epochs on one BLAS thread (nnapp without early stopping or gradient
     checks); weight decay maps to scikit-learn's alpha = weight_decay * batch_size. Writes nothing.
+    Exit code 3 if either diverged (its column says so).
     """
     from .compare import compare as run_compare
     from .config import load_config
@@ -689,13 +727,27 @@ def compare(
     sides = (result.nnapp, result.sklearn)
     for side in sides:
         table.add_column(side.name, justify="right")
-    table.add_row("test accuracy", *(f"{s.test_acc:.4f}" for s in sides))
-    table.add_row("final train loss (CE)", *(f"{s.train_loss:.4f}" for s in sides))
+
+    def cell(side: Any, value: float | None, suffix: str = "") -> str:
+        if value is None:  # a diverged side has no usable weights; scikit-learn no best-validation epoch
+            return "diverged" if side.diverged else "-"
+        return f"{value:.4f}{suffix}"
+
+    table.add_row("outcome", *("diverged" if s.diverged else "completed" for s in sides))
+    table.add_row("test accuracy (returned model)", *(cell(s, s.test_acc) for s in sides))
+    table.add_row(
+        "train loss (CE), best-val epoch",
+        *(cell(s, s.best_train_loss, f" (epoch {s.best_epoch})") for s in sides),
+    )
+    table.add_row("train loss (CE), last epoch", *(cell(s, s.last_train_loss) for s in sides))
     table.add_row("training seconds", *(f"{s.seconds:.3f}" for s in sides))
     table.add_row("ms per epoch", *(f"{s.ms_per_epoch:.2f}" for s in sides))
     table.add_row("epochs", *(str(s.epochs) for s in sides))
     table.caption = f"nnapp trained {result.speedup:.1f}× as fast\n" + "\n".join(result.notes)
     out.print(table)
+    if result.nnapp.diverged or result.sklearn.diverged:
+        names = " and ".join(s.name for s in sides if s.diverged)
+        raise fail(f"{names} diverged (see the table); try a smaller optim.lr", 3)
 
 
 # ------------------------------------------------ teaching lab: dJ/dx at work, lr-find (issue 11)

@@ -44,13 +44,20 @@ class CompareError(NnappError):
 
 @dataclass(frozen=True)
 class Side:
-    """One trainer's outcome, measured the same way for both."""
+    """One trainer's outcome, measured the same way for both (sklearn.metrics on the same rows).
+
+    None marks a number the side has no weights for: scikit-learn has no best-validation epoch, and a
+    side that diverged has no usable weights at its end.
+    """
 
     name: str
-    test_acc: float
-    train_loss: float  # cross-entropy of the returned model on the training rows (sklearn.metrics.log_loss)
+    test_acc: float | None  # of the returned model: nnapp's best-validation epoch, scikit-learn's last
+    best_train_loss: float | None  # cross-entropy on the training rows at nnapp's best-validation epoch
+    last_train_loss: float | None  # the same at the last epoch's weights
     seconds: float  # wall-clock time of the training call
     epochs: int
+    best_epoch: int | None = None  # nnapp's best-validation epoch
+    diverged: str = ""  # why the side diverged; "" if it did not
 
     @property
     def ms_per_epoch(self) -> float:
@@ -121,20 +128,29 @@ def comparable_config(cfg: Config) -> Config:
 
 def fit_sklearn(
     cfg: Config, data: Dataset, source: str = "config", overrides: Sequence[str] = ()
-) -> tuple[Any, float]:
-    """A fitted MLPClassifier and the seconds its fit took (threads as the caller set them)."""
+) -> tuple[Any, float, str]:
+    """A fitted MLPClassifier, the seconds its fit took (threads as the caller set them), and why it
+    diverged ("" if it did not)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
 
     model = MLPClassifier(**sklearn_settings(cfg, source, overrides))
     X = data.X_train.astype(cfg.model.dtype, copy=False)
-    with warnings.catch_warnings():
+    diverged = ""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
         # max_iter is reached on purpose: both trainers run exactly train.epochs epochs
         warnings.simplefilter("ignore", ConvergenceWarning)
         started = time.perf_counter()
-        model.fit(X, data.y_train)
+        try:
+            model.fit(X, data.y_train)
+        except ValueError as exc:  # raised after the last epoch when the weights are no longer finite
+            if "non-finite" not in str(exc):
+                raise
+            diverged = "non-finite weights"
         seconds = time.perf_counter() - started
-    return model, seconds
+    if not diverged and not all(np.isfinite(w).all() for w in [*model.coefs_, *model.intercepts_]):
+        diverged = "non-finite weights"
+    return model, seconds, diverged
 
 
 def compare(cfg: Config, data: Dataset, source: str = "config", overrides: Sequence[str] = ()) -> Comparison:
@@ -142,35 +158,47 @@ def compare(cfg: Config, data: Dataset, source: str = "config", overrides: Seque
     from sklearn.metrics import accuracy_score, log_loss
 
     labels = np.arange(data.n_classes)
-    with training_threads():  # the same BLAS threads for both
-        model, sk_seconds = fit_sklearn(cfg, data, source, overrides)
-        result = train(comparable_config(cfg), data)
     dtype = cfg.model.dtype
+    X_train, X_test = data.X_train.astype(dtype, copy=False), data.X_test.astype(dtype, copy=False)
+    with training_threads():  # the same BLAS threads for both
+        model, sk_seconds, sk_diverged = fit_sklearn(cfg, data, source, overrides)
+        result = train(comparable_config(cfg), data)
     sk = Side(
         "scikit-learn",
-        float(accuracy_score(data.y_test, model.predict(data.X_test.astype(dtype, copy=False)))),
-        float(log_loss(data.y_train, model.predict_proba(data.X_train.astype(dtype)), labels=labels)),
+        None if sk_diverged else float(accuracy_score(data.y_test, model.predict(X_test))),
+        None,  # no best-validation epoch: scikit-learn keeps its last weights
+        None if sk_diverged else float(log_loss(data.y_train, model.predict_proba(X_train), labels=labels)),
         sk_seconds,
-        int(model.n_iter_),
+        int(getattr(model, "n_iter_", cfg.train.epochs)),
+        diverged=sk_diverged,
     )
 
-    params = result.params
+    def train_loss(params: network.Params) -> float:
+        return float(log_loss(data.y_train, network.predict_proba(params, X_train), labels=labels))
+
+    # after a divergence nnapp holds the last weights that gave a finite loss: they are measured
+    last = network.views(result.state.flat.copy(), data.n_features, cfg.model.hidden, data.n_classes)
     nn = Side(
         "nnapp",
-        float(accuracy_score(data.y_test, network.predict(params, data.X_test.astype(dtype)))),
-        float(
-            log_loss(data.y_train, network.predict_proba(params, data.X_train.astype(dtype)), labels=labels)
-        ),
+        float(accuracy_score(data.y_test, network.predict(result.params, X_test))),
+        train_loss(result.params),
+        train_loss(last),
         result.seconds,
         result.state.epoch,
+        best_epoch=result.best_epoch,
+        diverged=result.message if result.stop_reason == "diverged" else "",
     )
     loop = sum(r.seconds for r in result.history)
     notes = [
         f"nnapp's training steps alone took {loop:.3f} s; the rest is its per-epoch train/val metrics",
-        "nnapp returns its best-validation epoch, scikit-learn its last",
+        "test accuracy is of the returned model: nnapp's best-validation epoch, scikit-learn's last",
     ]
-    if result.stop_reason != "completed":
+    if result.stop_reason not in ("completed", "diverged"):
         notes.append(f"nnapp stopped early: {result.message}")
+    if nn.diverged:
+        notes.append(f"nnapp: {nn.diverged}")
+    if sk.diverged:
+        notes.append(f"scikit-learn diverged: {sk.diverged} after its {sk.epochs} epochs")
     if data.n_classes == 2:
         notes.append("two classes: scikit-learn uses one logistic output unit, nnapp two softmax units")
     if cfg.optim.weight_decay:

@@ -2,19 +2,29 @@
 
     nnapp sweep configs/iris.yaml optim.lr=0.01,0.1,1 model.hidden=16,64 --seeds 0,1,2 --jobs 2
 
-Points run in parallel processes with joblib; each writes its own run directory
-`<sweep dir>/<key=value_..._seed=S>`, so a point is finished exactly when its summary.json says so.
-Running the same sweep again skips finished points and resumes interrupted ones from their
-checkpoints. Every point's config is validated (and its data loaded once) before anything is written.
+Each point runs in a worker process of its own (at most --jobs at a time) and writes its own run
+directory `<sweep dir>/<key=value_..._seed=S>`, so a point is finished exactly when its summary.json says
+so. A worker that dies (killed, out of memory) fails its point only; the others go on. Stopping the sweep
+stops every worker after its current step, each saving its run. Running the same sweep again skips
+finished points and resumes interrupted ones from their checkpoints. Every point's config is validated
+(and its data loaded once) before anything is written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
 import math
+import multiprocessing
+import multiprocessing.connection
+import os
 import re
+import signal
+import threading
+import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +36,10 @@ from . import artifacts
 from .config import ConfigError, LoadedConfig, NnappError, load_config
 from .experiment import prepare
 from .preflight import check_memory
+
+# After a stop request, how long workers get to finish their step and save before they are killed
+# (a killed worker's run still resumes from its last checkpoint).
+STOP_GRACE_SECONDS = 20.0
 
 SWEEP_COLUMNS_AFTER_KEYS = (
     "runs",
@@ -246,10 +260,11 @@ def _point_state(run_dir: Path, loaded: LoadedConfig) -> str:
 # ------------------------------------------------------------------------------------------- running
 
 
-def run_task(task: Task) -> PointResult:
-    """Run (or resume) one point in this process; user errors come back as an 'error' result."""
-    import time
+def run_task(task: Task, stop_event: threading.Event | None = None) -> PointResult:
+    """Run (or resume) one point in this process; user errors come back as an 'error' result.
 
+    `stop_event` stops training after its current step, with everything saved (stop reason `interrupted`).
+    """
     from threadpoolctl import threadpool_limits
 
     from .experiment import run_experiment
@@ -260,13 +275,17 @@ def run_task(task: Task) -> PointResult:
         with threadpool_limits(1):  # the same BLAS threads whatever --jobs is: the same numbers
             if task.action == "resume":
                 try:
-                    outcome = resume_experiment(prepare_resume(task.run_dir))
+                    outcome = resume_experiment(prepare_resume(task.run_dir), stop_event=stop_event)
                 except NnappError:  # an unreadable checkpoint: start the point again
                     outcome = run_experiment(
-                        load_config(task.config_path, task.overrides), run_dir=task.run_dir
+                        load_config(task.config_path, task.overrides),
+                        stop_event=stop_event,
+                        run_dir=task.run_dir,
                     )
             else:
-                outcome = run_experiment(load_config(task.config_path, task.overrides), run_dir=task.run_dir)
+                outcome = run_experiment(
+                    load_config(task.config_path, task.overrides), stop_event=stop_event, run_dir=task.run_dir
+                )
     except NnappError as exc:
         return PointResult(
             task.point, task.run_dir, "error", error=str(exc), seconds=time.perf_counter() - t0
@@ -276,20 +295,149 @@ def run_task(task: Task) -> PointResult:
     return PointResult(task.point, task.run_dir, status, summary, seconds=time.perf_counter() - t0)
 
 
-def run_sweep(plan: SweepPlan, jobs: int = 1) -> Iterator[PointResult]:
-    """Yield the finished points, then each new one as it completes (in completion order)."""
+def run_sweep(
+    plan: SweepPlan, jobs: int = 1, stop_event: threading.Event | None = None
+) -> Iterator[PointResult]:
+    """Yield the finished points, then each new one as it completes (in completion order).
+
+    Every point runs in a worker process, at most `jobs` at once. When `stop_event` is set, no new point
+    starts and the running ones stop after their current step and save (their results say
+    `interrupted`); then the generator ends. Closing the generator early stops the workers the same way.
+    """
     yield from plan.finished
     if not plan.tasks:
         return
     plan.sweep_dir.mkdir(parents=True, exist_ok=True)
-    if jobs == 1:
-        for task in plan.tasks:
-            yield run_task(task)
-        return
-    from joblib import Parallel, delayed
+    yield from _run_in_workers(plan.tasks, max(1, jobs), stop_event or threading.Event())
 
-    parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
-    yield from parallel(delayed(run_task)(task) for task in plan.tasks)
+
+@dataclass
+class _Worker:
+    task: Task
+    process: Any  # multiprocessing's process object (its type depends on the start method)
+    results: Any  # our end of the pipe the worker sends its PointResult through
+    started: float
+
+
+def _context() -> Any:
+    """Fresh worker processes that share nothing with the sweep's (no inherited pipes or threads)."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["nnapp.sweep", "nnapp.experiment", "nnapp.resume"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _run_in_workers(tasks: Sequence[Task], jobs: int, stop: threading.Event) -> Iterator[PointResult]:
+    context = _context()
+    waiting = deque(tasks)
+    running: list[_Worker] = []
+    deadline = math.inf  # for the workers to save and end, once they are told to stop
+    try:
+        while running or (waiting and not stop.is_set()):
+            while waiting and len(running) < jobs and not stop.is_set():
+                running.append(_start(context, waiting.popleft()))
+            if stop.is_set():
+                break
+            # wake up for a result, a worker's exit, or (within 0.2 s) a stop request
+            multiprocessing.connection.wait(
+                [w.results for w in running] + [w.process.sentinel for w in running], timeout=0.2
+            )
+            for worker in list(running):
+                result = _collect(worker)
+                if result is not None:
+                    running.remove(worker)
+                    yield result
+        # stopped: every worker saves its run and ends; what they report is still yielded
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for worker in running:
+            _signal(worker, signal.SIGTERM)
+        while running and time.monotonic() < deadline:
+            multiprocessing.connection.wait(
+                [w.results for w in running] + [w.process.sentinel for w in running], timeout=0.2
+            )
+            for worker in list(running):
+                result = _collect(worker)
+                if result is not None:
+                    running.remove(worker)
+                    yield result
+    finally:  # stopped past the grace period, or the consumer went away: no worker outlives the sweep
+        for worker in running:
+            _signal(worker, signal.SIGTERM)
+        deadline = min(deadline, time.monotonic() + STOP_GRACE_SECONDS)
+        for worker in running:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.exitcode is None:
+                _signal(worker, signal.SIGKILL)
+                worker.process.join()
+            worker.results.close()
+
+
+def _start(context: Any, task: Task) -> _Worker:
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_work, args=(task, send), name=f"nnapp sweep {task.point.dirname}")
+    process.start()
+    send.close()  # the worker holds the only sending end: its death reads as end of file here
+    return _Worker(task, process, receive, time.perf_counter())
+
+
+def _signal(worker: _Worker, signum: int) -> None:
+    if worker.process.exitcode is None and worker.process.pid is not None:
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+            os.kill(worker.process.pid, signum)
+
+
+def _collect(worker: _Worker) -> PointResult | None:
+    """The worker's result once it sent one, a failed result if it died without one, else None."""
+    if not worker.results.poll() and worker.process.is_alive():
+        return None  # nothing sent, not ended: still training
+    try:  # what it sent before ending is in the pipe; end of file if it sent nothing
+        result: PointResult | None = worker.results.recv() if worker.results.poll() else None
+    except (EOFError, OSError):
+        result = None
+    worker.process.join()
+    worker.results.close()
+    if result is not None:
+        return result
+    code = worker.process.exitcode
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name
+        cause = f"killed by {name}" + (" (out of memory?)" if -code == signal.SIGKILL else "")
+    else:
+        cause = f"exited with code {code}"
+    return PointResult(
+        worker.task.point,
+        worker.task.run_dir,
+        "error",
+        error=f"its worker process was {cause} before the run finished; run the same command to retry it",
+        seconds=time.perf_counter() - worker.started,
+    )
+
+
+def _work(task: Task, results: Any) -> None:
+    """A worker process: run one point and send back its result.
+
+    SIGINT, SIGTERM, SIGHUP or the death of the sweep process stop training after the current step,
+    with everything saved: the next run of the sweep resumes the point.
+    """
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) != signal.SIG_IGN:
+            signal.signal(signum, lambda *_: stop.set())
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_stop_when_gone, args=(parent.sentinel, stop), daemon=True).start()
+    try:
+        result = run_task(task, stop)
+    except Exception as exc:  # a bug, or MemoryError: the sweep reports it as this point's failure
+        result = PointResult(task.point, task.run_dir, "error", error=f"{type(exc).__name__}: {exc}")
+    with contextlib.suppress(OSError):  # the sweep is gone; the run directory holds what the point did
+        results.send(result)
+
+
+def _stop_when_gone(sentinel: int, stop: threading.Event) -> None:
+    multiprocessing.connection.wait([sentinel])
+    stop.set()
 
 
 def finished_on_disk(plan: SweepPlan) -> int:
@@ -329,7 +477,10 @@ def _mean_std(values: Sequence[float]) -> tuple[float, float]:
 
 
 def leaderboard(results: Sequence[PointResult]) -> list[Row]:
-    """One row per point (seeds pooled), best mean validation accuracy first (then test, then loss)."""
+    """One row per point (seeds pooled), best mean validation accuracy first, ties broken by the lower
+    mean validation loss, then by the order of `results` (write_outputs gives grid order). Ranking reads
+    the validation split only: choosing a model by its test score would leak the test split into the
+    choice (test accuracy is shown, never used)."""
     groups: dict[tuple[tuple[str, str], ...], list[dict[str, Any]]] = {}
     for r in results:
         if r.status != "error":
@@ -348,7 +499,7 @@ def leaderboard(results: Sequence[PointResult]) -> list[Row]:
                 "+".join(reasons),
             )
         )
-    return sorted(rows, key=lambda r: (-r.val_acc[0], -r.test_acc[0], r.val_loss_mean))
+    return sorted(rows, key=lambda r: (-r.val_acc[0], r.val_loss_mean))  # stable: the given order last
 
 
 def sweep_csv(rows: Sequence[Row], axes: Sequence[Axis]) -> str:
@@ -429,7 +580,9 @@ def _log_scale(xs: Sequence[float]) -> bool:
 
 def write_outputs(plan: SweepPlan, results: Sequence[PointResult]) -> list[Row]:
     """sweep.csv and sweep.png in the sweep directory, for the points of this sweep."""
-    rows = leaderboard(results)
+    grid = {point: i for i, point in enumerate(points(plan.axes, plan.seeds))}
+    # grid order, not the order the workers happened to finish in: ties rank the same on every run
+    rows = leaderboard(sorted(results, key=lambda r: grid.get(r.point, len(grid))))
     if not rows:
         return rows
     plan.sweep_dir.mkdir(parents=True, exist_ok=True)

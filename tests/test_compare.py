@@ -10,6 +10,7 @@ from nnapp.cli import app
 from nnapp.compare import CompareError, comparable_config, compare, sklearn_settings
 from nnapp.config import Config, DataConfig, ModelConfig, OptimConfig, TrainConfig
 from nnapp.data import load_dataset
+from nnapp.trainer import train
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 TINY = ["train.epochs=3", "model.hidden=8"]
@@ -54,7 +55,8 @@ def test_both_trainers_run_the_same_epochs_on_the_same_split():
     result = compare(cfg, load_dataset(cfg.data, cfg.seed))
     for side in (result.nnapp, result.sklearn):
         assert side.epochs == 3 and side.seconds > 0
-        assert 0.0 <= side.test_acc <= 1.0 and side.train_loss > 0
+        assert side.test_acc is not None and 0.0 <= side.test_acc <= 1.0
+        assert side.last_train_loss is not None and side.last_train_loss > 0
 
 
 def test_float32_compares_too():
@@ -78,3 +80,40 @@ def test_cli_refuses_a_schedule_scikit_learn_lacks_with_exit_code_2():
 def test_cli_names_a_missing_config_file():
     result = CliRunner().invoke(app, ["compare", "no/such.yaml"])
     assert result.exit_code == 2 and "no such config file" in result.output
+
+
+def test_train_loss_is_shown_at_nnapps_best_and_last_epochs_and_at_scikit_learns_last():
+    cfg = dataclasses.replace(_cfg(lr=0.5, momentum=0.9), train=TrainConfig(epochs=10, batch_size=16))
+    data = load_dataset(cfg.data, cfg.seed)
+    result = compare(cfg, data)
+    history = train(comparable_config(cfg), data).history  # nnapp's own cross-entropy, epoch by epoch
+    nn, sk = result.nnapp, result.sklearn
+    assert nn.best_epoch is not None and nn.best_epoch < nn.epochs == 10  # the two epochs differ here
+    assert nn.best_train_loss == pytest.approx(history[nn.best_epoch].train_ce, rel=1e-9)
+    assert nn.last_train_loss == pytest.approx(history[-1].train_ce, rel=1e-9)
+    assert nn.best_train_loss != pytest.approx(nn.last_train_loss)
+    assert sk.best_train_loss is None and sk.last_train_loss is not None and sk.last_train_loss > 0
+
+
+def test_cli_labels_which_epoch_each_train_loss_is_from():
+    result = CliRunner().invoke(app, ["compare", str(CONFIGS / "iris.yaml"), *TINY], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    best = next(line for line in result.output.splitlines() if "train loss (CE), best-val epoch" in line)
+    last = next(line for line in result.output.splitlines() if "train loss (CE), last epoch" in line)
+    assert "(epoch " in best and best.rstrip(" │").endswith("-")  # scikit-learn has no best epoch
+    assert len([cell for cell in last.split("│") if cell.strip()]) == 3  # label, nnapp, scikit-learn
+
+
+def test_a_diverging_learning_rate_is_a_diverged_column_and_exit_3_never_a_traceback():
+    result = CliRunner().invoke(
+        app,
+        ["compare", str(CONFIGS / "iris.yaml"), *TINY, "train.epochs=20", "optim.lr=1000"],
+        terminal_width=200,
+    )
+    assert result.exit_code == 3, result.output
+    assert not isinstance(result.exception, ValueError) and "Traceback" not in result.output
+    outcome = next(line for line in result.output.splitlines() if line.startswith("│ outcome"))
+    assert outcome.rstrip(" │").endswith("diverged")  # the scikit-learn column
+    assert "scikit-learn diverged: non-finite weights after its 20 epochs" in result.output
+    assert result.output.strip().splitlines()[-1].startswith("error: ")
+    assert "diverged (see the table)" in result.output.strip().splitlines()[-1]

@@ -50,8 +50,15 @@ def start(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_signals,
     )
     return process, tmp_path / "runs" / "endless"
+
+
+def default_signals() -> None:
+    """What a terminal's process meets: a shell's background job (or nohup) would inherit these ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def wait_for_checkpoint(process: subprocess.Popen, runs: Path, timeout: float = 60.0) -> Path:
@@ -96,7 +103,7 @@ def load_everything(run: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_saves_everything_prints_how_to_resume_and_exits_130(write_config, tmp_path, signum):
     process, runs = start(write_config, tmp_path)
     run = wait_for_checkpoint(process, runs)
@@ -138,3 +145,61 @@ def test_sigkill_at_random_moments_leaves_only_complete_files(write_config, tmp_
         assert resumed.result.stop_reason == "completed" and resumed.result.state.epoch == epoch + 2
         assert not list(run.glob(".*.tmp"))  # the killed writes' leftovers are cleaned up
         assert "model.npz" in load_everything(run)
+
+
+def test_a_reader_that_goes_away_does_not_stop_training_and_the_run_directory_is_complete(
+    write_config, tmp_path
+):
+    """`nnapp train CONFIG | head -3`: training goes on, stops writing to the closed pipe, exits as usual."""
+    # a line per epoch (~70 bytes), more than a pipe holds (64 KiB): it writes again after the pipe is closed
+    text = ENDLESS.format(runs=tmp_path / "runs").replace("epochs: 1000000", "epochs: 1200")
+    text = text.replace("batch_size: 16", "batch_size: 90").replace("every: 50", "every: 0")  # fast epochs
+    config = write_config(text + "  log_every: 1\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nnapp", "train", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    head = [process.stdout.readline() for _ in range(3)]
+    process.stdout.close()
+    stderr = process.stderr.read()
+    process.wait(timeout=120)
+    assert head[0].startswith("epoch 0: loss") and head[2].startswith("epoch    2/1200")
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+    (run,) = (tmp_path / "runs" / "endless").iterdir()
+    assert {"model.npz", "summary.json", "curves.png", "report.md"} <= load_everything(run)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stop_reason"] == "completed" and summary["epochs_trained"] == 1200
+
+
+def test_sigterm_while_loading_the_config_is_one_line_exit_130_and_writes_nothing(tmp_path):
+    fifo = tmp_path / "config.yaml"
+    os.mkfifo(fifo)  # reading it blocks until a writer comes: the process waits inside config loading
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nnapp", "train", str(fifo), f"output.dir={tmp_path / 'runs'}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # opening the writing end succeeds once nnapp has the file open for reading
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+                time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)  # nnapp is blocked reading the config: nothing is loaded yet
+        stdout, stderr = process.communicate(timeout=60)
+        os.close(writer)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 130
+    assert stderr == "error: interrupted by SIGTERM\n" and stdout == ""
+    assert not (tmp_path / "runs").exists()

@@ -1,5 +1,6 @@
 """`nnapp sweep`: the grid x seeds as ordinary run directories, a leaderboard, reruns that skip work."""
 
+import contextlib
 import csv
 import json
 from pathlib import Path
@@ -193,3 +194,200 @@ def test_ctrl_c_stops_the_sweep_with_130_keeping_finished_runs_for_the_rerun(wri
     plan = plan_sweep(config, grid, None, out)
     assert [r.point.label for r in plan.finished] == ["train.epochs=2"]
     assert [(t.point.label, t.action) for t in plan.tasks] == [("train.epochs=1000000", "resume")]
+
+
+def test_ties_in_validation_accuracy_are_broken_by_validation_loss_never_by_test_accuracy():
+    def result(lr: str, val_loss: float, test: float) -> PointResult:
+        summary = {
+            "val_acc": 0.9,
+            "test_acc": test,
+            "val_loss": val_loss,
+            "test_loss": 1.0,
+            "stop_reason": "x",
+        }
+        return PointResult(Point((("optim.lr", lr),), 0), Path("x"), "trained", summary)
+
+    # the better test accuracy sits on the worse validation loss: validation decides
+    rows = leaderboard([result("1", 0.30, 1.0), result("0.1", 0.20, 0.5)])
+    assert [r.label for r in rows] == ["optim.lr=0.1", "optim.lr=1"]
+    # equal on validation: grid order, whatever the test split says
+    for tests in ((1.0, 0.5), (0.5, 1.0)):
+        rows = leaderboard([result("1", 0.2, tests[0]), result("0.1", 0.2, tests[1])])
+        assert [r.label for r in rows] == ["optim.lr=1", "optim.lr=0.1"]
+
+
+# ---------------------------------------------------------------- real sweep processes and real signals
+
+
+def _process_tree(root: int) -> dict[int, int]:
+    """pid -> parent pid of every live descendant of `root` (read from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended while we looked
+            continue
+        if fields[0] != "Z":
+            parents[int(stat.parent.name)] = int(fields[1])
+    tree: dict[int, int] = {}
+    frontier = {root}
+    while frontier:
+        children = {pid for pid, ppid in parents.items() if ppid in frontier}
+        tree.update({pid: parents[pid] for pid in children})
+        frontier = children
+    return tree
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _workers(root: int) -> set[int]:
+    """The processes that train: the leaves of the sweep's tree (not multiprocessing's resource tracker)."""
+    tree = _process_tree(root)
+    leaves = set(tree) - set(tree.values())
+    return {pid for pid in leaves if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()}
+
+
+@pytest.fixture
+def sweep_process(tmp_path):
+    """Start `nnapp sweep` as a real process in a session of its own; never leave it or a worker behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    started: list[subprocess.Popen] = []
+
+    def start(config: Path, *args: str) -> subprocess.Popen:
+        def default_signals() -> None:  # a shell's background job would inherit SIGINT ignored
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+        process = subprocess.Popen(
+            [sys.executable, "-m", "nnapp", "sweep", str(config), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            preexec_fn=default_signals,
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+        else:
+            with contextlib.suppress(ProcessLookupError):  # workers outliving their sweep: a failure anyway
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def _wait_for(path: Path, process, timeout: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def test_a_worker_killed_by_sigkill_fails_its_point_only_and_the_others_finish(
+    config, tmp_path, sweep_process
+):
+    import os
+    import signal
+
+    from nnapp.sweep import plan_sweep
+
+    out = tmp_path / "sweep"
+    grid = ["train.epochs=3,1000000,5", "train.early_stopping.patience=0"]
+    process = sweep_process(config, *grid, "--out", str(out))  # one worker at a time: the endless one
+    _wait_for(out / "train.epochs=1000000_seed=0" / "checkpoint.npz", process)
+    (worker,) = _workers(process.pid)
+    os.kill(worker, signal.SIGKILL)  # what the out-of-memory killer does
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1, stderr
+    assert "train.epochs=1000000 seed=0: error: its worker process was killed by SIGKILL" in stderr
+    assert stderr.strip().splitlines()[-1] == "error: 1 of 3 runs failed (see the lines above)"
+    assert "Traceback" not in stderr + stdout
+    for done in ("train.epochs=3_seed=0", "train.epochs=5_seed=0"):  # the point after it ran too
+        assert json.loads((out / done / "summary.json").read_text())["stop_reason"] == "completed"
+    assert sorted(r["train.epochs"] for r in csv.DictReader((out / "sweep.csv").open())) == ["3", "5"]
+    plan = plan_sweep(config, grid, None, out)  # the rerun picks the killed point up from its checkpoint
+    assert [(t.point.label, t.action) for t in plan.tasks] == [("train.epochs=1000000", "resume")]
+
+
+def test_sigterm_stops_every_worker_exits_130_and_the_same_command_resumes(config, tmp_path, sweep_process):
+    import signal
+    import time
+
+    out = tmp_path / "sweep"
+    # long enough to be stopped right after starting, short enough to finish on the rerun
+    grid = ["train.epochs=800,801", "train.early_stopping.patience=0", "--jobs", "2", "--out", str(out)]
+    process = sweep_process(config, *grid)
+    for epochs in (800, 801):
+        _wait_for(out / f"train.epochs={epochs}_seed=0" / "checkpoint.npz", process)
+    workers = _workers(process.pid)
+    assert len(workers) == 2
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted: 0 of 2 runs are finished" in stderr and "Traceback" not in stderr
+    deadline = time.monotonic() + 10  # the sweep waited for its workers: at most the time to be reaped
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)
+    for epochs in (800, 801):  # each worker saved its run on the way out
+        summary = json.loads((out / f"train.epochs={epochs}_seed=0" / "summary.json").read_text())
+        assert summary["stop_reason"] == "interrupted" and summary["epochs_trained"] < epochs
+
+    rerun = sweep_process(config, *grid)
+    stdout, stderr = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, stderr
+    assert "(0 finished earlier, 2 to run)" in stdout and "leaderboard" in stdout
+    for epochs in (800, 801):
+        summary = json.loads((out / f"train.epochs={epochs}_seed=0" / "summary.json").read_text())
+        assert summary["stop_reason"] == "completed" and summary["epochs_trained"] == epochs
+
+
+def test_workers_of_a_sweep_killed_by_sigkill_save_their_runs_and_end(config, tmp_path, sweep_process):
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "sweep"
+    grid = ["train.epochs=999999,1000000", "train.early_stopping.patience=0", "--jobs", "2"]
+    process = sweep_process(config, *grid, "--out", str(out))
+    for epochs in (999999, 1000000):
+        _wait_for(out / f"train.epochs={epochs}_seed=0" / "checkpoint.npz", process)
+    workers = _workers(process.pid)
+    assert len(workers) == 2
+    os.kill(process.pid, signal.SIGKILL)  # no handler runs: the workers see their parent go
+    process.communicate(timeout=30)
+    deadline = time.monotonic() + 60  # bounds a hang; they end after their current step
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)
+    for epochs in (999999, 1000000):
+        summary = json.loads((out / f"train.epochs={epochs}_seed=0" / "summary.json").read_text())
+        assert summary["stop_reason"] == "interrupted"
+
+
+def test_points_tied_on_validation_rank_in_grid_order_whatever_order_the_workers_finished_in(tmp_path):
+    from nnapp.sweep import Axis, SweepPlan, write_outputs
+
+    axis = Axis("optim.lr", ("0.01", "0.1", "1"))
+    plan = SweepPlan(tmp_path / "c.yaml", [], [axis], [0], tmp_path / "sweep", [], [])
+    summary = {"val_acc": 0.9, "test_acc": 0.9, "val_loss": 0.2, "test_loss": 0.2, "stop_reason": "completed"}
+    finished = [PointResult(Point((("optim.lr", v),), 0), Path("x"), "trained", summary) for v in axis.values]
+    rows = write_outputs(plan, finished[::-1])  # the last point finished first
+    assert [r.label for r in rows] == ["optim.lr=0.01", "optim.lr=0.1", "optim.lr=1"]
+    ranked = [r["optim.lr"] for r in csv.DictReader((tmp_path / "sweep" / "sweep.csv").open())]
+    assert ranked == ["0.01", "0.1", "1"]
