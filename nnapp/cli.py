@@ -157,7 +157,7 @@ class _Reporter:
             if self.progress is not None:
                 self.progress.update(self.task, check=f"gradcheck pass {report.max_error:.0e}")
             return
-        colour = {"pass": "green", "warn": "yellow", "fail": "red"}[report.verdict]
+        colour = VERDICT_COLOURS[report.verdict]
         line = (
             f"gradcheck ({record.when}, epoch {record.epoch}): [{colour}]{report.verdict}[/] "
             f"max error {report.max_error:.1e}"
@@ -166,6 +166,9 @@ class _Reporter:
             self.progress.console.print(line)
         else:
             out.print(line)
+
+
+VERDICT_COLOURS = {"pass": "green", "warn": "yellow", "unreliable": "magenta", "fail": "red"}
 
 
 def _summary_table(outcome: Any) -> Table:
@@ -183,7 +186,7 @@ def _summary_lines(outcome: Any) -> list[str]:
     result = outcome.result
     checks = result.checks
     if checks:
-        worst = max(c.report.max_error for c in checks)
+        worst = max(c.report.max_error for c in checks)  # summary.json's gradcheck_max_error too
         final = checks[-1].report.verdict
         gradcheck = f"gradcheck {final} ({len(checks)} checks, max error {worst:.1e})"
     else:
@@ -554,7 +557,9 @@ def predict(
         "Examples:\n\n"
         "  nnapp gradcheck configs/iris.yaml\n\n"
         "  nnapp gradcheck configs/iris.yaml model.hidden=8 --all\n\n"
-        "  nnapp gradcheck configs/iris.yaml --run runs/iris/20250101-120000"
+        "  nnapp gradcheck configs/iris.yaml --run runs/iris/20250101-120000\n\n"
+        "  nnapp gradcheck configs/digits.yaml --mistake forgot_y_last_class\n\n"
+        "  nnapp gradcheck configs/iris.yaml --mistake list"
     ),
 )
 def gradcheck_command(
@@ -565,48 +570,111 @@ def gradcheck_command(
         Path | None,
         typer.Option("--run", help="Check at this run's trained parameters, not the initial ones."),
     ] = None,
+    mistake: Annotated[
+        str | None,
+        typer.Option(
+            "--mistake",
+            help="Plant a classic derivation mistake in training's backward and check that ('list': all).",
+        ),
+    ] = None,
 ) -> None:
     """Compare the hand-derived gradients with centred finite differences (float64); exit 4 on a failure.
 
-    Uses the config's gradcheck.* settings (rows, coordinates, eps, tol, fail) and training's rows.
+    Uses the config's gradcheck.* settings (rows, coordinates, eps, tol, fail) and training's rows,
+    and checks the very function training steps call (one-hot labels, Workspace, a short batch).
     """
+    from . import mistakes
     from .config import load_config
     from .gradcheck_run import check_config
 
+    if mistake == "list":
+        _print_mistakes()
+        return
+    if mistake is not None and mistake not in mistakes.BY_NAME:
+        raise NnappError(f"--mistake {mistake}: unknown (choose from {', '.join(mistakes.BY_NAME)}, or list)")
     loaded = load_config(config, overrides or [])
     run = _load_run(run_dir) if run_dir is not None else None
-    result = check_config(loaded, every, run)
+    result = check_config(loaded, every, run, mistake)
     report = result.report
     d_x, d_h, n_c = result.dims
-    table = Table(title=f"gradient check at the {result.where}", show_header=True)
-    for column in ("tensor", "checked", "kinks skipped", "max error", "verdict"):
+    if mistake is not None:
+        _print_mistake(mistakes.get(mistake), loaded.config.optim.weight_decay)
+    title = f"gradient check at the {result.where}"
+    table = Table(title=title + (f", mistake {mistake} planted" if mistake else ""), show_header=True)
+    columns = ("tensor", "checked", "kinks skipped", "unresolved", "max error", "verdict")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("tensor", "verdict") else "right")
-    colours = {"pass": "green", "warn": "yellow", "fail": "red"}
     for t in report.tensors:
         table.add_row(
             t.name,
             str(t.checked),
             str(t.kinks),
-            f"{t.max_error:.2e}",
-            f"[{colours[t.verdict]}]{t.verdict}[/]",
+            str(t.unresolved),
+            f"{t.max_error:.2e}" + (" (NaN/inf)" if t.nonfinite else ""),
+            f"[{VERDICT_COLOURS[t.verdict]}]{t.verdict}[/]",
         )
     d = report.directional
     if d is not None:
         error = "kink" if d.kink else f"{d.error:.2e}"
+        unresolved = d.verdict == "unreliable"
         table.add_row(
             "direction",
-            "0" if d.kink else "1",
+            "0" if d.kink or unresolved else "1",
             "1" if d.kink else "0",
+            "1" if unresolved else "0",
             error,
-            f"[{colours[d.verdict]}]{d.verdict}[/]",
+            f"[{VERDICT_COLOURS[d.verdict]}]{d.verdict}[/]",
         )
     table.caption = (
-        f"{report.rows} training rows · D_x={d_x} D_h={d_h} N_c={n_c} · eps {report.eps:g} · "
-        f"pass ≤ {report.tol:g} < warn ≤ {report.fail:g} < fail"
+        f"{report.rows} training rows (every class) · D_x={d_x} D_h={d_h} N_c={n_c} · eps {report.eps:g} · "
+        f"pass ≤ {report.tol:g} < warn ≤ {report.fail:g} < fail · unresolved: round-off could exceed tol"
     )
     out.print(table)
-    out.print(f"verdict: [{colours[report.verdict]}]{report.verdict}[/]")
+    line = (
+        f"verdict: [{VERDICT_COLOURS[report.verdict]}]{report.verdict}[/] (max error {report.max_error:.2e})"
+    )
+    if report.verdict == "unreliable":
+        line += ": finite differences cannot resolve these gradients (the loss is too large for eps)"
+    out.print(line)
+    if mistake is not None:
+        caught = report.verdict == "fail"
+        out.print(
+            f"mistake {mistake}: "
+            + ("[red]caught[/]: the check fails, as it should" if caught else "[yellow]not caught[/]")
+        )
     raise typer.Exit(4 if report.verdict == "fail" else 0)
+
+
+def _print_mistakes() -> None:
+    from . import mistakes
+
+    table = Table(title="classic gradient mistakes (nnapp gradcheck CONFIG --mistake NAME)", show_lines=True)
+    table.add_column("name")
+    table.add_column("what is wrong in the math")
+    table.add_column("visible to the check?")
+    for m in mistakes.MISTAKES:
+        visible = f"no: {m.invisible}" if m.invisible else "yes"
+        if m.weight_decay and not m.invisible:
+            visible += " (with optim.weight_decay > 0)"
+        if m.note:
+            visible += f"; {m.note}"
+        table.add_row(m.name, m.what, visible)
+    out.print(table)
+
+
+def _print_mistake(m: Any, weight_decay: float) -> None:
+    out.print(f"[bold]mistake {m.name}[/]: {m.what}")
+    out.print(f"  wrong: {m.wrong}")
+    out.print(f"  right: {m.right}")
+    if m.invisible:
+        out.print(f"  [yellow]invisible to finite differences[/]: {m.invisible}")
+    if m.weight_decay and weight_decay == 0.0:
+        out.print(
+            "  [yellow]this config has optim.weight_decay=0: the mistake changes nothing here[/] "
+            "(try optim.weight_decay=0.01)"
+        )
+    if m.note:
+        out.print(f"  note: {m.note}")
 
 
 @command(

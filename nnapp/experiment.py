@@ -78,7 +78,8 @@ def write_run(
         "initial_loss": result.initial_loss,
         "chance_loss": result.chance_loss,
         "gradcheck_verdict": last_check.verdict if last_check else "off",
-        "gradcheck_max_error": last_check.max_error if last_check else None,
+        # over every check of the run, as the console's summary line reports it
+        "gradcheck_max_error": max(c.report.max_error for c in result.checks) if result.checks else None,
         "classes": [str(c) for c in data.classes],
         "n_features": data.n_features,
         "n_train": len(data.y_train),

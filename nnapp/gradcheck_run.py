@@ -6,18 +6,19 @@ it reproduces the epoch-0 check a `train` run records in gradcheck.csv.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import network
+from . import mistakes, network
 from .config import LoadedConfig, NnappError
 from .data import Dataset
 from .experiment import prepare
 from .gradcheck import GradcheckReport
 from .runs import Run
-from .trainer import dimensions, init_state, run_gradcheck
+from .trainer import dimensions, gradcheck_samples, init_state, run_gradcheck
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,14 @@ class StandaloneCheck:
     report: GradcheckReport
     where: str  # "initial parameters (seed 0)" or "parameters of RUN_DIR"
     dims: tuple[int, int, int]  # D_x, D_h, N_c
+    rows: int = 0  # training rows checked (gradcheck.samples, raised to N_c)
 
 
 def check_config(
-    loaded: LoadedConfig, every_coordinate: bool = False, run: Run | None = None
+    loaded: LoadedConfig, every_coordinate: bool = False, run: Run | None = None, mistake: str | None = None
 ) -> StandaloneCheck:
-    """Run the config's gradient check (gradcheck.* settings) at its initial or at a run's parameters."""
+    """Run the config's gradient check (gradcheck.* settings) at its initial or at a run's parameters;
+    with `mistake` (a name of nnapp.mistakes), planted in the training path's backward."""
     cfg = loaded.config
     if every_coordinate:
         cfg = dataclasses.replace(cfg, gradcheck=dataclasses.replace(cfg.gradcheck, coords="all"))
@@ -43,8 +46,9 @@ def check_config(
     else:
         params = _run_params(run, data, dims, str(loaded.path or "config"))
         where = f"parameters of {run.path}"
-    report = run_gradcheck(cfg, params, data, state.check_rng)
-    return StandaloneCheck(report, where, dims)
+    with mistakes.planted(mistake) if mistake is not None else contextlib.nullcontext():
+        report = run_gradcheck(cfg, params, data, state.check_rng)
+    return StandaloneCheck(report, where, dims, gradcheck_samples(cfg, data))
 
 
 def _run_params(run: Run, data: Dataset, dims: tuple[int, int, int], source: str) -> network.Params:

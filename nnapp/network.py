@@ -147,7 +147,12 @@ def forward(params: Params, X: np.ndarray, ws: Workspace | None = None) -> Forwa
 
 
 def cross_entropy(fwd: Forward, y: np.ndarray) -> float:
-    """J = -(1/B) sum_i log y_hat[i, y_i] = mean(logsumexp(theta_i) - theta[i, y_i]); never log(y_hat)."""
+    """J = -(1/B) sum_i log y_hat[i, y_i] = mean(logsumexp(theta_i) - theta[i, y_i]); never log(y_hat).
+
+    `y` holds class indices (B,) or one-hot rows (B, N_c), as for `backward`.
+    """
+    if y.ndim == 2:  # one-hot: theta[i, y_i] = sum_k Y[i, k] theta[i, k]
+        return float(np.mean(fwd.log_norm - np.einsum("ik,ik->i", y, fwd.theta)))
     rows = np.arange(len(y))
     return float(np.mean(fwd.log_norm - fwd.theta[rows, y]))
 
@@ -212,11 +217,33 @@ def loss_and_grads(
 ) -> tuple[float, Params]:
     """Loss J = mean cross-entropy + (lambda/2)(||W||^2 + ||U||^2), and its gradients.
 
+    `y` holds class indices (B,) or one-hot rows (B, N_c), as for `backward`.
     `grads` has keys W, b1, U, b2 and x, each of the shape of what it differentiates (x: (B, D_x)).
     """
+    y = np.asarray(y)
     fwd = forward(params, X)
     loss = cross_entropy(fwd, y) + l2_penalty(params, weight_decay)
     return loss, backward(params, fwd, y, weight_decay)
+
+
+def step_gradients(
+    params: Params,
+    X: np.ndarray,
+    y: np.ndarray,
+    weight_decay: float,
+    ws: Workspace,
+    out: Params,
+    input_grad: bool = False,
+) -> Params:
+    """One training step's gradients: forward into `ws`, backward into `out`. Training calls this for
+    every step and the gradient check differentiates this very function (nnapp.gradcheck), so both
+    see the same label form (one-hot rows), the Workspace and `out=` arrays, and short batches.
+
+    `backward` is looked up in this module at call time: a mistake planted there (nnapp.mistakes)
+    reaches training and the check alike.
+    """
+    fwd = forward(params, X, ws.first(len(X)))
+    return backward(params, fwd, y, weight_decay, input_grad=input_grad, out=out)
 
 
 def predict_proba(params: Params, X: np.ndarray) -> np.ndarray:

@@ -108,6 +108,11 @@ def notes(cfg: Config, data: Dataset) -> list[str]:
             f"gradcheck.samples={cfg.gradcheck.samples} is more than the {n_train} training rows: "
             f"the gradient checks use all {n_train}"
         )
+    if cfg.gradcheck.enabled and cfg.gradcheck.samples < min(data.n_classes, n_train):
+        out.append(
+            f"gradcheck.samples={cfg.gradcheck.samples} is fewer than the {data.n_classes} classes: "
+            f"the gradient checks use {data.n_classes} rows, at least one of every class"
+        )
     if data.dropped_rows:
         out.append(f"{data.dropped_rows} row(s) with missing values were dropped (data.missing: drop)")
     return out

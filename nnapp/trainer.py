@@ -18,7 +18,7 @@ import numpy as np
 from . import network
 from .config import Config
 from .data import Dataset
-from .gradcheck import GradcheckReport, check_gradients
+from .gradcheck import GradcheckReport, Verdict, check_gradients
 from .optim import (
     ScheduleState,
     SGDState,
@@ -45,6 +45,12 @@ METRIC_COLUMNS = (
 # |J0 - ln N_c| beyond this many nats flags the initial loss as far off chance. He-initialised logits
 # have a standard deviation near sqrt(2) on standardized inputs, which alone adds about one nat.
 CHANCE_FLAG_MARGIN = 2.0
+# A runaway loss is divergence even while it is finite: training stops when the loss at the end of an
+# epoch exceeds RUNAWAY_FACTOR x max(initial loss, ln N_c). Measured on the shipped configs, a learning
+# rate that recovers peaks under 15x (iris at optim.lr=3 reaches 25 nats from 1.8 at epoch 3), while
+# one that diverges passes 100x within a few epochs and goes on to 1e12-1e150 (digits optim.lr=1: 2.6e4
+# after one epoch). At such losses finite differences resolve nothing: J(p +/- eps) round alike.
+RUNAWAY_FACTOR = 100.0
 
 
 @dataclass(frozen=True)
@@ -136,10 +142,24 @@ def init_state(cfg: Config, data: Dataset) -> TrainState:
     )
 
 
+def gradcheck_samples(cfg: Config, data: Dataset) -> int:
+    """How many rows the checks use: gradcheck.samples, raised to N_c (one row of every class at
+    least; preflight.notes says so), at most every training row."""
+    return min(max(cfg.gradcheck.samples, data.n_classes), len(data.y_train))
+
+
 def gradcheck_rows(cfg: Config, data: Dataset) -> np.ndarray:
-    """The fixed training rows the periodic checks use: the first `samples` of a seeded permutation."""
+    """The fixed training rows the periodic checks use, stratified: one seeded row of every class
+    present, then the first of a seeded permutation of the others, `gradcheck_samples` in all.
+
+    A mistake that touches one class only (say, class 9 of digits) shows only in rows of that class.
+    """
     rng = np.random.default_rng(np.random.SeedSequence(cfg.seed).spawn(4)[3])
-    return np.sort(rng.permutation(len(data.y_train))[: cfg.gradcheck.samples])
+    y = data.y_train
+    one_each = [int(rng.choice(np.flatnonzero(y == c))) for c in np.unique(y)]
+    others = rng.permutation(np.setdiff1d(np.arange(len(y)), one_each))
+    n_rows = gradcheck_samples(cfg, data)
+    return np.sort(np.concatenate([one_each, others])[:n_rows])
 
 
 def run_gradcheck(
@@ -158,6 +178,7 @@ def run_gradcheck(
         fail=g.fail,
         rng=rng,
         directional=g.directional,
+        batch_rows=min(cfg.train.batch_size, len(data.y_train)),  # the Workspace training steps use
     )
 
 
@@ -200,6 +221,11 @@ def _monitored(cfg: Config, record: EpochRecord) -> float:
 
 def _finite(record: EpochRecord) -> bool:
     return all(math.isfinite(v) for v in (record.train_loss, record.val_loss, record.grad_norm))
+
+
+def runaway_limit(initial_loss: float, chance_loss: float) -> float:
+    """The training loss beyond which training has diverged although finite (see RUNAWAY_FACTOR)."""
+    return RUNAWAY_FACTOR * max(initial_loss, chance_loss)
 
 
 # Overflow on the way to divergence is expected and detected by the explicit checks in the loop, which
@@ -266,7 +292,7 @@ def train(
             )
         elif every > 0:
             gc = check(0, "epoch")
-            if gc is not None and gc.report.verdict == "fail" and cfg.gradcheck.on_fail == "stop":
+            if gc is not None and gc.report.verdict == Verdict.FAIL and cfg.gradcheck.on_fail == "stop":
                 stop_reason, message = "gradcheck_failed", _gradcheck_message(gc)
         if stop_reason == "completed":
             _epoch_done(callbacks, state)
@@ -283,8 +309,8 @@ def train(
         X_epoch, Y_epoch = X_train[order], Y_train[order]  # one gather per epoch, slices per step
         for step, start in enumerate(range(0, n, batch), start=1):
             X_b, Y_b = X_epoch[start : start + batch], Y_epoch[start : start + batch]
-            fwd = network.forward(params, X_b, ws.first(len(X_b)))
-            network.backward(params, fwd, Y_b, o.weight_decay, input_grad=False, out=grads)
+            # the gradient check differentiates this very call (nnapp.gradcheck)
+            network.step_gradients(params, X_b, Y_b, o.weight_decay, ws, grads)
             # A non-finite loss makes Y_hat, hence the gradient, non-finite, and the norm is computed for
             # clipping anyway: checking it spares the hot loop a separate loss evaluation per step.
             if not math.isfinite(clip_by_norm(grad_flat, o.clip_norm)):
@@ -314,13 +340,18 @@ def train(
             stop_reason = "diverged"
             message = _divergence_message("loss or gradient over the training set", epoch, step, o.lr, True)
             break
+        if record.train_loss > runaway_limit(initial_loss, chance):  # finite, but diverged: before any check
+            np.copyto(state.flat, prev_flat)
+            stop_reason = "diverged"
+            message = _runaway_message(record, initial_loss, chance, o.lr)
+            break
         state.epoch = epoch
         end_of_epoch(record)
         for cb in callbacks:
             cb.on_epoch_end(record, state)
         if every > 0 and epoch % every == 0:
             gc = check(epoch, "epoch")
-            if gc is not None and gc.report.verdict == "fail" and cfg.gradcheck.on_fail == "stop":
+            if gc is not None and gc.report.verdict == Verdict.FAIL and cfg.gradcheck.on_fail == "stop":
                 stop_reason, message = "gradcheck_failed", _gradcheck_message(gc)
                 break
         _epoch_done(callbacks, state)
@@ -338,7 +369,11 @@ def train(
         state.checks.append(gc)
         for cb in callbacks:
             cb.on_gradcheck(gc)
-        if gc.report.verdict == "fail" and cfg.gradcheck.on_fail == "stop" and stop_reason == "completed":
+        if (
+            gc.report.verdict == Verdict.FAIL
+            and cfg.gradcheck.on_fail == "stop"
+            and stop_reason == "completed"
+        ):
             stop_reason, message = "gradcheck_failed", _gradcheck_message(gc)
     return TrainResult(
         params=final,
@@ -374,6 +409,14 @@ def _divergence_message(what: str, epoch: int, step: int, lr: float, epoch_end: 
     )
 
 
+def _runaway_message(record: EpochRecord, initial_loss: float, chance: float, lr: float) -> str:
+    return (
+        f"training diverged: runaway loss {record.train_loss:.3g} at the end of epoch {record.epoch}, "
+        f"over {RUNAWAY_FACTOR:g}x the initial loss {initial_loss:.3g} (or chance, ln N_c = {chance:.3g}); "
+        f"try a smaller learning rate (optim.lr={lr:g}, e.g. optim.lr={lr / 10:g}) or set optim.clip_norm"
+    )
+
+
 def _gradcheck_message(record: GradcheckRecord) -> str:
     report = record.report
     worst = report.worst()
@@ -382,10 +425,16 @@ def _gradcheck_message(record: GradcheckRecord) -> str:
         f"gradient check failed at epoch {record.epoch}: dJ/d{worst.name} relative error "
         f"{worst.max_error:.2e}{where} > gradcheck.fail={report.fail:g}"
     )
-    if report.directional is not None and report.directional.verdict == "fail" and worst.verdict != "fail":
+    if worst.nonfinite:
+        text = (
+            f"gradient check failed at epoch {record.epoch}: dJ/d{worst.name} has a non-finite value "
+            f"(NaN or inf){where}"
+        )
+    d = report.directional
+    if d is not None and d.verdict == Verdict.FAIL and worst.verdict != Verdict.FAIL:
         text = (
             f"gradient check failed at epoch {record.epoch}: directional derivative error "
-            f"{report.directional.error:.2e} > gradcheck.fail={report.fail:g}"
+            f"{d.error:.2e} > gradcheck.fail={report.fail:g}"
         )
     return text
 

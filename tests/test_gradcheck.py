@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import nnapp.gradcheck as gradcheck
+import nnapp.network as network
 from nnapp.gradcheck import FLOOR, check_gradients, relative_error
 from nnapp.network import init_params
 
@@ -28,14 +29,14 @@ def test_correct_gradients_pass_on_every_tensor(problem):
 
 
 def test_a_gradient_off_by_a_tenth_of_a_percent_fails(problem, monkeypatch):
-    real_backward = gradcheck.backward
+    real_backward = network.backward
 
     def broken_backward(*args, **kwargs):
         grads = real_backward(*args, **kwargs)
-        grads["U"] = grads["U"] * 1.001
+        grads["U"] *= 1.001  # in place: training reads its gradient from the `out` buffer
         return grads
 
-    monkeypatch.setattr(gradcheck, "backward", broken_backward)
+    monkeypatch.setattr(network, "backward", broken_backward)
     report = check_gradients(*problem, coords=None)
     by_name = {t.name: t for t in report.tensors}
     assert by_name["U"].verdict == "fail" and by_name["U"].max_error > 1e-4
@@ -71,7 +72,168 @@ def test_float32_parameters_are_checked_in_float64():
     assert params["W"].dtype == np.float32  # the caller's arrays are untouched
 
 
-def test_sampled_mode_checks_k_coordinates_per_tensor(problem):
+def test_sampled_mode_checks_k_coordinates_per_tensor_b2_in_full_and_u_in_every_class_row(problem):
     report = check_gradients(*problem, coords=2, directional=False)
-    assert all(t.checked + t.kinks == 2 for t in report.tensors)
+    sizes = {t.name: t.checked + t.kinks for t in report.tensors}
+    assert sizes == {"W": 2, "b1": 2, "U": 3, "b2": 3, "x": 2}  # N_c = 3 classes
     assert report.directional is None
+    rng = np.random.default_rng(7)
+    for coords in (1, 3, 5):
+        picked = gradcheck.coordinates("U", (10, 4), coords, rng)
+        assert set(picked // 4) == set(range(10)) and len(picked) == max(coords, 10)
+        assert len(gradcheck.coordinates("b2", (10,), coords, rng)) == 10
+
+
+# ----------------------------------------------------------------------------- verdicts that mean it
+
+
+def test_a_nan_in_the_weights_is_a_failure_never_a_pass(problem):
+    params, X, y = problem
+    params["U"][1, 2] = np.nan
+    report = check_gradients(params, X, y, coords=None)
+    assert report.verdict == gradcheck.Verdict.FAIL
+    assert report.max_error == np.inf
+    assert any(t.nonfinite for t in report.tensors)
+
+
+def test_a_nan_in_the_analytic_gradient_alone_is_a_failure(problem, monkeypatch):
+    real_backward = network.backward
+
+    def nan_backward(*args, **kwargs):
+        grads = real_backward(*args, **kwargs)
+        grads["b1"][0] = np.nan
+        return grads
+
+    monkeypatch.setattr(network, "backward", nan_backward)
+    report = check_gradients(*problem, coords=None)
+    b1 = next(t for t in report.tensors if t.name == "b1")
+    assert b1.verdict == "fail" and b1.nonfinite == 1 and b1.worst_index == (0,)
+    assert report.verdict == "fail"
+
+
+def test_relative_error_of_non_finite_values_is_infinite_not_zero():
+    assert max(0.0, float("nan")) == 0.0  # why the old maximum read a NaN as a pass
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        assert relative_error(bad, 1.0) == np.inf and relative_error(1.0, bad) == np.inf
+    assert gradcheck.verdict_for(np.inf, 1e-6, 1e-4) == "fail"
+
+
+def test_round_off_beyond_tol_makes_a_coordinate_unreliable_never_pass_or_fail():
+    assert gradcheck.verdict_for(1.0, 1e-6, 1e-4, noise=1e-3) == "unreliable"
+    assert gradcheck.verdict_for(1e-9, 1e-6, 1e-4, noise=1e-3) == "unreliable"
+    assert gradcheck.verdict_for(1e-9, 1e-6, 1e-4, noise=1e-8) == "pass"
+    # the bound grows with the size of the loss and shrinks with eps; in float32 it is 2^29 times larger
+    small = gradcheck.roundoff_bound(0.0, 0.0, 2.0, 1e-5)
+    assert small < 1e-6 < gradcheck.roundoff_bound(0.0, 0.0, 1e12, 1e-5)
+    assert gradcheck.roundoff_bound(0.0, 0.0, 2.0, 1e-5, np.float32) == pytest.approx(small * 2.0**29)
+
+
+def test_weights_blown_up_by_a_runaway_loss_check_as_unreliable_not_failed(monkeypatch):
+    from nnapp import trainer
+    from nnapp.config import config_from_mapping
+    from nnapp.data import load_dataset
+
+    monkeypatch.setattr(trainer, "RUNAWAY_FACTOR", np.inf)  # let it run away, as the old code did
+    raw = {
+        "data": {"dataset": "iris"},
+        "model": {"hidden": 16},
+        "optim": {"lr": 3, "momentum": 0.9},
+        "train": {"epochs": 31, "batch_size": 16, "early_stopping": {"patience": 0}},
+        "gradcheck": {"enabled": False},
+    }
+    cfg, _ = config_from_mapping(raw)
+    data = load_dataset(cfg.data, cfg.seed)
+    result = trainer.train(cfg, data)
+    assert result.history[-1].train_loss > 1e10
+    params = network.views(result.state.flat, *trainer.dimensions(data, cfg))
+    report = trainer.run_gradcheck(cfg, params, data, np.random.default_rng(0))
+    assert report.verdict == "unreliable"
+    assert all(t.verdict in ("unreliable", "pass") for t in report.tensors)
+    assert sum(t.unresolved for t in report.tensors) > 0
+
+
+def test_verdicts_are_an_enum_that_files_write_as_the_same_strings():
+    import json
+
+    from nnapp.artifacts import gradcheck_rows
+    from nnapp.trainer import GradcheckRecord
+
+    assert [v.value for v in gradcheck.Verdict] == ["pass", "warn", "fail", "unreliable"]
+    check = gradcheck.TensorCheck("W", 1, 0, 0.0, (0, 0), "unreliable")  # as read back from a file
+    assert check.verdict is gradcheck.Verdict.UNRELIABLE
+    report = gradcheck.GradcheckReport([check])
+    assert json.dumps({"v": report.verdict}) == '{"v": "unreliable"}'
+    assert gradcheck_rows([GradcheckRecord(0, "epoch", report)])[0]["verdict"] == "unreliable"
+    assert f"{gradcheck.Verdict.FAIL}" == "fail"
+
+
+# ------------------------------------------------------------------------------ the training path
+
+
+def test_the_check_differentiates_the_step_function_training_calls(problem, monkeypatch):
+    calls = []
+    real = network.step_gradients
+
+    def spy(params, X, y, weight_decay, ws, out, input_grad=False):
+        calls.append((y.ndim, len(ws.ones), len(X), out["W"].base is not None, X.dtype))
+        return real(params, X, y, weight_decay, ws, out, input_grad)
+
+    monkeypatch.setattr(network, "step_gradients", spy)
+    params, X, y = problem
+    check_gradients({k: v.astype(np.float32) for k, v in params.items()}, X, y, batch_rows=16)
+    ndim, capacity, rows, views_of_a_buffer, dtype = calls[0]
+    assert ndim == 2  # one-hot rows, as training passes them
+    assert capacity == 16 > rows  # a short batch in a larger Workspace
+    assert views_of_a_buffer and dtype == np.float64  # float32 parameters, checked in float64
+
+
+def test_a_stale_gradient_buffer_that_the_backward_adds_to_is_a_failure(problem, monkeypatch):
+    real_backward = network.backward
+
+    def accumulating(params, fwd, y, weight_decay=0.0, input_grad=True, out=None):
+        previous = None if out is None else out["U"].copy()
+        grads = real_backward(params, fwd, y, weight_decay, input_grad, out)
+        if previous is not None:
+            grads["U"] += previous  # forgot that `out` holds the last step's gradient
+        return grads
+
+    monkeypatch.setattr(network, "backward", accumulating)
+    assert check_gradients(*problem).verdict == "fail"
+
+
+def test_check_rows_hold_every_class_and_samples_is_raised_to_n_c():
+    from nnapp.config import config_from_mapping
+    from nnapp.data import load_dataset
+    from nnapp.preflight import notes
+    from nnapp.trainer import gradcheck_rows
+
+    cfg, _ = config_from_mapping({"data": {"dataset": "digits"}, "gradcheck": {"samples": 3}})
+    data = load_dataset(cfg.data, cfg.seed)
+    rows = gradcheck_rows(cfg, data)
+    assert len(rows) == 10 and set(data.y_train[rows]) == set(range(10))
+    assert any("gradcheck.samples=3 is fewer than the 10 classes" in n for n in notes(cfg, data))
+    cfg, _ = config_from_mapping({"data": {"dataset": "digits"}, "gradcheck": {"samples": 25}})
+    rows = gradcheck_rows(cfg, data)
+    assert len(rows) == len(set(rows)) == 25 and set(data.y_train[rows]) == set(range(10))
+    assert not any("gradcheck.samples" in n for n in notes(cfg, data))
+
+
+def test_console_and_summary_json_report_the_same_max_error(write_config, tmp_path):
+    import json
+    import re
+
+    from conftest import TINY
+    from typer.testing import CliRunner
+
+    from nnapp.artifacts import read_csv_rows
+    from nnapp.cli import app
+
+    result = CliRunner().invoke(app, ["train", str(write_config(TINY)), "gradcheck.every=2"])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = (tmp_path / "runs").glob("*/*")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    recorded = read_csv_rows(run_dir / "gradcheck.csv")
+    over_all_checks = max(float(r["max_error"]) for r in recorded)
+    assert summary["gradcheck_max_error"] == over_all_checks
+    (shown,) = re.findall(r"checks, max error ([0-9.e+-]+)\)", result.output)
+    assert shown == f"{over_all_checks:.1e}"

@@ -8,7 +8,7 @@ import pytest
 from _runs import FLOWERS, ROOT, copy_of, trained
 from typer.testing import CliRunner
 
-from nnapp import gradcheck as gradcheck_module
+from nnapp import network as network_module
 from nnapp.cli import app
 
 runner = CliRunner()
@@ -183,14 +183,14 @@ def test_gradcheck_at_a_runs_parameters():
 
 
 def test_gradcheck_exits_4_when_a_gradient_is_wrong(monkeypatch):
-    real_backward = gradcheck_module.backward
+    real_backward = network_module.backward
 
     def wrong_backward(*args, **kwargs):
         grads = real_backward(*args, **kwargs)
-        grads["U"] = grads["U"] * 1.01  # a 1% error in dJ/dU
+        grads["U"] *= 1.01  # a 1% error in dJ/dU, where training reads it (the `out` buffer)
         return grads
 
-    monkeypatch.setattr(gradcheck_module, "backward", wrong_backward)
+    monkeypatch.setattr(network_module, "backward", wrong_backward)
     result = invoke("gradcheck", IRIS)
     assert result.exit_code == 4
     assert "verdict: fail" in result.output
@@ -273,3 +273,20 @@ def test_plot_with_a_damaged_metrics_file_is_an_error(tmp_path):
     result = invoke("plot", run_dir)
     assert result.exit_code == 2
     assert "metrics.csv: missing column(s)" in result.output
+
+
+def test_gradcheck_at_a_runs_weights_holding_a_nan_never_passes(tmp_path):
+    from nnapp import artifacts
+
+    run_dir = copy_of("iris", tmp_path)
+    with np.load(run_dir / "model.npz", allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    arrays["U"] = arrays["U"].copy()
+    arrays["U"][0, 0] = np.nan
+    artifacts.save_npz(run_dir / "model.npz", arrays)
+    result = invoke("gradcheck", IRIS, "--run", run_dir)
+    # 4: the check fails on the NaN; 2: the run is refused as damaged when it is read. Never a pass.
+    assert result.exit_code in (2, 4), result.output
+    assert "pass" not in result.output.replace("pass ≤", "")
+    if result.exit_code == 4:
+        assert "verdict: fail" in result.output and "NaN/inf" in result.output

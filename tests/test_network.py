@@ -1,6 +1,7 @@
 """The hand-derived gradients against an independent float64 finite-difference computation."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -124,3 +125,19 @@ def test_forward_shapes():
     rng = np.random.default_rng(6)
     fwd = forward(init_params(3, 5, 4, rng), rng.standard_normal((2, 3)))
     assert (fwd.z.shape, fwd.h.shape, fwd.theta.shape, fwd.y_hat.shape) == ((2, 5), (2, 5), (2, 4), (2, 4))
+
+
+def test_loss_and_grads_and_cross_entropy_take_class_indices_or_one_hot_rows_alike():
+    from nnapp.network import cross_entropy
+
+    rng = np.random.default_rng(6)
+    params = init_params(4, 5, 3, rng)
+    X, y = rng.standard_normal((7, 4)), rng.integers(0, 3, 7)
+    Y = np.eye(3)[y]
+    loss_i, grads_i = loss_and_grads(params, X, y, 0.01)
+    loss_y, grads_y = loss_and_grads(params, X, Y, 0.01)
+    assert loss_y == pytest.approx(loss_i, rel=1e-14)
+    for name in grads_i:
+        np.testing.assert_allclose(grads_y[name], grads_i[name], rtol=1e-13, atol=1e-16)
+    fwd = forward(params, X)
+    assert cross_entropy(fwd, Y) == pytest.approx(cross_entropy(fwd, y), rel=1e-14)

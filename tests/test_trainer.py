@@ -75,11 +75,26 @@ def test_gradient_checks_run_every_k_epochs_and_at_the_end(iris):
     assert all(c.report.verdict == "pass" for c in result.checks)
 
 
-def test_a_failing_gradient_check_stops_the_run(iris):
-    cfg = replace(small(), gradcheck=GradcheckConfig(every=5, tol=1e-15, fail=1e-14))
-    result = train(cfg, iris)
+def test_a_failing_gradient_check_stops_the_run(iris, monkeypatch):
+    real_backward = network.backward
+
+    def off_by_a_percent(*args, **kwargs):
+        grads = real_backward(*args, **kwargs)
+        grads["b2"] *= 1.01
+        return grads
+
+    monkeypatch.setattr(network, "backward", off_by_a_percent)
+    result = train(replace(small(), gradcheck=GradcheckConfig(every=5)), iris)
     assert result.stop_reason == "gradcheck_failed"
-    assert "gradient check failed at epoch 0" in result.message
+    assert "gradient check failed at epoch 0: dJ/db2" in result.message
+    assert result.state.sgd.steps == 0  # before any step
+
+
+def test_a_tolerance_finer_than_round_off_is_unreliable_not_failed(iris):
+    cfg = replace(small(epochs=5), gradcheck=GradcheckConfig(every=5, tol=1e-15, fail=1e-14))
+    result = train(cfg, iris)
+    assert result.stop_reason == "completed"
+    assert {c.report.verdict for c in result.checks} == {"unreliable"}
 
 
 def test_float32_training_keeps_float32_weights(iris):
