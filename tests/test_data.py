@@ -65,7 +65,7 @@ def test_missing_values_are_an_error_naming_rows_columns_and_the_fix(tmp_path):
         load_dataset(DataConfig(dataset="csv", path=path, target="label"), seed=0)
     message = str(info.value)
     assert "2 row(s) have missing values in column(s) a, b" in message
-    assert "row(s) 32, 33" in message and "data.missing: drop" in message
+    assert "line(s) 32, 33" in message and "data.missing: drop" in message
 
 
 def test_missing_values_can_be_dropped_and_are_counted(tmp_path):
@@ -77,7 +77,7 @@ def test_missing_values_can_be_dropped_and_are_counted(tmp_path):
 
 def test_a_non_numeric_feature_names_row_and_column(tmp_path):
     path = write_csv(tmp_path, "a,label\n" + "1,x\n2,y\n" * 10 + "oops,x\n")
-    with pytest.raises(DataError, match=r"row 22, column 'a': 'oops' is not a number"):
+    with pytest.raises(DataError, match=r"line 22, column 'a': 'oops' is not a number"):
         load_dataset(DataConfig(dataset="csv", path=path, target="label"), seed=0)
 
 
