@@ -134,18 +134,28 @@ def _bounded_lines(handle: typing.TextIO, path: Path) -> Iterator[str]:
 
 
 def _check_regular_file(path: Path) -> None:
-    """Refuse what is not a regular file before opening it: a FIFO blocks, a device never ends."""
+    """Refuse what is not a regular file before opening it (a FIFO blocks, a device never ends), or a file
+    larger than the memory a run may use."""
     try:
-        mode = path.stat().st_mode
+        info = path.stat()
     except FileNotFoundError:
         raise DataError(f"{path}: no such CSV file") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read the CSV ({exc.strerror or exc})") from None
+    mode, size = info.st_mode, info.st_size
     if stat.S_ISDIR(mode):
         raise DataError(f"{path}: is a directory, expected a CSV file")
     if not stat.S_ISREG(mode):
         kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
         raise DataError(f"{path}: is {kind}, not a regular file; expected a CSV file")
+    from .preflight import memory_limit  # preflight imports this module
+
+    limit = memory_limit()
+    if size > limit.bytes:  # its rows as Python strings take several times the file's size
+        raise DataError(
+            f"{path}: the CSV file is {size / 2**30:,.1f} GiB, more than the {limit.bytes / 2**30:.1f} GiB "
+            f"of memory this machine allows ({limit.source})"
+        )
 
 
 def read_csv(path: str | Path) -> CsvRows:
@@ -314,7 +324,7 @@ def _check_width(source: str, n_rows: int, features: list[str], categories: dict
             )
         raise DataError(
             f"{source}: {n_rows:,} rows x {width:,} encoded columns would need about {need / 2**30:,.1f} GiB "
-            f"of memory, more than this machine has{culprit}"
+            f"of memory, more than this machine allows{culprit}"
         )
 
 
