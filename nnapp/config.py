@@ -53,7 +53,8 @@ class DataConfig:
     val_size: float = field(default=0.2, metadata=_meta(gt=0, lt=1))
     standardize: bool = True
     n_samples: int = field(default=500, metadata=_meta(ge=10, le=10_000_000))
-    noise: float = field(default=0.2, metadata=_meta(ge=0))
+    # spread of generated points around shapes of size ~1: beyond 1000 it is pure noise (1e308 overflows)
+    noise: float = field(default=0.2, metadata=_meta(ge=0, le=1000))
     n_features: int = field(default=2, metadata=_meta(ge=1, le=100_000))
     centers: int = field(default=3, metadata=_meta(ge=2, le=1000))
 

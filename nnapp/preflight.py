@@ -160,12 +160,16 @@ def _builtin_shape(cfg: Config) -> tuple[int, int, int] | None:
     return None  # csv: known once read
 
 
+def _gib(size: int) -> str:
+    """Bytes in GiB; exact integers for sizes a float cannot hold (model.hidden=10^400 is a valid integer)."""
+    return f"{size / 2**30:,.1f}" if size < 2**1000 else f"{size // 2**30:,}"
+
+
 def _refuse_if_too_big(cfg: Config, source: str, n_rows: int, n_features: int, n_classes: int) -> None:
     limit = memory_limit()
     need, have = estimate_bytes(cfg, n_rows, n_features, n_classes), limit.bytes
     if need <= have:
         return
-    gib = 2**30
     data_part = 3 * 8 * n_rows * n_features
     if data_part > need // 2:
         culprit = f"{n_rows:,} rows x {n_features:,} features (data.n_samples, data.n_features)"
@@ -174,8 +178,8 @@ def _refuse_if_too_big(cfg: Config, source: str, n_rows: int, n_features: int, n
         culprit = f"model.hidden={cfg.model.hidden:,} on {n_features} features and {n_classes} classes"
         advice = "use a smaller model.hidden"
     raise ResourceError(
-        f"{source}: {culprit} would need about {need / gib:,.1f} GiB of memory, this machine allows "
-        f"{have / gib:.1f} GiB ({limit.source}); {advice}"
+        f"{source}: {culprit} would need about {_gib(need)} GiB of memory, this machine allows "
+        f"{_gib(have)} GiB ({limit.source}); {advice}"
     )
 
 
