@@ -3,6 +3,7 @@ traceback, and no run directory left behind. One row of the table per distinct m
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from nnapp.config import NnappError
 GOOD_ROWS = "".join(f"{i % 7},{i % 5}.5,{i % 3},{'pq'[i % 2]}\n" for i in range(40))
 GOOD_CSV = "a,b,c,y\n" + GOOD_ROWS
 CSV_CONFIG = "name: t\ndata: {dataset: csv, path: '{csv}', target: y}\n"
+LINE_LIMIT = 2**20  # nnapp.data.MAX_CSV_LINE_CHARS, written out: the test states the documented limit
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,8 @@ class Case:
     id: str
     config: str | bytes | None  # the YAML; '{csv}', '{dir}' stand for paths. None: no file is written
     expect: tuple[str, ...]  # the key, column or row the message must name (besides the file)
-    names: str = "config"  # what the message names: "config", "csv", "dir" (the directory) or an override
+    # what the message names: "config", "csv", "dir" (the directory), "fifo", an absolute path or an override
+    names: str = "config"
     csv: str | bytes | None = None
     overrides: tuple[str, ...] = ()
 
@@ -95,6 +98,32 @@ CASES = [
     config_case("self-referencing-alias", "name: t\nx: &a [*a]\n", "more than 10000 values"),
     Case("config-not-utf8", b"name: \xff\xfe\n", ("cannot read the config", "UnicodeDecodeError")),
     Case("config-missing", None, ("no such config file",)),
+    config_case("name-dot-dot", "name: ..\n", "name must not be only dots", "'..'"),
+    config_case("name-dot", "name: .\n", "name must not be only dots", "'.'"),
+    config_case("name-empty", "name: ''\n", "name must use only"),
+    config_case("name-with-nul", 'name: "a\\0b"\n', "name must use only", "\\x00"),
+    config_case("name-absurdly-long", "name: " + "a" * 5000 + "\n", "name must be at most 100 characters"),
+    config_case("lr-overflows-as-a-string", "optim: {lr: 1e400}\n", "optim.lr must be a finite number"),
+    config_case(
+        "weight-decay-overflows", "optim: {weight_decay: -1e999}\n", "optim.weight_decay must be a finite"
+    ),
+    config_case(
+        "min-lr-above-lr",
+        "optim: {lr: 0.1, min_lr: 0.5, schedule: cosine}\n",
+        "optim.min_lr must be <= optim.lr",
+    ),
+    config_case(
+        "invscaling-overflows-over-the-epochs",
+        "optim: {schedule: invscaling, power_t: 200}\n",
+        "optim.power_t=200 overflows the invscaling schedule over 100 epochs",
+    ),
+    config_case(
+        "noise-overflows-the-data", "data: {dataset: moons, noise: 1.0e308}\n", "data.noise must be <= 1000"
+    ),
+    config_case("hidden-beyond-any-float", f"model: {{hidden: {10**400}}}\n", "model.hidden=10,000,", "GiB"),
+    config_case(
+        "epochs-as-huge-integer", f"train: {{epochs: {2**64}}}\n", "train.epochs must be <= 1,000,000"
+    ),
     # ---- overrides (the message names the override, which is where the mistake is)
     override_case("override-without-equals", "optim.lr", "expected KEY=VALUE"),
     override_case("override-empty-key", "=0.1", "expected KEY=VALUE"),
@@ -104,6 +133,8 @@ CASES = [
     override_case("override-into-a-number", "optim.lr.x=3", "optim.lr must be a number"),
     override_case("override-mapping-with-scalar", "optim=3", "optim must be a mapping"),
     override_case("override-missing-value", "train.epochs=", "train.epochs must be an integer"),
+    override_case("override-lr-overflows", "optim.lr=1e400", "optim.lr must be a finite number", "'1e400'"),
+    override_case("override-name-dot-dot", "name=..", "name must not be only dots"),
     # ---- the CSV
     Case("csv-missing", CSV_CONFIG, ("no such CSV file",), names="csv"),
     csv_case("csv-empty", "", "the CSV file is empty"),
@@ -112,6 +143,28 @@ CASES = [
     csv_case("csv-duplicate-column", "a,a,y\n1,2,p\n", "duplicate column name 'a'"),
     csv_case("csv-empty-column-name", "a,,y\n1,2,p\n", "empty column name"),
     csv_case("csv-ragged-row", "a,y\n1,p\n2\n", "line 3 has 1 cells"),
+    csv_case("csv-ragged-row-after-blank-lines", "a,y\n\n1,p\n\n2\n", "line 5 has 1 cells"),
+    csv_case(
+        "csv-row-of-empty-cells", "a,b,c,y\n0,0.5,0,p\n1,1.5,1,q\n,,,\n" + GOOD_ROWS, "(first at line(s) 4)"
+    ),
+        "(first at line(s) 4)",
+    ),
+    csv_case(
+        "csv-line-too-long", "a,y\n" + "1" * (LINE_LIMIT + 1) + ",p\n", "line 2 is longer than 1,048,576"
+    ),
+    csv_case("csv-without-newlines", "a" * (3 * LINE_LIMIT), "line 1 is longer than 1,048,576 characters"),
+    Case(
+        "csv-is-a-device",
+        CSV_CONFIG.replace("{csv}", "/dev/zero"),
+        ("a device", "not a regular file"),
+        "/dev/zero",
+    ),
+    Case(
+        "csv-is-a-fifo",
+        "name: t\ndata: {dataset: csv, path: '{fifo}', target: y}\n",
+        ("a FIFO", "not a regular file"),
+        "fifo",
+    ),
     csv_case(
         "csv-non-numeric-feature",
         GOOD_CSV.replace("\n3,", "\nthree,", 1),
@@ -175,6 +228,13 @@ CASES = [
     config_case(
         "hidden-too-big-for-memory", "model: {hidden: 1000000000}\n", "model.hidden=1,000,000,000", "GiB"
     ),
+    Case(
+        "output-dir-is-a-file-after-a-note",  # the note on the batch size must not make it two lines
+        "name: t\ntrain: {batch_size: 1000}\noutput: {dir: '{csv}'}\n",
+        ("output.dir: cannot create",),
+        names="csv",
+        csv="not a directory\n",
+    ),
     config_case(
         "generated-data-too-big-for-memory",
         "data: {dataset: blobs, n_samples: 10000000, n_features: 100000}\n",
@@ -197,12 +257,16 @@ def test_bad_input_exits_2_with_one_line_naming_file_and_key(case: Case, tmp_pat
     csv_path = tmp_path / "data.csv"
     data_dir = tmp_path / "a_directory"
     data_dir.mkdir()
+    fifo = tmp_path / "a_fifo"
+    os.mkfifo(fifo)  # opening it would block until a writer comes: it must be refused before
     if case.csv is not None:
         csv_path.write_bytes(case.csv if isinstance(case.csv, bytes) else case.csv.encode())
     if case.config is not None:
         text = case.config if isinstance(case.config, bytes) else case.config.encode()
         config.write_bytes(
-            text.replace(b"{csv}", str(csv_path).encode()).replace(b"{dir}", str(data_dir).encode())
+            text.replace(b"{csv}", str(csv_path).encode())
+            .replace(b"{dir}", str(data_dir).encode())
+            .replace(b"{fifo}", str(fifo).encode())
         )
 
     result = CliRunner().invoke(app, ["train", str(config), *case.overrides, "-q"])
@@ -213,7 +277,9 @@ def test_bad_input_exits_2_with_one_line_naming_file_and_key(case: Case, tmp_pat
     assert len(lines) == 1, result.stderr
     message = lines[0]
     assert message.startswith("error: ") and "Traceback" not in result.output
-    named = {"config": str(config), "csv": str(csv_path), "dir": str(data_dir)}.get(case.names)
+    named = {"config": str(config), "csv": str(csv_path), "dir": str(data_dir), "fifo": str(fifo)}.get(
+        case.names, case.names if case.names.startswith("/") else None
+    )
     assert (named or f"override {case.names!r}") in message
     for part in case.expect:
         assert part in message
