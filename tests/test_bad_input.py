@@ -147,8 +147,6 @@ CASES = [
     csv_case(
         "csv-row-of-empty-cells", "a,b,c,y\n0,0.5,0,p\n1,1.5,1,q\n,,,\n" + GOOD_ROWS, "(first at line(s) 4)"
     ),
-        "(first at line(s) 4)",
-    ),
     csv_case(
         "csv-line-too-long", "a,y\n" + "1" * (LINE_LIMIT + 1) + ",p\n", "line 2 is longer than 1,048,576"
     ),
