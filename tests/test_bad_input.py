@@ -324,3 +324,148 @@ def test_load_model_refuses_a_damaged_or_foreign_file_in_one_line(tmp_path, dama
     message = str(caught.value)
     assert isinstance(caught.value, NnappError) and "\n" not in message
     assert str(tmp_path) in message
+
+
+# ---------------------------------------------------------------- every other command of `nnapp --help`
+FLOWERS_HEADER = "sepal_length,sepal_width,petal_length,petal_width,garden"
+FLOWER = "5.1,3.5,1.4,0.2,east\n"
+
+
+@dataclass(frozen=True)
+class CommandCase:
+    """`nnapp ARGS`: '{run}' is a copy of a trained flowers run, '{tmp}' the test's folder, '{iris}' the
+    shipped iris config; `files` are written into '{tmp}' first. The message names `names` (same tokens)."""
+
+    id: str
+    args: tuple[str, ...]
+    names: str
+    expect: tuple[str, ...] = ()
+    files: tuple[tuple[str, str], ...] = ()
+
+
+def predict_case(id: str, csv: str, *expect: str) -> CommandCase:
+    return CommandCase(
+        id, ("predict", "{run}", "{tmp}/new.csv"), "{tmp}/new.csv", expect, (("new.csv", csv),)
+    )
+
+
+COMMAND_CASES = [
+    # ---- predict: one output row per data row, or one line naming the file's line
+    predict_case("predict-row-of-empty-cells", f"{FLOWERS_HEADER}\n{FLOWER}{FLOWER},,,,\n{FLOWER}", "line 4"),
+    predict_case(
+        "predict-row-of-empty-cells-after-blank-line", f"{FLOWERS_HEADER}\n\n{FLOWER},,,,\n", "line 4"
+    ),
+    predict_case("predict-ragged-row", f"{FLOWERS_HEADER}\n{FLOWER}5.1,3.5\n", "line 3 has 2 cells"),
+    predict_case("predict-non-numeric", f"{FLOWERS_HEADER}\n{FLOWER}5.1,x,1.4,0.2,east\n", "line 3", "'x'"),
+    predict_case("predict-unknown-category", f"{FLOWERS_HEADER}\n5.1,3.5,1.4,0.2,mars\n", "line 2", "'mars'"),
+    predict_case("predict-missing-column", "sepal_length,garden\n1,east\n", "missing column(s)"),
+    predict_case("predict-header-only", f"{FLOWERS_HEADER}\n", "header but no data rows"),
+    predict_case(
+        "predict-line-too-long", f"{FLOWERS_HEADER}\n{'1' * (LINE_LIMIT + 1)}\n", "line 2 is longer"
+    ),
+    predict_case("predict-no-newline-at-all", "x" * (2 * LINE_LIMIT), "line 1 is longer"),
+    CommandCase("predict-device", ("predict", "{run}", "/dev/zero"), "/dev/zero", ("not a regular file",)),
+    CommandCase("predict-fifo", ("predict", "{run}", "{tmp}/fifo"), "{tmp}/fifo", ("a FIFO",)),
+    CommandCase(
+        "predict-missing-csv", ("predict", "{run}", "{tmp}/nope.csv"), "{tmp}/nope.csv", ("no such",)
+    ),
+    CommandCase("predict-missing-run", ("predict", "{tmp}/no_run", "{tmp}/x.csv"), "{tmp}/no_run"),
+    CommandCase("predict-no-arguments", ("predict",), "predict", ("Missing argument",)),
+    # ---- evaluate
+    CommandCase("evaluate-unknown-split", ("evaluate", "{run}", "--split", "tset"), "--split", ("'tset'",)),
+    CommandCase("evaluate-missing-run", ("evaluate", "{tmp}/no_run"), "{tmp}/no_run"),
+    CommandCase(
+        "evaluate-data-unknown-class",
+        ("evaluate", "{run}", "--data", "{tmp}/l.csv"),
+        "{tmp}/l.csv",
+        ("line 3", "'rose'"),
+        (("l.csv", f"{FLOWERS_HEADER},species\n{FLOWER[:-1]},setosa\n{FLOWER[:-1]},rose\n"),),
+    ),
+    CommandCase(
+        "evaluate-data-row-of-empty-cells",
+        ("evaluate", "{run}", "--data", "{tmp}/l.csv"),
+        "{tmp}/l.csv",
+        ("line 2",),
+        (("l.csv", f"{FLOWERS_HEADER},species\n,,,,,\n"),),
+    ),
+    CommandCase("evaluate-data-device", ("evaluate", "{run}", "--data", "/dev/zero"), "/dev/zero"),
+    # ---- gradcheck, shapes, compare: the config and its overrides
+    CommandCase("gradcheck-missing-config", ("gradcheck", "{tmp}/no.yaml"), "{tmp}/no.yaml", ("no such",)),
+    CommandCase("gradcheck-lr-overflows", ("gradcheck", "{iris}", "optim.lr=1e400"), "optim.lr=1e400"),
+    CommandCase("gradcheck-missing-run", ("gradcheck", "{iris}", "--run", "{tmp}/no_run"), "{tmp}/no_run"),
+    CommandCase("shapes-name-dot-dot", ("shapes", "{iris}", "name=.."), "name=..", ("only dots",)),
+    CommandCase("shapes-hidden-not-integer", ("shapes", "{iris}", "model.hidden=1e400"), "model.hidden"),
+    CommandCase("compare-min-lr-above-lr", ("compare", "{iris}", "optim.min_lr=9"), "optim.min_lr=9"),
+    CommandCase(
+        "compare-csv-device",
+        ("compare", "{iris}", "data.dataset=csv", "data.path=/dev/zero", "data.target=y"),
+        "/dev/zero",
+    ),
+    # ---- sweep
+    CommandCase("sweep-jobs-zero", ("sweep", "{iris}", "optim.lr=0.1,1", "--jobs", "0"), "--jobs"),
+    CommandCase("sweep-bad-seeds", ("sweep", "{iris}", "--seeds", "a,b"), "--seeds"),
+    CommandCase(
+        "sweep-power-t-overflows",
+        ("sweep", "{iris}", "optim.schedule=invscaling", "optim.power_t=300,1"),
+        "power_t",
+    ),
+    CommandCase("sweep-name-dot-dot", ("sweep", "{iris}", "name=..", "optim.lr=0.1,1"), "name=.."),
+    # ---- plot, datasets, the command line itself
+    CommandCase("plot-missing-run", ("plot", "{tmp}/no_run"), "{tmp}/no_run"),
+    CommandCase("plot-no-arguments", ("plot",), "plot", ("Missing argument",)),
+    CommandCase("datasets-extra-argument", ("datasets", "iris"), "datasets", ("unexpected extra argument",)),
+    CommandCase("unknown-command", ("trian",), "trian", ("No such command",)),
+    CommandCase("unknown-option", ("train", "{iris}", "--quite"), "--quite", ("No such option",)),
+]
+
+
+def test_the_command_table_covers_every_command_of_the_cli():
+    from typer.core import TyperGroup
+    from typer.main import get_command
+
+    from nnapp.cli import app
+
+    group = get_command(app)
+    assert isinstance(group, TyperGroup)
+    commands = set(group.commands)
+    covered = {case.args[0] for case in COMMAND_CASES} | {"train"}  # train: the table above
+    assert commands <= covered, commands - covered
+    assert len({c.id for c in COMMAND_CASES}) == len(COMMAND_CASES)
+
+
+def _snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
+    return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if not p.is_fifo()}
+
+
+@pytest.mark.parametrize("case", COMMAND_CASES, ids=[c.id for c in COMMAND_CASES])
+def test_every_command_refuses_bad_input_with_one_line_and_writes_nothing(
+    case: CommandCase, tmp_path, monkeypatch
+):
+    from _runs import ROOT, copy_of
+
+    from nnapp.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    run = copy_of("flowers_csv", tmp_path)  # a private copy: a write into it would show
+    os.mkfifo(tmp_path / "fifo")
+    for name, text in case.files:
+        (tmp_path / name).write_text(text)
+    tokens = {"{run}": str(run), "{tmp}": str(tmp_path), "{iris}": str(ROOT / "configs" / "iris.yaml")}
+
+    def fill(text: str) -> str:
+        for token, value in tokens.items():
+            text = text.replace(token, value)
+        return text
+
+    before = _snapshot(tmp_path)
+    result = CliRunner().invoke(app, [fill(a) for a in case.args])
+
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    assert fill(case.names) in lines[0]
+    for part in case.expect:
+        assert part in lines[0]
+    assert _snapshot(tmp_path) == before  # nothing written, nothing touched
