@@ -291,3 +291,80 @@ def test_random_overrides_are_applied_or_refused_with_a_config_error(overrides):
         config_from_mapping({"name": "t"}, "base.yaml", overrides)
     except NnappError as exc:
         assert str(exc).startswith(("override ", "base.yaml"))
+
+
+PREDICT_COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width", "garden"]
+PREDICT_TOKENS = [
+    "5.1",
+    "0",
+    "-2.5",
+    "1e308",
+    "",
+    " ",
+    "nan",
+    "inf",
+    "x",
+    "east",
+    "south",
+    "mars",
+    "1,5",
+    '"',
+]
+
+
+@st.composite
+def predict_csvs(draw: st.DrawFn) -> str:
+    """A CSV for the flowers model: valid rows, rows of empty cells, blank lines, damaged cells and rows."""
+    header = list(PREDICT_COLUMNS)
+    if draw(st.integers(0, 9)) == 0:
+        header[draw(st.integers(0, len(header) - 1))] = draw(st.sampled_from(["species", "", "x", "garden"]))
+    lines = [",".join(header)]
+    for _ in range(draw(st.integers(0, 12))):
+        # mostly valid rows and blank lines (which keep the run going), so that outputs get counted too
+        kind = draw(st.sampled_from(["row"] * 8 + ["blank"] * 3 + ["empty-cells", "damaged", "short"]))
+        if kind == "row":
+            numbers = [str(draw(st.floats(-10, 10, allow_nan=False))) for _ in range(4)]
+            lines.append(",".join([*numbers, draw(st.sampled_from(["east", "south", "north"]))]))
+        elif kind == "empty-cells":
+            lines.append("," * (len(header) - 1))
+        elif kind == "blank":
+            lines.append(draw(st.sampled_from(["", " ", "\t"])))
+        elif kind == "damaged":
+            cells = ["5.1", "3.5", "1.4", "0.2", "east"]
+            cells[draw(st.integers(0, 4))] = draw(st.sampled_from(PREDICT_TOKENS) | st.text(max_size=3))
+            lines.append(",".join(cells))
+        else:
+            lines.append("5.1,3.5")
+    return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\r\n"]))
+
+
+@FUZZ_SETTINGS
+@given(text=predict_csvs())
+def test_predict_gives_one_row_per_data_row_in_order_or_one_line_naming_the_file(text, tmp_path_factory):
+    from _runs import trained
+
+    from nnapp.cli import app
+
+    path = tmp_path_factory.mktemp("predict") / "new.csv"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass", newline="")
+    result = CliRunner().invoke(app, ["predict", str(trained("flowers_csv")), str(path)])
+    event(f"exit code {result.exit_code}")
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    if result.exit_code == 2:
+        errors = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(errors) == 1 and errors[0].startswith(f"error: {path}"), result.stderr
+        return
+    assert result.exit_code == 0, result.output
+    # an independent count of the data rows: every record after the header that is not a blank line
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    records = records[next(i for i, r in enumerate(records) if any(c.strip() for c in r)) + 1 :]
+    data_rows = [r for r in records if r and not (len(r) == 1 and not r[0].strip())]
+    predicted = list(csv.reader(io.StringIO(result.stdout)))
+    assert predicted[0] == ["predicted"] and len(predicted) - 1 == len(data_rows)
+    # in order: each row predicted alone gives the label at its position
+    header = ",".join(PREDICT_COLUMNS)
+    for position in {0, len(data_rows) - 1}:
+        alone = path.with_name("alone.csv")
+        alone.write_text(header + "\n" + ",".join(data_rows[position]) + "\n")
+        single = CliRunner().invoke(app, ["predict", str(trained("flowers_csv")), str(alone)])
+        assert single.exit_code == 0 and single.stdout.splitlines()[1] == predicted[position + 1][0]
