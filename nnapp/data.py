@@ -166,6 +166,8 @@ def read_csv(path: str | Path) -> CsvRows:
     """
     path = Path(path)
     _check_regular_file(path)
+    # the csv module's own cap on a cell (128 Ki characters) would cut under the documented line limit
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_LINE_CHARS))
     rows: list[list[str]] = []
     lines: list[int] = []
     try:
