@@ -411,13 +411,22 @@ def config_from_mapping(
     return cfg, raw
 
 
+MAX_CONFIG_BYTES = 2**20  # a real config is about 1 KiB
+
+
 def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> LoadedConfig:
     path = Path(path)
     source = str(path)
     if path.is_dir():
         raise ConfigError(f"{source}: is a directory, expected a YAML config file")
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:  # bounded: /dev/zero or a runaway pipe must not fill memory
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{source}: the config is larger than {MAX_CONFIG_BYTES:,} bytes; is this a YAML config file?"
+            )
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{source}: no such config file") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -98,6 +98,7 @@ CASES = [
     config_case("self-referencing-alias", "name: t\nx: &a [*a]\n", "more than 10000 values"),
     Case("config-not-utf8", b"name: \xff\xfe\n", ("cannot read the config", "UnicodeDecodeError")),
     Case("config-missing", None, ("no such config file",)),
+    config_case("config-larger-than-1-mib", "name: t\n#" + "x" * 2**20 + "\n", "larger than 1,048,576 bytes"),
     config_case("name-dot-dot", "name: ..\n", "name must not be only dots", "'..'"),
     config_case("name-dot", "name: .\n", "name must not be only dots", "'.'"),
     config_case("name-empty", "name: ''\n", "name must use only"),
@@ -390,6 +391,10 @@ COMMAND_CASES = [
     ),
     CommandCase("evaluate-data-device", ("evaluate", "{run}", "--data", "/dev/zero"), "/dev/zero"),
     # ---- gradcheck, shapes, compare: the config and its overrides
+    CommandCase("train-config-is-a-device", ("train", "/dev/zero"), "/dev/zero", ("larger than 1,048,576",)),
+    CommandCase(
+        "shapes-config-is-a-device", ("shapes", "/dev/zero"), "/dev/zero", ("larger than 1,048,576",)
+    ),
     CommandCase("gradcheck-missing-config", ("gradcheck", "{tmp}/no.yaml"), "{tmp}/no.yaml", ("no such",)),
     CommandCase("gradcheck-lr-overflows", ("gradcheck", "{iris}", "optim.lr=1e400"), "optim.lr=1e400"),
     CommandCase("gradcheck-missing-run", ("gradcheck", "{iris}", "--run", "{tmp}/no_run"), "{tmp}/no_run"),
