@@ -8,6 +8,7 @@ functions that need it, to keep `nnapp --help` fast.
 from __future__ import annotations
 
 import csv
+import itertools
 import stat
 import typing
 from collections.abc import Iterator, Sequence
@@ -158,6 +159,14 @@ def _check_regular_file(path: Path) -> None:
         )
 
 
+def _memory_limit_text() -> str:
+    """The memory a run may use, for messages; taken before reading (after, the headroom is what is left)."""
+    from .preflight import memory_limit  # preflight imports this module
+
+    limit = memory_limit()
+    return f"{limit.bytes / 2**30:.1f} GiB, {limit.source}"
+
+
 def read_csv(path: str | Path) -> CsvRows:
     """Header and data rows as strings; errors name the file (and the line).
 
@@ -166,6 +175,7 @@ def read_csv(path: str | Path) -> CsvRows:
     """
     path = Path(path)
     _check_regular_file(path)
+    limit = _memory_limit_text()
     # the csv module's own cap on a cell (128 Ki characters) would cut under the documented line limit
     csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_LINE_CHARS))
     rows: list[list[str]] = []
@@ -178,9 +188,15 @@ def read_csv(path: str | Path) -> CsvRows:
                 blank_line = not row or (len(row) == 1 and not row[0].strip())
                 # before the header, a row of empty cells is skipped too (it names no columns)
                 if (not blank_line) if rows else any(cell.strip() for cell in row):
-                    rows.append(row)
+                    rows.append([cell.strip() for cell in row])  # stripped now: no second copy later
                     lines.append(first_line)
                 first_line = reader.line_num + 1
+    except MemoryError:  # the file fits the limit, its rows as Python strings (several times larger) did not
+        rows.clear()
+        raise DataError(
+            f"{path}: the CSV does not fit in memory once read ({len(lines):,} rows read; limit: {limit}); "
+            "use a smaller file"
+        ) from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read the CSV ({exc.__class__.__name__}: {exc})") from None
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -188,7 +204,7 @@ def read_csv(path: str | Path) -> CsvRows:
         raise DataError(f"{path}: cannot read the CSV ({line}{exc.__class__.__name__}: {exc})") from None
     if not rows:
         raise DataError(f"{path}: the CSV file is empty (expected a header row and data rows)")
-    header = [h.strip() for h in rows[0]]
+    header = rows[0]
     if len(rows) == 1:
         raise DataError(f"{path}: the CSV has a header but no data rows")
     seen: set[str] = set()
@@ -198,12 +214,13 @@ def read_csv(path: str | Path) -> CsvRows:
         if name in seen:
             raise DataError(f"{path}: duplicate column name {name!r} in the header")
         seen.add(name)
-    for number, row in zip(lines[1:], rows[1:], strict=True):
+    for number, row in itertools.islice(zip(lines, rows, strict=True), 1, None):
         if len(row) != len(header):
             raise DataError(
                 f"{path}: line {number} has {len(row)} cells, the header has {len(header)} columns"
             )
-    return CsvRows(header, [[c.strip() for c in r] for r in rows[1:]], lines[1:])
+    del rows[0], lines[0]  # in place: the rows may fill much of memory
+    return CsvRows(header, rows, lines)
 
 
 def encode_features(
@@ -331,7 +348,16 @@ def _check_width(source: str, n_rows: int, features: list[str], categories: dict
 
 
 def load_table(cfg: DataConfig, seed: int, base_dir: Path | None = None) -> Table:
-    return csv_table(cfg, base_dir) if cfg.dataset == "csv" else builtin_table(cfg, seed)
+    if cfg.dataset != "csv":
+        return builtin_table(cfg, seed)
+    limit = _memory_limit_text()
+    try:
+        return csv_table(cfg, base_dir)
+    except MemoryError:  # read, then encoded: several times the file's size in memory
+        raise DataError(
+            f"{cfg.path}: the CSV does not fit in memory once read and encoded "
+            f"(limit: {limit}); use a smaller file"
+        ) from None
 
 
 def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Dataset:

@@ -137,3 +137,21 @@ def test_a_data_path_that_is_not_a_regular_file_is_refused_before_opening(tmp_pa
         os.mkfifo(path)  # opening a FIFO with no writer would block this test forever
     with pytest.raises(DataError, match=rf"{path}: is a (FIFO|device), not a regular file"):
         read_csv(path)
+
+
+def test_running_out_of_memory_while_reading_a_csv_is_one_line_naming_the_file(tmp_path, monkeypatch):
+    from nnapp import data
+
+    class ReaderThatRunsOut:  # csv.reader's interface: rows and line_num
+        line_num = 0
+
+        def __init__(self, lines):
+            pass
+
+        def __iter__(self):
+            yield ["a", "b"]
+            raise MemoryError
+
+    monkeypatch.setattr(data.csv, "reader", ReaderThatRunsOut)
+    with pytest.raises(DataError, match=r"d.csv: the CSV does not fit in memory once read .* GiB"):
+        data.read_csv(write_csv(tmp_path, "a,b\n1,2\n"))
