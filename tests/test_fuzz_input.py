@@ -78,9 +78,9 @@ SECTIONS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         ),
         "step_every": either(st.integers(1, 3), st.integers(-1, 0)),
         "decay": either(floats(0.1, 0.9), floats(-1, 2)),
-        "power_t": either(floats(0.1, 1), floats(-1, 0)),
+        "power_t": either(floats(0.1, 1), floats(-1, 0) | st.just(500.0)),
         "plateau_patience": either(st.integers(1, 3), st.integers(-1, 0)),
-        "min_lr": either(floats(0, 1e-3), floats(-1, 0)),
+        "min_lr": either(floats(0, 1e-3), floats(-1, 0) | floats(2, 10)),
         "clip_norm": either(st.none() | floats(0.1, 10), floats(-1, 0)),
     },
     "train": {
@@ -116,7 +116,7 @@ SECTIONS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
 def config_mappings(draw: st.DrawFn) -> dict[str, Any]:
     raw: dict[str, Any] = {}
     if draw(st.booleans()):
-        raw["name"] = draw(either(st.just("fuzz"), st.sampled_from(["a b", "x/y", ""])))
+        raw["name"] = draw(either(st.just("fuzz"), st.sampled_from(["a b", "x/y", "", "..", ".", "a" * 300])))
     if draw(st.booleans()):
         raw["seed"] = draw(either(st.integers(0, 2**32 - 1), st.just(-1) | st.just(2**33)))
     for section, keys in SECTIONS.items():
@@ -159,6 +159,11 @@ def _run(config: Path, out_dir: Path) -> tuple[int, str]:
         assert {p for p in after - before if p.is_file()} == set()  # nothing written
     else:
         assert result.exit_code in RUN_EXIT_CODES, (result.exit_code, result.stderr)
+        from nnapp.config import load_config
+
+        # the run is one folder output.dir/<name>/<time stamp>, and its saved config reads back (no .inf)
+        (run_dir,) = [p for p in out_dir.glob("*/*") if p.is_dir()]
+        load_config(run_dir / "config.yaml")
     return result.exit_code, result.stderr
 
 
