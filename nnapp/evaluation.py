@@ -90,7 +90,18 @@ def _read_inputs(run: Run, path: str | Path, label: str | None) -> tuple[np.ndar
         raise DataError(
             f"{source}: the encoded columns do not match the model's {len(run.model['W'][0])} inputs"
         )
-    return (X - run.model["scaler_mean"]) / run.model["scaler_scale"], table
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by line
+        X = (X - run.model["scaler_mean"]) / run.model["scaler_scale"]
+        params = run.params
+        proba = network.predict_proba(params, X.astype(params["W"].dtype, copy=False))
+    finite = np.isfinite(X).all(axis=1) & np.isfinite(proba).all(axis=1)
+    if not finite.all():  # a NaN probability would silently read as the first class
+        line = table.lines[int(np.argmin(finite))]
+        raise DataError(
+            f"{source}: line {line}: the model's output overflows a float for these values, "
+            "which are far outside the training data"
+        )
+    return X, table
 
 
 def read_labelled_csv(run: Run, path: str | Path) -> tuple[np.ndarray, np.ndarray]:

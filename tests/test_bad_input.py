@@ -359,6 +359,12 @@ COMMAND_CASES = [
     predict_case("predict-ragged-row", f"{FLOWERS_HEADER}\n{FLOWER}5.1,3.5\n", "line 3 has 2 cells"),
     predict_case("predict-non-numeric", f"{FLOWERS_HEADER}\n{FLOWER}5.1,x,1.4,0.2,east\n", "line 3", "'x'"),
     predict_case("predict-unknown-category", f"{FLOWERS_HEADER}\n5.1,3.5,1.4,0.2,mars\n", "line 2", "'mars'"),
+    predict_case(
+        "predict-values-overflow-the-model",  # the probabilities were NaN and the label the first class
+        f"{FLOWERS_HEADER}\n{FLOWER}1e308,1e308,-1e308,1e308,east\n",
+        "line 3",
+        "overflows",
+    ),
     predict_case("predict-missing-column", "sepal_length,garden\n1,east\n", "missing column(s)"),
     predict_case("predict-header-only", f"{FLOWERS_HEADER}\n", "header but no data rows"),
     predict_case(
