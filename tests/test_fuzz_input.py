@@ -352,7 +352,7 @@ def test_predict_gives_one_row_per_data_row_in_order_or_one_line_naming_the_file
 
     path = tmp_path_factory.mktemp("predict") / "new.csv"
     path.write_text(text, encoding="utf-8", errors="surrogatepass", newline="")
-    result = CliRunner().invoke(app, ["predict", str(trained("flowers_csv")), str(path)])
+    result = CliRunner().invoke(app, ["predict", str(trained("flowers_csv")), str(path), "--proba"])
     event(f"exit code {result.exit_code}")
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     if result.exit_code == 2:
@@ -365,7 +365,9 @@ def test_predict_gives_one_row_per_data_row_in_order_or_one_line_naming_the_file
     records = records[next(i for i, r in enumerate(records) if any(c.strip() for c in r)) + 1 :]
     data_rows = [r for r in records if r and not (len(r) == 1 and not r[0].strip())]
     predicted = list(csv.reader(io.StringIO(result.stdout)))
-    assert predicted[0] == ["predicted"] and len(predicted) - 1 == len(data_rows)
+    assert predicted[0][0] == "predicted" and len(predicted) - 1 == len(data_rows)
+    for row in predicted[1:]:  # a NaN probability would make the label meaningless
+        assert abs(sum(float(p) for p in row[1:]) - 1) < 1e-9
     # in order: each row predicted alone gives the label at its position
     header = ",".join(PREDICT_COLUMNS)
     for position in {0, len(data_rows) - 1}:
