@@ -21,9 +21,6 @@ from typer.core import TyperGroup
 from . import __version__
 from .config import NnappError
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
 
 class _OneLineUsageErrors(TyperGroup):
     """Click's usage errors (a missing argument, `--jobs 0`) as one `error:` line with exit code 2.
@@ -71,6 +68,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
     cls=_OneLineUsageErrors,
 )
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 ConfigArg = Annotated[Path, typer.Argument(help="YAML experiment config.", show_default=False)]
