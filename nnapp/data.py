@@ -120,7 +120,7 @@ class CsvRows:
 
 
 def _bounded_lines(handle: typing.TextIO, path: Path) -> Iterator[str]:
-    """The file's lines, refusing one longer than MAX_CSV_LINE_CHARS (characters) before it fills memory."""
+    """The file's lines, refusing one longer than MAX_CSV_LINE_CHARS before it fills memory."""
     number = 0
     while True:
         line = handle.readline(MAX_CSV_LINE_CHARS + 1)
@@ -134,9 +134,9 @@ def _bounded_lines(handle: typing.TextIO, path: Path) -> Iterator[str]:
         yield line
 
 
-def _check_regular_file(path: Path) -> None:
+def _check_regular_file(path: Path) -> str:
     """Refuse what is not a regular file before opening it (a FIFO blocks, a device never ends), or a file
-    larger than the memory a run may use."""
+    larger than the memory a run may use; return that limit for later messages."""
     try:
         info = path.stat()
     except FileNotFoundError:
@@ -157,6 +157,7 @@ def _check_regular_file(path: Path) -> None:
             f"{path}: the CSV file is {size / 2**30:,.1f} GiB, more than the {limit.bytes / 2**30:.1f} GiB "
             f"of memory this machine allows ({limit.source})"
         )
+    return f"{limit.bytes / 2**30:.1f} GiB, {limit.source}"
 
 
 def _memory_limit_text() -> str:
@@ -174,8 +175,7 @@ def read_csv(path: str | Path) -> CsvRows:
     rows keep their place. Row numbers in messages are the file's lines, counting the header.
     """
     path = Path(path)
-    _check_regular_file(path)
-    limit = _memory_limit_text()
+    limit = _check_regular_file(path)  # taken before reading: afterwards the headroom is what is left
     # the csv module's own cap on a cell (128 Ki characters) would cut under the documented line limit
     csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_LINE_CHARS))
     rows: list[list[str]] = []
