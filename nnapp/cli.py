@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,15 +17,58 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # typer's own click
+from typer.core import TyperGroup
 
 from . import __version__
 from .config import NnappError
+
+
+class _OneLineUsageErrors(TyperGroup):
+    """Click's usage errors (a missing argument, `--jobs 0`) as one `error:` line with exit code 2.
+
+    typer draws them in a rich panel over several lines; every other bad input is one line, so these are
+    too. The group's `main` is what both the console script and typer's CliRunner call.
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
+        try:
+            # not standalone: click raises its errors here instead of drawing them
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except NoArgsIsHelpError as exc:  # bare `nnapp`: the help, as before
+            from typer import rich_utils
+
+            rich_utils.rich_format_error(exc)
+            sys.exit(exc.exit_code)
+        except UsageError as exc:
+            path = exc.ctx.command_path if exc.ctx is not None else "nnapp"
+            fail(f"{path}: {exc.format_message().rstrip('.')} (see {path} --help)", exc.exit_code)
+            sys.exit(exc.exit_code)
+        except ClickException as exc:
+            fail(exc.format_message(), exc.exit_code)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            err.print("aborted", markup=False)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
     help="Train a one-hidden-layer ReLU + softmax classifier with hand-derived, checked gradients.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
+    cls=_OneLineUsageErrors,
 )
 
 
@@ -104,8 +147,9 @@ def main_options(
 class _Reporter:
     """Training callbacks that draw progress: a rich bar on a terminal, plain lines otherwise."""
 
-    def __init__(self, epochs: int, quiet: bool, log_every: int) -> None:
+    def __init__(self, epochs: int, quiet: bool, log_every: int, notes: Sequence[str] = ()) -> None:
         self.epochs, self.quiet, self.log_every = epochs, quiet, log_every
+        self.notes = notes  # said once training starts: an error before then must stay the only line
         self.progress: Any = None
         self.task: Any = None
 
@@ -132,6 +176,8 @@ class _Reporter:
             self.progress.stop()
 
     def on_start(self, initial: Any, chance: float, far_off: bool) -> None:
+        for note in self.notes:  # what the run adjusts in the config, e.g. the batch size (even with -q)
+            err.print(f"note: {note}", markup=False)
         if self.quiet:
             return
         flag = "  [yellow](far from chance: check the data scaling and init)[/]" if far_off else ""
@@ -243,13 +289,10 @@ def train(
     data = prepare(loaded)
     from .preflight import notes
 
-    for note in notes(loaded.config, data):  # what the run adjusts in the config, e.g. the batch size
-        err.print(f"note: {note}", markup=False)
-
     with _stop_on_signals() as stop:
         epochs = loaded.config.train.epochs
         log_every = loaded.config.output.log_every or max(1, epochs // 20)
-        with _Reporter(epochs, quiet, log_every) as reporter:
+        with _Reporter(epochs, quiet, log_every, notes(loaded.config, data)) as reporter:
             outcome = run_experiment(loaded, [reporter], stop_event=stop, data=data)  # type: ignore[list-item]
         _finish(outcome)  # still under our handlers: more Ctrl-C cannot cut the resume hint short
 

@@ -53,7 +53,8 @@ class DataConfig:
     val_size: float = field(default=0.2, metadata=_meta(gt=0, lt=1))
     standardize: bool = True
     n_samples: int = field(default=500, metadata=_meta(ge=10, le=10_000_000))
-    noise: float = field(default=0.2, metadata=_meta(ge=0))
+    # spread of generated points around shapes of size ~1: beyond 1000 it is pure noise (1e308 overflows)
+    noise: float = field(default=0.2, metadata=_meta(ge=0, le=1000))
     n_features: int = field(default=2, metadata=_meta(ge=1, le=100_000))
     centers: int = field(default=3, metadata=_meta(ge=2, le=1000))
 
@@ -227,7 +228,10 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
                 raise ValueError(f"must be a finite number (got {value!r})")
             return float(value)
         if isinstance(value, str) and _NUMBER_RE.match(value.strip()):
-            return float(value)  # "1e-4": PyYAML reads exponents without a dot as strings
+            number = float(value)  # "1e-4": PyYAML reads exponents without a dot as strings
+            if not math.isfinite(number):  # "1e400" reads as inf: config.yaml would hold .inf
+                raise ValueError(f"must be a finite number (got {value!r}, which overflows a float)")
+            return number
     elif tp is str:
         if isinstance(value, str):
             return value
@@ -303,9 +307,42 @@ def _cross_checks(cfg: Config, where: typing.Callable[[str], str]) -> None:
         raise ConfigError(
             f"{where('gradcheck.tol')}: gradcheck.tol must be <= gradcheck.fail (got {g.tol} > {g.fail})"
         )
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", cfg.name):
+    _check_name(cfg.name, where)
+    _check_schedule(cfg.optim, cfg.train.epochs, where)
+
+
+MAX_NAME_LENGTH = 100  # the run directory adds a time stamp, a sweep '-sweep': stay far below NAME_MAX (255)
+
+
+def _check_name(name: str, where: typing.Callable[[str], str]) -> None:
+    """`name` becomes one folder under output.dir: one plain path component, never '.', '..' or a path."""
+    if len(name) > MAX_NAME_LENGTH:  # first: the message must not quote a name of a million characters
         raise ConfigError(
-            f"{where('name')}: name must use only letters, digits, '_', '-' and '.' (got {cfg.name!r})"
+            f"{where('name')}: name must be at most {MAX_NAME_LENGTH} characters (got {len(name):,})"
+        )
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise ConfigError(
+            f"{where('name')}: name must use only letters, digits, '_', '-' and '.' (got {name!r})"
+        )
+    if set(name) == {"."}:  # '.' writes runs bare into output.dir, '..' outside it
+        raise ConfigError(f"{where('name')}: name must not be only dots (got {name!r}): it names a folder")
+
+
+_LN_FLOAT_MAX = math.log(1.7976931348623157e308)
+
+
+def _check_schedule(optim: OptimConfig, epochs: int, where: typing.Callable[[str], str]) -> None:
+    """Refuse learning-rate schedules that misbehave over the configured epochs, before any training."""
+    if optim.min_lr > optim.lr:  # cosine would rise from lr to min_lr; the others would start at min_lr
+        raise ConfigError(
+            f"{where('optim.min_lr')}: optim.min_lr must be <= optim.lr (got {optim.min_lr:g} > {optim.lr:g})"
+        )
+    # invscaling divides by epochs^power_t: past 1.8e308 Python raises OverflowError mid-run
+    if optim.schedule == "invscaling" and optim.power_t * math.log(epochs) >= _LN_FLOAT_MAX:
+        limit = _LN_FLOAT_MAX / math.log(epochs)
+        raise ConfigError(
+            f"{where('optim.power_t')}: optim.power_t={optim.power_t:g} overflows the invscaling schedule "
+            f"over {epochs:,} epochs (epochs^power_t > 1.8e308); use power_t < {limit:.4g}"
         )
 
 
@@ -374,13 +411,22 @@ def config_from_mapping(
     return cfg, raw
 
 
+MAX_CONFIG_BYTES = 2**20  # a real config is about 1 KiB
+
+
 def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> LoadedConfig:
     path = Path(path)
     source = str(path)
     if path.is_dir():
         raise ConfigError(f"{source}: is a directory, expected a YAML config file")
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:  # bounded: /dev/zero or a runaway pipe must not fill memory
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{source}: the config is larger than {MAX_CONFIG_BYTES:,} bytes; is this a YAML config file?"
+            )
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{source}: no such config file") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -8,7 +8,10 @@ functions that need it, to keep `nnapp --help` fast.
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+import itertools
+import stat
+import typing
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,22 +106,105 @@ def describe_builtin(name: str) -> tuple[int, int, int]:
     return len(table.y), table.X.shape[1], len(np.unique(table.y))
 
 
-def read_csv(path: str | Path) -> tuple[list[str], list[list[str]]]:
-    """Header and rows as strings; errors name the file (and the row)."""
-    path = Path(path)
+# far wider than any real row: reading /dev/zero-like data or a file without newlines stops here
+MAX_CSV_LINE_CHARS = 2**20
+
+
+@dataclass(frozen=True)
+class CsvRows:
+    """A CSV's header and data rows (cells stripped), with each row's line number in the file (header = 1)."""
+
+    header: list[str]
+    rows: list[list[str]]
+    lines: list[int]
+
+
+def _bounded_lines(handle: typing.TextIO, path: Path) -> Iterator[str]:
+    """The file's lines, refusing one longer than MAX_CSV_LINE_CHARS before it fills memory."""
+    number = 0
+    while True:
+        line = handle.readline(MAX_CSV_LINE_CHARS + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_CSV_LINE_CHARS:
+            raise DataError(
+                f"{path}: line {number} is longer than {MAX_CSV_LINE_CHARS:,} characters; is this a CSV file?"
+            )
+        yield line
+
+
+def _check_regular_file(path: Path) -> str:
+    """Refuse what is not a regular file before opening it (a FIFO blocks, a device never ends), or a file
+    larger than the memory a run may use; return that limit for later messages."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
+        info = path.stat()
     except FileNotFoundError:
         raise DataError(f"{path}: no such CSV file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, expected a CSV file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the CSV ({exc.strerror or exc})") from None
+    mode, size = info.st_mode, info.st_size
+    if stat.S_ISDIR(mode):
+        raise DataError(f"{path}: is a directory, expected a CSV file")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise DataError(f"{path}: is {kind}, not a regular file; expected a CSV file")
+    from .preflight import memory_limit  # preflight imports this module
+
+    limit = memory_limit()
+    if size > limit.bytes:  # its rows as Python strings take several times the file's size
+        raise DataError(
+            f"{path}: the CSV file is {size / 2**30:,.1f} GiB, more than the {limit.bytes / 2**30:.1f} GiB "
+            f"of memory this machine allows ({limit.source})"
+        )
+    return f"{limit.bytes / 2**30:.1f} GiB, {limit.source}"
+
+
+def _memory_limit_text() -> str:
+    """The memory a run may use, for messages; taken before reading (after, the headroom is what is left)."""
+    from .preflight import memory_limit  # preflight imports this module
+
+    limit = memory_limit()
+    return f"{limit.bytes / 2**30:.1f} GiB, {limit.source}"
+
+
+def read_csv(path: str | Path) -> CsvRows:
+    """Header and data rows as strings; errors name the file (and the line).
+
+    Blank lines are skipped; a row of empty cells (`,,,`) is a data row (of missing values), so that
+    rows keep their place. Row numbers in messages are the file's lines, counting the header.
+    """
+    path = Path(path)
+    limit = _check_regular_file(path)  # taken before reading: afterwards the headroom is what is left
+    # the csv module's own cap on a cell (128 Ki characters) would cut under the documented line limit
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_LINE_CHARS))
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(_bounded_lines(handle, path))
+            first_line = 1
+            for row in reader:
+                blank_line = not row or (len(row) == 1 and not row[0].strip())
+                # before the header, a row of empty cells is skipped too (it names no columns)
+                if (not blank_line) if rows else any(cell.strip() for cell in row):
+                    rows.append([cell.strip() for cell in row])  # stripped now: no second copy later
+                    lines.append(first_line)
+                first_line = reader.line_num + 1
+    except MemoryError:  # the file fits the limit, its rows as Python strings (several times larger) did not
+        rows.clear()
+        raise DataError(
+            f"{path}: the CSV does not fit in memory once read ({len(lines):,} rows read; limit: {limit}); "
+            "use a smaller file"
+        ) from None
+    except OSError as exc:
         raise DataError(f"{path}: cannot read the CSV ({exc.__class__.__name__}: {exc})") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    except (UnicodeDecodeError, csv.Error) as exc:
+        line = f"line {first_line}: " if isinstance(exc, csv.Error) else ""
+        raise DataError(f"{path}: cannot read the CSV ({line}{exc.__class__.__name__}: {exc})") from None
     if not rows:
         raise DataError(f"{path}: the CSV file is empty (expected a header row and data rows)")
-    header = [h.strip() for h in rows[0]]
+    header = rows[0]
     if len(rows) == 1:
         raise DataError(f"{path}: the CSV has a header but no data rows")
     seen: set[str] = set()
@@ -128,12 +214,13 @@ def read_csv(path: str | Path) -> tuple[list[str], list[list[str]]]:
         if name in seen:
             raise DataError(f"{path}: duplicate column name {name!r} in the header")
         seen.add(name)
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in itertools.islice(zip(lines, rows, strict=True), 1, None):
         if len(row) != len(header):
             raise DataError(
-                f"{path}: row {number} has {len(row)} cells, the header has {len(header)} columns"
+                f"{path}: line {number} has {len(row)} cells, the header has {len(header)} columns"
             )
-    return header, [[c.strip() for c in r] for r in rows[1:]]
+    del rows[0], lines[0]  # in place: the rows may fill much of memory
+    return CsvRows(header, rows, lines)
 
 
 def encode_features(
@@ -142,13 +229,13 @@ def encode_features(
     columns: Sequence[str],
     categories: dict[str, list[str]],
     source: str,
-    row_numbers: Sequence[int] | None = None,
+    line_numbers: Sequence[int],
 ) -> tuple[np.ndarray, list[str]]:
     """Numeric matrix from the named columns; `categories` columns one-hot encoded (fixed categories).
 
-    Raises DataError naming the column and row (the file's line number) of the first bad cell.
+    Raises DataError naming the column and the file's line (`line_numbers`: one per row) of a bad cell.
     """
-    numbers = list(row_numbers) if row_numbers is not None else list(range(2, len(rows) + 2))
+    numbers = line_numbers
     index = {name: i for i, name in enumerate(header)}
     blocks: list[np.ndarray] = []
     names: list[str] = []
@@ -161,7 +248,7 @@ def encode_features(
             for r, cell in enumerate(cells):
                 if cell not in position:
                     raise DataError(
-                        f"{source}: row {numbers[r]}, column {column!r}: unknown category {cell!r} "
+                        f"{source}: line {numbers[r]}, column {column!r}: unknown category {cell!r} "
                         f"(known: {', '.join(known)})"
                     )
                 block[r, position[cell]] = 1.0
@@ -174,11 +261,11 @@ def encode_features(
                 values[r] = float(cell)
             except ValueError:
                 raise DataError(
-                    f"{source}: row {numbers[r]}, column {column!r}: {cell!r} is not a number "
+                    f"{source}: line {numbers[r]}, column {column!r}: {cell!r} is not a number "
                     f"(declare the column in data.categorical if it is a category)"
                 ) from None
             if not np.isfinite(values[r]):
-                raise DataError(f"{source}: row {numbers[r]}, column {column!r}: {cell!r} is not finite")
+                raise DataError(f"{source}: line {numbers[r]}, column {column!r}: {cell!r} is not finite")
         blocks.append(values[:, None])
         names.append(column)
     X = np.hstack(blocks) if blocks else np.empty((len(rows), 0))
@@ -191,7 +278,8 @@ def csv_table(cfg: DataConfig, base_dir: Path | None = None) -> Table:
     if base_dir is not None and not path.is_absolute() and not path.exists():
         path = base_dir / path
     source = str(path)
-    header, rows = read_csv(path)
+    table = read_csv(path)
+    header, rows = table.header, table.rows
     if cfg.target not in header:
         raise DataError(
             f"{source}: data.target column {cfg.target!r} is not in the header ({', '.join(header)})"
@@ -213,7 +301,7 @@ def csv_table(cfg: DataConfig, base_dir: Path | None = None) -> Table:
             features.append(column)
 
     used = [header.index(c) for c in [*features, cfg.target]]
-    row_numbers = list(range(2, len(rows) + 2))  # the file's line numbers, header = 1
+    row_numbers = table.lines  # the file's line numbers, header = 1
     missing_rows = [n for n, row in enumerate(rows) if any(row[i].lower() in MISSING_TOKENS for i in used)]
     dropped = 0
     if missing_rows:
@@ -221,10 +309,10 @@ def csv_table(cfg: DataConfig, base_dir: Path | None = None) -> Table:
             bad_columns = sorted(
                 {header[i] for n in missing_rows for i in used if rows[n][i].lower() in MISSING_TOKENS}
             )
-            first = ", ".join(str(n + 2) for n in missing_rows[:5])
+            first = ", ".join(str(row_numbers[n]) for n in missing_rows[:5])
             raise DataError(
                 f"{source}: {len(missing_rows)} row(s) have missing values in column(s) "
-                f"{', '.join(bad_columns)} (first at row(s) {first}); set data.missing: drop to skip them"
+                f"{', '.join(bad_columns)} (first at line(s) {first}); set data.missing: drop to skip them"
             )
         keep = sorted(set(range(len(rows))) - set(missing_rows))
         rows = [rows[n] for n in keep]
@@ -255,12 +343,21 @@ def _check_width(source: str, n_rows: int, features: list[str], categories: dict
             )
         raise DataError(
             f"{source}: {n_rows:,} rows x {width:,} encoded columns would need about {need / 2**30:,.1f} GiB "
-            f"of memory, more than this machine has{culprit}"
+            f"of memory, more than this machine allows{culprit}"
         )
 
 
 def load_table(cfg: DataConfig, seed: int, base_dir: Path | None = None) -> Table:
-    return csv_table(cfg, base_dir) if cfg.dataset == "csv" else builtin_table(cfg, seed)
+    if cfg.dataset != "csv":
+        return builtin_table(cfg, seed)
+    limit = _memory_limit_text()
+    try:
+        return csv_table(cfg, base_dir)
+    except MemoryError:  # read, then encoded: several times the file's size in memory
+        raise DataError(
+            f"{cfg.path}: the CSV does not fit in memory once read and encoded "
+            f"(limit: {limit}); use a smaller file"
+        ) from None
 
 
 def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Dataset:

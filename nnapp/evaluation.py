@@ -14,7 +14,7 @@ import numpy as np
 
 from . import metrics, network
 from .artifacts import csv_text
-from .data import MISSING_TOKENS, DataError, encode_features, read_csv
+from .data import MISSING_TOKENS, CsvRows, DataError, encode_features, read_csv
 from .runs import Run, input_columns, rebuild_dataset, target_column
 from .trainer import evaluate as loss_and_accuracy
 
@@ -64,12 +64,11 @@ def evaluate_run(run: Run, split: str = "test", data_path: str | Path | None = N
     return score(run.params, X, y, class_labels(run), f"{split} split")
 
 
-def _read_inputs(
-    run: Run, path: str | Path, label: str | None
-) -> tuple[np.ndarray, list[str], list[list[str]]]:
+def _read_inputs(run: Run, path: str | Path, label: str | None) -> tuple[np.ndarray, CsvRows]:
     """Scaled features of a CSV with exactly the model's input columns (plus, optionally, `label`)."""
     source = str(path)
-    header, rows = read_csv(path)
+    table = read_csv(path)
+    header, rows = table.header, table.rows
     columns = input_columns(run.model)
     missing = [c for c in columns if c not in header]
     if missing:
@@ -81,33 +80,45 @@ def _read_inputs(
             f"(expected: {', '.join(columns)})"
         )
     categories = run.model["categories"]
-    for r, row in enumerate(rows, start=2):
+    for line, row in zip(table.lines, rows, strict=True):
         for column in columns:
             cell = row[header.index(column)]
             if cell.lower() in MISSING_TOKENS:
-                raise DataError(f"{source}: row {r}, column {column!r}: missing value")
-    X, _ = encode_features(header, rows, columns, categories, source)
+                raise DataError(f"{source}: line {line}, column {column!r}: missing value")
+    X, _ = encode_features(header, rows, columns, categories, source, table.lines)
     if X.shape[1] != len(run.model["scaler_mean"]):
         raise DataError(
             f"{source}: the encoded columns do not match the model's {len(run.model['W'][0])} inputs"
         )
-    return (X - run.model["scaler_mean"]) / run.model["scaler_scale"], header, rows
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by line
+        X = (X - run.model["scaler_mean"]) / run.model["scaler_scale"]
+        params = run.params
+        proba = network.predict_proba(params, X.astype(params["W"].dtype, copy=False))
+    finite = np.isfinite(X).all(axis=1) & np.isfinite(proba).all(axis=1)
+    if not finite.all():  # a NaN probability would silently read as the first class
+        line = table.lines[int(np.argmin(finite))]
+        raise DataError(
+            f"{source}: line {line}: the model's output overflows a float for these values, "
+            "which are far outside the training data"
+        )
+    return X, table
 
 
 def read_labelled_csv(run: Run, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Scaled features and class indices of a CSV holding the model's columns and the label column."""
     label = target_column(run.config)
     source = str(path)
-    X, header, rows = _read_inputs(run, path, label)
+    X, table = _read_inputs(run, path, label)
+    header, rows = table.header, table.rows
     if label not in header:
         raise DataError(f"{source}: no label column {label!r} (needed to score the model)")
     index = {name: k for k, name in enumerate(class_labels(run))}
     y = np.empty(len(rows), dtype=np.int64)
     column = header.index(label)
-    for r, row in enumerate(rows):
+    for r, (line, row) in enumerate(zip(table.lines, rows, strict=True)):
         if row[column] not in index:
             raise DataError(
-                f"{source}: row {r + 2}, column {label!r}: unknown class {row[column]!r} "
+                f"{source}: line {line}, column {label!r}: unknown class {row[column]!r} "
                 f"(known: {', '.join(index)})"
             )
         y[r] = index[row[column]]
@@ -136,7 +147,7 @@ def predict_csv(run: Run, path: str | Path) -> Predictions:
 
     The label column (data.target, or 'target'), if present, is ignored.
     """
-    X, _, _ = _read_inputs(run, path, target_column(run.config))
+    X, _ = _read_inputs(run, path, target_column(run.config))
     params = run.params
     proba = network.predict_proba(params, X.astype(params["W"].dtype, copy=False))
     classes = class_labels(run)

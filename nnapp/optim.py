@@ -84,7 +84,11 @@ def schedule_lr(cfg: OptimConfig, state: ScheduleState, epoch: int, total_epochs
         progress = epoch / max(total_epochs - 1, 1)
         return cfg.min_lr + (lr0 - cfg.min_lr) * 0.5 * (1.0 + math.cos(math.pi * progress))
     if cfg.schedule == "invscaling":
-        return max(lr0 / (epoch + 1) ** cfg.power_t, cfg.min_lr)
+        try:
+            decayed = lr0 / (epoch + 1) ** cfg.power_t
+        except OverflowError:  # config load refuses this within train.epochs; `--resume --epochs` may go past
+            decayed = 0.0  # the limit of lr0 / x as x grows past 1.8e308
+        return max(decayed, cfg.min_lr)
     return state.lr  # plateau: changed only by plateau_update
 
 

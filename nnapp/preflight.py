@@ -8,6 +8,9 @@ Sizes are computed with Python integers: `model.hidden` of 10^30 must give a num
 from __future__ import annotations
 
 import os
+import resource
+from dataclasses import dataclass
+from pathlib import Path
 
 from .config import Config, NnappError
 from .data import Dataset
@@ -26,12 +29,106 @@ class ResourceError(NnappError):
     pass
 
 
-def machine_memory_bytes() -> int:
-    """Total physical memory: the same answer on every run on this machine (unlike 'free memory')."""
+@dataclass(frozen=True)
+class MemoryLimit:
+    """The memory a run may use, and what sets it (named in the refusal)."""
+
+    bytes: int
+    source: str  # "physical memory", "ulimit -v (RLIMIT_AS)" or the cgroup file
+
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def _physical_memory() -> int:
     try:
         return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):
         return FALLBACK_MEMORY_BYTES
+
+
+def _address_space_headroom() -> int | None:
+    """RLIMIT_AS (`ulimit -v`) less the address space this process already maps, or None if unlimited.
+
+    The limit counts the interpreter and its libraries too, so only what is left of it can hold the run.
+    """
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (OSError, ValueError):
+        return None
+    if soft == resource.RLIM_INFINITY or soft < 0:
+        return None
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+        mapped = pages * int(os.sysconf("SC_PAGE_SIZE"))
+    except (OSError, ValueError, IndexError):
+        mapped = 0
+    return max(soft - mapped, 0)
+
+
+def _read_limit(path: Path) -> int | None:
+    """A cgroup memory limit file: a number of bytes, or 'max' / a huge number for no limit."""
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    if not text.isdigit():
+        return None  # 'max': unlimited
+    value = int(text)
+    return value if value < 2**62 else None  # cgroup v1 writes 'unlimited' as 9223372036854771712
+
+
+def cgroup_memory_limits(root: Path = CGROUP_ROOT, membership: str | None = None) -> list[tuple[int, Path]]:
+    """Memory limits of this process's cgroups (v2 memory.max, v1 memory.limit_in_bytes) and their files.
+
+    `membership` is /proc/self/cgroup's text. The process's own group and every group above it are read
+    (a parent's limit binds its children), inside the cgroup mount.
+    """
+    if membership is None:
+        try:
+            membership = Path("/proc/self/cgroup").read_text()
+        except OSError:
+            membership = ""
+    candidates: list[Path] = []
+    for line in membership.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, group = parts
+        if controllers == "":  # cgroup v2 (unified)
+            base = root / "unified" if (root / "unified").is_dir() else root  # hybrid v1+v2 mounts
+            name = "memory.max"
+        elif "memory" in controllers.split(","):
+            base, name = root / "memory", "memory.limit_in_bytes"
+        else:
+            continue
+        folder = base.joinpath(*[p for p in group.split("/") if p and p != ".."])
+        while True:
+            candidates.append(folder / name)
+            if folder == base:
+                break
+            folder = folder.parent
+    limits = []
+    for path in dict.fromkeys(candidates):  # in order, once each
+        value = _read_limit(path)
+        if value is not None:
+            limits.append((value, path))
+    return limits
+
+
+def memory_limit() -> MemoryLimit:
+    """The smallest of physical memory, RLIMIT_AS headroom (`ulimit -v`) and the cgroup memory limits."""
+    limits = [MemoryLimit(_physical_memory(), "physical memory")]
+    headroom = _address_space_headroom()
+    if headroom is not None:
+        limits.append(MemoryLimit(headroom, "ulimit -v (RLIMIT_AS)"))
+    limits.extend(MemoryLimit(value, f"cgroup {path}") for value, path in cgroup_memory_limits())
+    return min(limits, key=lambda limit: limit.bytes)
+
+
+def machine_memory_bytes() -> int:
+    """The memory a run may use here: see memory_limit."""
+    return memory_limit().bytes
 
 
 def estimate_bytes(cfg: Config, n_rows: int, n_features: int, n_classes: int) -> int:
@@ -63,11 +160,16 @@ def _builtin_shape(cfg: Config) -> tuple[int, int, int] | None:
     return None  # csv: known once read
 
 
+def _gib(size: int) -> str:
+    """Bytes in GiB; exact integers for sizes a float cannot hold (model.hidden=10^400 is a valid integer)."""
+    return f"{size / 2**30:,.1f}" if size < 2**1000 else f"{size // 2**30:,}"
+
+
 def _refuse_if_too_big(cfg: Config, source: str, n_rows: int, n_features: int, n_classes: int) -> None:
-    need, have = estimate_bytes(cfg, n_rows, n_features, n_classes), machine_memory_bytes()
+    limit = memory_limit()
+    need, have = estimate_bytes(cfg, n_rows, n_features, n_classes), limit.bytes
     if need <= have:
         return
-    gib = 2**30
     data_part = 3 * 8 * n_rows * n_features
     if data_part > need // 2:
         culprit = f"{n_rows:,} rows x {n_features:,} features (data.n_samples, data.n_features)"
@@ -76,8 +178,8 @@ def _refuse_if_too_big(cfg: Config, source: str, n_rows: int, n_features: int, n
         culprit = f"model.hidden={cfg.model.hidden:,} on {n_features} features and {n_classes} classes"
         advice = "use a smaller model.hidden"
     raise ResourceError(
-        f"{source}: {culprit} would need about {need / gib:,.1f} GiB of memory, this machine has "
-        f"{have / gib:.1f} GiB; {advice}"
+        f"{source}: {culprit} would need about {_gib(need)} GiB of memory, this machine allows "
+        f"{_gib(have)} GiB ({limit.source}); {advice}"
     )
 
 

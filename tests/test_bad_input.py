@@ -3,6 +3,7 @@ traceback, and no run directory left behind. One row of the table per distinct m
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from nnapp.config import NnappError
 GOOD_ROWS = "".join(f"{i % 7},{i % 5}.5,{i % 3},{'pq'[i % 2]}\n" for i in range(40))
 GOOD_CSV = "a,b,c,y\n" + GOOD_ROWS
 CSV_CONFIG = "name: t\ndata: {dataset: csv, path: '{csv}', target: y}\n"
+LINE_LIMIT = 2**20  # nnapp.data.MAX_CSV_LINE_CHARS, written out: the test states the documented limit
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,8 @@ class Case:
     id: str
     config: str | bytes | None  # the YAML; '{csv}', '{dir}' stand for paths. None: no file is written
     expect: tuple[str, ...]  # the key, column or row the message must name (besides the file)
-    names: str = "config"  # what the message names: "config", "csv", "dir" (the directory) or an override
+    # what the message names: "config", "csv", "dir" (the directory), "fifo", an absolute path or an override
+    names: str = "config"
     csv: str | bytes | None = None
     overrides: tuple[str, ...] = ()
 
@@ -95,6 +98,33 @@ CASES = [
     config_case("self-referencing-alias", "name: t\nx: &a [*a]\n", "more than 10000 values"),
     Case("config-not-utf8", b"name: \xff\xfe\n", ("cannot read the config", "UnicodeDecodeError")),
     Case("config-missing", None, ("no such config file",)),
+    config_case("config-larger-than-1-mib", "name: t\n#" + "x" * 2**20 + "\n", "larger than 1,048,576 bytes"),
+    config_case("name-dot-dot", "name: ..\n", "name must not be only dots", "'..'"),
+    config_case("name-dot", "name: .\n", "name must not be only dots", "'.'"),
+    config_case("name-empty", "name: ''\n", "name must use only"),
+    config_case("name-with-nul", 'name: "a\\0b"\n', "name must use only", "\\x00"),
+    config_case("name-absurdly-long", "name: " + "a" * 5000 + "\n", "name must be at most 100 characters"),
+    config_case("lr-overflows-as-a-string", "optim: {lr: 1e400}\n", "optim.lr must be a finite number"),
+    config_case(
+        "weight-decay-overflows", "optim: {weight_decay: -1e999}\n", "optim.weight_decay must be a finite"
+    ),
+    config_case(
+        "min-lr-above-lr",
+        "optim: {lr: 0.1, min_lr: 0.5, schedule: cosine}\n",
+        "optim.min_lr must be <= optim.lr",
+    ),
+    config_case(
+        "invscaling-overflows-over-the-epochs",
+        "optim: {schedule: invscaling, power_t: 200}\n",
+        "optim.power_t=200 overflows the invscaling schedule over 100 epochs",
+    ),
+    config_case(
+        "noise-overflows-the-data", "data: {dataset: moons, noise: 1.0e308}\n", "data.noise must be <= 1000"
+    ),
+    config_case("hidden-beyond-any-float", f"model: {{hidden: {10**400}}}\n", "model.hidden=10,000,", "GiB"),
+    config_case(
+        "epochs-as-huge-integer", f"train: {{epochs: {2**64}}}\n", "train.epochs must be <= 1,000,000"
+    ),
     # ---- overrides (the message names the override, which is where the mistake is)
     override_case("override-without-equals", "optim.lr", "expected KEY=VALUE"),
     override_case("override-empty-key", "=0.1", "expected KEY=VALUE"),
@@ -104,6 +134,8 @@ CASES = [
     override_case("override-into-a-number", "optim.lr.x=3", "optim.lr must be a number"),
     override_case("override-mapping-with-scalar", "optim=3", "optim must be a mapping"),
     override_case("override-missing-value", "train.epochs=", "train.epochs must be an integer"),
+    override_case("override-lr-overflows", "optim.lr=1e400", "optim.lr must be a finite number", "'1e400'"),
+    override_case("override-name-dot-dot", "name=..", "name must not be only dots"),
     # ---- the CSV
     Case("csv-missing", CSV_CONFIG, ("no such CSV file",), names="csv"),
     csv_case("csv-empty", "", "the CSV file is empty"),
@@ -111,15 +143,35 @@ CASES = [
     csv_case("csv-target-missing", GOOD_CSV.replace(",y\n", ",label\n", 1), "data.target column 'y'"),
     csv_case("csv-duplicate-column", "a,a,y\n1,2,p\n", "duplicate column name 'a'"),
     csv_case("csv-empty-column-name", "a,,y\n1,2,p\n", "empty column name"),
-    csv_case("csv-ragged-row", "a,y\n1,p\n2\n", "row 3 has 1 cells"),
+    csv_case("csv-ragged-row", "a,y\n1,p\n2\n", "line 3 has 1 cells"),
+    csv_case("csv-ragged-row-after-blank-lines", "a,y\n\n1,p\n\n2\n", "line 5 has 1 cells"),
+    csv_case(
+        "csv-row-of-empty-cells", "a,b,c,y\n0,0.5,0,p\n1,1.5,1,q\n,,,\n" + GOOD_ROWS, "(first at line(s) 4)"
+    ),
+    csv_case(
+        "csv-line-too-long", "a,y\n" + "1" * (LINE_LIMIT + 1) + ",p\n", "line 2 is longer than 1,048,576"
+    ),
+    csv_case("csv-without-newlines", "a" * (3 * LINE_LIMIT), "line 1 is longer than 1,048,576 characters"),
+    Case(
+        "csv-is-a-device",
+        CSV_CONFIG.replace("{csv}", "/dev/zero"),
+        ("a device", "not a regular file"),
+        "/dev/zero",
+    ),
+    Case(
+        "csv-is-a-fifo",
+        "name: t\ndata: {dataset: csv, path: '{fifo}', target: y}\n",
+        ("a FIFO", "not a regular file"),
+        "fifo",
+    ),
     csv_case(
         "csv-non-numeric-feature",
         GOOD_CSV.replace("\n3,", "\nthree,", 1),
-        "row 5, column 'a'",
+        "line 5, column 'a'",
         "data.categorical",
     ),
-    csv_case("csv-infinite-value", GOOD_CSV.replace("\n3,", "\ninf,", 1), "row 5, column 'a'", "not finite"),
-    csv_case("csv-missing-value", GOOD_CSV.replace("\n1,1.5,", "\n1,,", 1), "column(s) b", "row(s) 3"),
+    csv_case("csv-infinite-value", GOOD_CSV.replace("\n3,", "\ninf,", 1), "line 5, column 'a'", "not finite"),
+    csv_case("csv-missing-value", GOOD_CSV.replace("\n1,1.5,", "\n1,,", 1), "column(s) b", "line(s) 3"),
     csv_case("csv-one-class", GOOD_CSV.replace(",q\n", ",p\n"), "only one class ('p')"),
     csv_case("csv-rare-class", GOOD_CSV + "1,1,1,z\n", "class 'z' has 1 row(s)"),
     csv_case(
@@ -175,6 +227,13 @@ CASES = [
     config_case(
         "hidden-too-big-for-memory", "model: {hidden: 1000000000}\n", "model.hidden=1,000,000,000", "GiB"
     ),
+    Case(
+        "output-dir-is-a-file-after-a-note",  # the note on the batch size must not make it two lines
+        "name: t\ntrain: {batch_size: 1000}\noutput: {dir: '{csv}'}\n",
+        ("output.dir: cannot create",),
+        names="csv",
+        csv="not a directory\n",
+    ),
     config_case(
         "generated-data-too-big-for-memory",
         "data: {dataset: blobs, n_samples: 10000000, n_features: 100000}\n",
@@ -197,12 +256,16 @@ def test_bad_input_exits_2_with_one_line_naming_file_and_key(case: Case, tmp_pat
     csv_path = tmp_path / "data.csv"
     data_dir = tmp_path / "a_directory"
     data_dir.mkdir()
+    fifo = tmp_path / "a_fifo"
+    os.mkfifo(fifo)  # opening it would block until a writer comes: it must be refused before
     if case.csv is not None:
         csv_path.write_bytes(case.csv if isinstance(case.csv, bytes) else case.csv.encode())
     if case.config is not None:
         text = case.config if isinstance(case.config, bytes) else case.config.encode()
         config.write_bytes(
-            text.replace(b"{csv}", str(csv_path).encode()).replace(b"{dir}", str(data_dir).encode())
+            text.replace(b"{csv}", str(csv_path).encode())
+            .replace(b"{dir}", str(data_dir).encode())
+            .replace(b"{fifo}", str(fifo).encode())
         )
 
     result = CliRunner().invoke(app, ["train", str(config), *case.overrides, "-q"])
@@ -213,7 +276,9 @@ def test_bad_input_exits_2_with_one_line_naming_file_and_key(case: Case, tmp_pat
     assert len(lines) == 1, result.stderr
     message = lines[0]
     assert message.startswith("error: ") and "Traceback" not in result.output
-    named = {"config": str(config), "csv": str(csv_path), "dir": str(data_dir)}.get(case.names)
+    named = {"config": str(config), "csv": str(csv_path), "dir": str(data_dir), "fifo": str(fifo)}.get(
+        case.names, case.names if case.names.startswith("/") else None
+    )
     assert (named or f"override {case.names!r}") in message
     for part in case.expect:
         assert part in message
@@ -260,3 +325,158 @@ def test_load_model_refuses_a_damaged_or_foreign_file_in_one_line(tmp_path, dama
     message = str(caught.value)
     assert isinstance(caught.value, NnappError) and "\n" not in message
     assert str(tmp_path) in message
+
+
+# ---------------------------------------------------------------- every other command of `nnapp --help`
+FLOWERS_HEADER = "sepal_length,sepal_width,petal_length,petal_width,garden"
+FLOWER = "5.1,3.5,1.4,0.2,east\n"
+
+
+@dataclass(frozen=True)
+class CommandCase:
+    """`nnapp ARGS`: '{run}' is a copy of a trained flowers run, '{tmp}' the test's folder, '{iris}' the
+    shipped iris config; `files` are written into '{tmp}' first. The message names `names` (same tokens)."""
+
+    id: str
+    args: tuple[str, ...]
+    names: str
+    expect: tuple[str, ...] = ()
+    files: tuple[tuple[str, str], ...] = ()
+
+
+def predict_case(id: str, csv: str, *expect: str) -> CommandCase:
+    return CommandCase(
+        id, ("predict", "{run}", "{tmp}/new.csv"), "{tmp}/new.csv", expect, (("new.csv", csv),)
+    )
+
+
+COMMAND_CASES = [
+    # ---- predict: one output row per data row, or one line naming the file's line
+    predict_case("predict-row-of-empty-cells", f"{FLOWERS_HEADER}\n{FLOWER}{FLOWER},,,,\n{FLOWER}", "line 4"),
+    predict_case(
+        "predict-row-of-empty-cells-after-blank-line", f"{FLOWERS_HEADER}\n\n{FLOWER},,,,\n", "line 4"
+    ),
+    predict_case("predict-ragged-row", f"{FLOWERS_HEADER}\n{FLOWER}5.1,3.5\n", "line 3 has 2 cells"),
+    predict_case("predict-non-numeric", f"{FLOWERS_HEADER}\n{FLOWER}5.1,x,1.4,0.2,east\n", "line 3", "'x'"),
+    predict_case("predict-unknown-category", f"{FLOWERS_HEADER}\n5.1,3.5,1.4,0.2,mars\n", "line 2", "'mars'"),
+    predict_case(
+        "predict-values-overflow-the-model",  # the probabilities were NaN and the label the first class
+        f"{FLOWERS_HEADER}\n{FLOWER}1e308,1e308,-1e308,1e308,east\n",
+        "line 3",
+        "overflows",
+    ),
+    predict_case("predict-missing-column", "sepal_length,garden\n1,east\n", "missing column(s)"),
+    predict_case("predict-header-only", f"{FLOWERS_HEADER}\n", "header but no data rows"),
+    predict_case(
+        "predict-line-too-long", f"{FLOWERS_HEADER}\n{'1' * (LINE_LIMIT + 1)}\n", "line 2 is longer"
+    ),
+    predict_case("predict-no-newline-at-all", "x" * (2 * LINE_LIMIT), "line 1 is longer"),
+    CommandCase("predict-device", ("predict", "{run}", "/dev/zero"), "/dev/zero", ("not a regular file",)),
+    CommandCase("predict-fifo", ("predict", "{run}", "{tmp}/fifo"), "{tmp}/fifo", ("a FIFO",)),
+    CommandCase(
+        "predict-missing-csv", ("predict", "{run}", "{tmp}/nope.csv"), "{tmp}/nope.csv", ("no such",)
+    ),
+    CommandCase("predict-missing-run", ("predict", "{tmp}/no_run", "{tmp}/x.csv"), "{tmp}/no_run"),
+    CommandCase("predict-no-arguments", ("predict",), "predict", ("Missing argument",)),
+    # ---- evaluate
+    CommandCase("evaluate-unknown-split", ("evaluate", "{run}", "--split", "tset"), "--split", ("'tset'",)),
+    CommandCase("evaluate-missing-run", ("evaluate", "{tmp}/no_run"), "{tmp}/no_run"),
+    CommandCase(
+        "evaluate-data-unknown-class",
+        ("evaluate", "{run}", "--data", "{tmp}/l.csv"),
+        "{tmp}/l.csv",
+        ("line 3", "'rose'"),
+        (("l.csv", f"{FLOWERS_HEADER},species\n{FLOWER[:-1]},setosa\n{FLOWER[:-1]},rose\n"),),
+    ),
+    CommandCase(
+        "evaluate-data-row-of-empty-cells",
+        ("evaluate", "{run}", "--data", "{tmp}/l.csv"),
+        "{tmp}/l.csv",
+        ("line 2",),
+        (("l.csv", f"{FLOWERS_HEADER},species\n,,,,,\n"),),
+    ),
+    CommandCase("evaluate-data-device", ("evaluate", "{run}", "--data", "/dev/zero"), "/dev/zero"),
+    # ---- gradcheck, shapes, compare: the config and its overrides
+    CommandCase("train-config-is-a-device", ("train", "/dev/zero"), "/dev/zero", ("larger than 1,048,576",)),
+    CommandCase(
+        "shapes-config-is-a-device", ("shapes", "/dev/zero"), "/dev/zero", ("larger than 1,048,576",)
+    ),
+    CommandCase("gradcheck-missing-config", ("gradcheck", "{tmp}/no.yaml"), "{tmp}/no.yaml", ("no such",)),
+    CommandCase("gradcheck-lr-overflows", ("gradcheck", "{iris}", "optim.lr=1e400"), "optim.lr=1e400"),
+    CommandCase("gradcheck-missing-run", ("gradcheck", "{iris}", "--run", "{tmp}/no_run"), "{tmp}/no_run"),
+    CommandCase("shapes-name-dot-dot", ("shapes", "{iris}", "name=.."), "name=..", ("only dots",)),
+    CommandCase("shapes-hidden-not-integer", ("shapes", "{iris}", "model.hidden=1e400"), "model.hidden"),
+    CommandCase("compare-min-lr-above-lr", ("compare", "{iris}", "optim.min_lr=9"), "optim.min_lr=9"),
+    CommandCase(
+        "compare-csv-device",
+        ("compare", "{iris}", "data.dataset=csv", "data.path=/dev/zero", "data.target=y"),
+        "/dev/zero",
+    ),
+    # ---- sweep
+    CommandCase("sweep-jobs-zero", ("sweep", "{iris}", "optim.lr=0.1,1", "--jobs", "0"), "--jobs"),
+    CommandCase("sweep-bad-seeds", ("sweep", "{iris}", "--seeds", "a,b"), "--seeds"),
+    CommandCase(
+        "sweep-power-t-overflows",
+        ("sweep", "{iris}", "optim.schedule=invscaling", "optim.power_t=300,1"),
+        "power_t",
+    ),
+    CommandCase("sweep-name-dot-dot", ("sweep", "{iris}", "name=..", "optim.lr=0.1,1"), "name=.."),
+    # ---- plot, datasets, the command line itself
+    CommandCase("plot-missing-run", ("plot", "{tmp}/no_run"), "{tmp}/no_run"),
+    CommandCase("plot-no-arguments", ("plot",), "plot", ("Missing argument",)),
+    CommandCase("datasets-extra-argument", ("datasets", "iris"), "datasets", ("unexpected extra argument",)),
+    CommandCase("unknown-command", ("trian",), "trian", ("No such command",)),
+    CommandCase("unknown-option", ("train", "{iris}", "--quite"), "--quite", ("No such option",)),
+]
+
+
+def test_the_command_table_covers_every_command_of_the_cli():
+    from typer.core import TyperGroup
+    from typer.main import get_command
+
+    from nnapp.cli import app
+
+    group = get_command(app)
+    assert isinstance(group, TyperGroup)
+    commands = set(group.commands)
+    covered = {case.args[0] for case in COMMAND_CASES} | {"train"}  # train: the table above
+    assert commands <= covered, commands - covered
+    assert len({c.id for c in COMMAND_CASES}) == len(COMMAND_CASES)
+
+
+def _snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
+    return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if not p.is_fifo()}
+
+
+@pytest.mark.parametrize("case", COMMAND_CASES, ids=[c.id for c in COMMAND_CASES])
+def test_every_command_refuses_bad_input_with_one_line_and_writes_nothing(
+    case: CommandCase, tmp_path, monkeypatch
+):
+    from _runs import ROOT, copy_of
+
+    from nnapp.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    run = copy_of("flowers_csv", tmp_path)  # a private copy: a write into it would show
+    os.mkfifo(tmp_path / "fifo")
+    for name, text in case.files:
+        (tmp_path / name).write_text(text)
+    tokens = {"{run}": str(run), "{tmp}": str(tmp_path), "{iris}": str(ROOT / "configs" / "iris.yaml")}
+
+    def fill(text: str) -> str:
+        for token, value in tokens.items():
+            text = text.replace(token, value)
+        return text
+
+    before = _snapshot(tmp_path)
+    result = CliRunner().invoke(app, [fill(a) for a in case.args])
+
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    assert fill(case.names) in lines[0]
+    for part in case.expect:
+        assert part in lines[0]
+    assert _snapshot(tmp_path) == before  # nothing written, nothing touched

@@ -124,3 +124,23 @@ def test_an_unwritable_output_is_one_line_with_exit_code_2(write_config, tmp_pat
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: /proc/nnapp-test.png: cannot write")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_usage_error_from_the_console_script_is_one_error_line_with_exit_2():
+    import subprocess
+    import sys
+
+    # the installed entry point (nnapp.cli:main), not CliRunner: what a user's shell shows
+    code = "import sys; from nnapp.cli import main; sys.argv = ['nnapp', *sys.argv[1:]]; main()"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "sweep", "configs/iris.yaml", "optim.lr=0.1,1", "--jobs", "0"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "40"},  # a narrow terminal wrapped the old panel over many lines
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: nnapp sweep: Invalid value for '--jobs' / '-j': Input should be greater than or equal to 1 "
+        "(see nnapp sweep --help)"
+    ]

@@ -90,3 +90,71 @@ def test_a_relative_csv_path_is_recorded_absolute_so_runs_find_their_data_anywhe
 def test_a_csv_path_found_nowhere_is_left_for_the_data_loader_to_report(write_config):
     cfg = load_config(write_config("data:\n  dataset: csv\n  path: nope.csv\n  target: y\n")).config
     assert cfg.data.path == "nope.csv"
+
+
+# YAML values: '"a\\0b"' is a, NUL, b
+@pytest.mark.parametrize("name", ["..", ".", "'...'", "''", "a/b", "../x", '"a\\0b"', '"a\\nb"', "a" * 101])
+def test_a_run_name_must_be_one_safe_path_component(write_config, name):
+    with pytest.raises(ConfigError, match=r": name must"):
+        load_config(write_config("name: x\n"), [f"name={name}"])
+
+
+def test_names_with_dots_inside_are_kept(write_config):
+    assert load_config(write_config("name: iris.v2..final\n")).config.name == "iris.v2..final"
+
+
+def test_every_run_directory_stays_under_output_dir(write_config, tmp_path):
+    from typer.testing import CliRunner
+
+    from nnapp.cli import app
+
+    (tmp_path / "out").mkdir()
+    for name in ("..", "."):
+        result = CliRunner().invoke(
+            app, ["train", str(write_config("name: x\n")), f"name={name}", f"output.dir={tmp_path / 'out'}"]
+        )
+        assert result.exit_code == 2 and "name must not be only dots" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml", "out"] and not any(
+        (tmp_path / "out").iterdir()
+    )
+
+
+@pytest.mark.parametrize(
+    "key", ["optim.lr", "optim.weight_decay", "data.noise", "gradcheck.tol", "optim.min_lr"]
+)
+@pytest.mark.parametrize("text", ["1e400", "-1e400", "1E999"])
+def test_a_number_written_as_text_that_overflows_a_float_is_refused(write_config, key, text):
+    with pytest.raises(ConfigError, match=rf"override '{key}={text}': {key} must be a finite number"):
+        load_config(write_config("name: x\n"), [f"{key}={text}"])
+
+
+def test_min_lr_above_lr_is_refused_for_every_schedule(write_config):
+    for schedule in ("constant", "step", "cosine", "invscaling", "plateau"):
+        with pytest.raises(ConfigError, match=r"optim.min_lr must be <= optim.lr \(got 0.5 > 0.1\)"):
+            load_config(write_config(f"optim: {{lr: 0.1, min_lr: 0.5, schedule: {schedule}}}\n"))
+    assert (
+        load_config(write_config("optim: {lr: 0.1, min_lr: 0.1, schedule: cosine}\n")).config.optim.min_lr
+        == 0.1
+    )
+
+
+def test_invscaling_is_refused_when_it_would_overflow_within_the_configured_epochs(write_config):
+    import math
+
+    from nnapp.optim import schedule_init, schedule_lr
+
+    path = write_config("optim: {schedule: invscaling, power_t: 150}\ntrain: {epochs: 100}\n")
+    cfg = load_config(path).config  # 100^150 = 1e300: fits a float
+    lrs = [schedule_lr(cfg.optim, schedule_init(cfg.optim), e, 100) for e in range(100)]
+    assert all(math.isfinite(lr) for lr in lrs)
+    with pytest.raises(
+        ConfigError, match=r"optim.power_t=150 overflows the invscaling schedule over 200 epochs"
+    ):
+        load_config(path, ["train.epochs=200"])  # 200^150 > 1.8e308: Python raised OverflowError mid-run
+
+
+def test_invscaling_past_the_checked_epochs_decays_to_min_lr_instead_of_raising(write_config):
+    from nnapp.optim import schedule_init, schedule_lr
+
+    cfg = load_config(write_config("optim: {schedule: invscaling, power_t: 150, min_lr: 1e-6}\n")).config
+    assert schedule_lr(cfg.optim, schedule_init(cfg.optim), 10_000, 10_001) == 1e-6  # train --resume --epochs

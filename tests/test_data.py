@@ -65,7 +65,7 @@ def test_missing_values_are_an_error_naming_rows_columns_and_the_fix(tmp_path):
         load_dataset(DataConfig(dataset="csv", path=path, target="label"), seed=0)
     message = str(info.value)
     assert "2 row(s) have missing values in column(s) a, b" in message
-    assert "row(s) 32, 33" in message and "data.missing: drop" in message
+    assert "line(s) 32, 33" in message and "data.missing: drop" in message
 
 
 def test_missing_values_can_be_dropped_and_are_counted(tmp_path):
@@ -77,7 +77,7 @@ def test_missing_values_can_be_dropped_and_are_counted(tmp_path):
 
 def test_a_non_numeric_feature_names_row_and_column(tmp_path):
     path = write_csv(tmp_path, "a,label\n" + "1,x\n2,y\n" * 10 + "oops,x\n")
-    with pytest.raises(DataError, match=r"row 22, column 'a': 'oops' is not a number"):
+    with pytest.raises(DataError, match=r"line 22, column 'a': 'oops' is not a number"):
         load_dataset(DataConfig(dataset="csv", path=path, target="label"), seed=0)
 
 
@@ -93,3 +93,65 @@ def test_builtin_datasets_have_their_shapes():
         data = load_dataset(DataConfig(dataset=name), seed=0)  # type: ignore[arg-type]
         shapes[name] = (data.n_features, data.n_classes)
     assert shapes == {"iris": (4, 3), "wine": (13, 3), "breast_cancer": (30, 2), "digits": (64, 10)}
+
+
+def test_a_row_of_empty_cells_is_a_row_of_missing_values_not_skipped(tmp_path):
+    path = write_csv(tmp_path, "a,label\n" + "1,x\n2,y\n" * 10 + ",\n")
+    with pytest.raises(DataError, match=r"1 row\(s\) have missing values .* \(first at line\(s\) 22\)"):
+        load_dataset(DataConfig(dataset="csv", path=path, target="label"), seed=0)
+    dropped = load_dataset(DataConfig(dataset="csv", path=path, target="label", missing="drop"), seed=0)
+    assert dropped.dropped_rows == 1  # counted, and said in the run's notes
+
+
+def test_blank_lines_are_skipped_and_messages_count_them_as_file_lines(tmp_path):
+    path = write_csv(tmp_path, "\na,label\n\n" + "1,x\n2,y\n" * 10 + "\n  \noops,x\n")
+    with pytest.raises(DataError, match=r"line 26, column 'a': 'oops' is not a number"):
+        load_dataset(DataConfig(dataset="csv", path=path, target="label"), seed=0)
+
+
+def test_rows_and_their_file_lines_come_back_in_order(tmp_path):
+    from nnapp.data import read_csv
+
+    table = read_csv(write_csv(tmp_path, 'a,b\n1,2\n\n,\n"multi\nline",3\n4,5\n'))
+    assert table.rows == [["1", "2"], ["", ""], ["multi\nline", "3"], ["4", "5"]]
+    assert table.lines == [2, 4, 5, 7]  # a quoted cell over two lines: the row starts on line 5
+
+
+def test_a_csv_line_longer_than_the_documented_limit_is_refused_naming_it(tmp_path):
+    from nnapp.data import MAX_CSV_LINE_CHARS, read_csv
+
+    assert MAX_CSV_LINE_CHARS == 2**20  # README: "a CSV line may hold up to 1,048,576 characters"
+    read_csv(write_csv(tmp_path, "a,b\n" + "1" * (2**20 - 3) + ",2\n"))  # exactly the limit with its newline
+    with pytest.raises(DataError, match=r"d.csv: line 3 is longer than 1,048,576 characters"):
+        read_csv(write_csv(tmp_path, "a,b\n1,2\n" + "1" * (2**20 - 2) + ",2\n"))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_data_path_that_is_not_a_regular_file_is_refused_before_opening(tmp_path, kind):
+    import os
+
+    from nnapp.data import read_csv
+
+    path = tmp_path / "pipe.csv" if kind == "fifo" else Path("/dev/zero")
+    if kind == "fifo":
+        os.mkfifo(path)  # opening a FIFO with no writer would block this test forever
+    with pytest.raises(DataError, match=rf"{path}: is a (FIFO|device), not a regular file"):
+        read_csv(path)
+
+
+def test_running_out_of_memory_while_reading_a_csv_is_one_line_naming_the_file(tmp_path, monkeypatch):
+    from nnapp import data
+
+    class ReaderThatRunsOut:  # csv.reader's interface: rows and line_num
+        line_num = 0
+
+        def __init__(self, lines):
+            pass
+
+        def __iter__(self):
+            yield ["a", "b"]
+            raise MemoryError
+
+    monkeypatch.setattr(data.csv, "reader", ReaderThatRunsOut)
+    with pytest.raises(DataError, match=r"d.csv: the CSV does not fit in memory once read .* GiB"):
+        data.read_csv(write_csv(tmp_path, "a,b\n1,2\n"))

@@ -65,7 +65,7 @@ def test_a_label_the_model_never_saw_is_an_error_naming_row_and_column(tmp_path)
     path = tmp_path / "f.csv"
     with path.open("w", newline="") as handle:
         csv.writer(handle).writerows(rows)
-    with pytest.raises(NnappError, match=r"row 4, column 'species': unknown class 'rose'"):
+    with pytest.raises(NnappError, match=r"line 4, column 'species': unknown class 'rose'"):
         evaluate_run(load_run(trained("flowers_csv")), data_path=path)
 
 

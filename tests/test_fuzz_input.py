@@ -78,9 +78,9 @@ SECTIONS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         ),
         "step_every": either(st.integers(1, 3), st.integers(-1, 0)),
         "decay": either(floats(0.1, 0.9), floats(-1, 2)),
-        "power_t": either(floats(0.1, 1), floats(-1, 0)),
+        "power_t": either(floats(0.1, 1), floats(-1, 0) | st.just(500.0)),
         "plateau_patience": either(st.integers(1, 3), st.integers(-1, 0)),
-        "min_lr": either(floats(0, 1e-3), floats(-1, 0)),
+        "min_lr": either(floats(0, 1e-3), floats(-1, 0) | floats(2, 10)),
         "clip_norm": either(st.none() | floats(0.1, 10), floats(-1, 0)),
     },
     "train": {
@@ -116,7 +116,7 @@ SECTIONS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
 def config_mappings(draw: st.DrawFn) -> dict[str, Any]:
     raw: dict[str, Any] = {}
     if draw(st.booleans()):
-        raw["name"] = draw(either(st.just("fuzz"), st.sampled_from(["a b", "x/y", ""])))
+        raw["name"] = draw(either(st.just("fuzz"), st.sampled_from(["a b", "x/y", "", "..", ".", "a" * 300])))
     if draw(st.booleans()):
         raw["seed"] = draw(either(st.integers(0, 2**32 - 1), st.just(-1) | st.just(2**33)))
     for section, keys in SECTIONS.items():
@@ -159,6 +159,11 @@ def _run(config: Path, out_dir: Path) -> tuple[int, str]:
         assert {p for p in after - before if p.is_file()} == set()  # nothing written
     else:
         assert result.exit_code in RUN_EXIT_CODES, (result.exit_code, result.stderr)
+        from nnapp.config import load_config
+
+        # the run is one folder output.dir/<name>/<time stamp>, and its saved config reads back (no .inf)
+        (run_dir,) = [p for p in out_dir.glob("*/*") if p.is_dir()]
+        load_config(run_dir / "config.yaml")
     return result.exit_code, result.stderr
 
 
@@ -291,3 +296,82 @@ def test_random_overrides_are_applied_or_refused_with_a_config_error(overrides):
         config_from_mapping({"name": "t"}, "base.yaml", overrides)
     except NnappError as exc:
         assert str(exc).startswith(("override ", "base.yaml"))
+
+
+PREDICT_COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width", "garden"]
+PREDICT_TOKENS = [
+    "5.1",
+    "0",
+    "-2.5",
+    "1e308",
+    "",
+    " ",
+    "nan",
+    "inf",
+    "x",
+    "east",
+    "south",
+    "mars",
+    "1,5",
+    '"',
+]
+
+
+@st.composite
+def predict_csvs(draw: st.DrawFn) -> str:
+    """A CSV for the flowers model: valid rows, rows of empty cells, blank lines, damaged cells and rows."""
+    header = list(PREDICT_COLUMNS)
+    if draw(st.integers(0, 9)) == 0:
+        header[draw(st.integers(0, len(header) - 1))] = draw(st.sampled_from(["species", "", "x", "garden"]))
+    lines = [",".join(header)]
+    for _ in range(draw(st.integers(0, 12))):
+        # mostly valid rows and blank lines (which keep the run going), so that outputs get counted too
+        kind = draw(st.sampled_from(["row"] * 8 + ["blank"] * 3 + ["empty-cells", "damaged", "short"]))
+        if kind == "row":
+            numbers = [str(draw(st.floats(-10, 10, allow_nan=False))) for _ in range(4)]
+            lines.append(",".join([*numbers, draw(st.sampled_from(["east", "south", "north"]))]))
+        elif kind == "empty-cells":
+            lines.append("," * (len(header) - 1))
+        elif kind == "blank":
+            lines.append(draw(st.sampled_from(["", " ", "\t"])))
+        elif kind == "damaged":
+            cells = ["5.1", "3.5", "1.4", "0.2", "east"]
+            cells[draw(st.integers(0, 4))] = draw(st.sampled_from(PREDICT_TOKENS) | st.text(max_size=3))
+            lines.append(",".join(cells))
+        else:
+            lines.append("5.1,3.5")
+    return "\n".join(lines) + draw(st.sampled_from(["\n", "", "\r\n"]))
+
+
+@FUZZ_SETTINGS
+@given(text=predict_csvs())
+def test_predict_gives_one_row_per_data_row_in_order_or_one_line_naming_the_file(text, tmp_path_factory):
+    from _runs import trained
+
+    from nnapp.cli import app
+
+    path = tmp_path_factory.mktemp("predict") / "new.csv"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass", newline="")
+    result = CliRunner().invoke(app, ["predict", str(trained("flowers_csv")), str(path), "--proba"])
+    event(f"exit code {result.exit_code}")
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    if result.exit_code == 2:
+        errors = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(errors) == 1 and errors[0].startswith(f"error: {path}"), result.stderr
+        return
+    assert result.exit_code == 0, result.output
+    # an independent count of the data rows: every record after the header that is not a blank line
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    records = records[next(i for i, r in enumerate(records) if any(c.strip() for c in r)) + 1 :]
+    data_rows = [r for r in records if r and not (len(r) == 1 and not r[0].strip())]
+    predicted = list(csv.reader(io.StringIO(result.stdout)))
+    assert predicted[0][0] == "predicted" and len(predicted) - 1 == len(data_rows)
+    for row in predicted[1:]:  # a NaN probability would make the label meaningless
+        assert abs(sum(float(p) for p in row[1:]) - 1) < 1e-9
+    # in order: each row predicted alone gives the label at its position
+    header = ",".join(PREDICT_COLUMNS)
+    for position in {0, len(data_rows) - 1}:
+        alone = path.with_name("alone.csv")
+        alone.write_text(header + "\n" + ",".join(data_rows[position]) + "\n")
+        single = CliRunner().invoke(app, ["predict", str(trained("flowers_csv")), str(alone)])
+        assert single.exit_code == 0 and single.stdout.splitlines()[1] == predicted[position + 1][0]

@@ -133,7 +133,7 @@ def test_predict_on_bad_input_exits_2_and_writes_nothing(tmp_path):
     out = tmp_path / "predictions.csv"
     result = invoke("predict", trained("flowers_csv"), bad, "--out", out)
     assert result.exit_code == 2
-    assert "bad.csv: row 2, column 'petal_width': 'x' is not a number" in result.output
+    assert "bad.csv: line 2, column 'petal_width': 'x' is not a number" in result.output
     assert not out.exists()
 
 

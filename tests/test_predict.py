@@ -77,12 +77,12 @@ def test_builtin_runs_take_their_feature_names_as_columns(tmp_path):
     [
         ("sepal_length,sepal_width,petal_length,garden\n1,2,3,east\n", "missing column(s) 'petal_width'"),
         (f"{HEADER},colour\n1,2,3,4,east,red\n", "extra column(s) 'colour'"),
-        (f"{HEADER}\n1,2,3,4,east\n1,two,3,4,east\n", "row 3, column 'sepal_width': 'two' is not a number"),
-        (f"{HEADER}\n1,2,,4,east\n", "row 2, column 'petal_length': missing value"),
-        (f"{HEADER}\n1,2,3,4,mars\n", "row 2, column 'garden': unknown category 'mars'"),
+        (f"{HEADER}\n1,2,3,4,east\n1,two,3,4,east\n", "line 3, column 'sepal_width': 'two' is not a number"),
+        (f"{HEADER}\n1,2,,4,east\n", "line 2, column 'petal_length': missing value"),
+        (f"{HEADER}\n1,2,3,4,mars\n", "line 2, column 'garden': unknown category 'mars'"),
         ("", "the CSV file is empty"),
         (f"{HEADER}\n", "a header but no data rows"),
-        (f"{HEADER}\n1,2,3\n", "row 2 has 3 cells"),
+        (f"{HEADER}\n1,2,3\n", "line 2 has 3 cells"),
     ],
 )
 def test_bad_input_is_an_error_naming_file_column_and_row(tmp_path, text, message):

@@ -46,14 +46,70 @@ def test_generated_data_too_big_is_refused_before_it_is_generated(monkeypatch):
         experiment.prepare(_loaded({"data": {"dataset": "blobs", "n_samples": 10**7, "n_features": 10**5}}))
 
 
-def test_the_limit_is_this_machines_memory(monkeypatch):
+def test_the_limit_is_the_memory_this_machine_allows(monkeypatch):
     loaded = _loaded({"model": {"hidden": 1000}})
     need = estimate_bytes(loaded.config, 150, 4, 3)
-    monkeypatch.setattr(preflight, "machine_memory_bytes", lambda: need - 1)
-    with pytest.raises(ResourceError, match="this machine has"):
+    monkeypatch.setattr(preflight, "memory_limit", lambda: preflight.MemoryLimit(need - 1, "cgroup x"))
+    with pytest.raises(ResourceError, match=r"this machine allows .* GiB \(cgroup x\)"):
         preflight.check_memory_before_data(loaded.config, "test.yaml")
-    monkeypatch.setattr(preflight, "machine_memory_bytes", lambda: need)
+    monkeypatch.setattr(preflight, "memory_limit", lambda: preflight.MemoryLimit(need, "cgroup x"))
     preflight.check_memory_before_data(loaded.config, "test.yaml")  # exactly enough: accepted
+
+
+def test_ulimit_v_lowers_the_limit_below_physical_memory(monkeypatch):
+    monkeypatch.setattr(preflight, "cgroup_memory_limits", lambda: [])
+    monkeypatch.setattr(preflight.resource, "getrlimit", lambda which: (3 * 2**30, 3 * 2**30))
+    limit = preflight.memory_limit()
+    assert limit.source == "ulimit -v (RLIMIT_AS)"
+    # what the interpreter already maps is not available to the run
+    assert 0 < limit.bytes < 3 * 2**30 and limit.bytes < preflight._physical_memory()
+
+
+def test_an_unlimited_ulimit_and_no_cgroup_leave_physical_memory(monkeypatch):
+    monkeypatch.setattr(preflight, "cgroup_memory_limits", lambda: [])
+    monkeypatch.setattr(
+        preflight.resource, "getrlimit", lambda which: (preflight.resource.RLIM_INFINITY,) * 2
+    )
+    assert preflight.memory_limit() == preflight.MemoryLimit(preflight._physical_memory(), "physical memory")
+
+
+def test_a_cgroup_v2_memory_max_is_read_for_the_process_group_and_its_parents(tmp_path):
+    (tmp_path / "user.slice" / "job").mkdir(parents=True)
+    (tmp_path / "user.slice" / "job" / "memory.max").write_text("max\n")  # unlimited itself
+    (tmp_path / "user.slice" / "memory.max").write_text(f"{2**30}\n")  # but its parent is not
+    limits = preflight.cgroup_memory_limits(tmp_path, "0::/user.slice/job\n")
+    assert limits == [(2**30, tmp_path / "user.slice" / "memory.max")]
+
+
+def test_a_cgroup_v1_memory_limit_in_bytes_is_read_and_its_unlimited_value_ignored(tmp_path):
+    group = tmp_path / "memory" / "docker" / "abc"
+    group.mkdir(parents=True)
+    (group / "memory.limit_in_bytes").write_text("536870912\n")
+    (tmp_path / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    membership = "5:devices:/docker/abc\n4:memory:/docker/abc\n"
+    assert preflight.cgroup_memory_limits(tmp_path, membership) == [
+        (536870912, group / "memory.limit_in_bytes")
+    ]
+
+
+def test_the_smallest_limit_wins_and_is_named_in_the_refusal(monkeypatch):
+    monkeypatch.setattr(preflight, "cgroup_memory_limits", lambda: [(2**10, Path("/cg/memory.max"))])
+    assert preflight.memory_limit() == preflight.MemoryLimit(2**10, "cgroup /cg/memory.max")
+    with pytest.raises(ResourceError, match=r"allows 0.0 GiB \(cgroup /cg/memory.max\)"):
+        preflight.check_memory_before_data(_loaded({}).config, "test.yaml")
+
+
+def test_a_csv_larger_than_the_memory_limit_is_refused_before_it_is_read(monkeypatch, tmp_path):
+    csv = tmp_path / "big.csv"
+    csv.write_text("a,y\n" + "1,p\n" * 300)
+    monkeypatch.setattr(
+        preflight, "memory_limit", lambda: preflight.MemoryLimit(1000, "ulimit -v (RLIMIT_AS)")
+    )
+    loaded = _loaded({"data": {"dataset": "csv", "path": str(csv), "target": "y"}})
+    with pytest.raises(
+        DataError, match=r"big.csv: the CSV file is .* more than .* \(ulimit -v \(RLIMIT_AS\)\)"
+    ):
+        experiment.prepare(loaded)
 
 
 def test_a_csv_too_big_for_its_model_is_refused_once_read(monkeypatch, tmp_path):
