@@ -421,6 +421,14 @@ COMMAND_CASES = [
         "power_t",
     ),
     CommandCase("sweep-name-dot-dot", ("sweep", "{iris}", "name=..", "optim.lr=0.1,1"), "name=.."),
+    # ---- the teaching lab: saliency, attack, lr-find
+    CommandCase("saliency-unknown-split", ("saliency", "{run}", "--split", "tset"), "--split", ("'tset'",)),
+    CommandCase("saliency-missing-run", ("saliency", "{tmp}/no_run"), "{tmp}/no_run"),
+    CommandCase("attack-negative-eps", ("attack", "{run}", "--eps", "0,-0.1"), "--eps", ("-0.1",)),
+    CommandCase("attack-non-numeric-eps", ("attack", "{run}", "--eps", "0,abc"), "--eps", ("'abc'",)),
+    CommandCase("attack-missing-run", ("attack", "{tmp}/no_run"), "{tmp}/no_run"),
+    CommandCase("lr-find-missing-config", ("lr-find", "{tmp}/no.yaml"), "{tmp}/no.yaml", ("no such",)),
+    CommandCase("lr-find-lr-overflows", ("lr-find", "{iris}", "optim.lr=1e400"), "optim.lr=1e400"),
     # ---- plot, datasets, the command line itself
     CommandCase("plot-missing-run", ("plot", "{tmp}/no_run"), "{tmp}/no_run"),
     CommandCase("plot-no-arguments", ("plot",), "plot", ("Missing argument",)),
