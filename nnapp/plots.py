@@ -76,9 +76,6 @@ def png_bytes(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-_png = png_bytes  # the name callers outside this module used before png_bytes was public
-
-
 def _integer_epochs(ax: Any) -> None:
     from matplotlib.ticker import MaxNLocator
 
@@ -108,9 +105,11 @@ def _plain_log_labels(ax: Any) -> None:
 
 
 def _zoom_accuracy(ax: Any, history: Sequence[EpochRecord], series: Sequence[str]) -> str:
-    """Accuracy axis limits that fit the trained epochs (epoch 0 left out: an untrained network's
-    accuracy near chance would stretch the axis back to 0-1). Returns a note for what falls below."""
-    trained = [r for r in history if r.epoch > history[0].epoch] or list(history)
+    """Accuracy axis limits that fit the trained epochs (each history's first epoch left out: an
+    untrained network's accuracy near chance would stretch the axis back to 0-1). `history` may pool
+    several runs. Returns a note naming what falls below the axis, or ""."""
+    start = min((r.epoch for r in history), default=0)
+    trained = [r for r in history if r.epoch > start] or list(history)
     values = [getattr(r, s) for r in trained for s in series]
     values = [v for v in values if math.isfinite(v)]
     if not values:
@@ -118,13 +117,21 @@ def _zoom_accuracy(ax: Any, history: Sequence[EpochRecord], series: Sequence[str
     low, high = min(values), max(values)
     pad = max(0.01, 0.06 * (high - low))
     ax.set_ylim(max(low - pad, -0.01), min(high + pad, 1.0 + pad / 2))
-    first = history[0]
-    below = [(s, getattr(first, s)) for s in series if getattr(first, s) < low - pad]
-    if not below or len(history) < 2:
+    if len(trained) == len(history):
         return ""
     names = {"train_acc": "train", "val_acc": "val"}
-    values_text = ", ".join(f"{names.get(s, s)} {v:.2f}" for s, v in below)
-    return f"epoch {first.epoch} below the axis: {values_text}"
+    below = [
+        f"{names.get(s, s)} {getattr(r, s):.2f}"
+        for r in history
+        if r.epoch == start
+        for s in series
+        if getattr(r, s) < low - pad
+    ]
+    if not below:
+        return ""
+    if len(below) > len(series):  # several runs: their values would make a long line
+        return f"epoch {start} below the axis"
+    return f"epoch {start} below the axis: {', '.join(below)}"
 
 
 def curves_figure(
@@ -506,16 +513,18 @@ def hidden_units_figure(
     U = np.asarray(U)
     shown = min(len(activations), MAX_UNIT_PANELS)
     rows, cols = _panel_grid(shown)
-    top_space = 0.9
-    fig = _figure(1.75 * cols + 1.0, 1.75 * rows + 0.9)
+    title_lines = 1 + math.ceil(U.shape[0] / 4)  # "unit j", then the weights four to a line
+    cell = 1.45 + 0.12 * title_lines  # inches per panel, its title included
+    head = 0.7 + 0.1 * title_lines  # the figure's two-line title and the first row's panel titles
+    width, height = cell * cols + 1.0, cell * rows + head
+    fig = _figure(width, height)
     fig.set_layout_engine(None)
-    height = 1.75 * rows + 0.9
     fig.subplots_adjust(
         left=0.02,
-        right=1 - 1.0 / (1.75 * cols + 1.0),
+        right=1 - 1.0 / width,
         bottom=0.02,
-        top=1 - top_space / height,
-        hspace=0.45,
+        top=1 - head / height,
+        hspace=0.2 * title_lines + 0.05,
         wspace=0.08,
     )
     axes = fig.subplots(rows, cols, squeeze=False)
@@ -540,11 +549,13 @@ def hidden_units_figure(
         if points is not None:
             X, y = np.asarray(points[0]), np.asarray(points[1])
             ax.scatter(X[:, 0], X[:, 1], s=0.6, c=[colours[k] for k in y], alpha=0.5, linewidths=0)
-        weights = " ".join(_signed(float(u)) for u in U[:, j])
+        values = [_signed(float(u)) for u in U[:, j]]
+        # four to a line, so that ten classes' weights stay inside their panel
+        weights = "\n".join(" ".join(values[k : k + 4]) for k in range(0, len(values), 4))
         dead = " (off everywhere)" if activations[j].max() <= 0 else ""
         ax.set_title(f"unit {j}{dead}\nU: {weights}", fontsize=7 if U.shape[0] <= 3 else 6, linespacing=1.1)
     if image is not None:
-        cax = fig.add_axes((1 - 0.75 / (1.75 * cols + 1.0), 0.15, 0.15 / (1.75 * cols + 1.0), 0.6))
+        cax = fig.add_axes((1 - 0.75 / width, 0.15, 0.15 / width, 0.6))
         fig.colorbar(image, cax=cax, label="activation h_j (grey: 0, unit off)", extend="min")
     classes_text = ", ".join(str(c) for c in classes)
     more = f" (first {shown} of {len(activations)})" if shown < len(activations) else ""
@@ -671,19 +682,15 @@ def overlay_curves_figure(
     loss_ax.set_title("Loss: validation CE (solid), train CE + L2 (dotted)", fontsize="medium")
     acc_ax.set_xlabel("epoch")
     acc_ax.set_ylabel("validation accuracy")
+    acc_ax.set_title("Validation accuracy", fontsize="medium")
     pooled = [r for _, history in runs for r in history]
-    if pooled:
-        start = min(r.epoch for r in pooled)
-        merged = sorted(pooled, key=lambda r: r.epoch != start)  # epoch 0 first: what _zoom_accuracy skips
-        below = _zoom_accuracy(acc_ax, merged, ("val_acc",))
-        acc_ax.set_title("Validation accuracy", fontsize="medium")
-        if below:
-            acc_ax.set_xlabel(f"epoch\n({below.split(':')[0]})")
-    last = max((r.epoch for r in pooled), default=0)
+    below = _zoom_accuracy(acc_ax, pooled, ("val_acc",))
+    if below:
+        acc_ax.set_xlabel(f"epoch\n({below})")
+    epochs = sorted({r.epoch for r in pooled})
     for ax in (loss_ax, acc_ax):
         ax.grid(True, alpha=0.3)
-        if pooled and last > start:
-            ax.set_xlim(start, last)
+        _epoch_range(ax, [epochs[0], epochs[-1]] if epochs else [])
     if any(b is not None for b in bests):
         acc_ax.plot(
             [],
