@@ -35,6 +35,18 @@ PICTURES = (
     ("weights.png", "First-layer weights as images"),
 )
 
+# How to read the pictures that are not self-explanatory, written under their heading in report.md
+READING = {
+    "decision_boundary.png": "Colour: the predicted class, paler where its probability is lower. Dots: "
+    "training rows; diamonds: test rows, ringed in red where the model is wrong.",
+    "hidden_units.png": "Each panel is one hidden unit's activation relu(w_j·x + b1_j) over the plane: grey "
+    "where the unit is off (no gradient flows through it), its hinge w_j·x + b1_j = 0 drawn. U: what one "
+    "unit of activation adds to each class's logit; the decision regions are the sum of these half-planes.",
+    "weights.png": "Each panel is one hidden unit's row of W as an image: red pixels raise the unit's input, "
+    "blue ones lower it. Training starts from random weights, so after a short run much of each image is "
+    "still that noise; grey pixels are constant in the training rows and never get a gradient.",
+}
+
 # Datasets whose inputs are pixels of one image, and the image's shape (rows, columns)
 IMAGE_SHAPES = {"digits": (8, 8)}
 PLANE_RESOLUTION = 300  # grid points per side of decision_boundary.png: a smooth boundary
@@ -210,7 +222,10 @@ def report_markdown(run_dir: Path) -> str:
         lines.append("Gradient checks were off for this run.")
     for file, caption in PICTURES:
         if (run_dir / file).exists():
-            lines += ["", f"## {caption}", "", f"![{caption}]({file})"]
+            lines += ["", f"## {caption}", ""]
+            if file in READING:
+                lines += [READING[file], ""]
+            lines.append(f"![{caption}]({file})")
     return "\n".join(lines) + "\n"
 
 
