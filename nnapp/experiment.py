@@ -98,7 +98,8 @@ def write_run(
 
         title = cfg.name if cfg.name == data.name else f"{cfg.name} ({data.name})"
         artifacts.atomic_write_bytes(
-            run_dir / "curves.png", plots.curves_png(result.history, result.best_epoch, title)
+            run_dir / "curves.png",
+            plots.curves_png(result.history, result.best_epoch, title, result.chance_loss),
         )
         if result.checks:
             artifacts.atomic_write_bytes(

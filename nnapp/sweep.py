@@ -524,58 +524,18 @@ def sweep_csv(rows: Sequence[Row], axes: Sequence[Axis]) -> str:
     return artifacts.csv_text(columns, records)
 
 
-def sweep_png(rows: Sequence[Row], axes: Sequence[Axis], title: str = "") -> bytes:
-    """Validation accuracy (mean ± std over seeds) against each swept value, one panel per key;
-    within a panel one line per combination of the other keys."""
-    from .plots import _figure, _png
+def sweep_png(results: Sequence[PointResult], axes: Sequence[Axis], title: str = "") -> bytes:
+    """sweep.png: validation accuracy against each swept value, every seed's value beside the mean
+    (drawn by plots.sweep_figure)."""
+    from .plots import SweepPoint
+    from .plots import sweep_png as draw
 
-    n = max(len(axes), 1)
-    fig = _figure(min(5.0 * n, 16.0), 4.2)
-    panels = fig.subplots(1, n, squeeze=False)[0]
-    for ax, axis in zip(panels, axes, strict=False):
-        positions, numeric = _positions(axis)
-        xs_all = list(positions.values())
-        log = numeric and _log_scale(xs_all)
-        span = (math.log10(max(xs_all) / min(xs_all)) if log else max(xs_all) - min(xs_all)) or 1.0
-        others = [a for a in axes if a is not axis]
-        lines: dict[tuple[int, ...], list[tuple[float, float, float]]] = {}
-        for row in rows:
-            values = dict(row.settings)
-            line = tuple(a.values.index(values[a.key]) for a in others)  # legend in the order given
-            x = positions[values[axis.key]]
-            lines.setdefault(line, []).append((x, row.val_acc[0], row.val_acc[1]))
-        for k, (line, pts) in enumerate(sorted(lines.items())):
-            name = " ".join(f"{a.key}={a.values[i]}" for a, i in zip(others, line, strict=True)) or "all"
-            pts.sort()
-            xs, ys, es = zip(*pts, strict=True)
-            # lines slightly side by side, so that equal values and their error bars stay visible
-            offset = (k - (len(lines) - 1) / 2) * 0.012
-            xs = tuple(x * 10 ** (offset * span) if log else x + offset * span for x in xs)
-            ax.errorbar(xs, ys, yerr=es, marker="o", markersize=4, capsize=3, label=name)
-        if log:
-            ax.set_xscale("log")
-            ax.minorticks_off()
-        ax.set_xticks(list(positions.values()), list(positions))  # the values as written
-        ax.set_ylim(top=1.02)  # mean + std can pass 1; accuracy cannot
-        ax.set_xlabel(axis.key)
-        ax.set_ylabel("validation accuracy (mean ± std over seeds)")
-        ax.grid(True, alpha=0.3)
-        if len(lines) > 1:
-            ax.legend(fontsize="small", loc="best")
-    if title:
-        fig.suptitle(title)
-    return _png(fig)
-
-
-def _positions(axis: Axis) -> tuple[dict[str, float], bool]:
-    try:
-        return {v: float(v) for v in axis.values}, True
-    except ValueError:
-        return {v: float(i) for i, v in enumerate(axis.values)}, False
-
-
-def _log_scale(xs: Sequence[float]) -> bool:
-    return min(xs) > 0 and max(xs) / min(xs) >= 10 and all(math.isfinite(x) for x in xs)
+    accs: dict[tuple[tuple[str, str], ...], list[float]] = {}
+    for r in results:
+        if r.status != "error":
+            accs.setdefault(r.point.settings, []).append(float(r.summary["val_acc"]))
+    points = [SweepPoint(settings, tuple(values)) for settings, values in accs.items()]
+    return draw(points, [(a.key, a.values) for a in axes], title)
 
 
 def write_outputs(plan: SweepPlan, results: Sequence[PointResult]) -> list[Row]:
@@ -590,5 +550,5 @@ def write_outputs(plan: SweepPlan, results: Sequence[PointResult]) -> list[Row]:
     if plan.axes:
         seeds = f"{len(plan.seeds)} seeds" if len(plan.seeds) > 1 else f"seed {plan.seeds[0]}"
         title = f"sweep of {plan.config_path.name} ({seeds} per point)"
-        artifacts.atomic_write_bytes(plan.sweep_dir / "sweep.png", sweep_png(rows, plan.axes, title))
+        artifacts.atomic_write_bytes(plan.sweep_dir / "sweep.png", sweep_png(results, plan.axes, title))
     return rows
