@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 from .artifacts import GRADCHECK_COLUMNS, ArtifactError, load_model
 from .config import Config, config_from_mapping, parse_yaml
 from .data import Dataset, load_dataset
+from .fingerprint import check_unchanged, fingerprint
 from .gradcheck import DirectionalCheck, GradcheckReport, TensorCheck
 from .network import Params
 from .trainer import METRIC_COLUMNS, EpochRecord, GradcheckRecord
@@ -58,34 +60,67 @@ def load_run(path: str | Path) -> Run:
         raise ArtifactError(f"{config_path}: cannot read ({exc.__class__.__name__})") from None
     config, _ = config_from_mapping(parse_yaml(text, str(config_path)), str(config_path))
     model = load_model(path / "model.npz")
-    _check_model_shapes(model, path / "model.npz")
-    summary: dict[str, Any] = {}
-    summary_path = path / "summary.json"
-    if summary_path.is_file():
-        try:
-            summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"{summary_path}: not readable JSON ({exc.__class__.__name__})") from None
+    summary = read_summary(path) if (path / "summary.json").exists() else {}
     return Run(path, config, model, summary)
 
 
-def _check_model_shapes(model: dict[str, Any], source: Path) -> None:
-    W, b1, U, b2 = (np.asarray(model[name]) for name in ("W", "b1", "U", "b2"))
-    ok = W.ndim == 2 and U.ndim == 2 and b1.ndim == 1 and b2.ndim == 1
-    if ok:
-        d_h, d_x = W.shape
-        n_c = U.shape[0]
-        ok = (
-            b1.shape == (d_h,)
-            and U.shape == (n_c, d_h)
-            and b2.shape == (n_c,)
-            and len(model["classes"]) == n_c
-            and np.shape(model["scaler_mean"]) == (d_x,)
-            and np.shape(model["scaler_scale"]) == (d_x,)
-            and len(model["feature_names"]) == d_x
-        )
-    if not ok:
-        raise ArtifactError(f"{source}: not an nnapp model (its arrays have inconsistent shapes)")
+# summary.json's keys that nnapp reads back, and the JSON types each may hold (None: JSON null)
+_NUMBER = (int, float)
+_SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "dataset": (str,),
+    "seed": (int,),
+    "stop_reason": (str,),
+    "message": (str, type(None)),
+    "epochs_trained": (int,),
+    "best_epoch": (int, type(None)),
+    **{f"{split}_{m}": (*_NUMBER, type(None)) for split in ("train", "val", "test") for m in ("acc", "loss")},
+    "initial_loss": (*_NUMBER, type(None)),
+    "chance_loss": (*_NUMBER, type(None)),
+    "gradcheck_verdict": (str,),
+    "gradcheck_max_error": (*_NUMBER, type(None)),
+    "classes": (list,),
+    "feature_names": (list,),
+    "n_features": (int,),
+    "n_train": (int,),
+    "n_val": (int,),
+    "n_test": (int,),
+    "dropped_rows": (int,),
+    "notes": (list,),
+    "overrides": (list,),
+    "started_at": (str,),
+    "train_seconds": _NUMBER,
+    "versions": (dict,),
+    "data_source": (str,),
+    "data_sha256": (str,),
+}
+_SUMMARY_STRING_LISTS = ("classes", "feature_names", "notes", "overrides")
+
+
+def read_summary(run_dir: Path) -> dict[str, Any]:
+    """summary.json, checked: a JSON object whose known keys hold what nnapp writes there."""
+    path = Path(run_dir) / "summary.json"
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: missing (is {path.parent} an nnapp run directory?)") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ArtifactError(f"{path}: not readable JSON ({exc.__class__.__name__})") from None
+    if not isinstance(summary, dict):
+        raise ArtifactError(f"{path}: not an nnapp summary (expected a JSON object)")
+    for key, types in _SUMMARY_TYPES.items():
+        if key not in summary:
+            continue
+        value = summary[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise ArtifactError(f"{path}: {key} holds {json.dumps(value)[:40]}, not what nnapp writes there")
+        if (
+            isinstance(value, list)
+            and key in _SUMMARY_STRING_LISTS
+            and not all(isinstance(v, str) for v in value)
+        ):
+            raise ArtifactError(f"{path}: {key} is not a list of strings")
+    return summary
 
 
 def input_columns(model: dict[str, Any]) -> list[str]:
@@ -102,8 +137,9 @@ def target_column(config: Config) -> str:
 def rebuild_dataset(run: Run) -> Dataset:
     """The run's train/val/test split, rebuilt from its config and seed, checked against the model.
 
-    The scaler is refit on the rebuilt training rows; if it (or the classes) differ from the saved
-    model's, the data changed since training and the rebuilt split would not be the run's.
+    The data's hash must be the one summary.json records (a run written before hashes were recorded
+    has none). The scaler is also refit on the rebuilt training rows; if it (or the classes) differ
+    from the saved model's, the data changed since training and the rebuilt split would not be the run's.
     """
     csv_path = run.config.data.path
     if run.config.data.dataset == "csv" and csv_path and not Path(csv_path).exists():
@@ -112,13 +148,10 @@ def rebuild_dataset(run: Run) -> Dataset:
             "deleted since training? score a CSV with --data)"
         )
     data = load_dataset(run.config.data, run.config.seed, base_dir=run.path)
-    model = run.model
-    same = (
-        [str(c) for c in data.classes] == [str(c) for c in run.classes]
-        and np.array_equal(data.scaler_mean, model["scaler_mean"])
-        and np.array_equal(data.scaler_scale, model["scaler_scale"])
-        and data.feature_names == [str(n) for n in np.asarray(model["feature_names"]).tolist()]
-    )
+    recorded = run.summary.get("data_sha256")
+    current = fingerprint(run.config.data, data, run.path)
+    check_unchanged(recorded, current, run.path, "summary.json", run.path / "config.yaml")
+    same = data_matches_model(data, run.model)
     if not same:
         raise ArtifactError(
             f"{run.path / 'config.yaml'}: the data rebuilt from this config no longer matches "
@@ -127,18 +160,33 @@ def rebuild_dataset(run: Run) -> Dataset:
     return data
 
 
+def data_matches_model(data: Dataset, model: dict[str, Any]) -> bool:
+    """The classes, scaler and feature names a model was saved with, refit from `data`: the same?"""
+    return (
+        [str(c) for c in data.classes] == [str(c) for c in model["classes"]]
+        and np.array_equal(data.scaler_mean, model["scaler_mean"])
+        and np.array_equal(data.scaler_scale, model["scaler_scale"])
+        and data.feature_names == [str(n) for n in np.asarray(model["feature_names"]).tolist()]
+    )
+
+
 def read_history(run_dir: Path) -> list[EpochRecord]:
     """metrics.csv back into EpochRecords; a missing file or a bad cell is a one-line error."""
     path = Path(run_dir) / "metrics.csv"
     rows = _read_rows(path, METRIC_COLUMNS)
-    records = []
+    records: list[EpochRecord] = []
     for number, row in enumerate(rows, start=2):
         try:
             values = {k: float(row[k]) for k in METRIC_COLUMNS}
         except (TypeError, ValueError):
             raise ArtifactError(f"{path}: row {number} has a cell that is not a number") from None
-        values["epoch"] = int(values["epoch"])
-        records.append(EpochRecord(**values))  # type: ignore[arg-type]
+        epoch = values.pop("epoch")
+        previous = records[-1].epoch if records else -1
+        if not (math.isfinite(epoch) and epoch == int(epoch) and previous < epoch <= 10**9):
+            raise ArtifactError(
+                f"{path}: row {number}: epoch {row['epoch']!r} is not a whole number after {previous}"
+            )
+        records.append(EpochRecord(epoch=int(epoch), **values))
     if not records:
         raise ArtifactError(f"{path}: no epochs recorded")
     return records
