@@ -10,9 +10,10 @@ import csv
 import io
 import json
 import os
+import stat
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,34 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def check_output_file(option: str, target: Path, inputs: Sequence[Path] = ()) -> None:
+    """Refuse an output path that would destroy something: ArtifactError naming `option` and the path.
+
+    Refused: a symbolic link or anything but a regular file (a device, a FIFO: replacing it with a
+    file would be wrong, writing into it is not what --out means), one of the command's `inputs`,
+    and a file inside a run directory (its model, config, metrics: a run is only written by training).
+    """
+    where = f"{option} {target}"
+    if target.is_symlink():
+        raise ArtifactError(f"{where}: is a symbolic link; give the file it points to, or another name")
+    if target.is_dir():
+        raise ArtifactError(f"{where}: is a directory, expected a file name")
+    if target.exists() and not stat.S_ISREG(target.stat().st_mode):
+        raise ArtifactError(f"{where}: exists and is not a regular file (a device or a pipe?); refusing it")
+    if not target.parent.is_dir():
+        raise ArtifactError(f"{where}: no such directory {target.parent}")
+    resolved = target.resolve()
+    for source in inputs:
+        same = target.exists() and os.path.samefile(target, source)  # also a hard link to it
+        if source.exists() and (same or resolved == source.resolve()):
+            raise ArtifactError(f"{where}: is the input {source}; it would be overwritten")
+    for folder in resolved.parents:
+        if (folder / "config.yaml").is_file() and any(
+            (folder / name).exists() for name in ("model.npz", "checkpoint.npz")
+        ):
+            raise ArtifactError(f"{where}: is inside the run directory {folder}; write it elsewhere")
 
 
 def new_run_dir(output_dir: str | Path, name: str, now: datetime | None = None) -> Path:

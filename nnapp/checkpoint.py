@@ -151,7 +151,14 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
         raise
     except Exception as exc:  # zip, npy, JSON and key errors all mean "not a checkpoint we wrote"
         raise ArtifactError(f"{path}: not a readable nnapp checkpoint ({exc.__class__.__name__})") from None
-    if state.flat.shape != state.sgd.velocity.shape or len(state.history) != state.epoch + 1:
+    vectors = [state.flat, state.sgd.velocity, *([] if state.best_flat is None else [state.best_flat])]
+    if any(v.dtype not in (np.float32, np.float64) or v.ndim != 1 for v in vectors):
+        raise ArtifactError(f"{path}: not a readable nnapp checkpoint (its parameters are not float vectors)")
+    if (
+        any(v.shape != state.flat.shape or v.dtype != state.flat.dtype for v in vectors)
+        or len(state.history) != state.epoch + 1
+        or any(r.epoch != k for k, r in enumerate(state.history))
+    ):
         raise ArtifactError(f"{path}: inconsistent checkpoint (parameters, velocity and history disagree)")
     return Checkpoint(state, run_info, s)
 

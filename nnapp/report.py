@@ -7,7 +7,6 @@ the pictures present), so the report always describes the files next to it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,26 +29,29 @@ PICTURES = (
 
 def draw_model_pictures(run_dir: Path, cfg: Config, data: Dataset, params: Params) -> list[str]:
     """confusion.png on the test split, and decision_boundary.png when the data has two features."""
+    pictures = model_pictures(cfg, data, params)
+    for name, png in pictures.items():
+        artifacts.atomic_write_bytes(run_dir / name, png)
+    return list(pictures)
+
+
+def model_pictures(cfg: Config, data: Dataset, params: Params) -> dict[str, bytes]:
+    """The PNG bytes of draw_model_pictures, by file name, drawn without writing anything."""
     from . import plots
     from .evaluation import decision_grid, score
 
     classes = [str(c) for c in data.classes]
     title = _title(cfg.name, data.name)
-    written = []
+    pictures = {}
     test = score(params, data.X_test, data.y_test, classes, "test split")
-    artifacts.atomic_write_bytes(
-        run_dir / "confusion.png", plots.confusion_png(test.confusion, classes, f"{title}, test split")
-    )
-    written.append("confusion.png")
+    pictures["confusion.png"] = plots.confusion_png(test.confusion, classes, f"{title}, test split")
     if data.n_features == 2 and not data.categories:  # two measured features, not a one-hot pair
         X_raw = data.X_train * data.scaler_scale + data.scaler_mean  # back to the data's own units
         xx, yy, grid = decision_grid(params, data.scaler_mean, data.scaler_scale, X_raw)
-        png = plots.decision_boundary_png(
+        pictures["decision_boundary.png"] = plots.decision_boundary_png(
             xx, yy, grid, X_raw, data.y_train, classes, data.feature_names, f"{title}: decision regions"
         )
-        artifacts.atomic_write_bytes(run_dir / "decision_boundary.png", png)
-        written.append("decision_boundary.png")
-    return written
+    return pictures
 
 
 def _title(name: str, dataset: str) -> str:
@@ -75,7 +77,9 @@ def write_confusion(run: Run, evaluation: Evaluation, data_path: Path | None = N
 
 def report_markdown(run_dir: Path) -> str:
     """report.md's text from summary.json, gradcheck.csv and the pictures in the run directory."""
-    summary: dict[str, Any] = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    from .runs import read_summary
+
+    summary = read_summary(run_dir)  # checked: a key of the wrong type is an error naming the file
     lines = [f"# Run `{summary.get('name', run_dir.name)}` on {summary.get('dataset', '?')}", ""]
     overrides = " ".join(summary.get("overrides") or []) or "none"
     lines += [
@@ -156,18 +160,19 @@ def redraw_run(run_dir: Path) -> list[str]:
     run = load_run(run_dir)
     history = read_history(run.path)
     checks = read_checks(run.path)
-    data = rebuild_dataset(run)  # reads everything before writing anything
+    data = rebuild_dataset(run)
     cfg = run.config
     best = run.summary.get("best_epoch")
     title = _title(cfg.name, data.name)
-    artifacts.atomic_write_bytes(run.path / "curves.png", plots.curves_png(history, best, title))
-    written = ["curves.png"]
+    # every picture and the report drawn in memory first: a failure half-way must leave the old files
+    pictures = {"curves.png": plots.curves_png(history, best, title)}
     if checks:
-        png = plots.gradcheck_png(checks, cfg.gradcheck.tol, cfg.gradcheck.fail)
-        artifacts.atomic_write_bytes(run.path / "gradcheck.png", png)
-        written.append("gradcheck.png")
-    written += draw_model_pictures(run.path, cfg, data, run.params)
+        pictures["gradcheck.png"] = plots.gradcheck_png(checks, cfg.gradcheck.tol, cfg.gradcheck.fail)
+    pictures.update(model_pictures(cfg, data, run.params))
+    for name, png in pictures.items():
+        artifacts.atomic_write_bytes(run.path / name, png)
+    written = list(pictures)
     if (run.path / "summary.json").exists():
-        write_report(run.path)
+        write_report(run.path)  # its summary was checked by load_run; it lists the pictures just written
         written.append("report.md")
     return written

@@ -41,6 +41,7 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> ResumeJob:
     """Read RUN_DIR's checkpoint and config and rebuild its data; raises NnappError, writes nothing."""
     run_dir = Path(run_dir)
     checkpoint = load_checkpoint(run_dir)
+    lock_run_dir(run_dir).release()  # busy now: say so before reading further; resume_experiment locks
     stamp = _stamp(run_dir / CHECKPOINT_NAME)
     state, info = checkpoint.state, checkpoint.info
     if epochs is not None and epochs < state.epoch:
