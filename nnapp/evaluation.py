@@ -15,7 +15,7 @@ import numpy as np
 from . import metrics, network
 from .artifacts import csv_text
 from .data import MISSING_TOKENS, DataError, encode_features, read_csv
-from .runs import Run, input_columns, rebuild_dataset, target_column
+from .runs import Run, rebuild_dataset, target_column
 from .trainer import evaluate as loss_and_accuracy
 
 SPLITS = ("train", "val", "test")
@@ -70,7 +70,7 @@ def _read_inputs(
     """Scaled features of a CSV with exactly the model's input columns (plus, optionally, `label`)."""
     source = str(path)
     header, rows = read_csv(path)
-    columns = input_columns(run.model)
+    columns = run.model.input_columns
     missing = [c for c in columns if c not in header]
     if missing:
         raise DataError(f"{source}: missing column(s) {', '.join(map(repr, missing))} (the model needs them)")
@@ -80,18 +80,18 @@ def _read_inputs(
             f"{source}: extra column(s) {', '.join(map(repr, extra))} the model was not trained on "
             f"(expected: {', '.join(columns)})"
         )
-    categories = run.model["categories"]
+    categories = run.model.categories
     for r, row in enumerate(rows, start=2):
         for column in columns:
             cell = row[header.index(column)]
             if cell.lower() in MISSING_TOKENS:
                 raise DataError(f"{source}: row {r}, column {column!r}: missing value")
     X, _ = encode_features(header, rows, columns, categories, source)
-    if X.shape[1] != len(run.model["scaler_mean"]):
+    if X.shape[1] != len(run.model.scaler_mean):
         raise DataError(
-            f"{source}: the encoded columns do not match the model's {len(run.model['W'][0])} inputs"
+            f"{source}: the encoded columns do not match the model's {len(run.model.scaler_mean)} inputs"
         )
-    return (X - run.model["scaler_mean"]) / run.model["scaler_scale"], header, rows
+    return (X - run.model.scaler_mean) / run.model.scaler_scale, header, rows
 
 
 def read_labelled_csv(run: Run, path: str | Path) -> tuple[np.ndarray, np.ndarray]:

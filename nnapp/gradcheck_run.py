@@ -53,7 +53,7 @@ def _run_params(run: Run, loaded: LoadedConfig, data: Dataset, dims: tuple[int, 
     source = str(loaded.path or "config")
     expected = network.param_shapes(*dims)
     for name, shape in expected.items():
-        got = tuple(np.shape(run.model[name]))
+        got = tuple(np.shape(run.model.params[name]))
         if got != shape:
             raise NnappError(
                 f"{run.path / 'model.npz'}: {name} has shape {got}, but {source} gives {shape} "

@@ -78,7 +78,9 @@ def _stamp(path: Path) -> tuple[int, int]:
 def _check_against_old_model(run_dir: Path, data: Dataset) -> None:
     """A checkpoint from before data hashes: the scaler and classes must still match its model.npz."""
     model_path = run_dir / "model.npz"
-    if model_path.exists() and not runs.data_matches_model(data, artifacts.load_model(model_path)):
+    if model_path.exists() and not runs.data_matches_model(
+        data, runs.SavedModel.from_arrays(artifacts.load_model(model_path))
+    ):
         raise ArtifactError(
             f"{model_path}: the data rebuilt from {run_dir / 'config.yaml'} no longer matches this model "
             f"(has {data.name} changed since training?)"

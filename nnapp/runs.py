@@ -25,19 +25,49 @@ from .trainer import METRIC_COLUMNS, EpochRecord, GradcheckRecord
 
 
 @dataclass(frozen=True)
+class SavedModel:
+    """model.npz, checked by artifacts.load_model: float weights of consistent shapes and their encoding."""
+
+    params: Params
+    classes: np.ndarray  # original labels (strings, or int64 for integer labels), in class-index order
+    scaler_mean: np.ndarray  # (D_x,) float64
+    scaler_scale: np.ndarray  # (D_x,) float64, positive
+    feature_names: list[str]  # (D_x,): encoded input names ("garden=a" for one-hot columns)
+    columns: list[str]  # a CSV run's input columns ([] for built-in datasets)
+    categories: dict[str, list[str]]  # one-hot columns and their categories
+
+    @classmethod
+    def from_arrays(cls, model: dict[str, Any]) -> SavedModel:
+        return cls(
+            params=dict(model["params"]),
+            classes=np.asarray(model["classes"]),
+            scaler_mean=model["scaler_mean"].astype(np.float64),
+            scaler_scale=model["scaler_scale"].astype(np.float64),
+            feature_names=[str(n) for n in model["feature_names"].tolist()],
+            columns=[str(c) for c in model.get("columns", np.asarray([], dtype=str)).tolist()],
+            categories=dict(model["categories"]),
+        )
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The columns a CSV must have to be scored: the training CSV's inputs, or a built-in's features."""
+        return self.columns or self.feature_names
+
+
+@dataclass(frozen=True)
 class Run:
     path: Path
     config: Config
-    model: dict[str, Any]  # artifacts.load_model's dictionary
-    summary: dict[str, Any]  # summary.json ({} if absent)
+    model: SavedModel
+    summary: dict[str, Any]  # summary.json, its known keys checked by read_summary ({} if absent)
 
     @property
     def params(self) -> Params:
-        return dict(self.model["params"])
+        return dict(self.model.params)
 
     @property
     def classes(self) -> np.ndarray:
-        return np.asarray(self.model["classes"])
+        return self.model.classes
 
     @property
     def label(self) -> str:
@@ -59,7 +89,7 @@ def load_run(path: str | Path) -> Run:
     except (OSError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{config_path}: cannot read ({exc.__class__.__name__})") from None
     config, _ = config_from_mapping(parse_yaml(text, str(config_path)), str(config_path))
-    model = load_model(path / "model.npz")
+    model = SavedModel.from_arrays(load_model(path / "model.npz"))
     summary = read_summary(path) if (path / "summary.json").exists() else {}
     return Run(path, config, model, summary)
 
@@ -123,12 +153,6 @@ def read_summary(run_dir: Path) -> dict[str, Any]:
     return summary
 
 
-def input_columns(model: dict[str, Any]) -> list[str]:
-    """The columns a CSV must have to be scored: the training CSV's inputs, or a built-in's features."""
-    columns = [str(c) for c in np.asarray(model.get("columns", np.asarray([], dtype=str))).tolist()]
-    return columns or [str(c) for c in np.asarray(model["feature_names"]).tolist()]
-
-
 def target_column(config: Config) -> str:
     """The label column of a CSV to evaluate: data.target for CSV runs, 'target' for built-in datasets."""
     return config.data.target or "target"
@@ -160,13 +184,13 @@ def rebuild_dataset(run: Run) -> Dataset:
     return data
 
 
-def data_matches_model(data: Dataset, model: dict[str, Any]) -> bool:
+def data_matches_model(data: Dataset, model: SavedModel) -> bool:
     """The classes, scaler and feature names a model was saved with, refit from `data`: the same?"""
     return (
-        [str(c) for c in data.classes] == [str(c) for c in model["classes"]]
-        and np.array_equal(data.scaler_mean, model["scaler_mean"])
-        and np.array_equal(data.scaler_scale, model["scaler_scale"])
-        and data.feature_names == [str(n) for n in np.asarray(model["feature_names"]).tolist()]
+        [str(c) for c in data.classes] == [str(c) for c in model.classes]
+        and np.array_equal(data.scaler_mean, model.scaler_mean)
+        and np.array_equal(data.scaler_scale, model.scaler_scale)
+        and data.feature_names == model.feature_names
     )
 
 
