@@ -60,5 +60,5 @@ def _run_params(run: Run, loaded: LoadedConfig, data: Dataset, dims: tuple[int, 
                 f"(D_x={dims[0]}, model.hidden={dims[1]}, N_c={dims[2]}); pass the run's own config"
             )
     current = fingerprint(loaded.config.data, data, data_base_dir(loaded))
-    check_unchanged(run.summary.get("data_sha256"), current, run.path, "summary.json", source)
+    check_unchanged(run.summary.data_sha256, current, run.path, "summary.json", source)
     return run.params

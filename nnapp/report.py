@@ -69,7 +69,7 @@ def write_confusion(run: Run, evaluation: Evaluation, data_path: Path | None = N
         if test
         else f"confusion_{data_path.stem if data_path else evaluation.source.split()[0]}.png"
     )
-    title = f"{_title(run.config.name, str(run.summary.get('dataset', '?')))}, {evaluation.source}"
+    title = f"{_title(run.config.name, run.summary.dataset or '?')}, {evaluation.source}"
     png = plots.confusion_png(evaluation.confusion, evaluation.classes, title)
     artifacts.atomic_write_bytes(run.path / name, png)
     return name
@@ -80,19 +80,16 @@ def report_markdown(run_dir: Path) -> str:
     from .runs import read_summary
 
     summary = read_summary(run_dir)  # checked: a key of the wrong type is an error naming the file
-    lines = [f"# Run `{summary.get('name', run_dir.name)}` on {summary.get('dataset', '?')}", ""]
-    overrides = " ".join(summary.get("overrides") or []) or "none"
+    lines = [f"# Run `{summary.name or run_dir.name}` on {summary.dataset or '?'}", ""]
+    overrides = " ".join(summary.overrides or []) or "none"
     lines += [
-        f"- run directory: `{run_dir.name}`, started {summary.get('started_at', '?')}, "
-        f"seed {summary.get('seed')}",
+        f"- run directory: `{run_dir.name}`, started {summary.started_at or '?'}, seed {summary.seed}",
         f"- overrides: `{overrides}`",
-        f"- stopped: {summary.get('stop_reason')} after {summary.get('epochs_trained')} epochs; "
-        f"best epoch {summary.get('best_epoch')}"
-        + (f" ({summary['message']})" if summary.get("message") else ""),
-        f"- rows: train {summary.get('n_train')}, val {summary.get('n_val')}, test {summary.get('n_test')}; "
-        f"{summary.get('n_features')} features; classes {', '.join(map(str, summary.get('classes', [])))}",
-        f"- initial loss {_num(summary.get('initial_loss'))} (chance level ln N_c = "
-        f"{_num(summary.get('chance_loss'))})",
+        f"- stopped: {summary.stop_reason} after {summary.epochs_trained} epochs; "
+        f"best epoch {summary.best_epoch}" + (f" ({summary.message})" if summary.message else ""),
+        f"- rows: train {summary.n_train}, val {summary.n_val}, test {summary.n_test}; "
+        f"{summary.n_features} features; classes {', '.join(summary.classes or [])}",
+        f"- initial loss {_num(summary.initial_loss)} (chance level ln N_c = {_num(summary.chance_loss)})",
         "",
         "## Summary",
         "",
@@ -100,16 +97,15 @@ def report_markdown(run_dir: Path) -> str:
         "|---|---:|---:|",
     ]
     for split in ("train", "val", "test"):
-        lines.append(
-            f"| {split} | {_num(summary.get(f'{split}_acc'))} | {_num(summary.get(f'{split}_loss'))} |"
-        )
+        accuracy, loss = getattr(summary, f"{split}_acc"), getattr(summary, f"{split}_loss")
+        lines.append(f"| {split} | {_num(accuracy)} | {_num(loss)} |")
     lines += ["", "## Gradient check", ""]
     rows = _last_check_rows(run_dir / "gradcheck.csv")
     if rows:
         first = rows[0]
         lines += [
             f"Analytic gradients against centred finite differences, {first['when']} check at epoch "
-            f"{first['epoch']}: overall **{summary.get('gradcheck_verdict')}**.",
+            f"{first['epoch']}: overall **{summary.gradcheck_verdict}**.",
             "",
             "| tensor | checked | kinks skipped | max error | verdict |",
             "|---|---:|---:|---:|---|",
@@ -162,7 +158,7 @@ def redraw_run(run_dir: Path) -> list[str]:
     checks = read_checks(run.path)
     data = rebuild_dataset(run)
     cfg = run.config
-    best = run.summary.get("best_epoch")
+    best = run.summary.best_epoch
     title = _title(cfg.name, data.name)
     # every picture and the report drawn in memory first: a failure half-way must leave the old files
     pictures = {"curves.png": plots.curves_png(history, best, title)}

@@ -59,7 +59,7 @@ class Run:
     path: Path
     config: Config
     model: SavedModel
-    summary: dict[str, Any]  # summary.json, its known keys checked by read_summary ({} if absent)
+    summary: RunSummary  # summary.json (every field None if absent)
 
     @property
     def params(self) -> Params:
@@ -90,7 +90,7 @@ def load_run(path: str | Path) -> Run:
         raise ArtifactError(f"{config_path}: cannot read ({exc.__class__.__name__})") from None
     config, _ = config_from_mapping(parse_yaml(text, str(config_path)), str(config_path))
     model = SavedModel.from_arrays(load_model(path / "model.npz"))
-    summary = read_summary(path) if (path / "summary.json").exists() else {}
+    summary = read_summary(path) if (path / "summary.json").exists() else RunSummary()
     return Run(path, config, model, summary)
 
 
@@ -127,7 +127,44 @@ _SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
 _SUMMARY_STRING_LISTS = ("classes", "feature_names", "notes", "overrides")
 
 
-def read_summary(run_dir: Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RunSummary:
+    """summary.json read back (see experiment.write_run); a key an older nnapp did not write is None."""
+
+    name: str | None = None
+    dataset: str | None = None
+    seed: int | None = None
+    stop_reason: str | None = None
+    message: str | None = None
+    epochs_trained: int | None = None
+    best_epoch: int | None = None
+    train_acc: float | None = None
+    train_loss: float | None = None
+    val_acc: float | None = None
+    val_loss: float | None = None
+    test_acc: float | None = None
+    test_loss: float | None = None
+    initial_loss: float | None = None
+    chance_loss: float | None = None
+    gradcheck_verdict: str | None = None
+    gradcheck_max_error: float | None = None
+    classes: list[str] | None = None
+    feature_names: list[str] | None = None
+    n_features: int | None = None
+    n_train: int | None = None
+    n_val: int | None = None
+    n_test: int | None = None
+    dropped_rows: int | None = None
+    notes: list[str] | None = None
+    overrides: list[str] | None = None
+    started_at: str | None = None
+    train_seconds: float | None = None
+    versions: dict[str, Any] | None = None
+    data_source: str | None = None
+    data_sha256: str | None = None
+
+
+def read_summary(run_dir: Path) -> RunSummary:
     """summary.json, checked: a JSON object whose known keys hold what nnapp writes there."""
     path = Path(run_dir) / "summary.json"
     try:
@@ -150,7 +187,7 @@ def read_summary(run_dir: Path) -> dict[str, Any]:
             and not all(isinstance(v, str) for v in value)
         ):
             raise ArtifactError(f"{path}: {key} is not a list of strings")
-    return summary
+    return RunSummary(**{key: summary[key] for key in _SUMMARY_TYPES if key in summary})
 
 
 def target_column(config: Config) -> str:
@@ -172,9 +209,8 @@ def rebuild_dataset(run: Run) -> Dataset:
             "deleted since training? score a CSV with --data)"
         )
     data = load_dataset(run.config.data, run.config.seed, base_dir=run.path)
-    recorded = run.summary.get("data_sha256")
     current = fingerprint(run.config.data, data, run.path)
-    check_unchanged(recorded, current, run.path, "summary.json", run.path / "config.yaml")
+    check_unchanged(run.summary.data_sha256, current, run.path, "summary.json", run.path / "config.yaml")
     same = data_matches_model(data, run.model)
     if not same:
         raise ArtifactError(

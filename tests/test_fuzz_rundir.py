@@ -23,11 +23,17 @@ from typer.testing import CliRunner
 
 from nnapp.cli import app
 
-FUZZ_SETTINGS = settings(
-    max_examples=int(os.environ.get("NNAPP_FUZZ_EXAMPLES", "30")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+
+def fuzz_settings(examples: int) -> settings:
+    """`examples` per test in `make test` (each runs up to six commands, drawing pictures when they pass);
+    NNAPP_FUZZ_EXAMPLES=200 explores more."""
+    return settings(
+        max_examples=int(os.environ.get("NNAPP_FUZZ_EXAMPLES", examples)),
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
 runner = CliRunner()
 CONFIG = ROOT / "configs" / "flowers_csv.yaml"
 
@@ -137,7 +143,7 @@ def crafted_npz(path: Path, data: st.DataObject) -> None:
             path.write_bytes(bytes(raw))
 
 
-@FUZZ_SETTINGS
+@fuzz_settings(8)
 @given(data=st.data())
 def test_a_crafted_model_npz_is_used_or_refused_in_one_line(data, tmp_path_factory):
     run_dir = fresh_run(tmp_path_factory)
@@ -145,7 +151,7 @@ def test_a_crafted_model_npz_is_used_or_refused_in_one_line(data, tmp_path_facto
     run_every_reader("model.npz", run_dir)
 
 
-@FUZZ_SETTINGS
+@fuzz_settings(12)
 @given(data=st.data())
 def test_a_crafted_checkpoint_is_resumed_or_refused_in_one_line(data, tmp_path_factory):
     run_dir = fresh_run(tmp_path_factory)
@@ -166,7 +172,7 @@ json_values = st.recursive(
 )
 
 
-@FUZZ_SETTINGS
+@fuzz_settings(10)
 @given(data=st.data())
 def test_a_crafted_summary_json_is_used_or_refused_in_one_line(data, tmp_path_factory):
     run_dir = fresh_run(tmp_path_factory)
@@ -193,7 +199,7 @@ cells = st.one_of(
 )
 
 
-@FUZZ_SETTINGS
+@fuzz_settings(6)
 @given(data=st.data())
 def test_a_crafted_metrics_csv_is_plotted_or_refused_in_one_line(data, tmp_path_factory):
     run_dir = fresh_run(tmp_path_factory)
