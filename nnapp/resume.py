@@ -34,7 +34,7 @@ class ResumeJob:
     checkpoint: Checkpoint
     epochs_changed: bool
     data_hash: DataFingerprint
-    checkpoint_stamp: tuple[int, int]  # (mtime_ns, size) as read: another writer since is refused
+    checkpoint_stamp: tuple[int, int, int]  # (inode, mtime_ns, size) as read: a save since then is refused
 
 
 def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> ResumeJob:
@@ -70,9 +70,9 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> ResumeJob:
     return ResumeJob(run_dir, loaded, data, checkpoint, epochs is not None, data_hash, stamp)
 
 
-def _stamp(path: Path) -> tuple[int, int]:
-    stat = path.stat()
-    return stat.st_mtime_ns, stat.st_size
+def _stamp(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()  # every save renames a new file into place: a new inode
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
 def _check_against_old_model(run_dir: Path, data: Dataset) -> None:

@@ -18,10 +18,14 @@ import pytest
 from _runs import FLOWERS, ROOT, copy_of, trained
 from typer.testing import CliRunner
 
+from nnapp.artifacts import ArtifactError
 from nnapp.checkpoint import load_checkpoint, save_checkpoint
 from nnapp.cli import app
 from nnapp.config import load_config
 from nnapp.experiment import run_experiment
+from nnapp.resume import prepare_resume, resume_experiment
+from nnapp.runlock import lock_run_dir
+from nnapp.trainer import Callback
 
 runner = CliRunner()
 FLOWERS_CONFIG = ROOT / "configs" / "flowers_csv.yaml"
@@ -285,3 +289,36 @@ def test_the_lock_adds_no_file_to_the_run_directory(tmp_path):
     before = set(files(run_dir))
     assert invoke("train", "--resume", run_dir, "--epochs", "4", "--quiet").exit_code == 0
     assert set(files(run_dir)) == before
+
+
+class TryToLock(Callback):
+    """During training, try to take the run directory's lock as a second writer would."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir, self.refusals = run_dir, []
+
+    def on_epoch_end(self, record, state) -> None:
+        try:
+            lock_run_dir(self.run_dir).release()
+            self.refusals.append(None)
+        except ArtifactError as exc:
+            self.refusals.append(str(exc))
+
+
+def test_a_new_run_is_locked_while_it_trains_and_free_after(tmp_path):
+    run_dir = tmp_path / "run"
+    probe = TryToLock(run_dir)
+    loaded = load_config(ROOT / "configs" / "iris.yaml", ["train.epochs=2", f"output.dir={tmp_path}"])
+    run_experiment(loaded, [probe], run_dir=run_dir)
+    assert len(probe.refusals) == 2
+    assert all(r is not None and f"(pid {os.getpid()})" in r for r in probe.refusals)
+    lock_run_dir(run_dir).release()  # free once the run is written
+
+
+def test_resume_refuses_a_checkpoint_rewritten_after_it_was_read(tmp_path):
+    run_dir = copy_of("iris", tmp_path)
+    job = prepare_resume(run_dir, epochs=5)
+    checkpoint = load_checkpoint(run_dir)  # another process saves the same run meanwhile
+    save_checkpoint(run_dir, checkpoint.state, checkpoint.info)
+    with pytest.raises(ArtifactError, match="written by another process since it was read"):
+        resume_experiment(job)
