@@ -96,7 +96,7 @@ def load_run(path: str | Path) -> Run:
 
 # summary.json's keys that nnapp reads back, and the JSON types each may hold (None: JSON null)
 _NUMBER = (int, float)
-_SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
+SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
     "name": (str,),
     "dataset": (str,),
     "seed": (int,),
@@ -175,7 +175,7 @@ def read_summary(run_dir: Path) -> RunSummary:
         raise ArtifactError(f"{path}: not readable JSON ({exc.__class__.__name__})") from None
     if not isinstance(summary, dict):
         raise ArtifactError(f"{path}: not an nnapp summary (expected a JSON object)")
-    for key, types in _SUMMARY_TYPES.items():
+    for key, types in SUMMARY_TYPES.items():
         if key not in summary:
             continue
         value = summary[key]
@@ -187,7 +187,7 @@ def read_summary(run_dir: Path) -> RunSummary:
             and not all(isinstance(v, str) for v in value)
         ):
             raise ArtifactError(f"{path}: {key} is not a list of strings")
-    return RunSummary(**{key: summary[key] for key in _SUMMARY_TYPES if key in summary})
+    return RunSummary(**{key: summary[key] for key in SUMMARY_TYPES if key in summary})
 
 
 def target_column(config: Config) -> str:

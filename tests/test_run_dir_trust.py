@@ -322,3 +322,11 @@ def test_resume_refuses_a_checkpoint_rewritten_after_it_was_read(tmp_path):
     save_checkpoint(run_dir, checkpoint.state, checkpoint.info)
     with pytest.raises(ArtifactError, match="written by another process since it was read"):
         resume_experiment(job)
+
+
+def test_every_summary_field_has_its_json_type_checked():
+    from dataclasses import fields
+
+    from nnapp.runs import SUMMARY_TYPES, RunSummary
+
+    assert [f.name for f in fields(RunSummary)] == list(SUMMARY_TYPES)
