@@ -1,6 +1,7 @@
 """Properties: a damaged or crafted run directory never crashes a command that reads it.
 
-Each example damages one file of a trained run (model.npz, summary.json, metrics.csv or checkpoint.npz)
+Each example damages one file of a trained run (model.npz, summary.json, metrics.csv, gradcheck.csv or
+checkpoint.npz)
 and runs every command that reads that file. Each ends in its normal exit code or in exit 2 with one
 line naming the damaged file; never a traceback, and a command that fails leaves every file as it was.
 """
@@ -50,6 +51,7 @@ READERS = {
     "model.npz": ["evaluate", "predict", "plot", "overlay", "gradcheck", "resume"],
     "summary.json": ["evaluate", "predict", "plot", "overlay", "gradcheck"],
     "metrics.csv": ["plot", "overlay"],
+    "gradcheck.csv": ["plot"],
     "checkpoint.npz": ["resume"],
 }
 
@@ -199,11 +201,7 @@ cells = st.one_of(
 )
 
 
-@fuzz_settings(6)
-@given(data=st.data())
-def test_a_crafted_metrics_csv_is_plotted_or_refused_in_one_line(data, tmp_path_factory):
-    run_dir = fresh_run(tmp_path_factory)
-    path = run_dir / "metrics.csv"
+def craft_csv(path: Path, data: st.DataObject) -> None:
     lines = path.read_text().splitlines()
     how = data.draw(st.sampled_from(["cell", "cell", "drop", "text"]), label="how")
     if how == "cell":
@@ -218,4 +216,19 @@ def test_a_crafted_metrics_csv_is_plotted_or_refused_in_one_line(data, tmp_path_
         path.write_text("\n".join(lines) + "\n")
     else:
         path.write_bytes(data.draw(st.binary(max_size=60), label="bytes"))
+
+
+@fuzz_settings(6)
+@given(data=st.data())
+def test_a_crafted_metrics_csv_is_plotted_or_refused_in_one_line(data, tmp_path_factory):
+    run_dir = fresh_run(tmp_path_factory)
+    craft_csv(run_dir / "metrics.csv", data)
     run_every_reader("metrics.csv", run_dir)
+
+
+@fuzz_settings(6)
+@given(data=st.data())
+def test_a_crafted_gradcheck_csv_is_plotted_or_refused_in_one_line(data, tmp_path_factory):
+    run_dir = fresh_run(tmp_path_factory)
+    craft_csv(run_dir / "gradcheck.csv", data)
+    run_every_reader("gradcheck.csv", run_dir)
