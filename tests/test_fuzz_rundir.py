@@ -1,9 +1,9 @@
 """Properties: a damaged or crafted run directory never crashes a command that reads it.
 
 Each example damages one file of a trained run (model.npz, summary.json, metrics.csv, gradcheck.csv or
-checkpoint.npz)
-and runs every command that reads that file. Each ends in its normal exit code or in exit 2 with one
-line naming the damaged file; never a traceback, and a command that fails leaves every file as it was.
+checkpoint.npz) and runs every command that reads that file. Each ends in its normal exit code or in
+exit 2 with one `error:` line; never a traceback, and a command that fails leaves every file as it was.
+(The line names the damaged file, or the input a crafted model no longer fits: not asserted here.)
 """
 
 from __future__ import annotations
