@@ -78,6 +78,7 @@ def run_every_reader(damaged_file: str, run_dir: Path) -> None:
         if result.exit_code == 2:
             lines = result.output.strip().splitlines()
             assert len(lines) == 1 and lines[0].startswith("error: "), (name, result.output)
+            event(f"error names {damaged_file}: {damaged_file in lines[0]}")
             assert snapshot(run_dir) == before, f"{name} failed but changed the run directory"
             assert snapshot(run_dir.parent) == outputs_before, f"{name} failed but wrote an output file"
 
