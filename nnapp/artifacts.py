@@ -10,9 +10,10 @@ import csv
 import io
 import json
 import os
+import stat
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,34 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def check_output_file(option: str, target: Path, inputs: Sequence[Path] = ()) -> None:
+    """Refuse an output path that would destroy something: ArtifactError naming `option` and the path.
+
+    Refused: a symbolic link or anything but a regular file (a device, a FIFO: replacing it with a
+    file would be wrong, writing into it is not what --out means), one of the command's `inputs`,
+    and a file inside a run directory (its model, config, metrics: a run is only written by training).
+    """
+    where = f"{option} {target}"
+    if target.is_symlink():
+        raise ArtifactError(f"{where}: is a symbolic link; give the file it points to, or another name")
+    if target.is_dir():
+        raise ArtifactError(f"{where}: is a directory, expected a file name")
+    if target.exists() and not stat.S_ISREG(target.stat().st_mode):
+        raise ArtifactError(f"{where}: exists and is not a regular file (a device or a pipe?); refusing it")
+    if not target.parent.is_dir():
+        raise ArtifactError(f"{where}: no such directory {target.parent}")
+    resolved = target.resolve()
+    for source in inputs:
+        same = target.exists() and os.path.samefile(target, source)  # also a hard link to it
+        if source.exists() and (same or resolved == source.resolve()):
+            raise ArtifactError(f"{where}: is the input {source}; it would be overwritten")
+    for folder in resolved.parents:
+        if (folder / "config.yaml").is_file() and any(
+            (folder / name).exists() for name in ("model.npz", "checkpoint.npz")
+        ):
+            raise ArtifactError(f"{where}: is inside the run directory {folder}; write it elsewhere")
 
 
 def new_run_dir(output_dir: str | Path, name: str, now: datetime | None = None) -> Path:
@@ -140,12 +169,80 @@ def load_model(path: str | Path) -> dict[str, Any]:
     if not needed <= set(arrays):
         missing = ", ".join(sorted(needed - set(arrays)))
         raise ArtifactError(f"{path}: not an nnapp model (missing {missing})")
+    return _validated_model(arrays, path)
+
+
+def _validated_model(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any]:
+    """Every entry checked for the kind and shape nnapp writes: a crafted file is an error, not a crash."""
+
+    def refuse(what: str) -> ArtifactError:
+        return ArtifactError(f"{path}: not an nnapp model ({what})")
+
+    for name in PARAM_NAMES:
+        if arrays[name].dtype not in (np.float32, np.float64):
+            raise refuse(f"{name} holds {arrays[name].dtype}, expected float32 or float64 weights")
+    if len({arrays[name].dtype for name in PARAM_NAMES}) != 1:
+        raise refuse("its weights mix float32 and float64")
+    for name in ("scaler_mean", "scaler_scale"):
+        if arrays[name].dtype.kind != "f" or arrays[name].ndim != 1 or not np.isfinite(arrays[name]).all():
+            raise refuse(f"{name} is not a vector of finite numbers")
+    if (arrays["scaler_scale"] <= 0).any():
+        raise refuse("scaler_scale holds a value that is not positive")
+    for name in ("classes", "feature_names", "columns"):
+        if name in arrays and (arrays[name].dtype.kind != "U" or arrays[name].ndim != 1):
+            raise refuse(f"{name} is not a list of strings")
+    for name in ("class_dtype", "categories"):
+        if name in arrays and (arrays[name].dtype.kind != "U" or arrays[name].ndim != 0):
+            raise refuse(f"{name} is not a string")
     model: dict[str, Any] = dict(arrays)
     kind = str(arrays.get("class_dtype", np.asarray("U")))
-    model["classes"] = arrays["classes"].astype(np.int64) if kind in "iu" else arrays["classes"]
-    model["categories"] = json.loads(str(arrays.get("categories", np.asarray("{}"))))
+    if kind not in ("U", "i", "u"):
+        raise refuse(f"class_dtype {kind!r} is not one of U, i, u")
+    try:
+        model["classes"] = arrays["classes"].astype(np.int64) if kind in "iu" else arrays["classes"]
+    except (ValueError, OverflowError):
+        raise refuse("its integer classes are not integers") from None
+    if len(set(arrays["classes"].tolist())) != len(arrays["classes"]):
+        raise refuse("a class is listed twice")
+    model["categories"] = _categories(str(arrays.get("categories", np.asarray("{}"))), refuse)
     model["params"] = {name: arrays[name] for name in PARAM_NAMES}
+    _check_model_shapes(model, refuse)
     return model
+
+
+def _categories(text: str, refuse: Callable[[str], ArtifactError]) -> dict[str, list[str]]:
+    try:
+        categories = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise refuse("categories is not JSON") from None
+    if not isinstance(categories, dict) or not all(
+        isinstance(values, list) and values and all(isinstance(v, str) for v in values)
+        for values in categories.values()
+    ):
+        raise refuse("categories is not a JSON object of column -> list of category names")
+    return categories
+
+
+def _check_model_shapes(model: dict[str, Any], refuse: Callable[[str], ArtifactError]) -> None:
+    W, b1, U, b2 = (model[name] for name in PARAM_NAMES)
+    ok = W.ndim == 2 and U.ndim == 2 and b1.ndim == 1 and b2.ndim == 1
+    if ok:
+        d_h, d_x = W.shape
+        n_c = U.shape[0]
+        ok = (
+            d_h > 0
+            and d_x > 0
+            and n_c >= 2
+            and b1.shape == (d_h,)
+            and U.shape == (n_c, d_h)
+            and b2.shape == (n_c,)
+            and len(model["classes"]) == n_c
+            and model["scaler_mean"].shape == (d_x,)
+            and model["scaler_scale"].shape == (d_x,)
+            and len(model["feature_names"]) == d_x
+        )
+    if not ok:
+        raise refuse("its arrays have inconsistent shapes")
 
 
 def csv_text(columns: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> str:

@@ -128,8 +128,8 @@ def attack(
         AttackPoint(eps, _accuracy(params, X + eps * fgsm, y), _accuracy(params, X + eps * control, y))
         for eps in eps_values
     ]
-    names = [str(n) for n in np.asarray(run.model["feature_names"]).tolist()]
-    scale = np.asarray(run.model["scaler_scale"], dtype=np.float64)
+    names = list(run.model.feature_names)
+    scale = run.model.scaler_scale
     side = image_side(names)
     examples = None
     if side is not None and max(eps_values) > 0:
@@ -146,8 +146,8 @@ def _examples(
     after = network.predict(params, (X + eps * fgsm).astype(params["W"].dtype, copy=False))
     right = before == y
     order = np.concatenate([np.flatnonzero(right & (after != y)), np.flatnonzero(right & (after == y))])[:k]
-    mean = np.asarray(run.model["scaler_mean"], dtype=np.float64)
-    scale = np.asarray(run.model["scaler_scale"], dtype=np.float64)
+    mean = run.model.scaler_mean
+    scale = run.model.scaler_scale
     classes = [str(c) for c in run.classes.tolist()]
     original = X[order] * scale + mean
     perturbation = eps * fgsm[order] * scale

@@ -42,6 +42,8 @@ class RunInfo:
     overrides: tuple[str, ...] = ()
     started_at: str = ""
     cwd: str | None = None  # the working directory it started in (CSV paths may be relative to it)
+    data_sha256: str | None = None  # fingerprint.DataFingerprint of what it trains on (None: written before)
+    data_source: str | None = None
 
 
 @dataclass
@@ -132,12 +134,31 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
             checks=[_check_from_json(c) for c in s["checks"]],
         )
         info = s["info"]
-        run_info = RunInfo(info["config_path"], tuple(info["overrides"]), info["started_at"], info.get("cwd"))
+        run_info = RunInfo(
+            info["config_path"],
+            tuple(info["overrides"]),
+            info["started_at"],
+            info.get("cwd"),
+            info.get("data_sha256"),
+            info.get("data_source"),
+        )
+        texts = (run_info.config_path, run_info.cwd, run_info.data_sha256, run_info.data_source)
+        if not all(t is None or isinstance(t, str) for t in texts) or not all(
+            isinstance(o, str) for o in (*run_info.overrides, run_info.started_at)
+        ):
+            raise ArtifactError(f"{path}: not a readable nnapp checkpoint (its run record is damaged)")
     except ArtifactError:
         raise
     except Exception as exc:  # zip, npy, JSON and key errors all mean "not a checkpoint we wrote"
         raise ArtifactError(f"{path}: not a readable nnapp checkpoint ({exc.__class__.__name__})") from None
-    if state.flat.shape != state.sgd.velocity.shape or len(state.history) != state.epoch + 1:
+    vectors = [state.flat, state.sgd.velocity, *([] if state.best_flat is None else [state.best_flat])]
+    if any(v.dtype not in (np.float32, np.float64) or v.ndim != 1 for v in vectors):
+        raise ArtifactError(f"{path}: not a readable nnapp checkpoint (its parameters are not float vectors)")
+    if (
+        any(v.shape != state.flat.shape or v.dtype != state.flat.dtype for v in vectors)
+        or len(state.history) != state.epoch + 1
+        or any(r.epoch != k for k, r in enumerate(state.history))
+    ):
         raise ArtifactError(f"{path}: inconsistent checkpoint (parameters, velocity and history disagree)")
     return Checkpoint(state, run_info, s)
 

@@ -580,13 +580,10 @@ def predict(
     from . import artifacts
     from .evaluation import predict_csv
 
+    if out_file is not None:  # before reading anything: a bad --out costs nothing
+        artifacts.check_output_file("--out", out_file, [input_csv])
     run = _load_run(run_dir)
     text = predict_csv(run, input_csv).csv(with_proba=proba)
-    if out_file is not None:
-        if out_file.is_dir():
-            raise NnappError(f"--out {out_file}: is a directory, expected a file name")
-        if not out_file.parent.is_dir():
-            raise NnappError(f"--out {out_file}: no such directory {out_file.parent}")
     if out_file is None:
         sys.stdout.write(text)
         return
@@ -749,8 +746,7 @@ def plot(
         out.print(f"wrote {', '.join(written)} in {run_dirs[0]}")
         return
     target = out_file if out_file is not None else Path("comparison.png")
-    if target.is_dir() or not target.parent.is_dir():
-        raise NnappError(f"--out {target}: expected a file name in an existing directory")
+    artifacts.check_output_file("--out", target, run_dirs)
     runs = [_load_run(path) for path in run_dirs]
     png = comparison_png(runs)
     artifacts.atomic_write_bytes(target, png)

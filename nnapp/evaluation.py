@@ -15,7 +15,7 @@ import numpy as np
 from . import metrics, network
 from .artifacts import csv_text
 from .data import MISSING_TOKENS, CsvRows, DataError, encode_features, read_csv
-from .runs import Run, input_columns, rebuild_dataset, target_column
+from .runs import Run, rebuild_dataset, target_column
 from .trainer import evaluate as loss_and_accuracy
 
 SPLITS = ("train", "val", "test")
@@ -69,7 +69,7 @@ def _read_inputs(run: Run, path: str | Path, label: str | None) -> tuple[np.ndar
     source = str(path)
     table = read_csv(path)
     header, rows = table.header, table.rows
-    columns = input_columns(run.model)
+    columns = run.model.input_columns
     missing = [c for c in columns if c not in header]
     if missing:
         raise DataError(f"{source}: missing column(s) {', '.join(map(repr, missing))} (the model needs them)")
@@ -79,19 +79,19 @@ def _read_inputs(run: Run, path: str | Path, label: str | None) -> tuple[np.ndar
             f"{source}: extra column(s) {', '.join(map(repr, extra))} the model was not trained on "
             f"(expected: {', '.join(columns)})"
         )
-    categories = run.model["categories"]
+    categories = run.model.categories
     for line, row in zip(table.lines, rows, strict=True):
         for column in columns:
             cell = row[header.index(column)]
             if cell.lower() in MISSING_TOKENS:
                 raise DataError(f"{source}: line {line}, column {column!r}: missing value")
     X, _ = encode_features(header, rows, columns, categories, source, table.lines)
-    if X.shape[1] != len(run.model["scaler_mean"]):
+    if X.shape[1] != len(run.model.scaler_mean):
         raise DataError(
-            f"{source}: the encoded columns do not match the model's {len(run.model['W'][0])} inputs"
+            f"{source}: the encoded columns do not match the model's {len(run.model.scaler_mean)} inputs"
         )
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by line
-        X = (X - run.model["scaler_mean"]) / run.model["scaler_scale"]
+        X = (X - run.model.scaler_mean) / run.model.scaler_scale
         params = run.params
         proba = network.predict_proba(params, X.astype(params["W"].dtype, copy=False))
     finite = np.isfinite(X).all(axis=1) & np.isfinite(proba).all(axis=1)

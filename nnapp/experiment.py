@@ -18,6 +18,7 @@ from typing import Any
 from . import artifacts, preflight
 from .config import LoadedConfig, dump_config
 from .data import Dataset, load_dataset
+from .fingerprint import DataFingerprint, fingerprint
 from .threads import training_threads
 from .trainer import Callback, TrainResult, summary_metrics, train
 
@@ -36,12 +37,16 @@ class RunOutcome:
 def prepare(loaded: LoadedConfig) -> Dataset:
     """Load and validate the data for a config (raises NnappError on bad input, writes nothing)."""
     cfg = loaded.config
-    base_dir = loaded.path.parent if loaded.path is not None else None
     source = str(loaded.path or "config")
     preflight.check_memory_before_data(cfg, source)  # before generating a dataset of 10^7 x 10^5
-    data = load_dataset(cfg.data, cfg.seed, base_dir, config_source=source)
+    data = load_dataset(cfg.data, cfg.seed, data_base_dir(loaded), config_source=source)
     preflight.check_memory(cfg, data, source)
     return data
+
+
+def data_base_dir(loaded: LoadedConfig) -> Path | None:
+    """Where a relative data.path is looked for when not found from the working directory."""
+    return loaded.path.parent if loaded.path is not None else None
 
 
 def write_run(
@@ -50,6 +55,7 @@ def write_run(
     data: Dataset,
     result: TrainResult,
     started_at: datetime,
+    data_hash: DataFingerprint,
 ) -> dict[str, Any]:
     cfg = loaded.config
     metrics = summary_metrics(result.params, data)
@@ -81,11 +87,14 @@ def write_run(
         # over every check of the run, as the console's summary line reports it
         "gradcheck_max_error": max(c.report.max_error for c in result.checks) if result.checks else None,
         "classes": [str(c) for c in data.classes],
+        "feature_names": list(data.feature_names),
         "n_features": data.n_features,
         "n_train": len(data.y_train),
         "n_val": len(data.y_val),
         "n_test": len(data.y_test),
         "dropped_rows": data.dropped_rows,
+        "data_source": data_hash.source,
+        "data_sha256": data_hash.sha256,  # evaluate, resume and gradcheck --run refuse other data
         "notes": preflight.notes(cfg, data),
         "overrides": list(loaded.overrides),
         "started_at": started_at.isoformat(timespec="seconds"),
@@ -124,24 +133,33 @@ def run_experiment(
     `run_dir`: write there (created if needed) instead of a fresh `output.dir/name/<time stamp>`.
     """
     from .checkpoint import CheckpointWriter, RunInfo
+    from .runlock import lock_run_dir
 
     data = data if data is not None else prepare(loaded)
     cfg = loaded.config
+    data_hash = fingerprint(cfg.data, data, data_base_dir(loaded))  # before training: what it trains on
     started_at = datetime.now()
     if run_dir is None:
         run_dir = artifacts.new_run_dir(cfg.output.dir, cfg.name, started_at)
     else:
         run_dir.mkdir(parents=True, exist_ok=True)
+    lock = lock_run_dir(run_dir)  # a --resume of this run while it trains is refused
     artifacts.atomic_write_text(run_dir / "config.yaml", dump_config(cfg, loaded.overrides))
     config_path = str(loaded.path.resolve()) if loaded.path is not None else None
     info = RunInfo(
-        config_path, tuple(loaded.overrides), started_at.isoformat(timespec="seconds"), os.getcwd()
+        config_path,
+        tuple(loaded.overrides),
+        started_at.isoformat(timespec="seconds"),
+        os.getcwd(),
+        data_hash.sha256,
+        data_hash.source,
     )
     writer = CheckpointWriter(run_dir, info)
     t0 = time.perf_counter()
     with training_threads():
         result = train(cfg, data, [*callbacks, writer], stop_event=stop_event)
     writer.flush()  # the last full epoch, whatever stopped the run
-    metrics = write_run(run_dir, loaded, data, result, started_at)
+    metrics = write_run(run_dir, loaded, data, result, started_at, data_hash)
     metrics["total_seconds"] = time.perf_counter() - t0
+    lock.release()
     return RunOutcome(run_dir, result, data, metrics, EXIT_CODES[result.stop_reason])

@@ -15,7 +15,8 @@ import numpy as np
 from . import mistakes, network
 from .config import LoadedConfig, NnappError
 from .data import Dataset
-from .experiment import prepare
+from .experiment import data_base_dir, prepare
+from .fingerprint import check_unchanged, fingerprint
 from .gradcheck import GradcheckReport
 from .runs import Run
 from .trainer import dimensions, gradcheck_samples, init_state, run_gradcheck
@@ -44,20 +45,24 @@ def check_config(
         params = network.views(state.flat, *dims)
         where = f"initial parameters (seed {cfg.seed}, {cfg.model.init} init)"
     else:
-        params = _run_params(run, data, dims, str(loaded.path or "config"))
+        params = _run_params(run, loaded, data, dims)
         where = f"parameters of {run.path}"
     with mistakes.planted(mistake) if mistake is not None else contextlib.nullcontext():
         report = run_gradcheck(cfg, params, data, state.check_rng)
     return StandaloneCheck(report, where, dims, gradcheck_samples(cfg, data))
 
 
-def _run_params(run: Run, data: Dataset, dims: tuple[int, int, int], source: str) -> network.Params:
+def _run_params(run: Run, loaded: LoadedConfig, data: Dataset, dims: tuple[int, int, int]) -> network.Params:
+    """The run's weights, if they were trained on this data (its recorded hash) and fit these shapes."""
+    source = str(loaded.path or "config")
     expected = network.param_shapes(*dims)
     for name, shape in expected.items():
-        got = tuple(np.shape(run.model[name]))
+        got = tuple(np.shape(run.model.params[name]))
         if got != shape:
             raise NnappError(
                 f"{run.path / 'model.npz'}: {name} has shape {got}, but {source} gives {shape} "
                 f"(D_x={dims[0]}, model.hidden={dims[1]}, N_c={dims[2]}); pass the run's own config"
             )
+    current = fingerprint(loaded.config.data, data, data_base_dir(loaded))
+    check_unchanged(run.summary.data_sha256, current, run.path, "summary.json", source)
     return run.params

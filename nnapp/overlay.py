@@ -52,7 +52,7 @@ def comparison_png(runs: Sequence[Run]) -> bytes:
     from .plots import overlay_curves_png
 
     histories = [read_history(run.path) for run in runs]
-    bests = [run.summary.get("best_epoch") for run in runs]
+    bests = [run.summary.best_epoch for run in runs]
     return overlay_curves_png(
         list(zip(run_labels(runs), histories, strict=True)),
         f"{len(runs)} runs compared",

@@ -8,7 +8,6 @@ the pictures present), so the report always describes the files next to it.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,29 +126,30 @@ def weights_figure(data: Dataset, params: Params, title: str = "") -> Figure:
 def draw_model_pictures(run_dir: Path, cfg: Config, data: Dataset, params: Params) -> list[str]:
     """confusion.png on the test split; decision_boundary.png and hidden_units.png when the data has
     two features; weights.png for image data (digits)."""
+    pictures = model_pictures(cfg, data, params)
+    for name, png in pictures.items():
+        artifacts.atomic_write_bytes(run_dir / name, png)
+    return list(pictures)
+
+
+def model_pictures(cfg: Config, data: Dataset, params: Params) -> dict[str, bytes]:
+    """The PNG bytes of draw_model_pictures, by file name, drawn without writing anything."""
     from . import plots
     from .evaluation import score
 
     classes = [str(c) for c in data.classes]
     title = _title(cfg.name, data.name)
-    written = []
+    pictures = {}
     test = score(params, data.X_test, data.y_test, classes, "test split")
-    artifacts.atomic_write_bytes(
-        run_dir / "confusion.png", plots.confusion_png(test.confusion, classes, f"{title}, test split")
-    )
-    written.append("confusion.png")
-    pictures: list[tuple[str, Figure]] = []
+    pictures["confusion.png"] = plots.confusion_png(test.confusion, classes, f"{title}, test split")
     if is_plane(data):
-        pictures.append(
-            ("decision_boundary.png", decision_boundary_figure(data, params, f"{title}: decision regions"))
+        pictures["decision_boundary.png"] = plots.png_bytes(
+            decision_boundary_figure(data, params, f"{title}: decision regions")
         )
-        pictures.append(("hidden_units.png", hidden_units_figure(data, params, title)))
+        pictures["hidden_units.png"] = plots.png_bytes(hidden_units_figure(data, params, title))
     if data.name in IMAGE_SHAPES and data.n_features == math.prod(IMAGE_SHAPES[data.name]):
-        pictures.append(("weights.png", weights_figure(data, params, title)))
-    for name, figure in pictures:
-        artifacts.atomic_write_bytes(run_dir / name, plots.png_bytes(figure))
-        written.append(name)
-    return written
+        pictures["weights.png"] = plots.png_bytes(weights_figure(data, params, title))
+    return pictures
 
 
 def _title(name: str, dataset: str) -> str:
@@ -167,7 +167,7 @@ def write_confusion(run: Run, evaluation: Evaluation, data_path: Path | None = N
         if test
         else f"confusion_{data_path.stem if data_path else evaluation.source.split()[0]}.png"
     )
-    title = f"{_title(run.config.name, str(run.summary.get('dataset', '?')))}, {evaluation.source}"
+    title = f"{_title(run.config.name, run.summary.dataset or '?')}, {evaluation.source}"
     png = plots.confusion_png(evaluation.confusion, evaluation.classes, title)
     artifacts.atomic_write_bytes(run.path / name, png)
     return name
@@ -175,20 +175,20 @@ def write_confusion(run: Run, evaluation: Evaluation, data_path: Path | None = N
 
 def report_markdown(run_dir: Path) -> str:
     """report.md's text from summary.json, gradcheck.csv and the pictures in the run directory."""
-    summary: dict[str, Any] = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    lines = [f"# Run `{summary.get('name', run_dir.name)}` on {summary.get('dataset', '?')}", ""]
-    overrides = " ".join(summary.get("overrides") or []) or "none"
+    from .runs import read_summary
+
+    summary = read_summary(run_dir)  # checked: a key of the wrong type is an error naming the file
+    lines = [f"# Run `{summary.name or run_dir.name}` on {summary.dataset or '?'}", ""]
+    overrides = " ".join(summary.overrides or []) or "none"
     lines += [
-        f"- run directory: `{run_dir.name}`, started {summary.get('started_at', '?')}, "
-        f"seed {summary.get('seed')}",
+        f"- run directory: `{run_dir.name}`, started {summary.started_at or '?'}, seed {summary.seed}",
         f"- overrides: `{overrides}`",
-        f"- stopped: {summary.get('stop_reason')} after {summary.get('epochs_trained')} epochs; "
-        f"best epoch {summary.get('best_epoch')}"
-        + (f" ({summary['message']})" if summary.get("message") else ""),
-        f"- rows: train {summary.get('n_train')}, val {summary.get('n_val')}, test {summary.get('n_test')}; "
-        f"{summary.get('n_features')} features; classes {', '.join(map(str, summary.get('classes', [])))}",
-        f"- initial loss {_num(summary.get('initial_loss'))}; chance level ln N_c = "
-        f"{_num(summary.get('chance_loss'))} (the loss of predicting 1/N_c for every class: "
+        f"- stopped: {summary.stop_reason} after {summary.epochs_trained} epochs; "
+        f"best epoch {summary.best_epoch}" + (f" ({summary.message})" if summary.message else ""),
+        f"- rows: train {summary.n_train}, val {summary.n_val}, test {summary.n_test}; "
+        f"{summary.n_features} features; classes {', '.join(summary.classes or [])}",
+        f"- initial loss {_num(summary.initial_loss)}; chance level ln N_c = "
+        f"{_num(summary.chance_loss)} (the loss of predicting 1/N_c for every class: "
         "a trained network should end far below it)",
         f"- features: {_features_text(run_dir / 'model.npz')}",
         *_hyperparameter_lines(run_dir / "config.yaml"),
@@ -199,16 +199,15 @@ def report_markdown(run_dir: Path) -> str:
         "|---|---:|---:|",
     ]
     for split in ("train", "val", "test"):
-        lines.append(
-            f"| {split} | {_num(summary.get(f'{split}_acc'))} | {_num(summary.get(f'{split}_loss'))} |"
-        )
+        accuracy, loss = getattr(summary, f"{split}_acc"), getattr(summary, f"{split}_loss")
+        lines.append(f"| {split} | {_num(accuracy)} | {_num(loss)} |")
     lines += ["", "## Gradient check", ""]
     rows = _last_check_rows(run_dir / "gradcheck.csv")
     if rows:
         first = rows[0]
         lines += [
             f"Analytic gradients against centred finite differences, {first['when']} check at epoch "
-            f"{first['epoch']}: overall **{summary.get('gradcheck_verdict')}**.",
+            f"{first['epoch']}: overall **{summary.gradcheck_verdict}**.",
             "",
             "| tensor | checked | kinks skipped | max error | verdict |",
             "|---|---:|---:|---:|---|",
@@ -294,20 +293,20 @@ def redraw_run(run_dir: Path) -> list[str]:
     run = load_run(run_dir)
     history = read_history(run.path)
     checks = read_checks(run.path)
-    data = rebuild_dataset(run)  # reads everything before writing anything
+    data = rebuild_dataset(run)
     cfg = run.config
-    best = run.summary.get("best_epoch")
+    best = run.summary.best_epoch
     title = _title(cfg.name, data.name)
-    chance = run.summary.get("chance_loss")
-    chance = float(chance) if isinstance(chance, (int, float)) else None
-    artifacts.atomic_write_bytes(run.path / "curves.png", plots.curves_png(history, best, title, chance))
-    written = ["curves.png"]
+    chance = run.summary.chance_loss
+    # every picture and the report drawn in memory first: a failure half-way must leave the old files
+    pictures = {"curves.png": plots.curves_png(history, best, title, chance)}
     if checks:
-        png = plots.gradcheck_png(checks, cfg.gradcheck.tol, cfg.gradcheck.fail)
-        artifacts.atomic_write_bytes(run.path / "gradcheck.png", png)
-        written.append("gradcheck.png")
-    written += draw_model_pictures(run.path, cfg, data, run.params)
+        pictures["gradcheck.png"] = plots.gradcheck_png(checks, cfg.gradcheck.tol, cfg.gradcheck.fail)
+    pictures.update(model_pictures(cfg, data, run.params))
+    for name, png in pictures.items():
+        artifacts.atomic_write_bytes(run.path / name, png)
+    written = list(pictures)
     if (run.path / "summary.json").exists():
-        write_report(run.path)
+        write_report(run.path)  # its summary was checked by load_run; it lists the pictures just written
         written.append("report.md")
     return written

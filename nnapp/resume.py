@@ -14,12 +14,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from . import artifacts, network
+from . import artifacts, network, runs
 from .artifacts import ArtifactError
-from .checkpoint import Checkpoint, CheckpointWriter, RunInfo, load_checkpoint
+from .checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointWriter, RunInfo, load_checkpoint
 from .config import Config, LoadedConfig, dump_config, load_config
 from .data import Dataset
-from .experiment import EXIT_CODES, RunOutcome, prepare, write_run
+from .experiment import EXIT_CODES, RunOutcome, data_base_dir, prepare, write_run
+from .fingerprint import DataFingerprint, check_unchanged, fingerprint
+from .runlock import lock_run_dir
 from .threads import training_threads
 from .trainer import Callback, dimensions, train
 
@@ -31,12 +33,16 @@ class ResumeJob:
     data: Dataset
     checkpoint: Checkpoint
     epochs_changed: bool
+    data_hash: DataFingerprint
+    checkpoint_stamp: tuple[int, int, int]  # (inode, mtime_ns, size) as read: a save since then is refused
 
 
 def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> ResumeJob:
     """Read RUN_DIR's checkpoint and config and rebuild its data; raises NnappError, writes nothing."""
     run_dir = Path(run_dir)
     checkpoint = load_checkpoint(run_dir)
+    lock_run_dir(run_dir).release()  # busy now: say so before reading further; resume_experiment locks
+    stamp = _stamp(run_dir / CHECKPOINT_NAME)
     state, info = checkpoint.state, checkpoint.info
     if epochs is not None and epochs < state.epoch:
         raise ArtifactError(
@@ -49,6 +55,11 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> ResumeJob:
     origin = Path(info.config_path) if info.config_path else None
     loaded = LoadedConfig(_from_start_dir(from_file.config, info), origin, overrides, from_file.raw)
     data = prepare(loaded)
+    data_hash = fingerprint(loaded.config.data, data, data_base_dir(loaded))
+    if info.data_sha256 is not None:
+        check_unchanged(info.data_sha256, data_hash, run_dir, CHECKPOINT_NAME, run_dir / "config.yaml")
+    else:
+        _check_against_old_model(run_dir, data)
     cfg = loaded.config
     expected = network.n_parameters(*dimensions(data, cfg))
     if state.flat.size != expected or state.flat.dtype != cfg.model.dtype:
@@ -56,7 +67,24 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> ResumeJob:
             f"{run_dir / 'checkpoint.npz'}: holds {state.flat.size} {state.flat.dtype} parameters, "
             f"but its config.yaml and data need {expected} {cfg.model.dtype}"
         )
-    return ResumeJob(run_dir, loaded, data, checkpoint, epochs_changed=epochs is not None)
+    return ResumeJob(run_dir, loaded, data, checkpoint, epochs is not None, data_hash, stamp)
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()  # every save renames a new file into place: a new inode
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
+def _check_against_old_model(run_dir: Path, data: Dataset) -> None:
+    """A checkpoint from before data hashes: the scaler and classes must still match its model.npz."""
+    model_path = run_dir / "model.npz"
+    if model_path.exists() and not runs.data_matches_model(
+        data, runs.SavedModel.from_arrays(artifacts.load_model(model_path))
+    ):
+        raise ArtifactError(
+            f"{model_path}: the data rebuilt from {run_dir / 'config.yaml'} no longer matches this model "
+            f"(has {data.name} changed since training?)"
+        )
 
 
 def _from_start_dir(cfg: Config, info: RunInfo) -> Config:
@@ -75,11 +103,22 @@ def resume_experiment(
 ) -> RunOutcome:
     """Continue the run in place and rewrite its run directory (model, metrics, plots, summary)."""
     run_dir, loaded, info = job.run_dir, job.loaded, job.checkpoint.info
+    lock = lock_run_dir(run_dir)  # refuses a second writer, names its pid
+    if _stamp(run_dir / CHECKPOINT_NAME) != job.checkpoint_stamp:
+        lock.release()
+        raise ArtifactError(
+            f"{run_dir / CHECKPOINT_NAME}: written by another process since it was read; run the resume again"
+        )
     for stale in run_dir.glob(".*.tmp"):  # left by a process killed while writing
         stale.unlink(missing_ok=True)
     if job.epochs_changed:
         artifacts.atomic_write_text(run_dir / "config.yaml", dump_config(loaded.config, loaded.overrides))
-    run_info = replace(info, overrides=tuple(loaded.overrides))  # keeps cwd: CSV paths stay resolvable
+    run_info = replace(  # keeps cwd: CSV paths stay resolvable
+        info,
+        overrides=tuple(loaded.overrides),
+        data_sha256=job.data_hash.sha256,
+        data_source=job.data_hash.source,
+    )
     writer = CheckpointWriter(run_dir, run_info)
     t0 = time.perf_counter()
     with training_threads():  # as run_experiment: one BLAS thread unless the environment says otherwise
@@ -88,6 +127,7 @@ def resume_experiment(
         )
     writer.flush()
     started_at = datetime.fromisoformat(info.started_at) if info.started_at else datetime.now()
-    metrics = write_run(run_dir, loaded, job.data, result, started_at)
+    metrics = write_run(run_dir, loaded, job.data, result, started_at, job.data_hash)
     metrics["total_seconds"] = time.perf_counter() - t0
+    lock.release()
     return RunOutcome(run_dir, result, job.data, metrics, EXIT_CODES[result.stop_reason])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,25 +18,56 @@ import numpy as np
 from .artifacts import GRADCHECK_COLUMNS, ArtifactError, load_model
 from .config import Config, config_from_mapping, parse_yaml
 from .data import Dataset, load_dataset
+from .fingerprint import check_unchanged, fingerprint
 from .gradcheck import DirectionalCheck, GradcheckReport, TensorCheck
 from .network import Params
 from .trainer import METRIC_COLUMNS, EpochRecord, GradcheckRecord
 
 
 @dataclass(frozen=True)
+class SavedModel:
+    """model.npz, checked by artifacts.load_model: float weights of consistent shapes and their encoding."""
+
+    params: Params
+    classes: np.ndarray  # original labels (strings, or int64 for integer labels), in class-index order
+    scaler_mean: np.ndarray  # (D_x,) float64
+    scaler_scale: np.ndarray  # (D_x,) float64, positive
+    feature_names: list[str]  # (D_x,): encoded input names ("garden=a" for one-hot columns)
+    columns: list[str]  # a CSV run's input columns ([] for built-in datasets)
+    categories: dict[str, list[str]]  # one-hot columns and their categories
+
+    @classmethod
+    def from_arrays(cls, model: dict[str, Any]) -> SavedModel:
+        return cls(
+            params=dict(model["params"]),
+            classes=np.asarray(model["classes"]),
+            scaler_mean=model["scaler_mean"].astype(np.float64),
+            scaler_scale=model["scaler_scale"].astype(np.float64),
+            feature_names=[str(n) for n in model["feature_names"].tolist()],
+            columns=[str(c) for c in model.get("columns", np.asarray([], dtype=str)).tolist()],
+            categories=dict(model["categories"]),
+        )
+
+    @property
+    def input_columns(self) -> list[str]:
+        """The columns a CSV must have to be scored: the training CSV's inputs, or a built-in's features."""
+        return self.columns or self.feature_names
+
+
+@dataclass(frozen=True)
 class Run:
     path: Path
     config: Config
-    model: dict[str, Any]  # artifacts.load_model's dictionary
-    summary: dict[str, Any]  # summary.json ({} if absent)
+    model: SavedModel
+    summary: RunSummary  # summary.json (every field None if absent)
 
     @property
     def params(self) -> Params:
-        return dict(self.model["params"])
+        return dict(self.model.params)
 
     @property
     def classes(self) -> np.ndarray:
-        return np.asarray(self.model["classes"])
+        return self.model.classes
 
     @property
     def label(self) -> str:
@@ -57,41 +89,105 @@ def load_run(path: str | Path) -> Run:
     except (OSError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{config_path}: cannot read ({exc.__class__.__name__})") from None
     config, _ = config_from_mapping(parse_yaml(text, str(config_path)), str(config_path))
-    model = load_model(path / "model.npz")
-    _check_model_shapes(model, path / "model.npz")
-    summary: dict[str, Any] = {}
-    summary_path = path / "summary.json"
-    if summary_path.is_file():
-        try:
-            summary = json.loads(summary_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"{summary_path}: not readable JSON ({exc.__class__.__name__})") from None
+    model = SavedModel.from_arrays(load_model(path / "model.npz"))
+    summary = read_summary(path) if (path / "summary.json").exists() else RunSummary()
     return Run(path, config, model, summary)
 
 
-def _check_model_shapes(model: dict[str, Any], source: Path) -> None:
-    W, b1, U, b2 = (np.asarray(model[name]) for name in ("W", "b1", "U", "b2"))
-    ok = W.ndim == 2 and U.ndim == 2 and b1.ndim == 1 and b2.ndim == 1
-    if ok:
-        d_h, d_x = W.shape
-        n_c = U.shape[0]
-        ok = (
-            b1.shape == (d_h,)
-            and U.shape == (n_c, d_h)
-            and b2.shape == (n_c,)
-            and len(model["classes"]) == n_c
-            and np.shape(model["scaler_mean"]) == (d_x,)
-            and np.shape(model["scaler_scale"]) == (d_x,)
-            and len(model["feature_names"]) == d_x
-        )
-    if not ok:
-        raise ArtifactError(f"{source}: not an nnapp model (its arrays have inconsistent shapes)")
+# summary.json's keys that nnapp reads back, and the JSON types each may hold (None: JSON null)
+_NUMBER = (int, float)
+SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "dataset": (str,),
+    "seed": (int,),
+    "stop_reason": (str,),
+    "message": (str, type(None)),
+    "epochs_trained": (int,),
+    "best_epoch": (int, type(None)),
+    **{f"{split}_{m}": (*_NUMBER, type(None)) for split in ("train", "val", "test") for m in ("acc", "loss")},
+    "initial_loss": (*_NUMBER, type(None)),
+    "chance_loss": (*_NUMBER, type(None)),
+    "gradcheck_verdict": (str,),
+    "gradcheck_max_error": (*_NUMBER, type(None)),
+    "classes": (list,),
+    "feature_names": (list,),
+    "n_features": (int,),
+    "n_train": (int,),
+    "n_val": (int,),
+    "n_test": (int,),
+    "dropped_rows": (int,),
+    "notes": (list,),
+    "overrides": (list,),
+    "started_at": (str,),
+    "train_seconds": _NUMBER,
+    "versions": (dict,),
+    "data_source": (str,),
+    "data_sha256": (str,),
+}
+_SUMMARY_STRING_LISTS = ("classes", "feature_names", "notes", "overrides")
 
 
-def input_columns(model: dict[str, Any]) -> list[str]:
-    """The columns a CSV must have to be scored: the training CSV's inputs, or a built-in's features."""
-    columns = [str(c) for c in np.asarray(model.get("columns", np.asarray([], dtype=str))).tolist()]
-    return columns or [str(c) for c in np.asarray(model["feature_names"]).tolist()]
+@dataclass(frozen=True)
+class RunSummary:
+    """summary.json read back (see experiment.write_run); a key an older nnapp did not write is None."""
+
+    name: str | None = None
+    dataset: str | None = None
+    seed: int | None = None
+    stop_reason: str | None = None
+    message: str | None = None
+    epochs_trained: int | None = None
+    best_epoch: int | None = None
+    train_acc: float | None = None
+    train_loss: float | None = None
+    val_acc: float | None = None
+    val_loss: float | None = None
+    test_acc: float | None = None
+    test_loss: float | None = None
+    initial_loss: float | None = None
+    chance_loss: float | None = None
+    gradcheck_verdict: str | None = None
+    gradcheck_max_error: float | None = None
+    classes: list[str] | None = None
+    feature_names: list[str] | None = None
+    n_features: int | None = None
+    n_train: int | None = None
+    n_val: int | None = None
+    n_test: int | None = None
+    dropped_rows: int | None = None
+    notes: list[str] | None = None
+    overrides: list[str] | None = None
+    started_at: str | None = None
+    train_seconds: float | None = None
+    versions: dict[str, Any] | None = None
+    data_source: str | None = None
+    data_sha256: str | None = None
+
+
+def read_summary(run_dir: Path) -> RunSummary:
+    """summary.json, checked: a JSON object whose known keys hold what nnapp writes there."""
+    path = Path(run_dir) / "summary.json"
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: missing (is {path.parent} an nnapp run directory?)") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ArtifactError(f"{path}: not readable JSON ({exc.__class__.__name__})") from None
+    if not isinstance(summary, dict):
+        raise ArtifactError(f"{path}: not an nnapp summary (expected a JSON object)")
+    for key, types in SUMMARY_TYPES.items():
+        if key not in summary:
+            continue
+        value = summary[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise ArtifactError(f"{path}: {key} holds {json.dumps(value)[:40]}, not what nnapp writes there")
+        if (
+            isinstance(value, list)
+            and key in _SUMMARY_STRING_LISTS
+            and not all(isinstance(v, str) for v in value)
+        ):
+            raise ArtifactError(f"{path}: {key} is not a list of strings")
+    return RunSummary(**{key: summary[key] for key in SUMMARY_TYPES if key in summary})
 
 
 def target_column(config: Config) -> str:
@@ -102,8 +198,9 @@ def target_column(config: Config) -> str:
 def rebuild_dataset(run: Run) -> Dataset:
     """The run's train/val/test split, rebuilt from its config and seed, checked against the model.
 
-    The scaler is refit on the rebuilt training rows; if it (or the classes) differ from the saved
-    model's, the data changed since training and the rebuilt split would not be the run's.
+    The data's hash must be the one summary.json records (a run written before hashes were recorded
+    has none). The scaler is also refit on the rebuilt training rows; if it (or the classes) differ
+    from the saved model's, the data changed since training and the rebuilt split would not be the run's.
     """
     csv_path = run.config.data.path
     if run.config.data.dataset == "csv" and csv_path and not Path(csv_path).exists():
@@ -112,13 +209,9 @@ def rebuild_dataset(run: Run) -> Dataset:
             "deleted since training? score a CSV with --data)"
         )
     data = load_dataset(run.config.data, run.config.seed, base_dir=run.path)
-    model = run.model
-    same = (
-        [str(c) for c in data.classes] == [str(c) for c in run.classes]
-        and np.array_equal(data.scaler_mean, model["scaler_mean"])
-        and np.array_equal(data.scaler_scale, model["scaler_scale"])
-        and data.feature_names == [str(n) for n in np.asarray(model["feature_names"]).tolist()]
-    )
+    current = fingerprint(run.config.data, data, run.path)
+    check_unchanged(run.summary.data_sha256, current, run.path, "summary.json", run.path / "config.yaml")
+    same = data_matches_model(data, run.model)
     if not same:
         raise ArtifactError(
             f"{run.path / 'config.yaml'}: the data rebuilt from this config no longer matches "
@@ -127,18 +220,33 @@ def rebuild_dataset(run: Run) -> Dataset:
     return data
 
 
+def data_matches_model(data: Dataset, model: SavedModel) -> bool:
+    """The classes, scaler and feature names a model was saved with, refit from `data`: the same?"""
+    return (
+        [str(c) for c in data.classes] == [str(c) for c in model.classes]
+        and np.array_equal(data.scaler_mean, model.scaler_mean)
+        and np.array_equal(data.scaler_scale, model.scaler_scale)
+        and data.feature_names == model.feature_names
+    )
+
+
 def read_history(run_dir: Path) -> list[EpochRecord]:
     """metrics.csv back into EpochRecords; a missing file or a bad cell is a one-line error."""
     path = Path(run_dir) / "metrics.csv"
     rows = _read_rows(path, METRIC_COLUMNS)
-    records = []
+    records: list[EpochRecord] = []
     for number, row in enumerate(rows, start=2):
         try:
             values = {k: float(row[k]) for k in METRIC_COLUMNS}
         except (TypeError, ValueError):
             raise ArtifactError(f"{path}: row {number} has a cell that is not a number") from None
-        values["epoch"] = int(values["epoch"])
-        records.append(EpochRecord(**values))  # type: ignore[arg-type]
+        epoch = values.pop("epoch")
+        previous = records[-1].epoch if records else -1
+        if not (math.isfinite(epoch) and epoch == int(epoch) and previous < epoch <= 10**9):
+            raise ArtifactError(
+                f"{path}: row {number}: epoch {row['epoch']!r} is not a whole number after {previous}"
+            )
+        records.append(EpochRecord(epoch=int(epoch), **values))
     if not records:
         raise ArtifactError(f"{path}: no epochs recorded")
     return records

@@ -88,7 +88,7 @@ def saliency(run: Run, split: str = "test") -> Saliency:
     for k in range(n_c):
         if counts[k]:
             per_class[k] = grads[y == k].mean(axis=0)
-    names = [str(n) for n in np.asarray(run.model["feature_names"]).tolist()]
+    names = list(run.model.feature_names)
     mean = grads.mean(axis=0)
-    scale = np.asarray(run.model["scaler_scale"], dtype=np.float64)
+    scale = run.model.scaler_scale
     return Saliency(split, len(y), names, classes, mean, mean / scale, per_class, counts, image_side(names))

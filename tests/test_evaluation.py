@@ -2,6 +2,7 @@
 
 import csv
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -16,9 +17,9 @@ from nnapp.runs import load_run, rebuild_dataset
 def test_test_split_reproduces_the_runs_summary_exactly():
     run = load_run(trained("iris"))
     evaluation = evaluate_run(run, "test")
-    assert evaluation.accuracy == run.summary["test_acc"]
-    assert evaluation.log_loss == run.summary["test_loss"]
-    assert evaluation.n_rows == run.summary["n_test"]
+    assert evaluation.accuracy == run.summary.test_acc
+    assert evaluation.log_loss == run.summary.test_loss
+    assert evaluation.n_rows == run.summary.n_test
 
 
 def test_log_loss_agrees_with_sklearn_on_the_models_probabilities():
@@ -47,7 +48,7 @@ def test_labels_are_the_original_class_names():
 
 def test_scoring_the_whole_training_csv_adds_up_the_three_splits():
     run = load_run(trained("flowers_csv"))
-    s = run.summary
+    s = asdict(run.summary)
     evaluation = evaluate_run(run, data_path=FLOWERS)
     correct = sum(s[f"{k}_acc"] * s[f"n_{k}"] for k in ("train", "val", "test"))
     assert evaluation.n_rows == 150
@@ -80,13 +81,26 @@ def test_data_that_changed_since_training_is_refused(tmp_path):
     run_dir = copy_of("iris", tmp_path)
     config = (run_dir / "config.yaml").read_text().replace("seed: 0", "seed: 1")
     (run_dir / "config.yaml").write_text(config)
+    with pytest.raises(NnappError, match=r"config\.yaml \(dataset iris\): not the data .* was trained on"):
+        rebuild_dataset(load_run(run_dir))
+
+
+def test_a_run_from_before_data_hashes_is_still_checked_by_its_scaler(tmp_path):
+    run_dir = copy_of("iris", tmp_path)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    del summary["data_sha256"]
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    assert rebuild_dataset(load_run(run_dir)).name == "iris"  # no hash recorded: accepted as before
+    config = (run_dir / "config.yaml").read_text().replace("seed: 0", "seed: 1")
+    (run_dir / "config.yaml").write_text(config)
     with pytest.raises(NnappError, match="no longer matches"):
         rebuild_dataset(load_run(run_dir))
 
 
-def test_summary_json_is_read_with_the_run():
+def test_summary_json_is_read_with_the_run_every_field_from_its_key():
     run = load_run(trained("iris"))
-    assert run.summary == json.loads((run.path / "summary.json").read_text())
+    written = json.loads((run.path / "summary.json").read_text())
+    assert asdict(run.summary) == {key: written[key] for key in asdict(run.summary)}
 
 
 def test_a_relative_data_path_is_read_from_the_working_directory(tmp_path, monkeypatch):
@@ -110,4 +124,4 @@ def test_a_float32_run_is_scored_in_its_own_precision_like_its_summary(tmp_path)
     )
     assert run.params["W"].dtype == np.float32
     evaluation = evaluate_run(run, "test")
-    assert (evaluation.accuracy, evaluation.log_loss) == (run.summary["test_acc"], run.summary["test_loss"])
+    assert (evaluation.accuracy, evaluation.log_loss) == (run.summary.test_acc, run.summary.test_loss)

@@ -18,7 +18,7 @@ HEADER = "sepal_length,sepal_width,petal_length,petal_width,garden"
 def reference_proba(model, path: Path) -> np.ndarray:
     """Independent of nnapp: read the CSV, one-hot 'garden', scale, forward pass, softmax."""
     rows = list(csv.DictReader(path.open()))
-    gardens = model["categories"]["garden"]
+    gardens = model.categories["garden"]
     X = np.array(
         [
             [float(r[c]) for c in ("sepal_length", "sepal_width", "petal_length", "petal_width")]
@@ -26,8 +26,9 @@ def reference_proba(model, path: Path) -> np.ndarray:
             for r in rows
         ]
     )
-    X = (X - model["scaler_mean"]) / model["scaler_scale"]
-    theta = np.maximum(X @ model["W"].T + model["b1"], 0) @ model["U"].T + model["b2"]
+    W, b1, U, b2 = (model.params[name] for name in ("W", "b1", "U", "b2"))
+    X = (X - model.scaler_mean) / model.scaler_scale
+    theta = np.maximum(X @ W.T + b1, 0) @ U.T + b2
     e = np.exp(theta - theta.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
@@ -47,7 +48,7 @@ def test_probabilities_match_an_independent_forward_pass():
 def test_labels_are_original_values_in_input_order():
     run = load_run(trained("flowers_csv"))
     predictions = predict_csv(run, FLOWERS)
-    expected = [run.model["classes"][k] for k in reference_proba(run.model, FLOWERS).argmax(axis=1)]
+    expected = [run.model.classes[k] for k in reference_proba(run.model, FLOWERS).argmax(axis=1)]
     assert predictions.labels == expected
     assert len(predictions.labels) == 150
 

@@ -46,7 +46,7 @@ def test_report_md_is_what_report_markdown_builds_from_the_files():
 def test_decision_grid_covers_the_points_and_labels_each_cell_by_the_model():
     run = load_run(trained("moons"))
     X_raw = np.random.default_rng(0).normal(size=(50, 2))
-    mean, scale = run.model["scaler_mean"], run.model["scaler_scale"]
+    mean, scale = run.model.scaler_mean, run.model.scaler_scale
     xx, yy, labels = decision_grid(run.params, mean, scale, X_raw, resolution=20)
     assert xx.min() < X_raw[:, 0].min() and xx.max() > X_raw[:, 0].max()
     assert yy.min() < X_raw[:, 1].min() and yy.max() > X_raw[:, 1].max()
