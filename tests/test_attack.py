@@ -70,7 +70,7 @@ def test_the_control_moves_the_same_coordinates_by_the_same_amount():
 def test_eps_in_original_units_is_eps_times_the_scalers_scale():
     run = load_run(trained("iris"))
     result = attack(run, (0.0, 0.2))
-    np.testing.assert_array_equal(result.eps_original(0.2), 0.2 * run.model["scaler_scale"])
+    np.testing.assert_array_equal(result.eps_original(0.2), 0.2 * run.model.scaler_scale)
 
 
 @given(st.lists(st.floats(0, 10, allow_nan=False), min_size=1, max_size=6, unique=True))
@@ -126,7 +126,7 @@ def test_cli_writes_eps_in_each_features_original_units(tmp_path):
     assert invoke("attack", run_dir, "--eps", "0,0.2").exit_code == 0
     rows = list(csv.DictReader(io.StringIO((run_dir / "attack_eps.csv").read_text())))
     assert list(rows[0]) == ["feature", "scale", "eps_0", "eps_0.2"]
-    scale = load_run(run_dir).model["scaler_scale"]
+    scale = load_run(run_dir).model.scaler_scale
     assert [float(r["eps_0.2"]) for r in rows] == (0.2 * scale).tolist()
 
 
