@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from nnapp.config import load_config
-from nnapp.data import load_dataset
-from nnapp.trainer import summary_metrics, train
+from nnapp.data.datasets import load_dataset
+from nnapp.training.trainer import summary_metrics, train
 
 ROOT = Path(__file__).resolve().parent.parent
 

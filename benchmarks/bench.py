@@ -38,11 +38,12 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from nnapp import artifacts, network
-from nnapp.compare import comparable_config, sklearn_settings
 from nnapp.config import Config, load_config
-from nnapp.data import Dataset
-from nnapp.experiment import prepare
+from nnapp.core import network
+from nnapp.data.datasets import Dataset
+from nnapp.rundir import artifacts
+from nnapp.rundir.experiment import prepare
+from nnapp.tools.compare import comparable_config, sklearn_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
@@ -103,7 +104,7 @@ def accuracy(pred: np.ndarray, y: np.ndarray) -> float:
 
 
 def run_nnapp(cfg: Config, data: Dataset) -> Timing:
-    from nnapp.trainer import train
+    from nnapp.training.trainer import train
 
     result = train(cfg, data)
     X_test = data.X_test.astype(cfg.model.dtype)
@@ -231,9 +232,9 @@ def measure_overhead(name: str, repeats: int) -> Overhead:
     """The default config of configs/<name>.yaml (all epochs, plots off), taken apart step by step."""
     from rich.console import Console
 
-    from nnapp import cli
-    from nnapp.experiment import run_experiment
-    from nnapp.trainer import train
+    from nnapp.cli import app as cli
+    from nnapp.rundir.experiment import run_experiment
+    from nnapp.training.trainer import train
 
     samples: dict[str, list[float]] = {"bare": [], "metrics": [], "checks": [], "total": []}
     with tempfile.TemporaryDirectory() as tmp:

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_info
 
-from nnapp.checkpoint import CheckpointWriter, RunInfo, checkpoint_bytes, snapshot
 from nnapp.config import load_config
-from nnapp.experiment import prepare
-from nnapp.trainer import train
+from nnapp.rundir.checkpoint import CheckpointWriter, RunInfo, checkpoint_bytes, snapshot
+from nnapp.rundir.experiment import prepare
+from nnapp.training.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent
 MODES = (("no checkpoints", None), ("default (0.5 s)", 0.5), ("every epoch", 0.0))

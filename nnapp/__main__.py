@@ -1,3 +1,3 @@
-from .cli import main
+from nnapp.cli.app import main
 
 main()

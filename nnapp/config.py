@@ -19,15 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 
-
-class NnappError(Exception):
-    """A user's mistake (config, override, data, files): one line, exit code 2."""
-
-    exit_code = 2
-
-
-class ConfigError(NnappError):
-    pass
+from nnapp.errors import ConfigError
 
 
 def _meta(**constraints: Any) -> dict[str, Any]:
@@ -61,7 +53,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    # no upper bound here: nnapp.preflight refuses what the machine cannot hold, with the estimate
+    # no upper bound here: nnapp.data.preflight refuses what the machine cannot hold, with the estimate
     hidden: int = field(default=32, metadata=_meta(ge=1))
     init: Literal["he", "glorot"] = "he"
     dtype: Literal["float64", "float32"] = "float64"

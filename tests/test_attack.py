@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from nnapp.attack import attack, fgsm_directions, parse_eps, random_directions
-from nnapp.cli import app
-from nnapp.config import NnappError
-from nnapp.evaluation import evaluate_run
-from nnapp.runs import load_run, rebuild_dataset
+from nnapp.cli.app import app
+from nnapp.errors import NnappError
+from nnapp.rundir.runs import load_run, rebuild_dataset
+from nnapp.tools.attack import attack, fgsm_directions, parse_eps, random_directions
+from nnapp.tools.evaluation import evaluate_run
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "200"}
@@ -43,7 +43,7 @@ def test_fgsm_accuracy_falls_far_below_the_random_control_at_the_larger_eps(name
 
 
 def test_fgsm_raises_each_examples_loss_more_than_its_random_control():
-    from nnapp.network import forward
+    from nnapp.core.network import forward
 
     run = load_run(trained_full("digits"))
     X, y = rebuild_dataset(run).split("test")

@@ -11,14 +11,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nnapp import artifacts
-from nnapp.artifacts import ArtifactError
-from nnapp.config import NnappError
+from nnapp.errors import ArtifactError, NnappError
+from nnapp.rundir import artifacts
 
 GOOD_ROWS = "".join(f"{i % 7},{i % 5}.5,{i % 3},{'pq'[i % 2]}\n" for i in range(40))
 GOOD_CSV = "a,b,c,y\n" + GOOD_ROWS
 CSV_CONFIG = "name: t\ndata: {dataset: csv, path: '{csv}', target: y}\n"
-LINE_LIMIT = 2**20  # nnapp.data.MAX_CSV_LINE_CHARS, written out: the test states the documented limit
+LINE_LIMIT = (
+    2**20
+)  # nnapp.data.datasets.MAX_CSV_LINE_CHARS, written out: the test states the documented limit
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,7 @@ def test_the_table_lists_at_least_40_distinct_mistakes():
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_exits_2_with_one_line_naming_file_and_key(case: Case, tmp_path, monkeypatch):
-    from nnapp.cli import app
+    from nnapp.cli.app import app
 
     monkeypatch.chdir(tmp_path)  # output.dir defaults to ./runs: it must not appear
     config = tmp_path / "config.yaml"
@@ -442,7 +443,7 @@ def test_the_command_table_covers_every_command_of_the_cli():
     from typer.core import TyperGroup
     from typer.main import get_command
 
-    from nnapp.cli import app
+    from nnapp.cli.app import app
 
     group = get_command(app)
     assert isinstance(group, TyperGroup)
@@ -462,7 +463,7 @@ def test_every_command_refuses_bad_input_with_one_line_and_writes_nothing(
 ):
     from _runs import ROOT, copy_of
 
-    from nnapp.cli import app
+    from nnapp.cli.app import app
 
     monkeypatch.chdir(tmp_path)
     run = copy_of("flowers_csv", tmp_path)  # a private copy: a write into it would show

@@ -11,7 +11,7 @@ from conftest import TINY
 from typer.testing import CliRunner
 
 from nnapp import __version__
-from nnapp.cli import app
+from nnapp.cli.app import app
 
 runner = CliRunner()
 
@@ -87,7 +87,7 @@ def test_a_missing_config_file_is_exit_code_2(tmp_path):
 
 
 def test_a_failed_gradient_check_exits_with_4_and_names_the_tensor(write_config, tmp_path):
-    from nnapp import mistakes
+    from nnapp.core import mistakes
 
     with mistakes.planted("scaled_y"):  # delta1 -= 0.9 * y in the backward every training step calls
         result = runner.invoke(app, ["train", str(write_config(TINY))])
@@ -130,8 +130,8 @@ def test_a_usage_error_from_the_console_script_is_one_error_line_with_exit_2():
     import subprocess
     import sys
 
-    # the installed entry point (nnapp.cli:main), not CliRunner: what a user's shell shows
-    code = "import sys; from nnapp.cli import main; sys.argv = ['nnapp', *sys.argv[1:]]; main()"
+    # the installed entry point (nnapp.cli.app:main), not CliRunner: what a user's shell shows
+    code = "import sys; from nnapp.cli.app import main; sys.argv = ['nnapp', *sys.argv[1:]]; main()"
     result = subprocess.run(
         [sys.executable, "-c", code, "sweep", "configs/iris.yaml", "optim.lr=0.1,1", "--jobs", "0"],
         capture_output=True,

@@ -6,11 +6,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nnapp.cli import app
-from nnapp.compare import CompareError, comparable_config, compare, sklearn_settings
+from nnapp.cli.app import app
 from nnapp.config import Config, DataConfig, ModelConfig, OptimConfig, TrainConfig
-from nnapp.data import load_dataset
-from nnapp.trainer import train
+from nnapp.data.datasets import load_dataset
+from nnapp.errors import CompareError
+from nnapp.tools.compare import comparable_config, compare, sklearn_settings
+from nnapp.training.trainer import train
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 TINY = ["train.epochs=3", "model.hidden=8"]

@@ -2,7 +2,8 @@
 
 import pytest
 
-from nnapp.config import Config, ConfigError, dump_config, load_config, parse_yaml
+from nnapp.config import Config, dump_config, load_config, parse_yaml
+from nnapp.errors import ConfigError
 
 
 def test_an_empty_mapping_gives_every_default(write_config):
@@ -106,7 +107,7 @@ def test_names_with_dots_inside_are_kept(write_config):
 def test_every_run_directory_stays_under_output_dir(write_config, tmp_path):
     from typer.testing import CliRunner
 
-    from nnapp.cli import app
+    from nnapp.cli.app import app
 
     (tmp_path / "out").mkdir()
     for name in ("..", "."):
@@ -141,7 +142,7 @@ def test_min_lr_above_lr_is_refused_for_every_schedule(write_config):
 def test_invscaling_is_refused_when_it_would_overflow_within_the_configured_epochs(write_config):
     import math
 
-    from nnapp.optim import schedule_init, schedule_lr
+    from nnapp.core.optim import schedule_init, schedule_lr
 
     path = write_config("optim: {schedule: invscaling, power_t: 150}\ntrain: {epochs: 100}\n")
     cfg = load_config(path).config  # 100^150 = 1e300: fits a float
@@ -154,7 +155,7 @@ def test_invscaling_is_refused_when_it_would_overflow_within_the_configured_epoc
 
 
 def test_invscaling_past_the_checked_epochs_decays_to_min_lr_instead_of_raising(write_config):
-    from nnapp.optim import schedule_init, schedule_lr
+    from nnapp.core.optim import schedule_init, schedule_lr
 
     cfg = load_config(write_config("optim: {schedule: invscaling, power_t: 150, min_lr: 1e-6}\n")).config
     assert schedule_lr(cfg.optim, schedule_init(cfg.optim), 10_000, 10_001) == 1e-6  # train --resume --epochs

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnapp import artifacts, trainer
 from nnapp.config import config_from_mapping
-from nnapp.data import load_dataset
-from nnapp.plots import LOG_CEILING, curves_png, log_safe
-from nnapp.trainer import EpochRecord
+from nnapp.data.datasets import load_dataset
+from nnapp.rundir import artifacts
+from nnapp.rundir.plots import LOG_CEILING, curves_png, log_safe
+from nnapp.training import trainer
+from nnapp.training.trainer import EpochRecord
 
 
 def _setup(**train: object):
@@ -146,7 +147,7 @@ def test_every_shipped_config_at_lr_1000_ends_cleanly_with_a_complete_run_direct
 ):
     from typer.testing import CliRunner
 
-    from nnapp.cli import app
+    from nnapp.cli.app import app
 
     root = Path(__file__).resolve().parents[1]
     monkeypatch.chdir(root)  # the CSV config names its data relative to the project
@@ -166,7 +167,7 @@ def test_a_runaway_loss_is_divergence_exit_3_not_a_failed_gradient_check(config,
     """These learning rates take the loss to 1e12-1e43, where finite differences resolve nothing."""
     from typer.testing import CliRunner
 
-    from nnapp.cli import app
+    from nnapp.cli.app import app
 
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
     args = ["train", f"configs/{config}.yaml", f"optim.lr={lr}", f"output.dir={tmp_path}", "-q"]

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from _runs import FLOWERS, copy_of, trained
 
-from nnapp.config import NnappError
-from nnapp.evaluation import evaluate_run
-from nnapp.network import predict_proba
-from nnapp.runs import load_run, rebuild_dataset
+from nnapp.core.network import predict_proba
+from nnapp.errors import NnappError
+from nnapp.rundir.runs import load_run, rebuild_dataset
+from nnapp.tools.evaluation import evaluate_run
 
 
 def test_test_split_reproduces_the_runs_summary_exactly():
@@ -116,7 +116,7 @@ def test_a_relative_data_path_is_read_from_the_working_directory(tmp_path, monke
 
 def test_a_float32_run_is_scored_in_its_own_precision_like_its_summary(tmp_path):
     from nnapp.config import load_config
-    from nnapp.experiment import run_experiment
+    from nnapp.rundir.experiment import run_experiment
 
     overrides = ["model.dtype=float32", "train.epochs=2", "output.plots=false", f"output.dir={tmp_path}"]
     run = load_run(

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnapp import network
-from nnapp.optim import sgd_init, sgd_step
+from nnapp.core import network
+from nnapp.core.optim import sgd_init, sgd_step
 
 
 def _params(rng, d_in=5, d_hidden=7, n_classes=4, dtype=np.float64):

@@ -145,7 +145,7 @@ def _fill(value: Any, csv_path: Path, directory: Path) -> Any:
 
 def _run(config: Path, out_dir: Path) -> tuple[int, str]:
     """`nnapp train` in-process; asserts the properties every outcome must have."""
-    from nnapp.cli import app
+    from nnapp.cli.app import app
 
     before = set(out_dir.rglob("*")) if out_dir.exists() else set()
     result = CliRunner().invoke(app, ["train", str(config), "-q"])
@@ -273,7 +273,8 @@ YAML_TOKENS = [
 @FUZZ_SETTINGS
 @given(text=st.lists(st.sampled_from(YAML_TOKENS) | st.text(max_size=3), max_size=25).map("".join))
 def test_random_yaml_text_is_a_config_or_a_config_error(text, tmp_path_factory):
-    from nnapp.config import NnappError, load_config
+    from nnapp.config import load_config
+    from nnapp.errors import NnappError
 
     config = tmp_path_factory.mktemp("yaml") / "config.yaml"
     config.write_text(text, encoding="utf-8", errors="surrogatepass")
@@ -290,7 +291,8 @@ def test_random_yaml_text_is_a_config_or_a_config_error(text, tmp_path_factory):
     )
 )
 def test_random_overrides_are_applied_or_refused_with_a_config_error(overrides):
-    from nnapp.config import NnappError, config_from_mapping
+    from nnapp.config import config_from_mapping
+    from nnapp.errors import NnappError
 
     try:
         config_from_mapping({"name": "t"}, "base.yaml", overrides)
@@ -348,7 +350,7 @@ def predict_csvs(draw: st.DrawFn) -> str:
 def test_predict_gives_one_row_per_data_row_in_order_or_one_line_naming_the_file(text, tmp_path_factory):
     from _runs import trained
 
-    from nnapp.cli import app
+    from nnapp.cli.app import app
 
     path = tmp_path_factory.mktemp("predict") / "new.csv"
     path.write_text(text, encoding="utf-8", errors="surrogatepass", newline="")

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from nnapp.cli import app
+from nnapp.cli.app import app
 
 
 def fuzz_settings(examples: int) -> settings:

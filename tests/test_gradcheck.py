@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-import nnapp.gradcheck as gradcheck
-import nnapp.network as network
-from nnapp.gradcheck import FLOOR, check_gradients, relative_error
-from nnapp.network import init_params
+import nnapp.core.gradcheck as gradcheck
+import nnapp.core.network as network
+from nnapp.core.gradcheck import FLOOR, check_gradients, relative_error
+from nnapp.core.network import init_params
 
 
 @pytest.fixture
@@ -129,9 +129,9 @@ def test_round_off_beyond_tol_makes_a_coordinate_unreliable_never_pass_or_fail()
 
 
 def test_weights_blown_up_by_a_runaway_loss_check_as_unreliable_not_failed(monkeypatch):
-    from nnapp import trainer
     from nnapp.config import config_from_mapping
-    from nnapp.data import load_dataset
+    from nnapp.data.datasets import load_dataset
+    from nnapp.training import trainer
 
     monkeypatch.setattr(trainer, "RUNAWAY_FACTOR", np.inf)  # let it run away, as the old code did
     raw = {
@@ -155,8 +155,8 @@ def test_weights_blown_up_by_a_runaway_loss_check_as_unreliable_not_failed(monke
 def test_verdicts_are_an_enum_that_files_write_as_the_same_strings():
     import json
 
-    from nnapp.artifacts import gradcheck_rows
-    from nnapp.trainer import GradcheckRecord
+    from nnapp.rundir.artifacts import gradcheck_rows
+    from nnapp.training.trainer import GradcheckRecord
 
     assert [v.value for v in gradcheck.Verdict] == ["pass", "warn", "fail", "unreliable"]
     check = gradcheck.TensorCheck("W", 1, 0, 0.0, (0, 0), "unreliable")  # as read back from a file
@@ -203,9 +203,9 @@ def test_a_stale_gradient_buffer_that_the_backward_adds_to_is_a_failure(problem,
 
 def test_check_rows_hold_every_class_and_samples_is_raised_to_n_c():
     from nnapp.config import config_from_mapping
-    from nnapp.data import load_dataset
-    from nnapp.preflight import notes
-    from nnapp.trainer import gradcheck_rows
+    from nnapp.data.datasets import load_dataset
+    from nnapp.data.preflight import notes
+    from nnapp.training.trainer import gradcheck_rows
 
     cfg, _ = config_from_mapping({"data": {"dataset": "digits"}, "gradcheck": {"samples": 3}})
     data = load_dataset(cfg.data, cfg.seed)
@@ -225,8 +225,8 @@ def test_console_and_summary_json_report_the_same_max_error(write_config, tmp_pa
     from conftest import TINY
     from typer.testing import CliRunner
 
-    from nnapp.artifacts import read_csv_rows
-    from nnapp.cli import app
+    from nnapp.cli.app import app
+    from nnapp.rundir.artifacts import read_csv_rows
 
     result = CliRunner().invoke(app, ["train", str(write_config(TINY)), "gradcheck.every=2"])
     assert result.exit_code == 0, result.output

@@ -8,8 +8,8 @@ import pytest
 from _runs import FLOWERS, ROOT, copy_of, trained
 from typer.testing import CliRunner
 
-from nnapp import network as network_module
-from nnapp.cli import app
+from nnapp.cli.app import app
+from nnapp.core import network as network_module
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "200"}
@@ -152,7 +152,7 @@ def _rows(path):
 
 def test_gradcheck_at_initial_parameters_repeats_the_training_runs_epoch_0_check():
     from nnapp.config import load_config
-    from nnapp.gradcheck_run import check_config
+    from nnapp.tools.gradcheck_run import check_config
 
     report = check_config(load_config(IRIS, ["train.epochs=3"])).report
     recorded = [r for r in _rows(trained("iris") / "gradcheck.csv") if r["epoch"] == "0"]
@@ -169,7 +169,7 @@ def test_gradcheck_command_prints_a_table_per_tensor_and_passes():
 
 def test_gradcheck_all_checks_every_coordinate():
     from nnapp.config import load_config
-    from nnapp.gradcheck_run import check_config
+    from nnapp.tools.gradcheck_run import check_config
 
     report = check_config(load_config(IRIS, ["model.hidden=4"]), every_coordinate=True).report
     sizes = {"W": 4 * 4, "b1": 4, "U": 3 * 4, "b2": 3, "x": 8 * 4}
@@ -276,7 +276,7 @@ def test_plot_with_a_damaged_metrics_file_is_an_error(tmp_path):
 
 
 def test_gradcheck_at_a_runs_weights_holding_a_nan_never_passes(tmp_path):
-    from nnapp import artifacts
+    from nnapp.rundir import artifacts
 
     run_dir = copy_of("iris", tmp_path)
     with np.load(run_dir / "model.npz", allow_pickle=False) as archive:

@@ -12,11 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from nnapp import network
-from nnapp.cli import app
+from nnapp.cli.app import app
 from nnapp.config import load_config
-from nnapp.experiment import prepare
-from nnapp.lr_find import (
+from nnapp.core import network
+from nnapp.rundir.experiment import prepare
+from nnapp.tools.lr_find import (
     EMA_LAG_STEPS,
     LR_END,
     LR_START,
@@ -27,8 +27,8 @@ from nnapp.lr_find import (
     smooth,
     suggest,
 )
-from nnapp.threads import training_threads
-from nnapp.trainer import init_state, summary_metrics, train
+from nnapp.training.threads import training_threads
+from nnapp.training.trainer import init_state, summary_metrics, train
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "200"}

@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnapp.metrics import confusion, precision_recall_f1
+from nnapp.core.metrics import confusion, precision_recall_f1
 
 
 @settings(max_examples=50, deadline=None)

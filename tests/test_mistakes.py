@@ -1,7 +1,7 @@
 """The catalogue of derivation mistakes: every one that changes the gradient is caught by the epoch-0
 check, before any step, on every shipped config; the invisible ones are documented and shown invisible.
 
-Mistakes are planted into the function training really calls (`nnapp.network.backward`, through
+Mistakes are planted into the function training really calls (`nnapp.core.network.backward`, through
 `network.step_gradients`), never into a copy.
 """
 
@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nnapp import mistakes, network, trainer
-from nnapp.cli import app
+from nnapp.cli.app import app
 from nnapp.config import load_config
-from nnapp.experiment import prepare
-from nnapp.gradcheck import Verdict, check_gradients, one_hot
-from nnapp.gradcheck_run import check_config
+from nnapp.core import mistakes, network
+from nnapp.core.gradcheck import Verdict, check_gradients, one_hot
+from nnapp.rundir.experiment import prepare
+from nnapp.tools.gradcheck_run import check_config
+from nnapp.training import trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p.stem for p in (ROOT / "configs").glob("*.yaml"))

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnapp.network import Workspace, backward, forward, init_params, loss_and_grads, predict_proba
+from nnapp.core.network import Workspace, backward, forward, init_params, loss_and_grads, predict_proba
 
 
 def numeric_gradient(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
@@ -23,7 +23,7 @@ def numeric_gradient(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
 
 
 def reference_loss(params, X, y, weight_decay):
-    """J written independently of nnapp.network: plain loops-free numpy, softmax then log."""
+    """J written independently of nnapp.core.network: plain loops-free numpy, softmax then log."""
     z = X @ params["W"].T + params["b1"]
     h = np.where(z > 0, z, 0.0)
     theta = h @ params["U"].T + params["b2"]
@@ -128,7 +128,7 @@ def test_forward_shapes():
 
 
 def test_loss_and_grads_and_cross_entropy_take_class_indices_or_one_hot_rows_alike():
-    from nnapp.network import cross_entropy
+    from nnapp.core.network import cross_entropy
 
     rng = np.random.default_rng(6)
     params = init_params(4, 5, 3, rng)

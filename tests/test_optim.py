@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nnapp.config import OptimConfig
-from nnapp.optim import (
+from nnapp.core.optim import (
     ScheduleState,
     clip_by_norm,
     plateau_update,

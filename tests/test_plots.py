@@ -11,13 +11,13 @@ import pytest
 from _runs import trained
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from nnapp import plots, report
 from nnapp.config import DataConfig
-from nnapp.data import load_dataset
-from nnapp.network import init_params
-from nnapp.plots import SweepPoint
-from nnapp.runs import read_checks
-from nnapp.trainer import EpochRecord
+from nnapp.core.network import init_params
+from nnapp.data.datasets import load_dataset
+from nnapp.rundir import plots, report
+from nnapp.rundir.plots import SweepPoint
+from nnapp.rundir.runs import read_checks
+from nnapp.training.trainer import EpochRecord
 
 
 def record(epoch: int, loss: float, acc: float) -> EpochRecord:
@@ -210,7 +210,7 @@ def test_weights_show_each_units_row_of_w_as_an_8x8_image_on_one_symmetric_scale
 
 def test_a_two_feature_run_draws_hidden_units_and_an_image_run_draws_weights(tmp_path: Path):
     from nnapp.config import load_config
-    from nnapp.experiment import run_experiment
+    from nnapp.rundir.experiment import run_experiment
 
     root = Path(__file__).resolve().parents[1]
     moons_run = trained("moons")

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from _runs import FLOWERS, trained
 
-from nnapp.config import NnappError
-from nnapp.evaluation import predict_csv
-from nnapp.runs import load_run
+from nnapp.errors import NnappError
+from nnapp.rundir.runs import load_run
+from nnapp.tools.evaluation import predict_csv
 
 HEADER = "sepal_length,sepal_width,petal_length,petal_width,garden"
 

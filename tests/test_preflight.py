@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nnapp import experiment, network, preflight
 from nnapp.config import LoadedConfig, config_from_mapping
-from nnapp.data import DataError
-from nnapp.preflight import ResourceError, estimate_bytes
+from nnapp.core import network
+from nnapp.data import preflight
+from nnapp.data.preflight import estimate_bytes
+from nnapp.errors import DataError, ResourceError
+from nnapp.rundir import experiment
 
 
 def _loaded(raw: dict) -> LoadedConfig:
@@ -123,7 +125,7 @@ def test_a_csv_too_big_for_its_model_is_refused_once_read(monkeypatch, tmp_path)
 
 
 def test_a_batch_larger_than_the_training_set_is_noted_on_stderr_and_in_the_summary(tmp_path, monkeypatch):
-    from nnapp.cli import app
+    from nnapp.cli.app import app
 
     monkeypatch.chdir(tmp_path)
     config = tmp_path / "c.yaml"

@@ -5,11 +5,11 @@ import json
 import numpy as np
 from _runs import copy_of, trained
 
-from nnapp.evaluation import decision_grid
-from nnapp.network import predict
-from nnapp.overlay import differing_keys, run_labels
-from nnapp.report import report_markdown
-from nnapp.runs import load_run, read_checks, read_history
+from nnapp.core.network import predict
+from nnapp.rundir.report import report_markdown
+from nnapp.rundir.runs import load_run, read_checks, read_history
+from nnapp.tools.evaluation import decision_grid
+from nnapp.tools.overlay import differing_keys, run_labels
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -55,8 +55,8 @@ def test_decision_grid_covers_the_points_and_labels_each_cell_by_the_model():
 
 
 def test_metrics_csv_reads_back_into_the_same_records():
-    from nnapp.data import load_dataset
-    from nnapp.trainer import train
+    from nnapp.data.datasets import load_dataset
+    from nnapp.training.trainer import train
 
     run = load_run(trained("iris"))
     history = read_history(run.path)
@@ -95,7 +95,7 @@ def test_runs_of_the_same_config_are_told_apart_by_their_directory(tmp_path):
 
 def test_a_two_column_csv_gets_decision_regions_and_a_report_without_pictures_when_plots_are_off(tmp_path):
     from nnapp.config import load_config
-    from nnapp.experiment import run_experiment
+    from nnapp.rundir.experiment import run_experiment
 
     rng = np.random.default_rng(0)
     rows = [f"{x:.3f},{y:.3f},{'left' if x < 0 else 'right'}" for x, y in rng.normal(size=(60, 2))]

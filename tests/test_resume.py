@@ -10,12 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from nnapp.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint, snapshot
-from nnapp.cli import app
-from nnapp.config import NnappError, load_config
-from nnapp.experiment import run_experiment
-from nnapp.resume import prepare_resume, resume_experiment
-from nnapp.trainer import train
+from nnapp.cli.app import app
+from nnapp.config import load_config
+from nnapp.errors import NnappError
+from nnapp.rundir.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint, snapshot
+from nnapp.rundir.experiment import run_experiment
+from nnapp.rundir.resume import prepare_resume, resume_experiment
+from nnapp.training.trainer import train
 
 runner = CliRunner()
 
@@ -81,10 +82,10 @@ def uninterrupted(config):
 
 def test_checkpoint_round_trips_every_field_of_the_train_state(config, tmp_path):
     loaded = load_config(config, ["train.epochs=4"])
-    from nnapp.experiment import prepare
+    from nnapp.rundir.experiment import prepare
 
     state = train(loaded.config, prepare(loaded)).state
-    from nnapp.checkpoint import RunInfo
+    from nnapp.rundir.checkpoint import RunInfo
 
     save_checkpoint(tmp_path, state, RunInfo(str(config), ("train.epochs=4",), "2026-01-01T00:00:00"))
     back = load_checkpoint(tmp_path)

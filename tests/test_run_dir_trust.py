@@ -18,14 +18,14 @@ import pytest
 from _runs import FLOWERS, ROOT, copy_of, trained
 from typer.testing import CliRunner
 
-from nnapp.artifacts import ArtifactError
-from nnapp.checkpoint import load_checkpoint, save_checkpoint
-from nnapp.cli import app
+from nnapp.cli.app import app
 from nnapp.config import load_config
-from nnapp.experiment import run_experiment
-from nnapp.resume import prepare_resume, resume_experiment
-from nnapp.runlock import lock_run_dir
-from nnapp.trainer import Callback
+from nnapp.errors import ArtifactError
+from nnapp.rundir.checkpoint import load_checkpoint, save_checkpoint
+from nnapp.rundir.experiment import run_experiment
+from nnapp.rundir.resume import prepare_resume, resume_experiment
+from nnapp.rundir.runlock import lock_run_dir
+from nnapp.training.trainer import Callback
 
 runner = CliRunner()
 FLOWERS_CONFIG = ROOT / "configs" / "flowers_csv.yaml"
@@ -264,7 +264,7 @@ def test_a_second_resume_of_a_run_being_written_is_refused_naming_the_holder(tmp
         [
             sys.executable,
             "-c",
-            "from nnapp.runlock import lock_run_dir; import sys; "
+            "from nnapp.rundir.runlock import lock_run_dir; import sys; "
             "lock = lock_run_dir(sys.argv[1]); print('locked', flush=True); sys.stdin.read()",
             str(run_dir),
         ],
@@ -327,6 +327,6 @@ def test_resume_refuses_a_checkpoint_rewritten_after_it_was_read(tmp_path):
 def test_every_summary_field_has_its_json_type_checked():
     from dataclasses import fields
 
-    from nnapp.runs import SUMMARY_TYPES, RunSummary
+    from nnapp.rundir.runs import SUMMARY_TYPES, RunSummary
 
     assert [f.name for f in fields(RunSummary)] == list(SUMMARY_TYPES)

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nnapp import bundled
-from nnapp.splits import encode_labels, standard_scale, stratified_split
+from nnapp.data import bundled
+from nnapp.data.splits import encode_labels, standard_scale, stratified_split
 
 
 @settings(max_examples=40, deadline=None)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nnapp.cli import app
-from nnapp.config import ConfigError
-from nnapp.sweep import Point, PointResult, leaderboard, parse_grid, parse_seeds, points, split_values
+from nnapp.cli.app import app
+from nnapp.errors import ConfigError
+from nnapp.tools.sweep import Point, PointResult, leaderboard, parse_grid, parse_seeds, points, split_values
 
 runner = CliRunner()
 
@@ -164,7 +164,7 @@ def test_ctrl_c_stops_the_sweep_with_130_keeping_finished_runs_for_the_rerun(wri
     import sys
     import time
 
-    from nnapp.sweep import plan_sweep
+    from nnapp.tools.sweep import plan_sweep
 
     config = write_config(SMALL + f"  dir: {tmp_path / 'runs'}\n")
     out = tmp_path / "sweep"
@@ -304,7 +304,7 @@ def test_a_worker_killed_by_sigkill_fails_its_point_only_and_the_others_finish(
     import os
     import signal
 
-    from nnapp.sweep import plan_sweep
+    from nnapp.tools.sweep import plan_sweep
 
     out = tmp_path / "sweep"
     grid = ["train.epochs=3,1000000,5", "train.early_stopping.patience=0"]
@@ -381,7 +381,7 @@ def test_workers_of_a_sweep_killed_by_sigkill_save_their_runs_and_end(config, tm
 
 
 def test_points_tied_on_validation_rank_in_grid_order_whatever_order_the_workers_finished_in(tmp_path):
-    from nnapp.sweep import Axis, SweepPlan, write_outputs
+    from nnapp.tools.sweep import Axis, SweepPlan, write_outputs
 
     axis = Axis("optim.lr", ("0.01", "0.1", "1"))
     plan = SweepPlan(tmp_path / "c.yaml", [], [axis], [0], tmp_path / "sweep", [], [])

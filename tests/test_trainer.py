@@ -5,10 +5,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from nnapp import network
 from nnapp.config import Config, DataConfig, EarlyStoppingConfig, GradcheckConfig, ModelConfig, TrainConfig
-from nnapp.data import load_dataset
-from nnapp.trainer import Callback, evaluate, train
+from nnapp.core import network
+from nnapp.data.datasets import load_dataset
+from nnapp.training.trainer import Callback, evaluate, train
 
 
 @pytest.fixture(scope="module")

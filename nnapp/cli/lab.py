@@ -1,0 +1,187 @@
+"""Teaching-lab commands: saliency, attack, lr-find."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from nnapp.cli.shell import (
+    ConfigArg,
+    OverridesArg,
+    command,
+    out,
+    read_run,
+)
+
+SplitOption = Annotated[
+    str, typer.Option("--split", help="Which split of the run's data to use: train, val or test.")
+]
+
+
+def _split_suffix(split: str) -> str:
+    return "" if split == "test" else f"_{split}"  # as evaluate names confusion_<split>.png
+
+
+@command(
+    name="saliency",
+    epilog=(
+        "Examples:\n\n"
+        "  nnapp saliency runs/iris/20250101-120000\n\n"
+        "  nnapp saliency runs/digits/20250101-120000 --split val"
+    ),
+)
+def saliency_command(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run directory written by `nnapp train`.", show_default=False)
+    ],
+    split: SplitOption = "test",
+) -> None:
+    """Mean |dJ/dx| per feature over a split (dJ/dx = delta2 W): which inputs move the loss most.
+
+    J is each example's own cross-entropy. Writes saliency.csv (one row per feature: standardized and
+    original units, one column per true class) and saliency.png (ranked bars; 8x8 images: one map per
+    class) into the run directory (saliency_<split>.* for splits other than test).
+    """
+    from nnapp.rundir import artifacts
+    from nnapp.tools.lab_plots import saliency_png
+    from nnapp.tools.saliency import saliency
+
+    run = read_run(run_dir)
+    result = saliency(run, split)
+    png = saliency_png(result, title=run.label)
+    suffix = _split_suffix(split)
+    csv_path, png_path = run.path / f"saliency{suffix}.csv", run.path / f"saliency{suffix}.png"
+    artifacts.atomic_write_text(csv_path, artifacts.csv_text(result.csv_columns(), result.csv_rows()))
+    artifacts.atomic_write_bytes(png_path, png)
+    table = Table(
+        title=f"mean |∂J_i/∂x_i| over the {split} split ({result.n_rows} rows), largest first\n"
+        "(J_i: each example's own cross-entropy)"
+    )
+    table.add_column("feature")
+    table.add_column("standardized units", justify="right")
+    table.add_column("per original unit", justify="right")
+    order = sorted(range(len(result.feature_names)), key=lambda j: -result.mean_abs_grad[j])
+    for j in order[:10]:
+        table.add_row(
+            escape(result.feature_names[j]),
+            f"{result.mean_abs_grad[j]:.4g}",
+            f"{result.mean_abs_grad_original[j]:.4g}",
+        )
+    if len(order) > 10:
+        table.caption = f"{len(order) - 10} more features in {csv_path.name}"
+    out.print(table)
+    out.print(f"wrote {csv_path}, {png_path}", markup=False, soft_wrap=True)
+
+
+@command(
+    name="attack",
+    epilog=(
+        "Examples:\n\n"
+        "  nnapp attack runs/digits/20250101-120000\n\n"
+        "  nnapp attack runs/breast_cancer/20250101-120000 --eps 0,0.1,0.5,1"
+    ),
+)
+def attack_command(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run directory written by `nnapp train`.", show_default=False)
+    ],
+    eps: Annotated[
+        str,
+        typer.Option("--eps", help="Comma-separated step sizes ε ≥ 0, in standardized input units."),
+    ] = "0,0.05,0.1,0.2,0.3",
+    split: SplitOption = "test",
+) -> None:
+    """FGSM: accuracy on x' = x + ε·sign(dJ/dx), next to the same ε with random signs (the control).
+
+    ε is in standardized input units: ε × the feature's training standard deviation in its original
+    units. Writes attack.csv (eps, accuracy_fgsm, accuracy_random), attack.png and, for 8x8 image
+    data, attack_examples.png into the run directory (attack_<split>.* for splits other than test).
+    """
+    from nnapp.rundir import artifacts
+    from nnapp.tools.attack import CSV_COLUMNS, attack, parse_eps
+    from nnapp.tools.lab_plots import attack_examples_png, attack_png
+
+    eps_values = parse_eps(eps)  # before reading the run: a typo costs nothing
+    run = read_run(run_dir)
+    result = attack(run, eps_values, split)
+    pictures = {f"attack{_split_suffix(split)}.png": attack_png(result, title=run.label)}
+    if result.examples is not None:
+        pictures[f"attack_examples{_split_suffix(split)}.png"] = attack_examples_png(
+            result.examples, title=run.label
+        )
+    csv_path = run.path / f"attack{_split_suffix(split)}.csv"
+    eps_path = run.path / f"attack_eps{_split_suffix(split)}.csv"
+    artifacts.atomic_write_text(csv_path, artifacts.csv_text(CSV_COLUMNS, result.csv_rows()))
+    artifacts.atomic_write_text(eps_path, artifacts.csv_text(result.eps_columns(), result.eps_rows()))
+    for name, png in pictures.items():
+        artifacts.atomic_write_bytes(run.path / name, png)
+    table = Table(title=f"FGSM vs random signs, {split} split ({result.n_rows} rows)")
+    table.add_column("ε (standardized)", justify="right")
+    table.add_column("ε in original units (min–max over features)", justify="right")
+    table.add_column("accuracy FGSM", justify="right")
+    table.add_column("accuracy random", justify="right")
+    for point in result.points:
+        original = result.eps_original(point.eps)
+        table.add_row(
+            f"{point.eps:g}",
+            f"{original.min():.3g} – {original.max():.3g}",
+            f"{point.accuracy_fgsm:.4f}",
+            f"{point.accuracy_random:.4f}",
+        )
+    out.print(table)
+    if len(result.feature_names) <= 10:
+        largest = max(eps_values)
+        per_feature = ", ".join(
+            f"{name} {value:.3g}"
+            for name, value in zip(result.feature_names, result.eps_original(largest), strict=True)
+        )
+        out.print(f"ε = {largest:g} in original units: {per_feature}", markup=False, soft_wrap=True)
+    else:
+        out.print(
+            f"ε in each feature's original units (ε × its scale): {eps_path.name}",
+            markup=False,
+            soft_wrap=True,
+        )
+    written = [csv_path.name, eps_path.name, *pictures]
+    out.print(f"wrote {', '.join(written)} in {run.path}", markup=False, soft_wrap=True)
+
+
+@command(
+    name="lr-find",
+    epilog=(
+        "Examples:\n\n"
+        "  nnapp lr-find configs/iris.yaml\n\n"
+        "  nnapp lr-find configs/digits.yaml model.hidden=128"
+    ),
+)
+def lr_find_command(
+    config: ConfigArg,
+    overrides: OverridesArg = None,
+    steps: Annotated[int, typer.Option("--steps", help="Steps from lr 1e-6 to 10.")] = 100,
+) -> None:
+    """Learning-rate range test: from the config's initial weights, lr grows from 1e-6 to 10 each step.
+
+    Loss per step, smoothed (EMA with bias correction), stopped at 4x its minimum; prints a suggested
+    optim.lr and writes lr_find.csv and lr_find.png to <output.dir>/<name>-lr-find/<timestamp>/.
+    """
+    from nnapp.config import load_config
+    from nnapp.rundir.experiment import prepare
+    from nnapp.tools.lr_find import range_test, write_outputs
+
+    loaded = load_config(config, overrides or [])
+    data = prepare(loaded)
+    result = range_test(loaded.config, data, steps, source=str(config))
+    out_dir = write_outputs(result, loaded)
+    out.print(
+        f"{len(result.lrs)} of {result.steps_planned} steps (stopped: {result.stop_reason}); "
+        f"smoothed loss lowest at lr {result.min_lr:.3g}",
+        markup=False,
+        soft_wrap=True,
+    )
+    out.print(f"suggested optim.lr={result.suggestion:.3g}", markup=False, soft_wrap=True)
+    out.print(f"rule: {result.rule}", markup=False, soft_wrap=True)
+    out.print(f"wrote lr_find.csv, lr_find.png in {out_dir}", markup=False, soft_wrap=True)

@@ -1,0 +1,82 @@
+"""Training progress on the console: a rich bar on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from nnapp.cli.shell import (
+    VERDICT_COLOURS,
+    err,
+    out,
+)
+
+
+class Reporter:
+    """Training callbacks that draw progress: a rich bar on a terminal, plain lines otherwise."""
+
+    def __init__(self, epochs: int, quiet: bool, log_every: int, notes: Sequence[str] = ()) -> None:
+        self.epochs, self.quiet, self.log_every = epochs, quiet, log_every
+        self.notes = notes  # said once training starts: an error before then must stay the only line
+        self.progress: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> Reporter:
+        if not self.quiet and out.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(
+                TextColumn("epoch"),
+                MofNCompleteColumn(),
+                BarColumn(),
+                TextColumn("{task.fields[info]}"),
+                TextColumn("[green]{task.fields[check]}"),
+                TimeElapsedColumn(),
+                console=out,
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task("train", total=self.epochs, info="", check="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def on_start(self, initial: Any, chance: float, far_off: bool) -> None:
+        for note in self.notes:  # what the run adjusts in the config, e.g. the batch size (even with -q)
+            err.print(f"note: {note}", markup=False)
+        if self.quiet:
+            return
+        flag = "  [yellow](far from chance: check the data scaling and init)[/]" if far_off else ""
+        out.print(f"epoch 0: loss {initial.train_ce:.4f} (chance level ln N_c = {chance:.4f}){flag}")
+
+    def on_epoch_end(self, record: Any, state: Any) -> None:
+        if self.quiet:
+            return
+        info = (
+            f"loss {record.train_loss:.4f} val {record.val_loss:.4f} "
+            f"acc {record.train_acc:.3f} val {record.val_acc:.3f}"
+        )
+        if self.progress is not None:
+            self.progress.update(self.task, completed=record.epoch, info=info)
+        elif record.epoch % self.log_every == 0 or record.epoch == 1:
+            out.print(f"epoch {record.epoch:>4}/{self.epochs}  {info}  lr {record.lr:.3g}")
+
+    def on_gradcheck(self, record: Any) -> None:
+        report = record.report
+        routine = report.verdict == "pass" and record.when != "final"
+        if routine:
+            # a passing periodic check is routine: it is in gradcheck.csv, and on a terminal the bar says it
+            if self.progress is not None:
+                self.progress.update(self.task, check=f"gradcheck pass {report.max_error:.0e}")
+            return
+        colour = VERDICT_COLOURS[report.verdict]
+        line = (
+            f"gradcheck ({record.when}, epoch {record.epoch}): [{colour}]{report.verdict}[/] "
+            f"max error {report.max_error:.1e}"
+        )
+        if self.progress is not None:
+            self.progress.console.print(line)
+        else:
+            out.print(line)

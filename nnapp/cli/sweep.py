@@ -1,0 +1,110 @@
+"""`nnapp sweep`: a grid of runs, its progress lines and leaderboard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from nnapp.cli.shell import (
+    ConfigArg,
+    command,
+    err,
+    fail,
+    out,
+)
+from nnapp.cli.signals import stop_on_signals
+
+
+@command(
+    epilog=(
+        "Examples:\n\n"
+        "  nnapp sweep configs/iris.yaml optim.lr=0.01,0.1,1 model.hidden=16,64\n\n"
+        "  nnapp sweep configs/moons.yaml optim.lr=0.03,0.3 --seeds 0,1,2 --jobs 2\n\n"
+        "Run the same command again to skip finished points and resume interrupted ones."
+    )
+)
+def sweep(
+    config: ConfigArg,
+    grid: Annotated[
+        list[str] | None,
+        typer.Argument(help="KEY=V1,V2,... to sweep (KEY=V: fixed for all points).", show_default=False),
+    ] = None,
+    seeds: Annotated[
+        str | None, typer.Option("--seeds", help="Seeds per point, e.g. 0,1,2 (default: the config's).")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel processes.")] = 1,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Sweep directory (default: <output.dir>/<name>-sweep).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Train each combination of the values x seeds; print a leaderboard; write sweep.csv, sweep.png."""
+    from nnapp.tools.sweep import finished_on_disk, parse_seeds, plan_sweep, run_sweep, write_outputs
+
+    plan = plan_sweep(config, grid or [], parse_seeds(seeds), out_dir)
+    out.print(
+        f"sweep: {plan.total} runs ({len(plan.finished)} finished earlier, {len(plan.tasks)} to run) "
+        f"in {plan.sweep_dir}",
+        markup=False,
+    )
+    results: list[Any] = []
+    with stop_on_signals() as stop:  # Ctrl-C, SIGTERM, SIGHUP: every worker saves its run and stops
+        for result in run_sweep(plan, jobs, stop):
+            results.append(result)
+            if result.status == "skipped" or result.summary.get("stop_reason") == "interrupted":
+                continue  # finished earlier, or stopped with the sweep: said once below
+            point = f"{result.point.label} seed={result.point.seed}".strip()
+            if result.status == "error":
+                err.print(
+                    f"[{len(results)}/{plan.total}] {point}: error: {result.error}",
+                    markup=False,
+                    soft_wrap=True,
+                )
+            else:
+                s = result.summary
+                out.print(
+                    f"[{len(results)}/{plan.total}] {point}: val acc {s['val_acc']:.4f} "
+                    f"test acc {s['test_acc']:.4f} ({s['stop_reason']}, {result.seconds:.1f} s)",
+                    markup=False,
+                    soft_wrap=True,
+                )
+        done = finished_on_disk(plan)
+        if stop.is_set() and done < plan.total:
+            err.print(
+                f"interrupted: {done} of {plan.total} runs are finished and kept in {plan.sweep_dir}; "
+                "run the same command again to continue",
+                markup=False,
+            )
+            raise typer.Exit(130)
+    rows = write_outputs(plan, [r for r in results if r.summary.get("stop_reason") != "interrupted"])
+    out.print(leaderboard_table(rows, plan))
+    errors = [r for r in results if r.status == "error"]
+    if errors:
+        raise fail(f"{len(errors)} of {plan.total} runs failed (see the lines above)", 1)
+
+
+def leaderboard_table(rows: list[Any], plan: Any) -> Table:
+    table = Table(title=f"sweep leaderboard ({len(plan.seeds)} seed(s) per point, mean ± std)")
+    table.add_column("rank", justify="right")
+    for axis in plan.axes:
+        table.add_column(axis.key)
+    table.add_column("val acc", justify="right")
+    table.add_column("test acc", justify="right")
+    table.add_column("val loss", justify="right")
+    for rank, row in enumerate(rows, start=1):
+        values = dict(row.settings)
+        table.add_row(
+            str(rank),
+            *(values[a.key] for a in plan.axes),
+            f"{row.val_acc[0]:.4f} ± {row.val_acc[1]:.4f}",
+            f"{row.test_acc[0]:.4f} ± {row.test_acc[1]:.4f}",
+            f"{row.val_loss_mean:.4f}",
+        )
+    written = ["sweep.csv", "sweep.png"] if plan.axes else ["sweep.csv"]  # no picture without a swept key
+    table.caption = " · ".join(str(plan.sweep_dir / name) for name in written)
+    return table

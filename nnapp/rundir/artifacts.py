@@ -1,0 +1,322 @@
+"""The run directory: every file written atomically (temporary name, then rename), models byte-stable.
+
+<output.dir>/<name>/<YYYYmmdd-HHMMSS>[-N]/
+    config.yaml  metrics.csv  gradcheck.csv  model.npz  summary.json  curves.png  gradcheck.png
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import stat
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnapp import __version__
+from nnapp.core.network import PARAM_NAMES, Params
+from nnapp.errors import ArtifactError
+from nnapp.training.trainer import METRIC_COLUMNS, EpochRecord, GradcheckRecord
+
+GRADCHECK_COLUMNS = ("epoch", "when", "tensor", "checked", "kinks", "max_error", "verdict")
+_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # np.savez stamps the current time; a fixed one keeps bytes stable
+
+
+def _default_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _default_file_mode()  # what open() would give; mkstemp alone makes every file 0600
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over `path`.
+
+    A file system error (missing folder, no permission, disk full) is an ArtifactError naming the path.
+    """
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ArtifactError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    try:
+        os.fchmod(fd, _FILE_MODE)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ArtifactError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def check_output_file(option: str, target: Path, inputs: Sequence[Path] = ()) -> None:
+    """Refuse an output path that would destroy something: ArtifactError naming `option` and the path.
+
+    Refused: a symbolic link or anything but a regular file (a device, a FIFO: replacing it with a
+    file would be wrong, writing into it is not what --out means), one of the command's `inputs`,
+    and a file inside a run directory (its model, config, metrics: a run is only written by training).
+    """
+    where = f"{option} {target}"
+    if target.is_symlink():
+        raise ArtifactError(f"{where}: is a symbolic link; give the file it points to, or another name")
+    if target.is_dir():
+        raise ArtifactError(f"{where}: is a directory, expected a file name")
+    if target.exists() and not stat.S_ISREG(target.stat().st_mode):
+        raise ArtifactError(f"{where}: exists and is not a regular file (a device or a pipe?); refusing it")
+    if not target.parent.is_dir():
+        raise ArtifactError(f"{where}: no such directory {target.parent}")
+    resolved = target.resolve()
+    for source in inputs:
+        same = target.exists() and os.path.samefile(target, source)  # also a hard link to it
+        if source.exists() and (same or resolved == source.resolve()):
+            raise ArtifactError(f"{where}: is the input {source}; it would be overwritten")
+    for folder in resolved.parents:
+        if (folder / "config.yaml").is_file() and any(
+            (folder / name).exists() for name in ("model.npz", "checkpoint.npz")
+        ):
+            raise ArtifactError(f"{where}: is inside the run directory {folder}; write it elsewhere")
+
+
+def new_run_dir(output_dir: str | Path, name: str, now: datetime | None = None) -> Path:
+    """A fresh directory `output_dir/name/YYYYmmdd-HHMMSS`, with a suffix -2, -3... if taken."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    parent = Path(output_dir) / name
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ArtifactError(f"output.dir: cannot create {parent} ({exc.strerror})") from None
+    for suffix in range(1, 10_000):
+        candidate = parent / (stamp if suffix == 1 else f"{stamp}-{suffix}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise ArtifactError(f"output.dir: no free run directory name under {parent}")
+
+
+def arrays_to_npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """An .npz archive (readable by np.load) whose bytes depend only on the arrays."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, value in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_ZIP_TIME)
+            payload = io.BytesIO()
+            np.lib.format.write_array(payload, np.asarray(value), allow_pickle=False)
+            archive.writestr(info, payload.getvalue())
+    return buffer.getvalue()
+
+
+def save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    atomic_write_bytes(path, arrays_to_npz_bytes(arrays))
+
+
+def model_arrays(
+    params: Params,
+    classes: np.ndarray,
+    scaler_mean: np.ndarray,
+    scaler_scale: np.ndarray,
+    feature_names: list[str],
+    columns: list[str] | None = None,
+    categories: Mapping[str, list[str]] | None = None,
+) -> dict[str, np.ndarray]:
+    arrays: dict[str, np.ndarray] = {name: np.asarray(params[name]) for name in PARAM_NAMES}
+    arrays["classes"] = np.asarray(classes).astype(str)
+    arrays["class_dtype"] = np.asarray(np.asarray(classes).dtype.kind)
+    arrays["scaler_mean"] = np.asarray(scaler_mean, dtype=np.float64)
+    arrays["scaler_scale"] = np.asarray(scaler_scale, dtype=np.float64)
+    arrays["feature_names"] = np.asarray(feature_names, dtype=str)
+    arrays["columns"] = np.asarray(columns or [], dtype=str)
+    arrays["categories"] = np.asarray(json.dumps(dict(categories or {}), sort_keys=True))
+    arrays["nnapp_version"] = np.asarray(__version__)
+    return arrays
+
+
+def load_model(path: str | Path) -> dict[str, Any]:
+    """Read a model.npz written by nnapp; a missing, truncated or foreign file is a one-line error."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.npz"
+    if not path.exists():
+        raise ArtifactError(f"{path}: no such model file (is this an nnapp run directory?)")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except Exception as exc:  # zipfile, format and value errors: all mean "not a readable model"
+        raise ArtifactError(f"{path}: not a readable nnapp model ({exc.__class__.__name__})") from None
+    needed = {*PARAM_NAMES, "classes", "scaler_mean", "scaler_scale", "feature_names"}
+    if not needed <= set(arrays):
+        missing = ", ".join(sorted(needed - set(arrays)))
+        raise ArtifactError(f"{path}: not an nnapp model (missing {missing})")
+    return _validated_model(arrays, path)
+
+
+def _validated_model(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any]:
+    """Every entry checked for the kind and shape nnapp writes: a crafted file is an error, not a crash."""
+
+    def refuse(what: str) -> ArtifactError:
+        return ArtifactError(f"{path}: not an nnapp model ({what})")
+
+    for name in PARAM_NAMES:
+        if arrays[name].dtype not in (np.float32, np.float64):
+            raise refuse(f"{name} holds {arrays[name].dtype}, expected float32 or float64 weights")
+    if len({arrays[name].dtype for name in PARAM_NAMES}) != 1:
+        raise refuse("its weights mix float32 and float64")
+    for name in ("scaler_mean", "scaler_scale"):
+        if arrays[name].dtype.kind != "f" or arrays[name].ndim != 1 or not np.isfinite(arrays[name]).all():
+            raise refuse(f"{name} is not a vector of finite numbers")
+    if (arrays["scaler_scale"] <= 0).any():
+        raise refuse("scaler_scale holds a value that is not positive")
+    for name in ("classes", "feature_names", "columns"):
+        if name in arrays and (arrays[name].dtype.kind != "U" or arrays[name].ndim != 1):
+            raise refuse(f"{name} is not a list of strings")
+    for name in ("class_dtype", "categories"):
+        if name in arrays and (arrays[name].dtype.kind != "U" or arrays[name].ndim != 0):
+            raise refuse(f"{name} is not a string")
+    model: dict[str, Any] = dict(arrays)
+    kind = str(arrays.get("class_dtype", np.asarray("U")))
+    if kind not in ("U", "i", "u"):
+        raise refuse(f"class_dtype {kind!r} is not one of U, i, u")
+    try:
+        model["classes"] = arrays["classes"].astype(np.int64) if kind in "iu" else arrays["classes"]
+    except (ValueError, OverflowError):
+        raise refuse("its integer classes are not integers") from None
+    if len(set(arrays["classes"].tolist())) != len(arrays["classes"]):
+        raise refuse("a class is listed twice")
+    model["categories"] = _categories(str(arrays.get("categories", np.asarray("{}"))), refuse)
+    model["params"] = {name: arrays[name] for name in PARAM_NAMES}
+    _check_model_shapes(model, refuse)
+    return model
+
+
+def _categories(text: str, refuse: Callable[[str], ArtifactError]) -> dict[str, list[str]]:
+    try:
+        categories = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise refuse("categories is not JSON") from None
+    if not isinstance(categories, dict) or not all(
+        isinstance(values, list) and values and all(isinstance(v, str) for v in values)
+        for values in categories.values()
+    ):
+        raise refuse("categories is not a JSON object of column -> list of category names")
+    return categories
+
+
+def _check_model_shapes(model: dict[str, Any], refuse: Callable[[str], ArtifactError]) -> None:
+    W, b1, U, b2 = (model[name] for name in PARAM_NAMES)
+    ok = W.ndim == 2 and U.ndim == 2 and b1.ndim == 1 and b2.ndim == 1
+    if ok:
+        d_h, d_x = W.shape
+        n_c = U.shape[0]
+        ok = (
+            d_h > 0
+            and d_x > 0
+            and n_c >= 2
+            and b1.shape == (d_h,)
+            and U.shape == (n_c, d_h)
+            and b2.shape == (n_c,)
+            and len(model["classes"]) == n_c
+            and model["scaler_mean"].shape == (d_x,)
+            and model["scaler_scale"].shape == (d_x,)
+            and len(model["feature_names"]) == d_x
+        )
+    if not ok:
+        raise refuse("its arrays have inconsistent shapes")
+
+
+def csv_text(columns: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _format(v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _format(value: Any) -> Any:
+    return repr(value) if isinstance(value, float) else value  # repr: shortest round-trip form
+
+
+def write_metrics(path: Path, history: Iterable[EpochRecord]) -> None:
+    atomic_write_text(path, csv_text(METRIC_COLUMNS, (r.row() for r in history)))
+
+
+def gradcheck_rows(checks: Iterable[GradcheckRecord]) -> list[dict[str, Any]]:
+    rows = []
+    for check in checks:
+        for t in check.report.tensors:
+            rows.append(
+                dict(
+                    epoch=check.epoch,
+                    when=check.when,
+                    tensor=t.name,
+                    checked=t.checked,
+                    kinks=t.kinks,
+                    max_error=t.max_error,
+                    verdict=t.verdict,
+                )
+            )
+        d = check.report.directional
+        if d is not None:
+            rows.append(
+                dict(
+                    epoch=check.epoch,
+                    when=check.when,
+                    tensor="direction",
+                    checked=0 if d.kink else 1,
+                    kinks=1 if d.kink else 0,
+                    max_error=0.0 if d.kink else d.error,
+                    verdict=d.verdict,
+                )
+            )
+    return rows
+
+
+def write_gradcheck(path: Path, checks: Iterable[GradcheckRecord]) -> None:
+    atomic_write_text(path, csv_text(GRADCHECK_COLUMNS, gradcheck_rows(checks)))
+
+
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    with Path(path).open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_json(path: Path, payload: Mapping[str, Any]) -> None:
+    atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def versions() -> dict[str, str]:
+    import platform
+    from importlib.metadata import version
+
+    return {
+        "nnapp": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scikit-learn": version("scikit-learn"),  # read from metadata: `import sklearn` takes ~1 s
+    }

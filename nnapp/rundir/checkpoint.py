@@ -1,0 +1,229 @@
+"""Checkpoints: the whole `TrainState` in one atomically written, byte-stable `checkpoint.npz`.
+
+Arrays (parameters, velocity, best weights, the metric history) are stored as .npy entries, so they
+come back bit for bit; everything else (epoch, schedule and early-stopping counters, the two RNG
+states, the gradient-check records, where the run came from) is one JSON string inside the same
+archive. One file means one rename: a crash leaves the previous checkpoint or the new one, never a mix.
+
+Writes are throttled (`CheckpointWriter.interval`): with epochs of a millisecond, saving after each
+one would cost more than training. The writer keeps an in-memory copy of the state after every epoch
+and writes it when `interval` seconds have passed, and always at the end (`flush`), so an interrupted
+run keeps its last full epoch and a killed one loses at most `interval` seconds of work.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnapp.core.gradcheck import DirectionalCheck, GradcheckReport, TensorCheck
+from nnapp.core.optim import ScheduleState, SGDState
+from nnapp.errors import ArtifactError
+from nnapp.rundir import artifacts
+from nnapp.training.trainer import METRIC_COLUMNS, Callback, EpochRecord, GradcheckRecord, TrainState
+
+CHECKPOINT_NAME = "checkpoint.npz"
+FORMAT_VERSION = 1
+DEFAULT_INTERVAL = 0.5  # seconds between checkpoint writes when epochs are faster than that
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Where a run came from, kept in its checkpoint so that `--resume` can rebuild the same data."""
+
+    config_path: str | None  # absolute path of the config it was started from (CSV paths are relative to it)
+    overrides: tuple[str, ...] = ()
+    started_at: str = ""
+    cwd: str | None = None  # the working directory it started in (CSV paths may be relative to it)
+    data_sha256: str | None = None  # fingerprint.DataFingerprint of what it trains on (None: written before)
+    data_source: str | None = None
+
+
+@dataclass
+class Checkpoint:
+    state: TrainState
+    info: RunInfo
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def snapshot(state: TrainState) -> TrainState:
+    """An independent copy of `state` (records are frozen, so the lists are copied shallowly)."""
+    return replace(
+        state,
+        flat=state.flat.copy(),
+        sgd=SGDState(velocity=state.sgd.velocity.copy(), steps=state.sgd.steps),
+        schedule=replace(state.schedule),
+        shuffle_rng=_copy_rng(state.shuffle_rng),
+        check_rng=_copy_rng(state.check_rng),
+        best_flat=None if state.best_flat is None else state.best_flat.copy(),
+        history=list(state.history),
+        checks=list(state.checks),
+    )
+
+
+def checkpoint_bytes(state: TrainState, info: RunInfo) -> bytes:
+    arrays: dict[str, np.ndarray] = {
+        "flat": state.flat,
+        "velocity": state.sgd.velocity,
+        "history": np.array(
+            [[float(getattr(r, c)) for c in METRIC_COLUMNS] for r in state.history], dtype=np.float64
+        ).reshape(len(state.history), len(METRIC_COLUMNS)),
+    }
+    if state.best_flat is not None:
+        arrays["best_flat"] = state.best_flat
+    scalars = {
+        "format": FORMAT_VERSION,
+        "metric_columns": list(METRIC_COLUMNS),
+        "epoch": state.epoch,
+        "sgd_steps": state.sgd.steps,
+        "schedule": asdict(state.schedule),
+        "shuffle_rng": state.shuffle_rng.bit_generator.state,
+        "check_rng": state.check_rng.bit_generator.state,
+        "best_score": state.best_score,
+        "best_epoch": state.best_epoch,
+        "bad_epochs": state.bad_epochs,
+        "checks": [_check_to_json(c) for c in state.checks],
+        "info": asdict(info),
+    }
+    # json writes floats with repr (shortest round-trip form) and inf as Infinity: values come back exact
+    arrays["state_json"] = np.asarray(json.dumps(scalars, default=_plain))
+    return artifacts.arrays_to_npz_bytes(arrays)
+
+
+def save_checkpoint(run_dir: Path, state: TrainState, info: RunInfo) -> None:
+    artifacts.atomic_write_bytes(Path(run_dir) / CHECKPOINT_NAME, checkpoint_bytes(state, info))
+
+
+def load_checkpoint(run_dir: str | Path) -> Checkpoint:
+    """Read RUN_DIR/checkpoint.npz; a missing, truncated or foreign file is a one-line ArtifactError."""
+    run_dir = Path(run_dir)
+    path = run_dir / CHECKPOINT_NAME
+    if not run_dir.is_dir():
+        raise ArtifactError(f"{run_dir}: no such run directory")
+    if not path.exists():
+        raise ArtifactError(
+            f"{path}: no checkpoint here (the run stopped before its first epoch was saved, "
+            "or this is not an nnapp run directory)"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        s = json.loads(str(arrays["state_json"]))
+        if s.get("format") != FORMAT_VERSION or s.get("metric_columns") != list(METRIC_COLUMNS):
+            raise ArtifactError(f"{path}: checkpoint format {s.get('format')!r} is not supported")
+        history_array = arrays["history"]
+        state = TrainState(
+            flat=arrays["flat"],
+            sgd=SGDState(velocity=arrays["velocity"], steps=int(s["sgd_steps"])),
+            schedule=ScheduleState(**s["schedule"]),
+            shuffle_rng=_rng(s["shuffle_rng"]),
+            check_rng=_rng(s["check_rng"]),
+            epoch=int(s["epoch"]),
+            best_flat=arrays.get("best_flat"),
+            best_score=float(s["best_score"]),
+            best_epoch=int(s["best_epoch"]),
+            bad_epochs=int(s["bad_epochs"]),
+            history=[_record(row) for row in history_array],
+            checks=[_check_from_json(c) for c in s["checks"]],
+        )
+        info = s["info"]
+        run_info = RunInfo(
+            info["config_path"],
+            tuple(info["overrides"]),
+            info["started_at"],
+            info.get("cwd"),
+            info.get("data_sha256"),
+            info.get("data_source"),
+        )
+        texts = (run_info.config_path, run_info.cwd, run_info.data_sha256, run_info.data_source)
+        if not all(t is None or isinstance(t, str) for t in texts) or not all(
+            isinstance(o, str) for o in (*run_info.overrides, run_info.started_at)
+        ):
+            raise ArtifactError(f"{path}: not a readable nnapp checkpoint (its run record is damaged)")
+    except ArtifactError:
+        raise
+    except Exception as exc:  # zip, npy, JSON and key errors all mean "not a checkpoint we wrote"
+        raise ArtifactError(f"{path}: not a readable nnapp checkpoint ({exc.__class__.__name__})") from None
+    vectors = [state.flat, state.sgd.velocity, *([] if state.best_flat is None else [state.best_flat])]
+    if any(v.dtype not in (np.float32, np.float64) or v.ndim != 1 for v in vectors):
+        raise ArtifactError(f"{path}: not a readable nnapp checkpoint (its parameters are not float vectors)")
+    if (
+        any(v.shape != state.flat.shape or v.dtype != state.flat.dtype for v in vectors)
+        or len(state.history) != state.epoch + 1
+        or any(r.epoch != k for k, r in enumerate(state.history))
+    ):
+        raise ArtifactError(f"{path}: inconsistent checkpoint (parameters, velocity and history disagree)")
+    return Checkpoint(state, run_info, s)
+
+
+class CheckpointWriter(Callback):
+    """Keeps the state after each epoch and writes it (plus metrics.csv so far) at most every `interval` s."""
+
+    def __init__(self, run_dir: Path, info: RunInfo, interval: float = DEFAULT_INTERVAL) -> None:
+        self.run_dir, self.info, self.interval = Path(run_dir), info, interval
+        self.pending: TrainState | None = None
+        self.last_write = -math.inf
+
+    def on_epoch_done(self, state: TrainState) -> None:
+        self.pending = snapshot(state)
+        if time.monotonic() - self.last_write >= self.interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the last full epoch's state, if not written yet (call when training returns)."""
+        if self.pending is None:
+            return
+        save_checkpoint(self.run_dir, self.pending, self.info)
+        artifacts.write_metrics(self.run_dir / "metrics.csv", self.pending.history)
+        self.pending, self.last_write = None, time.monotonic()
+
+
+# ----------------------------------------------------------------------------------------- encoding
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _copy_rng(rng: np.random.Generator) -> np.random.Generator:
+    return _rng(rng.bit_generator.state)  # half the time of copy.deepcopy (this runs every epoch)
+
+
+def _rng(state: Mapping[str, Any]) -> np.random.Generator:
+    if state.get("bit_generator") != "PCG64":
+        raise ValueError("unknown bit generator")
+    bit_generator = np.random.PCG64(0)  # a fixed seed skips gathering OS entropy; the state replaces it
+    bit_generator.state = state  # type: ignore[assignment]  # a dict of the same shape
+    return np.random.Generator(bit_generator)
+
+
+def _record(row: np.ndarray) -> EpochRecord:
+    values = dict(zip(METRIC_COLUMNS, (float(v) for v in row), strict=True))
+    values["epoch"] = int(values["epoch"])
+    return EpochRecord(**values)  # type: ignore[arg-type]
+
+
+def _check_to_json(record: GradcheckRecord) -> dict[str, Any]:
+    return {"epoch": record.epoch, "when": record.when, "report": asdict(record.report)}
+
+
+def _check_from_json(d: dict[str, Any]) -> GradcheckRecord:
+    r = d["report"]
+    tensors = [
+        TensorCheck(**{**t, "worst_index": None if t["worst_index"] is None else tuple(t["worst_index"])})
+        for t in r["tensors"]
+    ]
+    directional = None if r["directional"] is None else DirectionalCheck(**r["directional"])
+    report = GradcheckReport(tensors, directional, eps=r["eps"], tol=r["tol"], fail=r["fail"], rows=r["rows"])
+    return GradcheckRecord(int(d["epoch"]), d["when"], report)
