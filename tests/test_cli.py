@@ -144,3 +144,15 @@ def test_a_usage_error_from_the_console_script_is_one_error_line_with_exit_2():
         "error: nnapp sweep: Invalid value for '--jobs' / '-j': Input should be greater than or equal to 1 "
         "(see nnapp sweep --help)"
     ]
+
+
+def test_a_file_system_error_in_any_command_is_one_line_not_a_traceback(monkeypatch, tmp_path):
+    import nnapp.config
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "x.yaml"))
+
+    monkeypatch.setattr(nnapp.config, "load_config", refuse)
+    result = CliRunner().invoke(app, ["shapes", str(tmp_path / "x.yaml")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [f"error: {tmp_path / 'x.yaml'}: Permission denied"]

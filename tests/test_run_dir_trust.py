@@ -222,6 +222,14 @@ def test_predict_refuses_a_hard_link_to_its_input(tmp_path):
     )
 
 
+def test_predict_with_a_missing_input_names_it_and_leaves_an_existing_out_alone(tmp_path):
+    out = tmp_path / "out.csv"
+    out.write_text("keep me\n")
+    line = one_error_line(invoke("predict", trained("flowers_csv"), tmp_path / "nope.csv", "--out", out))
+    assert "nope.csv" in line
+    assert out.read_text() == "keep me\n"
+
+
 @pytest.mark.parametrize("name", ["model.npz", "predictions.csv"])
 def test_predict_refuses_to_write_inside_a_run_directory(tmp_path, name):
     run_dir = copy_of("flowers_csv", tmp_path)

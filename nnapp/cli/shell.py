@@ -110,6 +110,9 @@ def command(**settings: Any) -> Callable[[Callable[..., None]], Callable[..., No
                 function(*args, **kwargs)
             except NnappError as exc:
                 raise fail(str(exc)) from None  # every library error is bad input: exit 2
+            except OSError as exc:  # the file system said no (permissions, a full disk, a vanished file)
+                where = f"{exc.filename}: " if exc.filename else ""
+                raise fail(f"{where}{exc.strerror or exc}") from None
             except KeyboardInterrupt:  # Ctrl-C outside training's own handlers, e.g. while loading data
                 raise fail("interrupted", 130) from None
 

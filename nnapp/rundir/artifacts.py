@@ -84,8 +84,10 @@ def check_output_file(option: str, target: Path, inputs: Sequence[Path] = ()) ->
         raise ArtifactError(f"{where}: no such directory {target.parent}")
     resolved = target.resolve()
     for source in inputs:
+        if not source.exists():
+            continue  # a missing input is the reader's error, named when it is read
         same = target.exists() and os.path.samefile(target, source)  # also a hard link to it
-        if source.exists() and (same or resolved == source.resolve()):
+        if same or resolved == source.resolve():
             raise ArtifactError(f"{where}: is the input {source}; it would be overwritten")
     for folder in resolved.parents:
         if (folder / "config.yaml").is_file() and any(
