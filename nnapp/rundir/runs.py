@@ -240,7 +240,7 @@ def rebuild_dataset(run: Run) -> Dataset:
     if run.config.data.dataset == "csv" and csv_path and not Path(csv_path).exists():
         raise ArtifactError(
             f"{run.path / 'config.yaml'}: data.path {csv_path!r} not found from {Path.cwd()} (moved or "
-            "deleted since training? score a CSV with --data)"
+            "deleted since training? score another CSV with the same columns)"
         )
     data = load_dataset(run.config.data, run.config.seed, base_dir=run.path)
     current = fingerprint(run.config.data, data, run.path)
