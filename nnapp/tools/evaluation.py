@@ -14,7 +14,7 @@ import numpy as np
 
 from nnapp.core import network
 from nnapp.data.datasets import MISSING_TOKENS, CsvRows, encode_features, read_csv
-from nnapp.errors import DataError
+from nnapp.errors import ChoiceError, DataError
 from nnapp.rundir.artifacts import csv_text
 from nnapp.rundir.runs import Run, rebuild_dataset, target_column
 from nnapp.rundir.scoring import Evaluation, score
@@ -32,7 +32,7 @@ def evaluate_run(run: Run, split: str = "test", data_path: str | Path | None = N
         X, y = read_labelled_csv(run, data_path)
         return score(run.params, X, y, class_labels(run), str(data_path))
     if split not in SPLITS:
-        raise DataError(f"--split must be one of {', '.join(SPLITS)} (got {split!r})")
+        raise ChoiceError("split", split, SPLITS)
     data = rebuild_dataset(run)
     X, y = data.split(split)
     return score(run.params, X, y, class_labels(run), f"{split} split")
