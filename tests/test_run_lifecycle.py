@@ -25,6 +25,7 @@ def squeezed(text: str) -> str:
     return "".join(text.split())  # rich wraps long paths at the terminal width
 
 
+LEAN = ["output.plots=false"]  # pictures cost most of a tiny run; only the tests about them draw them
 TICK = 0.2  # fake seconds per epoch: with the 0.5 s interval, every third epoch is due a checkpoint
 
 
@@ -98,7 +99,7 @@ def test_metrics_csv_is_written_with_each_checkpoint_and_once_more_at_the_end_no
     write_config, monkeypatch
 ):
     writes = count_writes(monkeypatch)
-    job.execute(job.prepare_new(load_config(write_config(TINY))))
+    job.execute(job.prepare_new(load_config(write_config(TINY), LEAN)))
     # each periodic checkpoint writes metrics.csv so far; the final checkpoint leaves it to write_run
     assert writes["metrics.csv"] == writes["checkpoint.npz"]
     assert writes["summary.json"] == writes["report.md"] == writes["model.npz"] == 1
@@ -113,7 +114,7 @@ def test_preflight_notes_are_computed_once_per_run(write_config, monkeypatch):
         return original(cfg, data)
 
     monkeypatch.setattr(job.preflight, "notes", counting)
-    loaded = load_config(write_config(TINY), ["train.batch_size=100000"])  # a note: the batch is cut
+    loaded = load_config(write_config(TINY), ["train.batch_size=100000", *LEAN])  # a note: the batch is cut
     outcome = job.execute(job.prepare_new(loaded))
     assert len(calls) == 1
     assert outcome.summary.notes and read_summary(outcome.run_dir).notes == outcome.summary.notes
@@ -141,7 +142,7 @@ def test_report_md_written_from_memory_is_what_nnapp_plot_reads_back(write_confi
 
 
 def test_the_summary_written_is_the_summary_read_back(write_config):
-    outcome = job.execute(job.prepare_new(load_config(write_config(TINY))))
+    outcome = job.execute(job.prepare_new(load_config(write_config(TINY), LEAN)))
     on_disk = json.loads((outcome.run_dir / "summary.json").read_text())
     assert list(on_disk) == list(outcome.summary.to_json())  # every field, in the dataclass's order
     assert read_summary(outcome.run_dir) == outcome.summary
@@ -149,7 +150,7 @@ def test_the_summary_written_is_the_summary_read_back(write_config):
 
 
 def test_a_saved_model_reads_back_as_the_model_written(write_config, tmp_path):
-    outcome = job.execute(job.prepare_new(load_config(write_config(TINY))))
+    outcome = job.execute(job.prepare_new(load_config(write_config(TINY), LEAN)))
     model = SavedModel.from_arrays(artifacts.load_model(outcome.run_dir / "model.npz"))
     model.save(tmp_path / "again.npz")
     assert (tmp_path / "again.npz").read_bytes() == (outcome.run_dir / "model.npz").read_bytes()
@@ -157,7 +158,7 @@ def test_a_saved_model_reads_back_as_the_model_written(write_config, tmp_path):
 
 
 def test_a_resumed_job_continues_the_checkpoint_a_new_job_has_none(write_config):
-    loaded = load_config(write_config(TINY), ["train.epochs=2"])
+    loaded = load_config(write_config(TINY), [*LEAN, "train.epochs=2"])
     new = job.prepare_new(loaded)
     assert not new.resumed and new.run_dir is None
     run_dir = job.execute(new).run_dir
@@ -169,7 +170,7 @@ def test_a_resumed_job_continues_the_checkpoint_a_new_job_has_none(write_config)
 
 
 def test_too_few_epochs_for_a_resume_is_an_error_carrying_the_numbers_not_a_flag(write_config):
-    run_dir = job.execute(job.prepare_new(load_config(write_config(TINY), ["train.epochs=3"]))).run_dir
+    run_dir = job.execute(job.prepare_new(load_config(write_config(TINY), [*LEAN, "train.epochs=3"]))).run_dir
     with pytest.raises(job.EpochsTooFewError) as caught:
         job.prepare_resume(run_dir, epochs=2)
     assert (caught.value.epochs, caught.value.trained, caught.value.run_dir) == (2, 3, run_dir)
@@ -191,7 +192,7 @@ def test_the_cli_maps_each_stop_reason_to_its_exit_code(stop_reason, code):
 
 def test_a_resumed_run_says_where_it_resumes_and_not_the_notes_again(write_config, tmp_path):
     config = str(write_config(TINY))
-    first = runner.invoke(app, ["train", config, "train.epochs=2", "train.batch_size=100000", "-q"])
+    first = runner.invoke(app, ["train", config, *LEAN, "train.epochs=2", "train.batch_size=100000", "-q"])
     assert first.exit_code == 0 and "note: " in first.stderr
     (run,) = sorted((tmp_path / "runs").glob("*/*"))
     again = runner.invoke(app, ["train", "--resume", str(run), "--epochs", "3"])
