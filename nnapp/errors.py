@@ -27,3 +27,12 @@ class ResourceError(NnappError):
 
 class CompareError(NnappError):
     """`compare` cannot run this config against scikit-learn."""
+
+
+class ChoiceError(DataError):
+    """A value is not one of the allowed choices (e.g. a split name). The message names the value
+    neutrally; the command line words it with the option the user gave it with."""
+
+    def __init__(self, name: str, value: str, choices: tuple[str, ...]) -> None:
+        self.name, self.value, self.choices = name, value, choices
+        super().__init__(f"{name} must be one of {', '.join(choices)} (got {value!r})")

@@ -9,7 +9,7 @@ import pytest
 from _runs import FLOWERS, copy_of, trained
 
 from nnapp.core.network import predict_proba
-from nnapp.errors import NnappError
+from nnapp.errors import ChoiceError, NnappError
 from nnapp.rundir.runs import load_run, rebuild_dataset
 from nnapp.tools.evaluation import evaluate_run
 
@@ -56,8 +56,9 @@ def test_scoring_the_whole_training_csv_adds_up_the_three_splits():
 
 
 def test_an_unknown_split_is_an_error():
-    with pytest.raises(NnappError, match="--split must be one of train, val, test"):
+    with pytest.raises(ChoiceError, match=r"^split must be one of train, val, test") as caught:
         evaluate_run(load_run(trained("iris")), "holdout")
+    assert (caught.value.name, caught.value.value) == ("split", "holdout")  # the CLI words it as --split
 
 
 def test_a_label_the_model_never_saw_is_an_error_naming_row_and_column(tmp_path):

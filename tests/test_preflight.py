@@ -12,7 +12,7 @@ from nnapp.core import network
 from nnapp.data import preflight
 from nnapp.data.preflight import estimate_bytes
 from nnapp.errors import DataError, ResourceError
-from nnapp.rundir import experiment
+from nnapp.rundir import job as experiment  # load_data (was experiment.prepare) and its load_dataset
 
 
 def _loaded(raw: dict) -> LoadedConfig:
@@ -39,13 +39,13 @@ def test_a_model_too_big_for_the_machine_is_refused_before_data_or_weights_exist
     monkeypatch.setattr(experiment, "load_dataset", must_not_run)
     monkeypatch.setattr(network, "init_params", must_not_run)
     with pytest.raises(ResourceError, match=r"test.yaml: model.hidden=1,000,000,000 .* GiB of memory"):
-        experiment.prepare(_loaded({"model": {"hidden": 10**9}}))
+        experiment.load_data(_loaded({"model": {"hidden": 10**9}}))
 
 
 def test_generated_data_too_big_is_refused_before_it_is_generated(monkeypatch):
     monkeypatch.setattr(experiment, "load_dataset", lambda *a, **k: pytest.fail("generated the data"))
     with pytest.raises(ResourceError, match=r"10,000,000 rows x 100,000 features"):
-        experiment.prepare(_loaded({"data": {"dataset": "blobs", "n_samples": 10**7, "n_features": 10**5}}))
+        experiment.load_data(_loaded({"data": {"dataset": "blobs", "n_samples": 10**7, "n_features": 10**5}}))
 
 
 def test_the_limit_is_the_memory_this_machine_allows(monkeypatch):
@@ -111,7 +111,7 @@ def test_a_csv_larger_than_the_memory_limit_is_refused_before_it_is_read(monkeyp
     with pytest.raises(
         DataError, match=r"big.csv: the CSV file is .* more than .* \(ulimit -v \(RLIMIT_AS\)\)"
     ):
-        experiment.prepare(loaded)
+        experiment.load_data(loaded)
 
 
 def test_a_csv_too_big_for_its_model_is_refused_once_read(monkeypatch, tmp_path):
@@ -121,7 +121,7 @@ def test_a_csv_too_big_for_its_model_is_refused_once_read(monkeypatch, tmp_path)
         {"data": {"dataset": "csv", "path": str(csv), "target": "y"}, "model": {"hidden": 10**9}}
     )
     with pytest.raises(ResourceError, match=r"model.hidden=1,000,000,000 on 1 features and 2 classes"):
-        experiment.prepare(loaded)
+        experiment.load_data(loaded)
 
 
 def test_a_batch_larger_than_the_training_set_is_noted_on_stderr_and_in_the_summary(tmp_path, monkeypatch):
@@ -150,12 +150,12 @@ def test_an_id_column_declared_categorical_is_refused_before_one_hot_encoding(mo
     with pytest.raises(
         DataError, match=r"ids.csv: 300 rows x 301 encoded columns .* column 'id' .* 300 distinct"
     ):
-        experiment.prepare(loaded)
+        experiment.load_data(loaded)
 
 
 def test_gradcheck_samples_beyond_the_training_rows_are_noted():
     loaded = _loaded({"gradcheck": {"samples": 500}})
-    data = experiment.prepare(loaded)
+    data = experiment.load_data(loaded)
     assert preflight.notes(loaded.config, data) == [
         "gradcheck.samples=500 is more than the 90 training rows: the gradient checks use all 90"
     ]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nnapp.cli.app import app
+from nnapp.cli.train import EXIT_CODES
 from nnapp.config import load_config
 from nnapp.errors import NnappError
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint, snapshot
@@ -121,7 +122,7 @@ def test_a_run_interrupted_anywhere_and_resumed_matches_the_uninterrupted_run(
     config, uninterrupted, stop_at_poll
 ):
     stopped = run_experiment(load_config(config), stop_event=StopAfter(stop_at_poll))
-    assert stopped.result.stop_reason == "interrupted" and stopped.exit_code == 130
+    assert stopped.result.stop_reason == "interrupted" and EXIT_CODES[stopped.result.stop_reason] == 130
     resumed = resume_experiment(prepare_resume(stopped.run_dir))
     assert resumed.result.stop_reason == "completed"
     assert_same_run(resumed.run_dir, uninterrupted)

@@ -17,7 +17,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageErro
 from typer.core import TyperGroup
 
 from nnapp import __version__
-from nnapp.errors import NnappError
+from nnapp.errors import ChoiceError, NnappError
 
 
 class _OneLineUsageErrors(TyperGroup):
@@ -108,6 +108,10 @@ def command(**settings: Any) -> Callable[[Callable[..., None]], Callable[..., No
         def run(*args: Any, **kwargs: Any) -> None:
             try:
                 function(*args, **kwargs)
+            except ChoiceError as exc:  # the library names the value; the command line names its option
+                raise fail(
+                    f"--{exc.name} must be one of {', '.join(exc.choices)} (got {exc.value!r})"
+                ) from None
             except NnappError as exc:
                 raise fail(str(exc)) from None  # every library error is bad input: exit 2
             except OSError as exc:  # the file system said no (permissions, a full disk, a vanished file)

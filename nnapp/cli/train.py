@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -19,19 +19,34 @@ from nnapp.cli.shell import (
 )
 from nnapp.cli.signals import stop_on_signals
 
+if TYPE_CHECKING:
+    from nnapp.rundir.job import Job, RunOutcome
 
-def summary_table(outcome: Any) -> Table:
-    m, result = outcome.metrics, outcome.result
+
+# The exit code of each way a run can stop (the library reports the reason; only the CLI has exit codes)
+EXIT_CODES = {"completed": 0, "early_stopping": 0, "diverged": 3, "gradcheck_failed": 4, "interrupted": 130}
+
+
+def exit_code(stop_reason: str) -> int:
+    return EXIT_CODES[stop_reason]
+
+
+def summary_table(outcome: RunOutcome) -> Table:
+    s, result = outcome.summary, outcome.result
     table = Table(title=f"nnapp run: {result.stop_reason}", show_header=True)
     table.add_column("split")
     table.add_column("accuracy", justify="right")
     table.add_column("loss (CE)", justify="right")
-    for split in ("train", "val", "test"):
-        table.add_row(split, f"{m[f'{split}_acc']:.4f}", f"{m[f'{split}_loss']:.4f}")
+    for accuracy, loss, split in (
+        (s.train_acc, s.train_loss, "train"),
+        (s.val_acc, s.val_loss, "val"),
+        (s.test_acc, s.test_loss, "test"),
+    ):
+        table.add_row(split, f"{accuracy:.4f}", f"{loss:.4f}")
     return table
 
 
-def summary_lines(outcome: Any) -> list[str]:
+def summary_lines(outcome: RunOutcome) -> list[str]:
     result = outcome.result
     checks = result.checks
     if checks:
@@ -78,34 +93,65 @@ def train(
     ] = None,
 ) -> None:
     """Train a model from a config; write metrics, gradient checks, the model and plots to a run directory."""
-    from nnapp.config import dump_config, load_config
-    from nnapp.rundir.experiment import prepare, run_experiment
-
     if resume is not None or epochs is not None:
-        train_resume(resume, epochs, config, overrides, quiet)
+        job = _prepare_resume(resume, epochs, config, overrides)
+    else:
+        job = _prepare_new(config, overrides, print_config)
+    from nnapp.rundir.job import execute
+
+    with stop_on_signals() as stop:
+        cfg = job.loaded.config
+        log_every = cfg.output.log_every or max(1, cfg.train.epochs // 20)
+        if job.resumed and not quiet:
+            out.print(
+                f"resuming {job.run_dir} after epoch {job.checkpoint.state.epoch} of {cfg.train.epochs}"
+            )
+        notes = () if job.resumed else job.notes  # a resumed run said its notes when it started
+        with Reporter(cfg.train.epochs, quiet, log_every, notes) as reporter:
+            outcome = execute(job, [reporter], stop_event=stop)  # type: ignore[list-item]
+        finish(outcome)  # still under our handlers: more Ctrl-C cannot cut the resume hint short
+
+
+def _prepare_new(config: Path | None, overrides: list[str] | None, print_config: bool) -> Job:
+    """`nnapp train CONFIG [KEY=VALUE...]`: a new run (or, with --print-config, its resolved config)."""
+    from nnapp.config import dump_config, load_config
+    from nnapp.rundir.job import prepare_new
+
     if config is None:
         raise fail("missing CONFIG: give a YAML config, or --resume RUN_DIR")
     loaded = load_config(config, overrides or [])
     if print_config:
         out.print(dump_config(loaded.config, loaded.overrides), markup=False, end="")
         raise typer.Exit(0)
-    data = prepare(loaded)
-    from nnapp.data.preflight import notes
-
-    with stop_on_signals() as stop:
-        epochs = loaded.config.train.epochs
-        log_every = loaded.config.output.log_every or max(1, epochs // 20)
-        with Reporter(epochs, quiet, log_every, notes(loaded.config, data)) as reporter:
-            outcome = run_experiment(loaded, [reporter], stop_event=stop, data=data)  # type: ignore[list-item]
-        finish(outcome)  # still under our handlers: more Ctrl-C cannot cut the resume hint short
+    return prepare_new(loaded)
 
 
-def finish(outcome: Any) -> None:
+def _prepare_resume(
+    run_dir: Path | None, epochs: int | None, config: Path | None, overrides: list[str] | None
+) -> Job:
+    """`nnapp train --resume RUN_DIR [--epochs N]`: continue a run in place from its checkpoint."""
+    from nnapp.rundir.job import EpochsTooFewError, prepare_resume
+
+    if run_dir is None:
+        raise fail("--epochs goes with --resume RUN_DIR (for a new run, use the override train.epochs=N)")
+    if config is not None or overrides:
+        raise fail("--resume continues a run with its own config.yaml: give no CONFIG or KEY=VALUE")
+    try:
+        return prepare_resume(run_dir, epochs)
+    except EpochsTooFewError as exc:
+        raise fail(
+            f"--epochs {exc.epochs}: {exc.run_dir} has already trained {exc.trained} epochs; "
+            "give at least that many"
+        ) from None
+
+
+def finish(outcome: RunOutcome) -> None:
     """Print the summary of a finished (or stopped) run and exit with its code."""
+    code = exit_code(outcome.result.stop_reason)
     out.print(summary_table(outcome))
     for line in summary_lines(outcome):
         out.print(line, markup=False)
-    if outcome.result.message and outcome.exit_code != 0:
+    if outcome.result.message and code != 0:
         hint = ""
         if outcome.result.stop_reason == "interrupted":
             hint = (
@@ -115,25 +161,4 @@ def finish(outcome: Any) -> None:
         err.print(f"[bold red]error:[/] {escape(outcome.result.message + hint)}", markup=True)
     elif outcome.result.message:
         out.print(outcome.result.message)
-    raise typer.Exit(outcome.exit_code)
-
-
-def train_resume(
-    run_dir: Path | None, epochs: int | None, config: Path | None, overrides: list[str] | None, quiet: bool
-) -> None:
-    """`nnapp train --resume RUN_DIR [--epochs N]`: continue a run in place from its checkpoint."""
-    from nnapp.rundir.resume import prepare_resume, resume_experiment
-
-    if run_dir is None:
-        raise fail("--epochs goes with --resume RUN_DIR (for a new run, use the override train.epochs=N)")
-    if config is not None or overrides:
-        raise fail("--resume continues a run with its own config.yaml: give no CONFIG or KEY=VALUE")
-    job = prepare_resume(run_dir, epochs)
-    with stop_on_signals() as stop:
-        cfg = job.loaded.config
-        log_every = cfg.output.log_every or max(1, cfg.train.epochs // 20)
-        if not quiet:
-            out.print(f"resuming {run_dir} after epoch {job.checkpoint.state.epoch} of {cfg.train.epochs}")
-        with Reporter(cfg.train.epochs, quiet, log_every) as reporter:
-            outcome = resume_experiment(job, [reporter], stop_event=stop)  # type: ignore[list-item]
-        finish(outcome)
+    raise typer.Exit(code)

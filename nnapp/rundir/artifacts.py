@@ -29,13 +29,23 @@ GRADCHECK_COLUMNS = ("epoch", "when", "tensor", "checked", "kinks", "max_error",
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # np.savez stamps the current time; a fixed one keeps bytes stable
 
 
-def _default_file_mode() -> int:
+def file_mode() -> int:
+    """The mode open() would give a new file under the process's umask now (mkstemp alone gives 0600).
+
+    Read at each write, not at import: a program (or test) may set its umask after importing nnapp.
+    Linux reports the umask in /proc/self/status; elsewhere it is read by setting it and putting it back
+    (which another thread creating a file at that instant could see).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
-
-
-_FILE_MODE = _default_file_mode()  # what open() would give; mkstemp alone makes every file 0600
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -49,7 +59,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except OSError as exc:
         raise ArtifactError(f"{path}: cannot write ({exc.strerror or exc})") from None
     try:
-        os.fchmod(fd, _FILE_MODE)
+        os.fchmod(fd, file_mode())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

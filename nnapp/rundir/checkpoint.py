@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -166,23 +166,32 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
 class CheckpointWriter(Callback):
     """Keeps the state after each epoch and writes it (plus metrics.csv so far) at most every `interval` s."""
 
-    def __init__(self, run_dir: Path, info: RunInfo, interval: float = DEFAULT_INTERVAL) -> None:
-        self.run_dir, self.info, self.interval = Path(run_dir), info, interval
+    def __init__(
+        self,
+        run_dir: Path,
+        info: RunInfo,
+        interval: float = DEFAULT_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,  # a test passes a fake one: no timed tests
+    ) -> None:
+        self.run_dir, self.info, self.interval, self.clock = Path(run_dir), info, interval, clock
         self.pending: TrainState | None = None
         self.last_write = -math.inf
 
     def on_epoch_done(self, state: TrainState) -> None:
         self.pending = snapshot(state)
-        if time.monotonic() - self.last_write >= self.interval:
+        if self.clock() - self.last_write >= self.interval:
             self.flush()
 
-    def flush(self) -> None:
-        """Write the last full epoch's state, if not written yet (call when training returns)."""
+    def flush(self, metrics: bool = True) -> None:
+        """Write the last full epoch's state, if not written yet (call when training returns).
+
+        `metrics=False`: the checkpoint only, when the caller writes the final metrics.csv itself."""
         if self.pending is None:
             return
         save_checkpoint(self.run_dir, self.pending, self.info)
-        artifacts.write_metrics(self.run_dir / "metrics.csv", self.pending.history)
-        self.pending, self.last_write = None, time.monotonic()
+        if metrics:
+            artifacts.write_metrics(self.run_dir / "metrics.csv", self.pending.history)
+        self.pending, self.last_write = None, self.clock()
 
 
 # ----------------------------------------------------------------------------------------- encoding

@@ -9,6 +9,7 @@ the pictures present), so the report always describes the files next to it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,12 +21,13 @@ from nnapp.core.network import Params
 from nnapp.data.datasets import Dataset
 from nnapp.errors import NnappError
 from nnapp.rundir import artifacts
+from nnapp.rundir.scoring import Evaluation, score
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from nnapp.rundir.runs import Run
-    from nnapp.tools.evaluation import Evaluation
+    from nnapp.rundir.runs import Run, RunSummary
+    from nnapp.training.trainer import GradcheckRecord
 
 PICTURES = (
     ("curves.png", "Learning curves"),
@@ -125,24 +127,30 @@ def weights_figure(data: Dataset, params: Params, title: str = "") -> Figure:
     return plots.weight_images_figure(params["W"], IMAGE_SHAPES[data.name], unseen, title)
 
 
-def draw_model_pictures(run_dir: Path, cfg: Config, data: Dataset, params: Params) -> list[str]:
+def draw_model_pictures(
+    run_dir: Path, cfg: Config, data: Dataset, params: Params, test: Evaluation | None = None
+) -> list[str]:
     """confusion.png on the test split; decision_boundary.png and hidden_units.png when the data has
     two features; weights.png for image data (digits)."""
-    pictures = model_pictures(cfg, data, params)
+    pictures = model_pictures(cfg, data, params, test)
     for name, png in pictures.items():
         artifacts.atomic_write_bytes(run_dir / name, png)
     return list(pictures)
 
 
-def model_pictures(cfg: Config, data: Dataset, params: Params) -> dict[str, bytes]:
-    """The PNG bytes of draw_model_pictures, by file name, drawn without writing anything."""
+def model_pictures(
+    cfg: Config, data: Dataset, params: Params, test: Evaluation | None = None
+) -> dict[str, bytes]:
+    """The PNG bytes of draw_model_pictures, by file name, drawn without writing anything.
+
+    `test`: the test split already scored with `params` (a run scores it once for summary.json too)."""
     from nnapp.rundir import plots
-    from nnapp.tools.evaluation import score
 
     classes = [str(c) for c in data.classes]
     title = _title(cfg.name, data.name)
     pictures = {}
-    test = score(params, data.X_test, data.y_test, classes, "test split")
+    if test is None:
+        test = score(params, data.X_test, data.y_test, classes, "test split")
     pictures["confusion.png"] = plots.confusion_png(test.confusion, classes, f"{title}, test split")
     if is_plane(data):
         pictures["decision_boundary.png"] = plots.png_bytes(
@@ -176,10 +184,45 @@ def write_confusion(run: Run, evaluation: Evaluation, data_path: Path | None = N
 
 
 def report_markdown(run_dir: Path) -> str:
-    """report.md's text from summary.json, gradcheck.csv and the pictures in the run directory."""
+    """report.md's text read back from summary.json, config.yaml, model.npz, gradcheck.csv and the
+    pictures in the run directory (`nnapp plot`)."""
     from nnapp.rundir.runs import read_summary
 
     summary = read_summary(run_dir)  # checked: a key of the wrong type is an error naming the file
+    return _report_text(
+        run_dir,
+        summary,
+        _hyperparameter_lines(run_dir / "config.yaml"),
+        _features_text(run_dir / "model.npz"),
+        _last_check_rows(run_dir / "gradcheck.csv"),
+    )
+
+
+def run_report_markdown(
+    run_dir: Path, summary: RunSummary, cfg: Config, checks: Sequence[GradcheckRecord]
+) -> str:
+    """report.md's text from the values a run just wrote (the same text `report_markdown` reads back)."""
+    rows = [
+        {key: repr(value) if isinstance(value, float) else str(value) for key, value in row.items()}
+        for row in artifacts.gradcheck_rows(checks)
+    ]  # the cells as gradcheck.csv holds them
+    return _report_text(
+        run_dir,
+        summary,
+        hyperparameter_lines(cfg),
+        _names_text(summary.feature_names or []),
+        _last_rows(rows),
+    )
+
+
+def _report_text(
+    run_dir: Path,
+    summary: RunSummary,
+    hyperparameters: list[str],
+    features: str,
+    rows: list[dict[str, str]],
+) -> str:
+    """report.md's text: the run's summary, hyperparameters, features, last gradient check, pictures."""
     lines = [f"# Run `{summary.name or run_dir.name}` on {summary.dataset or '?'}", ""]
     overrides = " ".join(summary.overrides or []) or "none"
     lines += [
@@ -192,8 +235,8 @@ def report_markdown(run_dir: Path) -> str:
         f"- initial loss {_num(summary.initial_loss)}; chance level ln N_c = "
         f"{_num(summary.chance_loss)} (the loss of predicting 1/N_c for every class: "
         "a trained network should end far below it)",
-        f"- features: {_features_text(run_dir / 'model.npz')}",
-        *_hyperparameter_lines(run_dir / "config.yaml"),
+        f"- features: {features}",
+        *hyperparameters,
         "",
         "## Summary",
         "",
@@ -204,7 +247,6 @@ def report_markdown(run_dir: Path) -> str:
         accuracy, loss = getattr(summary, f"{split}_acc"), getattr(summary, f"{split}_loss")
         lines.append(f"| {split} | {_num(accuracy)} | {_num(loss)} |")
     lines += ["", "## Gradient check", ""]
-    rows = _last_check_rows(run_dir / "gradcheck.csv")
     if rows:
         first = rows[0]
         lines += [
@@ -235,6 +277,10 @@ def _hyperparameter_lines(config_path: Path) -> list[str]:
         cfg = load_config(config_path).config
     except NnappError as exc:
         return [f"- hyperparameters: not readable ({exc})"]
+    return hyperparameter_lines(cfg)
+
+
+def hyperparameter_lines(cfg: Config) -> list[str]:
     o, t = cfg.optim, cfg.train
     schedule = {
         "constant": "constant",
@@ -257,6 +303,10 @@ def _features_text(model_path: Path, shown: int = 12) -> str:
         names = [str(n) for n in artifacts.load_model(model_path)["feature_names"].tolist()]
     except (NnappError, KeyError):
         return "not readable from model.npz"
+    return _names_text(names, shown)
+
+
+def _names_text(names: list[str], shown: int = 12) -> str:
     if len(names) > shown:
         return f"{len(names)}: " + ", ".join(names[: shown - 2]) + ", …, " + ", ".join(names[-2:])
     return f"{len(names)}: " + ", ".join(names)
@@ -266,11 +316,20 @@ def write_report(run_dir: Path) -> None:
     artifacts.atomic_write_text(run_dir / "report.md", report_markdown(run_dir))
 
 
-def write_extras(run_dir: Path, cfg: Config, data: Dataset, params: Params) -> None:
-    """The pictures of the model (if output.plots) and report.md; called after summary.json exists."""
+def write_extras(
+    run_dir: Path,
+    cfg: Config,
+    data: Dataset,
+    params: Params,
+    summary: RunSummary,
+    checks: Sequence[GradcheckRecord],
+    test: Evaluation,
+) -> None:
+    """The pictures of the model (if output.plots) and report.md, from the values the run just wrote
+    (`test`: its test split scored with `params`); called after summary.json exists."""
     if cfg.output.plots:
-        draw_model_pictures(run_dir, cfg, data, params)
-    write_report(run_dir)
+        draw_model_pictures(run_dir, cfg, data, params, test)
+    artifacts.atomic_write_text(run_dir / "report.md", run_report_markdown(run_dir, summary, cfg, checks))
 
 
 def _num(value: Any) -> str:
@@ -280,7 +339,11 @@ def _num(value: Any) -> str:
 def _last_check_rows(path: Path) -> list[dict[str, str]]:
     if not path.exists():
         return []
-    rows = artifacts.read_csv_rows(path)
+    return _last_rows(artifacts.read_csv_rows(path))
+
+
+def _last_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The rows of the last check (one per tensor, and the directional one)."""
     if not rows:
         return []
     last = (rows[-1]["epoch"], rows[-1]["when"])

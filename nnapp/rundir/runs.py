@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from nnapp.core.network import Params
 from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import check_unchanged, fingerprint
 from nnapp.errors import ArtifactError
-from nnapp.rundir.artifacts import GRADCHECK_COLUMNS, load_model
+from nnapp.rundir.artifacts import GRADCHECK_COLUMNS, load_model, model_arrays, save_npz, write_json
 from nnapp.training.trainer import METRIC_COLUMNS, EpochRecord, GradcheckRecord
 
 
@@ -48,6 +48,22 @@ class SavedModel:
             columns=[str(c) for c in model.get("columns", np.asarray([], dtype=str)).tolist()],
             categories=dict(model["categories"]),
         )
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The entries of model.npz (artifacts.model_arrays): what `from_arrays` reads back."""
+        return model_arrays(
+            self.params,
+            self.classes,
+            self.scaler_mean,
+            self.scaler_scale,
+            self.feature_names,
+            self.columns,
+            self.categories,
+        )
+
+    def save(self, path: Path) -> None:
+        """Write model.npz atomically; its bytes depend only on the model."""
+        save_npz(path, self.to_arrays())
 
     @property
     def input_columns(self) -> list[str]:
@@ -105,7 +121,7 @@ SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
     "message": (str, type(None)),
     "epochs_trained": (int,),
     "best_epoch": (int, type(None)),
-    **{f"{split}_{m}": (*_NUMBER, type(None)) for split in ("train", "val", "test") for m in ("acc", "loss")},
+    **{f"{split}_{m}": (*_NUMBER, type(None)) for split in ("train", "val", "test") for m in ("loss", "acc")},
     "initial_loss": (*_NUMBER, type(None)),
     "chance_loss": (*_NUMBER, type(None)),
     "gradcheck_verdict": (str,),
@@ -117,20 +133,21 @@ SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
     "n_val": (int,),
     "n_test": (int,),
     "dropped_rows": (int,),
+    "data_source": (str,),
+    "data_sha256": (str,),
     "notes": (list,),
     "overrides": (list,),
     "started_at": (str,),
     "train_seconds": _NUMBER,
     "versions": (dict,),
-    "data_source": (str,),
-    "data_sha256": (str,),
 }
 _SUMMARY_STRING_LISTS = ("classes", "feature_names", "notes", "overrides")
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    """summary.json read back (see experiment.write_run); a key an older nnapp did not write is None."""
+    """summary.json, both ways: written by `to_json` when a run ends, read back (checked) by
+    `read_summary`. Fields are in the file's key order; a key an older nnapp did not write is None."""
 
     name: str | None = None
     dataset: str | None = None
@@ -139,16 +156,16 @@ class RunSummary:
     message: str | None = None
     epochs_trained: int | None = None
     best_epoch: int | None = None
-    train_acc: float | None = None
     train_loss: float | None = None
-    val_acc: float | None = None
+    train_acc: float | None = None
     val_loss: float | None = None
-    test_acc: float | None = None
+    val_acc: float | None = None
     test_loss: float | None = None
+    test_acc: float | None = None
     initial_loss: float | None = None
     chance_loss: float | None = None
     gradcheck_verdict: str | None = None
-    gradcheck_max_error: float | None = None
+    gradcheck_max_error: float | None = None  # over every check of the run, as the console reports it
     classes: list[str] | None = None
     feature_names: list[str] | None = None
     n_features: int | None = None
@@ -156,13 +173,29 @@ class RunSummary:
     n_val: int | None = None
     n_test: int | None = None
     dropped_rows: int | None = None
+    data_source: str | None = None
+    data_sha256: str | None = None  # evaluate, resume and gradcheck --run refuse other data
     notes: list[str] | None = None
     overrides: list[str] | None = None
     started_at: str | None = None
     train_seconds: float | None = None
     versions: dict[str, Any] | None = None
-    data_source: str | None = None
-    data_sha256: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object summary.json holds, every key in field order."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, payload: dict[str, Any]) -> RunSummary:
+        """From a JSON object already checked against SUMMARY_TYPES (unknown keys are ignored)."""
+        return cls(**{key: payload[key] for key in SUMMARY_TYPES if key in payload})
+
+
+Summary = RunSummary  # the name the renovation issue uses
+
+
+def write_summary(run_dir: Path, summary: RunSummary) -> None:
+    write_json(Path(run_dir) / "summary.json", summary.to_json())
 
 
 def read_summary(run_dir: Path) -> RunSummary:
@@ -188,7 +221,7 @@ def read_summary(run_dir: Path) -> RunSummary:
             and not all(isinstance(v, str) for v in value)
         ):
             raise ArtifactError(f"{path}: {key} is not a list of strings")
-    return RunSummary(**{key: summary[key] for key in SUMMARY_TYPES if key in summary})
+    return RunSummary.from_json(summary)
 
 
 def target_column(config: Config) -> str:
@@ -207,7 +240,7 @@ def rebuild_dataset(run: Run) -> Dataset:
     if run.config.data.dataset == "csv" and csv_path and not Path(csv_path).exists():
         raise ArtifactError(
             f"{run.path / 'config.yaml'}: data.path {csv_path!r} not found from {Path.cwd()} (moved or "
-            "deleted since training? score a CSV with --data)"
+            "deleted since training? score another CSV with the same columns)"
         )
     data = load_dataset(run.config.data, run.config.seed, base_dir=run.path)
     current = fingerprint(run.config.data, data, run.path)

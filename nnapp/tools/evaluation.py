@@ -12,41 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from nnapp.core import metrics, network
+from nnapp.core import network
 from nnapp.data.datasets import MISSING_TOKENS, CsvRows, encode_features, read_csv
-from nnapp.errors import DataError
+from nnapp.errors import ChoiceError, DataError
 from nnapp.rundir.artifacts import csv_text
 from nnapp.rundir.runs import Run, rebuild_dataset, target_column
-from nnapp.training.trainer import evaluate as loss_and_accuracy
+from nnapp.rundir.scoring import Evaluation, score
 
 SPLITS = ("train", "val", "test")
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    source: str  # "test split" or the CSV's path
-    n_rows: int
-    accuracy: float
-    log_loss: float  # mean cross-entropy, as in summary.json (no L2 term)
-    classes: list[str]  # original labels, in class-index order
-    precision: np.ndarray  # per class
-    recall: np.ndarray
-    f1: np.ndarray
-    support: np.ndarray  # true rows per class
-    confusion: np.ndarray  # (N_c, N_c): rows are true classes, columns predicted ones
-
-
-def score(
-    params: network.Params, X: np.ndarray, y: np.ndarray, classes: list[str], source: str
-) -> Evaluation:
-    """Accuracy, log loss, per-class precision/recall/F1 and the confusion matrix of params on (X, y)."""
-    X = np.asarray(X).astype(params["W"].dtype, copy=False)
-    loss, accuracy = loss_and_accuracy(params, X, y)
-    predicted = network.predict(params, X)
-    # numpy, not sklearn.metrics: importing scikit-learn would double `nnapp train`'s start-up time
-    confusion = metrics.confusion(y, predicted, len(classes))
-    precision, recall, f1, support = metrics.precision_recall_f1(confusion)
-    return Evaluation(source, len(y), accuracy, loss, classes, precision, recall, f1, support, confusion)
 
 
 def class_labels(run: Run) -> list[str]:
@@ -59,7 +32,7 @@ def evaluate_run(run: Run, split: str = "test", data_path: str | Path | None = N
         X, y = read_labelled_csv(run, data_path)
         return score(run.params, X, y, class_labels(run), str(data_path))
     if split not in SPLITS:
-        raise DataError(f"--split must be one of {', '.join(SPLITS)} (got {split!r})")
+        raise ChoiceError("split", split, SPLITS)
     data = rebuild_dataset(run)
     X, y = data.split(split)
     return score(run.params, X, y, class_labels(run), f"{split} split")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnapp.core import network
-from nnapp.errors import DataError
+from nnapp.errors import ChoiceError, DataError
 from nnapp.rundir.runs import Run, rebuild_dataset
 
 SPLITS = ("train", "val", "test")
@@ -33,7 +33,7 @@ def per_example_input_gradients(params: network.Params, X: np.ndarray, y: np.nda
 def split_rows(run: Run, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(X standardized, y class indices) of one split of the run's data, rebuilt as `evaluate` does."""
     if split not in SPLITS:
-        raise DataError(f"--split must be one of {', '.join(SPLITS)} (got {split!r})")
+        raise ChoiceError("split", split, SPLITS)
     X, y = rebuild_dataset(run).split(split)
     if len(y) == 0:
         raise DataError(f"{run.path / 'config.yaml'}: the {split} split of this run has no rows")

@@ -1,0 +1,118 @@
+"""The files of a finished (or stopped) run, written once from the values in memory.
+
+model.npz, metrics.csv, gradcheck.csv, summary.json, the pictures and report.md: the test split is
+scored once (summary.json's test metrics and confusion.png), and report.md is written from the same
+summary, config and checks, not read back from the files just written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from nnapp.config import LoadedConfig
+from nnapp.data.datasets import Dataset
+from nnapp.data.fingerprint import DataFingerprint
+from nnapp.rundir import artifacts
+from nnapp.rundir.runs import RunSummary, SavedModel, write_summary
+from nnapp.rundir.scoring import score
+from nnapp.training.trainer import TrainResult, evaluate
+
+
+def write_run(
+    run_dir: Path,
+    loaded: LoadedConfig,
+    data: Dataset,
+    result: TrainResult,
+    started_at: datetime,
+    data_hash: DataFingerprint,
+    notes: list[str],
+) -> RunSummary:
+    """Write every file of the run from `result`; returns what summary.json holds."""
+    cfg = loaded.config
+    classes = [str(c) for c in data.classes]
+    test = score(result.params, data.X_test, data.y_test, classes, "test split")
+    model = SavedModel(
+        params=result.params,
+        classes=data.classes,
+        scaler_mean=data.scaler_mean,
+        scaler_scale=data.scaler_scale,
+        feature_names=data.feature_names,
+        columns=data.columns,
+        categories=data.categories,
+    )
+    model.save(run_dir / "model.npz")
+    artifacts.write_metrics(run_dir / "metrics.csv", result.history)
+    artifacts.write_gradcheck(run_dir / "gradcheck.csv", result.checks)
+    summary = _summary(loaded, data, result, started_at, data_hash, notes, test.log_loss, test.accuracy)
+    write_summary(run_dir, summary)
+    if cfg.output.plots:
+        from nnapp.rundir import plots
+
+        title = cfg.name if cfg.name == data.name else f"{cfg.name} ({data.name})"
+        artifacts.atomic_write_bytes(
+            run_dir / "curves.png",
+            plots.curves_png(result.history, result.best_epoch, title, result.chance_loss),
+        )
+        if result.checks:
+            artifacts.atomic_write_bytes(
+                run_dir / "gradcheck.png",
+                plots.gradcheck_png(result.checks, cfg.gradcheck.tol, cfg.gradcheck.fail),
+            )
+    from nnapp.rundir.report import write_extras
+
+    # confusion.png, decision_boundary.png, report.md
+    write_extras(run_dir, cfg, data, result.params, summary, result.checks, test)
+    return summary
+
+
+def _summary(
+    loaded: LoadedConfig,
+    data: Dataset,
+    result: TrainResult,
+    started_at: datetime,
+    data_hash: DataFingerprint,
+    notes: list[str],
+    test_loss: float,
+    test_acc: float,
+) -> RunSummary:
+    cfg = loaded.config
+    params = result.params
+    split_metrics = {}
+    for split in ("train", "val"):  # cross-entropy without the L2 term, as for the test split
+        X, y = data.split(split)
+        split_metrics[split] = evaluate(params, X.astype(params["W"].dtype, copy=False), y)
+    last_check = result.checks[-1].report if result.checks else None
+    return RunSummary(
+        name=cfg.name,
+        dataset=data.name,
+        seed=cfg.seed,
+        stop_reason=result.stop_reason,
+        message=result.message,
+        epochs_trained=result.state.epoch,
+        best_epoch=result.best_epoch,
+        train_loss=float(split_metrics["train"][0]),
+        train_acc=float(split_metrics["train"][1]),
+        val_loss=float(split_metrics["val"][0]),
+        val_acc=float(split_metrics["val"][1]),
+        test_loss=float(test_loss),
+        test_acc=float(test_acc),
+        initial_loss=float(result.initial_loss),
+        chance_loss=float(result.chance_loss),
+        gradcheck_verdict=str(last_check.verdict) if last_check else "off",
+        gradcheck_max_error=max(c.report.max_error for c in result.checks) if result.checks else None,
+        classes=[str(c) for c in data.classes],
+        feature_names=list(data.feature_names),
+        n_features=data.n_features,
+        n_train=len(data.y_train),
+        n_val=len(data.y_val),
+        n_test=len(data.y_test),
+        dropped_rows=data.dropped_rows,
+        data_source=data_hash.source,
+        data_sha256=data_hash.sha256,
+        notes=list(notes),
+        overrides=list(loaded.overrides),
+        started_at=started_at.isoformat(timespec="seconds"),
+        train_seconds=result.seconds,
+        versions=artifacts.versions(),
+    )

@@ -1,0 +1,211 @@
+"""One run, new or resumed: prepare -> Job -> execute, its checkpoints, and the files it writes once."""
+
+import itertools
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TINY
+from typer.testing import CliRunner
+
+from nnapp.cli.app import app
+from nnapp.config import load_config
+from nnapp.rundir import artifacts, checkpoint, job, outputs, report
+from nnapp.rundir.checkpoint import CheckpointWriter, RunInfo, load_checkpoint
+from nnapp.rundir.report import report_markdown
+from nnapp.rundir.runs import RunSummary, SavedModel, read_summary
+from nnapp.training.trainer import Callback, TrainState, train
+
+runner = CliRunner()
+
+
+def squeezed(text: str) -> str:
+    return "".join(text.split())  # rich wraps long paths at the terminal width
+
+
+LEAN = ["output.plots=false"]  # pictures cost most of a tiny run; only the tests about them draw them
+TICK = 0.2  # fake seconds per epoch: with the 0.5 s interval, every third epoch is due a checkpoint
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Ticker(Callback):
+    """Advances the fake clock by TICK at the end of every epoch (before the writer sees the epoch)."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+
+    def on_epoch_done(self, state: TrainState) -> None:
+        self.clock.now += TICK
+
+
+def test_checkpoints_are_written_at_most_every_interval_and_always_at_the_end(
+    write_config, tmp_path, monkeypatch
+):
+    saved: list[tuple[int, float]] = []
+    clock = FakeClock()
+    original = checkpoint.save_checkpoint
+
+    def recording_save(run_dir: Path, state: TrainState, info: RunInfo) -> None:
+        saved.append((state.epoch, clock.now))
+        original(run_dir, state, info)
+
+    monkeypatch.setattr(checkpoint, "save_checkpoint", recording_save)
+    cfg = load_config(write_config(TINY), ["train.epochs=10", "train.early_stopping.patience=0"]).config
+    writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.5, clock=clock)
+    data = job.load_data(load_config(write_config(TINY)))
+    result = train(cfg, data, [Ticker(clock), writer])
+    assert not saved or saved[-1][0] < 10  # the last epoch waits for the final flush
+    writer.flush()
+    # epoch 0 at once; then whenever 0.5 fake seconds have passed (3 ticks of 0.2); the last epoch at the end
+    assert [epoch for epoch, _ in saved] == [0, 3, 6, 9, 10]
+    times = [t for _, t in saved[:-1]]
+    assert all(later - earlier >= 0.5 for earlier, later in itertools.pairwise(times))
+    assert result.state.epoch == 10 and load_checkpoint(tmp_path).state.epoch == 10
+
+
+def test_flush_without_metrics_writes_only_the_checkpoint(write_config, tmp_path):
+    cfg = load_config(write_config(TINY), ["train.epochs=2"]).config
+    writer = CheckpointWriter(tmp_path, RunInfo(None), interval=1e9)  # only epoch 0 is written on its own
+    train(cfg, job.load_data(load_config(write_config(TINY))), [writer])
+    epoch_0_metrics = (tmp_path / "metrics.csv").read_bytes()
+    writer.flush(metrics=False)
+    assert load_checkpoint(tmp_path).state.epoch == 2
+    assert (tmp_path / "metrics.csv").read_bytes() == epoch_0_metrics
+
+
+def count_writes(monkeypatch) -> dict[str, int]:
+    """File name -> how many times the run writes it (every write goes through atomic_write_bytes)."""
+    writes: dict[str, int] = {}
+    original = artifacts.atomic_write_bytes
+
+    def counting(path: Path, data: bytes) -> None:
+        writes[Path(path).name] = writes.get(Path(path).name, 0) + 1
+        original(path, data)
+
+    monkeypatch.setattr(artifacts, "atomic_write_bytes", counting)
+    return writes
+
+
+def test_metrics_csv_is_written_with_each_checkpoint_and_once_more_at_the_end_not_twice(
+    write_config, monkeypatch
+):
+    writes = count_writes(monkeypatch)
+    job.execute(job.prepare_new(load_config(write_config(TINY), LEAN)))
+    # each periodic checkpoint writes metrics.csv so far; the final checkpoint leaves it to write_run
+    assert writes["metrics.csv"] == writes["checkpoint.npz"]
+    assert writes["summary.json"] == writes["report.md"] == writes["model.npz"] == 1
+
+
+def test_preflight_notes_are_computed_once_per_run(write_config, monkeypatch):
+    calls = []
+    original = job.preflight.notes
+
+    def counting(cfg, data):
+        calls.append(1)
+        return original(cfg, data)
+
+    monkeypatch.setattr(job.preflight, "notes", counting)
+    loaded = load_config(write_config(TINY), ["train.batch_size=100000", *LEAN])  # a note: the batch is cut
+    outcome = job.execute(job.prepare_new(loaded))
+    assert len(calls) == 1
+    assert outcome.summary.notes and read_summary(outcome.run_dir).notes == outcome.summary.notes
+
+
+def test_the_test_split_is_scored_once_for_the_summary_and_the_confusion_matrix(write_config, monkeypatch):
+    scored = []
+    original = outputs.score
+
+    def counting(*args, **kwargs):
+        scored.append(args[-1])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(outputs, "score", counting)
+    monkeypatch.setattr(report, "score", lambda *a, **k: pytest.fail("scored the test split again"))
+    outcome = job.execute(job.prepare_new(load_config(write_config(TINY))))
+    assert scored == ["test split"]
+    assert (outcome.run_dir / "confusion.png").is_file()
+
+
+@pytest.mark.parametrize("overrides", [[], ["gradcheck.enabled=false", "output.plots=false"]])
+def test_report_md_written_from_memory_is_what_nnapp_plot_reads_back(write_config, overrides):
+    outcome = job.execute(job.prepare_new(load_config(write_config(TINY), overrides)))
+    assert (outcome.run_dir / "report.md").read_text() == report_markdown(outcome.run_dir)
+
+
+def test_the_summary_written_is_the_summary_read_back(write_config):
+    outcome = job.execute(job.prepare_new(load_config(write_config(TINY), LEAN)))
+    on_disk = json.loads((outcome.run_dir / "summary.json").read_text())
+    assert list(on_disk) == list(outcome.summary.to_json())  # every field, in the dataclass's order
+    assert read_summary(outcome.run_dir) == outcome.summary
+    assert RunSummary.from_json(on_disk) == outcome.summary
+
+
+def test_a_saved_model_reads_back_as_the_model_written(write_config, tmp_path):
+    outcome = job.execute(job.prepare_new(load_config(write_config(TINY), LEAN)))
+    model = SavedModel.from_arrays(artifacts.load_model(outcome.run_dir / "model.npz"))
+    model.save(tmp_path / "again.npz")
+    assert (tmp_path / "again.npz").read_bytes() == (outcome.run_dir / "model.npz").read_bytes()
+    assert np.array_equal(model.params["W"], outcome.result.params["W"])
+
+
+def test_a_resumed_job_continues_the_checkpoint_a_new_job_has_none(write_config):
+    loaded = load_config(write_config(TINY), [*LEAN, "train.epochs=2"])
+    new = job.prepare_new(loaded)
+    assert not new.resumed and new.run_dir is None
+    run_dir = job.execute(new).run_dir
+    resumed = job.prepare_resume(run_dir, epochs=4)
+    assert resumed.resumed and resumed.run_dir == run_dir and resumed.checkpoint.state.epoch == 2
+    outcome = job.execute(resumed)
+    assert outcome.run_dir == run_dir and outcome.summary.epochs_trained == 4
+    assert outcome.summary.overrides == [*loaded.overrides[:-1], "train.epochs=4"]
+
+
+def test_too_few_epochs_for_a_resume_is_an_error_carrying_the_numbers_not_a_flag(write_config):
+    run_dir = job.execute(job.prepare_new(load_config(write_config(TINY), [*LEAN, "train.epochs=3"]))).run_dir
+    with pytest.raises(job.EpochsTooFewError) as caught:
+        job.prepare_resume(run_dir, epochs=2)
+    assert (caught.value.epochs, caught.value.trained, caught.value.run_dir) == (2, 3, run_dir)
+    assert "--" not in str(caught.value)
+    result = runner.invoke(
+        app, ["train", "--resume", str(run_dir), "--epochs", "2"]
+    )  # the CLI names its flag
+    assert result.exit_code == 2
+    expected = f"--epochs 2: {run_dir} has already trained 3 epochs; give at least that many"
+    assert squeezed(expected) in squeezed(result.stderr)
+
+
+@pytest.mark.parametrize(("stop_reason", "code"), [("completed", 0), ("diverged", 3), ("interrupted", 130)])
+def test_the_cli_maps_each_stop_reason_to_its_exit_code(stop_reason, code):
+    from nnapp.cli.train import exit_code
+
+    assert exit_code(stop_reason) == code
+
+
+def test_a_resumed_run_says_where_it_resumes_and_not_the_notes_again(write_config, tmp_path):
+    config = str(write_config(TINY))
+    first = runner.invoke(app, ["train", config, *LEAN, "train.epochs=2", "train.batch_size=100000", "-q"])
+    assert first.exit_code == 0 and "note: " in first.stderr
+    (run,) = sorted((tmp_path / "runs").glob("*/*"))
+    again = runner.invoke(app, ["train", "--resume", str(run), "--epochs", "3"])
+    assert again.exit_code == 0, again.output
+    assert squeezed(f"resuming {run} after epoch 2 of 3") in squeezed(again.stdout)
+    assert "note: " not in again.stderr
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_files_get_the_mode_of_the_umask_at_write_time_not_at_import(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        artifacts.atomic_write_text(tmp_path / "file.txt", "x")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "file.txt").stat().st_mode & 0o777 == 0o666 & ~umask
