@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnapp.config import Config
-from nnapp.data.datasets import Dataset
+from nnapp.data.tables import Dataset
 from nnapp.errors import ResourceError
 
 FALLBACK_MEMORY_BYTES = 8 * 2**30  # when the OS does not say how much memory it has
