@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from nnapp.cli.progress import Reporter
+from nnapp.cli.progress import ReadingProgress, Reporter
 from nnapp.cli.shell import (
     OverridesArg,
     command,
@@ -89,7 +89,8 @@ def train(
     if print_config:
         out.print(dump_config(loaded.config, loaded.overrides), markup=False, end="")
         raise typer.Exit(0)
-    data = prepare(loaded)
+    with ReadingProgress(loaded.config.data.path, quiet) as reading:
+        data = prepare(loaded, reading.update)
     from nnapp.data.preflight import notes
 
     with stop_on_signals() as stop:

@@ -17,6 +17,7 @@ from typing import Any
 
 from nnapp.config import LoadedConfig, dump_config
 from nnapp.data import preflight
+from nnapp.data.csvtable import ReadProgress
 from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import DataFingerprint, fingerprint
 from nnapp.rundir import artifacts
@@ -35,12 +36,15 @@ class RunOutcome:
     exit_code: int
 
 
-def prepare(loaded: LoadedConfig) -> Dataset:
-    """Load and validate the data for a config (raises NnappError on bad input, writes nothing)."""
+def prepare(loaded: LoadedConfig, progress: ReadProgress | None = None) -> Dataset:
+    """Load and validate the data for a config (raises NnappError on bad input, writes nothing).
+
+    `progress(characters read, file size)` follows the reading of a CSV.
+    """
     cfg = loaded.config
     source = str(loaded.path or "config")
     preflight.check_memory_before_data(cfg, source)  # before generating a dataset of 10^7 x 10^5
-    data = load_dataset(cfg.data, cfg.seed, data_base_dir(loaded), config_source=source)
+    data = load_dataset(cfg.data, cfg.seed, data_base_dir(loaded), config_source=source, progress=progress)
     preflight.check_memory(cfg, data, source)
     return data
 
