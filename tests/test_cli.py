@@ -144,3 +144,22 @@ def test_a_usage_error_from_the_console_script_is_one_error_line_with_exit_2():
         "error: nnapp sweep: Invalid value for '--jobs' / '-j': Input should be greater than or equal to 1 "
         "(see nnapp sweep --help)"
     ]
+
+
+def test_help_imports_neither_numpy_nor_rich_markdown():
+    """What makes `nnapp --help` slow is what it imports (numpy, matplotlib, scikit-learn, typer's rich help
+    with markdown-it and pygments): a fresh process shows the help without any of them."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from nnapp.cli.app import main\n"
+        "sys.argv = ['nnapp', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ['numpy', 'matplotlib', 'sklearn', 'rich.markdown', 'pygments', 'yaml']\n"
+        "print('LOADED', [m for m in heavy if m in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert "Usage: nnapp" in result.stdout
+    assert "LOADED []" in result.stdout

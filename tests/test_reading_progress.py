@@ -45,10 +45,11 @@ def test_the_train_command_reports_the_reading_of_its_csv(tmp_path, monkeypatch)
     monkeypatch.setattr(ReadingProgress, "DELAY", -1.0)  # every read counts as slow
     monkeypatch.chdir(tmp_path)
     config = tmp_path / "c.yaml"
+    flowers = ROOT / "data" / "flowers.csv"
     config.write_text(
-        f"name: t\ndata: {{dataset: csv, path: '{ROOT / 'data' / 'flowers.csv'}', target: species, categorical: [garden]}}\n"
+        f"name: t\ndata: {{dataset: csv, path: '{flowers}', target: species, categorical: [garden]}}\n"
         "train: {epochs: 1}\ngradcheck: {enabled: false}\noutput: {plots: false}\n"
     )
     result = CliRunner().invoke(app, ["train", str(config)])
     assert result.exit_code == 0, result.output
-    assert f"reading {ROOT / 'data' / 'flowers.csv'}" in result.stdout
+    assert f"reading {flowers}" in result.stdout

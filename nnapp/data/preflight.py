@@ -220,7 +220,7 @@ def notes(cfg: Config, data: Dataset) -> list[str]:
     if need >= NOTE_MEMORY_BYTES:  # a big run says what it will take (a run that cannot fit was refused)
         limit = memory_limit()
         out.append(
-            f"{n_rows:,} rows x {data.n_features:,} features: this run needs about {_gib(need)} GiB of memory "
-            f"(estimate; this machine allows {_gib(limit.bytes)} GiB, {limit.source})"
+            f"{n_rows:,} rows x {data.n_features:,} features: this run needs about {_gib(need)} GiB of "
+            f"memory (estimate; this machine allows {_gib(limit.bytes)} GiB, {limit.source})"
         )
     return out
