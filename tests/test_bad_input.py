@@ -17,9 +17,7 @@ from nnapp.rundir import artifacts
 GOOD_ROWS = "".join(f"{i % 7},{i % 5}.5,{i % 3},{'pq'[i % 2]}\n" for i in range(40))
 GOOD_CSV = "a,b,c,y\n" + GOOD_ROWS
 CSV_CONFIG = "name: t\ndata: {dataset: csv, path: '{csv}', target: y}\n"
-LINE_LIMIT = (
-    2**20
-)  # nnapp.data.datasets.MAX_CSV_LINE_CHARS, written out: the test states the documented limit
+LINE_LIMIT = 2**20  # nnapp.data.csvfile.MAX_CSV_LINE_CHARS, written out: the test states the documented limit
 
 
 @dataclass(frozen=True)
@@ -248,10 +246,18 @@ def test_the_table_lists_at_least_40_distinct_mistakes():
     assert len({c.id for c in CASES}) == len(CASES) >= 40
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_bad_input_exits_2_with_one_line_naming_file_and_key(case: Case, tmp_path, monkeypatch):
-    from nnapp.cli.app import app
+# the CSV rows run twice: through the fast path (which falls back when it must) and the careful reader alone
+READER_CASES = [pytest.param(c, True, id=c.id) for c in CASES] + [
+    pytest.param(c, False, id=f"{c.id}-careful-reader") for c in CASES if c.names == "csv"
+]
 
+
+@pytest.mark.parametrize(("case", "fast_path"), READER_CASES)
+def test_bad_input_exits_2_with_one_line_naming_file_and_key(case: Case, fast_path, tmp_path, monkeypatch):
+    from nnapp.cli.app import app
+    from nnapp.data import csvtable
+
+    monkeypatch.setattr(csvtable, "FAST_PATH", fast_path)
     monkeypatch.chdir(tmp_path)  # output.dir defaults to ./runs: it must not appear
     config = tmp_path / "config.yaml"
     csv_path = tmp_path / "data.csv"

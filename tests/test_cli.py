@@ -156,3 +156,22 @@ def test_a_file_system_error_in_any_command_is_one_line_not_a_traceback(monkeypa
     result = CliRunner().invoke(app, ["shapes", str(tmp_path / "x.yaml")])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [f"error: {tmp_path / 'x.yaml'}: Permission denied"]
+
+
+def test_help_imports_neither_numpy_nor_rich_markdown():
+    """What makes `nnapp --help` slow is what it imports (numpy, matplotlib, scikit-learn, typer's rich help
+    with markdown-it and pygments): a fresh process shows the help without any of them."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from nnapp.cli.app import main\n"
+        "sys.argv = ['nnapp', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = ['numpy', 'matplotlib', 'sklearn', 'rich.markdown', 'pygments', 'yaml']\n"
+        "print('LOADED', [m for m in heavy if m in sys.modules])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert "Usage: nnapp" in result.stdout
+    assert "LOADED []" in result.stdout

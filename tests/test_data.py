@@ -12,6 +12,15 @@ from nnapp.errors import DataError
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True, params=["fast path", "careful reader"])
+def csv_reader(request, monkeypatch):
+    """Every rule here holds for both CSV readers: the fast path (falling back when it must) and the careful
+    reader alone."""
+    from nnapp.data import csvtable
+
+    monkeypatch.setattr(csvtable, "FAST_PATH", request.param == "fast path")
+
+
 def write_csv(tmp_path: Path, text: str) -> str:
     path = tmp_path / "d.csv"
     path.write_text(text)
@@ -111,7 +120,7 @@ def test_blank_lines_are_skipped_and_messages_count_them_as_file_lines(tmp_path)
 
 
 def test_rows_and_their_file_lines_come_back_in_order(tmp_path):
-    from nnapp.data.datasets import read_csv
+    from nnapp.data.csvfile import read_csv
 
     table = read_csv(write_csv(tmp_path, 'a,b\n1,2\n\n,\n"multi\nline",3\n4,5\n'))
     assert table.rows == [["1", "2"], ["", ""], ["multi\nline", "3"], ["4", "5"]]
@@ -119,7 +128,7 @@ def test_rows_and_their_file_lines_come_back_in_order(tmp_path):
 
 
 def test_a_csv_line_longer_than_the_documented_limit_is_refused_naming_it(tmp_path):
-    from nnapp.data.datasets import MAX_CSV_LINE_CHARS, read_csv
+    from nnapp.data.csvfile import MAX_CSV_LINE_CHARS, read_csv
 
     assert MAX_CSV_LINE_CHARS == 2**20  # README: "a CSV line may hold up to 1,048,576 characters"
     read_csv(write_csv(tmp_path, "a,b\n" + "1" * (2**20 - 3) + ",2\n"))  # exactly the limit with its newline
@@ -131,7 +140,7 @@ def test_a_csv_line_longer_than_the_documented_limit_is_refused_naming_it(tmp_pa
 def test_a_data_path_that_is_not_a_regular_file_is_refused_before_opening(tmp_path, kind):
     import os
 
-    from nnapp.data.datasets import read_csv
+    from nnapp.data.csvfile import read_csv
 
     path = tmp_path / "pipe.csv" if kind == "fifo" else Path("/dev/zero")
     if kind == "fifo":
@@ -141,7 +150,7 @@ def test_a_data_path_that_is_not_a_regular_file_is_refused_before_opening(tmp_pa
 
 
 def test_running_out_of_memory_while_reading_a_csv_is_one_line_naming_the_file(tmp_path, monkeypatch):
-    from nnapp.data import datasets as data
+    from nnapp.data import csvfile as data
 
     class ReaderThatRunsOut:  # csv.reader's interface: rows and line_num
         line_num = 0

@@ -159,3 +159,18 @@ def test_gradcheck_samples_beyond_the_training_rows_are_noted():
     assert preflight.notes(loaded.config, data) == [
         "gradcheck.samples=500 is more than the 90 training rows: the gradient checks use all 90"
     ]
+
+
+def test_a_run_estimated_to_need_a_gibibyte_or_more_is_told_its_estimate(monkeypatch):
+    loaded = _loaded({})
+    data = experiment.prepare(loaded)
+    assert not any("GiB" in note for note in preflight.notes(loaded.config, data))  # iris: a few MB
+    monkeypatch.setattr(preflight, "NOTE_MEMORY_BYTES", 0)  # as if iris were big
+    monkeypatch.setattr(
+        preflight, "memory_limit", lambda: preflight.MemoryLimit(24 * 2**30, "physical memory")
+    )
+    need = preflight.estimate_bytes(loaded.config, 150, 4, 3)
+    assert preflight.notes(loaded.config, data)[-1] == (
+        f"150 rows x 4 features: this run needs about {need / 2**30:,.1f} GiB of memory "
+        "(estimate; this machine allows 24.0 GiB, physical memory)"
+    )

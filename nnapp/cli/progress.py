@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from rich.markup import escape
 
 from nnapp.cli.shell import (
     VERDICT_COLOURS,
@@ -80,3 +83,55 @@ class Reporter:
             self.progress.console.print(line)
         else:
             out.print(line)
+
+
+class ReadingProgress:
+    """Shows the reading of a CSV once it has taken more than DELAY seconds (a quick read shows nothing):
+    a bar on a terminal, one line otherwise, nothing with -q. `update` is the reader's progress callback."""
+
+    DELAY = 1.0
+
+    def __init__(
+        self,
+        path: str | None,
+        quiet: bool,
+        clock: Callable[[], float] = time.monotonic,
+        terminal: bool | None = None,
+    ) -> None:
+        self.path, self.quiet, self.clock = path or "the data", quiet, clock
+        self.terminal = out.is_terminal if terminal is None else terminal
+        self.started = clock()
+        self.bar: Any = None
+        self.task: Any = None
+        self.said = False
+
+    def __enter__(self) -> ReadingProgress:
+        self.started = self.clock()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def update(self, done: int, total: int) -> None:
+        if self.quiet or self.clock() - self.started < self.DELAY:
+            return
+        if not self.terminal:
+            if not self.said:
+                out.print(f"reading {self.path} ({total / 2**20:,.0f} MiB)...", markup=False)
+                self.said = True
+            return
+        if self.bar is None:
+            from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(
+                TextColumn(f"reading {escape(self.path)}"),
+                BarColumn(),
+                TaskProgressColumn(),
+                TimeElapsedColumn(),
+                console=out,
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("read", total=total)
+        self.bar.update(self.task, completed=min(done, total))

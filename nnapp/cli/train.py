@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from nnapp.cli.progress import Reporter
+from nnapp.cli.progress import ReadingProgress, Reporter
 from nnapp.cli.shell import (
     OverridesArg,
     command,
@@ -96,7 +96,7 @@ def train(
     if resume is not None or epochs is not None:
         job = _prepare_resume(resume, epochs, config, overrides)
     else:
-        job = _prepare_new(config, overrides, print_config)
+        job = _prepare_new(config, overrides, print_config, quiet)
     from nnapp.rundir.job import execute
 
     with stop_on_signals() as stop:
@@ -112,7 +112,7 @@ def train(
         finish(outcome)  # still under our handlers: more Ctrl-C cannot cut the resume hint short
 
 
-def _prepare_new(config: Path | None, overrides: list[str] | None, print_config: bool) -> Job:
+def _prepare_new(config: Path | None, overrides: list[str] | None, print_config: bool, quiet: bool) -> Job:
     """`nnapp train CONFIG [KEY=VALUE...]`: a new run (or, with --print-config, its resolved config)."""
     from nnapp.config import dump_config, load_config
     from nnapp.rundir.job import prepare_new
@@ -123,7 +123,8 @@ def _prepare_new(config: Path | None, overrides: list[str] | None, print_config:
     if print_config:
         out.print(dump_config(loaded.config, loaded.overrides), markup=False, end="")
         raise typer.Exit(0)
-    return prepare_new(loaded)
+    with ReadingProgress(loaded.config.data.path, quiet) as reading:
+        return prepare_new(loaded, progress=reading.update)
 
 
 def _prepare_resume(

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnapp.config import Config
-from nnapp.data.datasets import Dataset
+from nnapp.data.tables import Dataset
 from nnapp.errors import ResourceError
 
 FALLBACK_MEMORY_BYTES = 8 * 2**30  # when the OS does not say how much memory it has
+NOTE_MEMORY_BYTES = 2**30  # a run estimated to need more is told its estimate before it starts
 # (samples, features, classes) of the bundled datasets, so that their needs are known before loading
 BUNDLED_SHAPES = {
     "iris": (150, 4, 3),
@@ -214,4 +215,12 @@ def notes(cfg: Config, data: Dataset) -> list[str]:
         )
     if data.dropped_rows:
         out.append(f"{data.dropped_rows} row(s) with missing values were dropped (data.missing: drop)")
+    n_rows = n_train + len(data.y_val) + len(data.y_test)
+    need = estimate_bytes(cfg, n_rows, data.n_features, data.n_classes)
+    if need >= NOTE_MEMORY_BYTES:  # a big run says what it will take (a run that cannot fit was refused)
+        limit = memory_limit()
+        out.append(
+            f"{n_rows:,} rows x {data.n_features:,} features: this run needs about {_gib(need)} GiB of "
+            f"memory (estimate; this machine allows {_gib(limit.bytes)} GiB, {limit.source})"
+        )
     return out

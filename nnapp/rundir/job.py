@@ -21,6 +21,7 @@ from pathlib import Path
 from nnapp.config import Config, LoadedConfig, dump_config, load_config
 from nnapp.core import network
 from nnapp.data import preflight
+from nnapp.data.csvtable import ReadProgress
 from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import DataFingerprint, check_unchanged, fingerprint
 from nnapp.errors import ArtifactError
@@ -84,12 +85,15 @@ class EpochsTooFewError(ArtifactError):
         )
 
 
-def load_data(loaded: LoadedConfig) -> Dataset:
-    """Load and validate the data for a config (raises NnappError on bad input, writes nothing)."""
+def load_data(loaded: LoadedConfig, progress: ReadProgress | None = None) -> Dataset:
+    """Load and validate the data for a config (raises NnappError on bad input, writes nothing).
+
+    `progress(characters read, file size)` follows the reading of a CSV.
+    """
     cfg = loaded.config
     source = str(loaded.path or "config")
     preflight.check_memory_before_data(cfg, source)  # before generating a dataset of 10^7 x 10^5
-    data = load_dataset(cfg.data, cfg.seed, data_base_dir(loaded), config_source=source)
+    data = load_dataset(cfg.data, cfg.seed, data_base_dir(loaded), config_source=source, progress=progress)
     preflight.check_memory(cfg, data, source)
     return data
 
@@ -99,13 +103,18 @@ def data_base_dir(loaded: LoadedConfig) -> Path | None:
     return loaded.path.parent if loaded.path is not None else None
 
 
-def prepare_new(loaded: LoadedConfig, run_dir: Path | None = None, data: Dataset | None = None) -> Job:
+def prepare_new(
+    loaded: LoadedConfig,
+    run_dir: Path | None = None,
+    data: Dataset | None = None,
+    progress: ReadProgress | None = None,
+) -> Job:
     """A new run of a config: its data loaded and hashed; raises NnappError on bad input, writes nothing.
 
     `run_dir`: write there (created if needed) instead of a fresh `output.dir/name/<time stamp>`;
-    `data`: already loaded by `load_data`.
+    `data`: already loaded by `load_data`; `progress`: follows the reading of a CSV.
     """
-    data = data if data is not None else load_data(loaded)
+    data = data if data is not None else load_data(loaded, progress)
     data_hash = fingerprint(loaded.config.data, data, data_base_dir(loaded))
     return Job(loaded, data, data_hash, preflight.notes(loaded.config, data), run_dir)
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from nnapp.core import network
-from nnapp.data.datasets import MISSING_TOKENS, CsvRows, encode_features, read_csv
+from nnapp.data.csvfile import MISSING_TOKENS, CsvRows, encode_features, read_csv
 from nnapp.errors import ChoiceError, DataError
 from nnapp.rundir.artifacts import csv_text
 from nnapp.rundir.runs import Run, rebuild_dataset, target_column
