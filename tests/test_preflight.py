@@ -163,7 +163,7 @@ def test_gradcheck_samples_beyond_the_training_rows_are_noted():
 
 def test_a_run_estimated_to_need_a_gibibyte_or_more_is_told_its_estimate(monkeypatch):
     loaded = _loaded({})
-    data = experiment.prepare(loaded)
+    data = experiment.load_data(loaded)
     assert not any("GiB" in note for note in preflight.notes(loaded.config, data))  # iris: a few MB
     monkeypatch.setattr(preflight, "NOTE_MEMORY_BYTES", 0)  # as if iris were big
     monkeypatch.setattr(
