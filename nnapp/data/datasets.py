@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from nnapp.config import DataConfig
-from nnapp.data import bundled, splits
+from nnapp.data import bundled, generated, splits
 from nnapp.errors import DataError
 
-BUILTIN = ("iris", "wine", "breast_cancer", "digits", "moons", "circles", "blobs")
+BUILTIN = ("iris", "wine", "breast_cancer", "digits", "moons", "circles", "blobs", *generated.GENERATORS)
 MISSING_TOKENS = frozenset({"", "na", "nan", "n/a", "null", "none", "?"})
 
 
@@ -72,6 +72,9 @@ def builtin_table(cfg: DataConfig, seed: int) -> Table:
     if shipped is not None:
         X, labels, names = shipped
         return Table(X, labels, list(names))
+    if name in generated.GENERATORS:  # numpy only: no scikit-learn import at train time
+        X, y = generated.generate(name, cfg.n_samples, cfg.noise, cfg.centers, seed)
+        return Table(X, y, ["x1", "x2"])
 
     from sklearn import datasets
 

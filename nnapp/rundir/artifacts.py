@@ -38,8 +38,9 @@ def _default_file_mode() -> int:
 _FILE_MODE = _default_file_mode()  # what open() would give; mkstemp alone makes every file 0600
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over `path`.
+def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
+    """Write to a temporary file in the same folder, fsync (unless `fsync` is False: a file rewritten
+    many times a second, whose loss in a power cut costs nothing), then rename over `path`.
 
     A file system error (missing folder, no permission, disk full) is an ArtifactError naming the path.
     """
@@ -53,7 +54,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if fsync:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)

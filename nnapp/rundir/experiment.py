@@ -19,7 +19,7 @@ from nnapp.config import LoadedConfig, dump_config
 from nnapp.data import preflight
 from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import DataFingerprint, fingerprint
-from nnapp.rundir import artifacts
+from nnapp.rundir import artifacts, snapshots
 from nnapp.training.threads import training_threads
 from nnapp.training.trainer import Callback, TrainResult, summary_metrics, train
 
@@ -158,7 +158,9 @@ def run_experiment(
     writer = CheckpointWriter(run_dir, info)
     t0 = time.perf_counter()
     with training_threads():
-        result = train(cfg, data, [*callbacks, writer], stop_event=stop_event)
+        result = train(
+            cfg, data, [*callbacks, writer, snapshots.SnapshotRecorder(run_dir, cfg)], stop_event=stop_event
+        )
     writer.flush()  # the last full epoch, whatever stopped the run
     metrics = write_run(run_dir, loaded, data, result, started_at, data_hash)
     metrics["total_seconds"] = time.perf_counter() - t0

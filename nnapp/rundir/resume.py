@@ -19,7 +19,7 @@ from nnapp.core import network
 from nnapp.data.datasets import Dataset
 from nnapp.data.fingerprint import DataFingerprint, check_unchanged, fingerprint
 from nnapp.errors import ArtifactError
-from nnapp.rundir import artifacts, runs
+from nnapp.rundir import artifacts, runs, snapshots
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointWriter, RunInfo, load_checkpoint
 from nnapp.rundir.experiment import EXIT_CODES, RunOutcome, data_base_dir, prepare, write_run
 from nnapp.rundir.runlock import lock_run_dir
@@ -124,7 +124,11 @@ def resume_experiment(
     t0 = time.perf_counter()
     with training_threads():  # as run_experiment: one BLAS thread unless the environment says otherwise
         result = train(
-            loaded.config, job.data, [*callbacks, writer], state=job.checkpoint.state, stop_event=stop_event
+            loaded.config,
+            job.data,
+            [*callbacks, writer, snapshots.SnapshotRecorder(run_dir, loaded.config)],
+            state=job.checkpoint.state,
+            stop_event=stop_event,
         )
     writer.flush()
     started_at = datetime.fromisoformat(info.started_at) if info.started_at else datetime.now()
