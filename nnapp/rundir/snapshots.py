@@ -49,8 +49,8 @@ def schedule(epochs: int, frames: int = MAX_FRAMES) -> list[int]:
         return [0] if frames >= 1 else []
     if epochs <= frames - 1:
         return list(range(epochs + 1))
-    chosen: list[int] = []
-    for count in range(frames - 1, 50 * frames):  # rounding merges early points: ask for more
+    chosen = [epochs]
+    for count in range(2, 50 * frames):  # rounding merges early points: ask for more until full
         candidate = sorted({int(e) for e in np.rint(np.geomspace(1, epochs, count))})
         if len(candidate) > frames - 1:
             break

@@ -38,9 +38,11 @@ def animation_kind(run: Run, data: Dataset) -> AnimationKind:
         return AnimationKind.PLANE
     if data.name in IMAGE_SHAPES:
         return AnimationKind.IMAGES
+    one_hot = " (some one-hot encoded)" if data.categories else ""
     raise ArtifactError(
-        f"{run.path}: cannot animate {data.name!r}: it has {data.n_features} features; `nnapp animate` "
-        "draws data of two features (decision regions) or 8x8 images (first-layer weights)"
+        f"{run.path}: cannot animate {data.name!r}: it has {data.n_features} features{one_hot}; "
+        "`nnapp animate` draws data of two measured features (decision regions) or 8x8 images "
+        "(first-layer weights)"
     )
 
 
