@@ -70,6 +70,7 @@ def animate(run_dir: str | Path) -> Path:
         [r.epoch for r in history],
         [r.train_loss for r in history],
         [r.val_loss for r in history],
+        [r.train_acc for r in history],
         run.summary.chance_loss,
     )
     dims = dimensions(data, run.config)

@@ -32,10 +32,17 @@ class LossTrace:
     epochs: Sequence[int]
     train_loss: Sequence[float]
     val_loss: Sequence[float]
+    train_acc: Sequence[float]
     chance_loss: float | None = None
 
     def at(self, epoch: int) -> float:
-        for e, value in zip(self.epochs, self.train_loss, strict=True):
+        return self._value(self.train_loss, epoch)
+
+    def accuracy_at(self, epoch: int) -> float:
+        return self._value(self.train_acc, epoch)
+
+    def _value(self, series: Sequence[float], epoch: int) -> float:
+        for e, value in zip(self.epochs, series, strict=True):
             if e == epoch:
                 return value
         return math.nan
@@ -53,9 +60,10 @@ def _loss_panel(ax: Any, trace: LossTrace) -> tuple[Any, Any]:
         ax.axhline(trace.chance_loss, color="tab:gray", linestyle=":", linewidth=1.2, label="chance ln N_c")
     ax.set_yscale("log")
     _plain_log_labels(ax)
-    if len(trace.epochs) > 1:
-        ax.set_xlim(trace.epochs[0], trace.epochs[-1])
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(trace.epochs) > 1:  # a little room either side: the marker at the first and last epoch is whole
+        pad = 0.02 * (trace.epochs[-1] - trace.epochs[0])
+        ax.set_xlim(trace.epochs[0] - pad, trace.epochs[-1] + pad)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.grid(True, which="major", alpha=0.3)
@@ -126,7 +134,9 @@ def plane_gif(
         regions[:] = [a for a in plane_ax.get_children() if a not in before]
         plane_ax.set_xlim(float(xx.min()), float(xx.max()))
         plane_ax.set_ylim(float(yy.min()), float(yy.max()))
-        plane_ax.set_title(f"epoch {epoch}: decision regions, training points", fontsize="medium")
+        plane_ax.set_title(
+            f"epoch {epoch}: training accuracy {trace.accuracy_at(epoch):.3f}", fontsize="medium"
+        )
         _move(marker, line, epoch, trace)
         loss_ax.set_title(f"loss: train {trace.at(epoch):.3g} at epoch {epoch}", fontsize="medium")
 
