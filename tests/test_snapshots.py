@@ -160,3 +160,15 @@ def test_a_missing_or_damaged_snapshots_file_is_one_line(tmp_path, damage, expec
     with pytest.raises(ArtifactError, match=expected) as caught:
         load_snapshots(Path(tmp_path))
     assert "\n" not in str(caught.value)
+
+
+def test_resuming_with_more_epochs_keeps_the_earlier_frames_and_the_bound(write_config):
+    config = write_config(SMALL)
+    first = run_experiment(load_config(config, ["train.epochs=70"])).run_dir
+    before = load_snapshots(first)
+    resume_experiment(prepare_resume(first, epochs=400))
+    after = load_snapshots(first)
+    assert len(after.epochs) <= MAX_FRAMES
+    assert after.epochs[0] == 0 and after.epochs[-1] == 400
+    assert set(after.epochs[after.epochs <= 70].tolist()) <= set(before.epochs.tolist())
+    assert after.flat[0].tobytes() == before.flat[0].tobytes()
