@@ -1,6 +1,6 @@
 """Mean test accuracy of each shipped config over several seeds (the README's accuracy table).
 
-.venv/bin/python benchmarks/accuracy.py [--seeds 5]
+.venv/bin/python benchmarks/accuracy.py [--seeds 5] [CONFIG ...]   (default: every configs/*.yaml)
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("configs", nargs="*", type=Path, help="config files (default: configs/*.yaml)")
     args = parser.parse_args()
     print("| config | mean test acc | min | max | mean epochs | mean train s |")
     print("|---|---|---|---|---|---|")
-    for path in sorted((ROOT / "configs").glob("*.yaml")):
+    for path in args.configs or sorted((ROOT / "configs").glob("*.yaml")):
         loaded = load_config(path)
         accs, epochs, seconds = [], [], []
         for seed in range(args.seeds):

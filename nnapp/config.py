@@ -35,7 +35,19 @@ class EarlyStoppingConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    dataset: Literal["iris", "wine", "breast_cancer", "digits", "moons", "circles", "blobs", "csv"] = "iris"
+    dataset: Literal[
+        "iris",
+        "wine",
+        "breast_cancer",
+        "digits",
+        "moons",
+        "circles",
+        "blobs",
+        "spiral",
+        "xor",
+        "gauss",
+        "csv",
+    ] = "iris"
     path: str | None = None
     target: str | None = None
     features: list[str] | None = None
@@ -282,6 +294,9 @@ def _build(cls: Any, raw: Any, prefix: str, where: typing.Callable[[str], str]) 
     return cls(**values)
 
 
+MIN_POINTS_PER_ARM = 10  # each arm is split three ways (train/val/test)
+
+
 def _cross_checks(cfg: Config, where: typing.Callable[[str], str]) -> None:
     d = cfg.data
     if d.test_size + d.val_size >= 1:
@@ -294,6 +309,11 @@ def _cross_checks(cfg: Config, where: typing.Callable[[str], str]) -> None:
             raise ConfigError(f"{where('data.path')}: data.path is required when data.dataset is 'csv'")
         if not d.target:
             raise ConfigError(f"{where('data.target')}: data.target is required when data.dataset is 'csv'")
+    if d.dataset == "spiral" and d.n_samples < MIN_POINTS_PER_ARM * d.centers:
+        raise ConfigError(
+            f"{where('data.n_samples')}: a spiral of {d.centers} arms (data.centers) needs data.n_samples >= "
+            f"{MIN_POINTS_PER_ARM * d.centers} ({MIN_POINTS_PER_ARM} points per arm; got {d.n_samples})"
+        )
     g = cfg.gradcheck
     if g.tol > g.fail:
         raise ConfigError(

@@ -72,6 +72,12 @@ CASES = [
     config_case("mapping-for-number", "model: {hidden: {a: 1}}\n", "model.hidden must be an integer"),
     config_case("bool-for-integer", "model: {hidden: yes}\n", "model.hidden must be an integer", "True"),
     config_case("fraction-for-integer", "model: {hidden: 3.5}\n", "model.hidden must be an integer"),
+    config_case(
+        "spiral-arms-without-points",
+        "data: {dataset: spiral, n_samples: 20, centers: 5}\n",
+        "data.centers",
+        "data.n_samples >= 50",
+    ),
     config_case("lr-zero", "optim: {lr: 0}\n", "optim.lr must be > 0"),
     config_case("lr-negative", "optim: {lr: -1e-3}\n", "optim.lr must be > 0"),
     config_case("lr-nan", "optim: {lr: .nan}\n", "optim.lr must be a finite number"),
@@ -436,6 +442,9 @@ COMMAND_CASES = [
     CommandCase("attack-missing-run", ("attack", "{tmp}/no_run"), "{tmp}/no_run"),
     CommandCase("lr-find-missing-config", ("lr-find", "{tmp}/no.yaml"), "{tmp}/no.yaml", ("no such",)),
     CommandCase("lr-find-lr-overflows", ("lr-find", "{iris}", "optim.lr=1e400"), "optim.lr=1e400"),
+    # ---- animate: two-feature or 8x8 image data only
+    CommandCase("animate-four-features", ("animate", "{run}"), "{run}", ("cannot animate", "7 features")),
+    CommandCase("animate-missing-run", ("animate", "{tmp}/no_run"), "{tmp}/no_run"),
     # ---- plot, datasets, the command line itself
     CommandCase("plot-missing-run", ("plot", "{tmp}/no_run"), "{tmp}/no_run"),
     CommandCase("plot-no-arguments", ("plot",), "plot", ("Missing argument",)),

@@ -16,6 +16,7 @@ from nnapp.config import load_config
 from nnapp.rundir.artifacts import load_model
 from nnapp.rundir.checkpoint import load_checkpoint
 from nnapp.rundir.resume import prepare_resume, resume_experiment
+from nnapp.rundir.snapshots import load_snapshots
 from nnapp.training.trainer import METRIC_COLUMNS
 
 # Far more epochs than a test waits for: the run is always stopped by a signal.
@@ -86,6 +87,8 @@ def load_everything(run: Path) -> set[str]:
             load_checkpoint(run)
         elif path.name == "model.npz":
             load_model(path)
+        elif path.name == "snapshots.npz":
+            load_snapshots(run)
         elif path.name == "metrics.csv":
             rows = list(csv.DictReader(path.open()))
             assert rows and all(len(r) == len(METRIC_COLUMNS) and None not in r.values() for r in rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 
-from nnapp.cli import inspect, lab, signals, sweep, train  # noqa: F401  (registers the commands)
+from nnapp.cli import inspect, lab, lab_anim, signals, sweep, train  # noqa: F401  (registers the commands)
 from nnapp.cli.shell import (
     app,
     err,

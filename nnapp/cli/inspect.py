@@ -303,7 +303,8 @@ def datasets() -> None:
         kind = (
             "generated: data.n_samples, data.noise"
             + (", data.n_features, data.centers" if name == "blobs" else "")
-            if name in ("moons", "circles", "blobs")
+            + (", data.centers (arms)" if name == "spiral" else "")
+            if name in ("moons", "circles", "blobs", "spiral", "xor", "gauss")
             else "bundled with scikit-learn"
         )
         table.add_row(name, str(samples), str(features), str(classes), kind)

@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from nnapp.config import DataConfig
-from nnapp.data import bundled, preflight, splits
+from nnapp.data import bundled, generated, preflight, splits
 from nnapp.data.csvtable import ReadProgress, csv_table
 from nnapp.data.tables import Dataset, Table
 from nnapp.errors import DataError
 
 __all__ = ["BUILTIN", "Dataset", "Table", "load_dataset", "load_table", "split_and_scale"]
 
-BUILTIN = ("iris", "wine", "breast_cancer", "digits", "moons", "circles", "blobs")
+BUILTIN = ("iris", "wine", "breast_cancer", "digits", "moons", "circles", "blobs", *generated.GENERATORS)
 
 
 def builtin_table(cfg: DataConfig, seed: int) -> Table:
@@ -28,6 +28,9 @@ def builtin_table(cfg: DataConfig, seed: int) -> Table:
     if shipped is not None:
         X, labels, names = shipped
         return Table(X, labels, list(names))
+    if name in generated.GENERATORS:  # numpy only: no scikit-learn import at train time
+        X, y = generated.generate(name, cfg.n_samples, cfg.noise, cfg.centers, seed)
+        return Table(X, y, ["x1", "x2"])
 
     from sklearn import datasets
 

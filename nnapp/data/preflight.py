@@ -151,8 +151,10 @@ def _builtin_shape(cfg: Config) -> tuple[int, int, int] | None:
     d = cfg.data
     if d.dataset in BUNDLED_SHAPES:
         return BUNDLED_SHAPES[d.dataset]
-    if d.dataset in ("moons", "circles"):
+    if d.dataset in ("moons", "circles", "xor", "gauss"):
         return d.n_samples, 2, 2
+    if d.dataset == "spiral":
+        return d.n_samples, 2, d.centers
     if d.dataset == "blobs":
         return d.n_samples, d.n_features, d.centers
     return None  # csv: known once read

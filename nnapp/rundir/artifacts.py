@@ -48,8 +48,9 @@ def file_mode() -> int:
     return 0o666 & ~umask
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over `path`.
+def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
+    """Write to a temporary file in the same folder, fsync (unless `fsync` is False: a file rewritten
+    many times a second, whose loss in a power cut costs nothing), then rename over `path`.
 
     A file system error (missing folder, no permission, disk full) is an ArtifactError naming the path.
     """
@@ -63,7 +64,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if fsync:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)

@@ -25,7 +25,7 @@ from nnapp.data.csvtable import ReadProgress
 from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import DataFingerprint, check_unchanged, fingerprint
 from nnapp.errors import ArtifactError
-from nnapp.rundir import artifacts, runs
+from nnapp.rundir import artifacts, runs, snapshots
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointWriter, RunInfo, load_checkpoint
 from nnapp.rundir.outputs import write_run
 from nnapp.rundir.runlock import RunLock, lock_run_dir
@@ -173,7 +173,8 @@ def execute(
     writer = CheckpointWriter(run_dir, info)
     t0 = time.perf_counter()
     with training_threads():  # one BLAS thread unless the environment says otherwise: the same numbers
-        result = train(cfg, job.data, [*callbacks, writer], state=state, stop_event=stop_event)
+        recorder = snapshots.SnapshotRecorder(run_dir, cfg)  # frames for `nnapp animate`; survive resume
+        result = train(cfg, job.data, [*callbacks, writer, recorder], state=state, stop_event=stop_event)
     writer.flush(metrics=False)  # the last full epoch, whatever stopped the run; write_run writes metrics.csv
     summary = write_run(run_dir, job.loaded, job.data, result, started_at, job.data_hash, job.notes)
     total_seconds = time.perf_counter() - t0

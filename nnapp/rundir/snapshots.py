@@ -1,0 +1,150 @@
+"""Parameter snapshots for `nnapp animate`: `snapshots.npz` in every run directory.
+
+A run keeps its parameters at epoch 0 and at roughly logarithmically spaced epochs after it (every
+epoch at first, when learning is fast, then further and further apart), at most MAX_FRAMES in all,
+and at the epoch training stopped. The file is bounded: MAX_BYTES at most, parameters stored as float32
+(the pictures need no more); a model too large for even two frames keeps none.
+
+`SnapshotRecorder` is a training callback: it rewrites the file (atomically) whenever it takes a frame,
+so the file is never behind the checkpoint. A resumed run starts with the frames of the file before
+the epoch it resumes from, so it animates whole, and the same as the run never interrupted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnapp.config import Config
+from nnapp.errors import ArtifactError
+from nnapp.rundir import artifacts
+from nnapp.training.trainer import Callback, EpochRecord, TrainState
+
+SNAPSHOTS_NAME = "snapshots.npz"
+MAX_FRAMES = 60
+MAX_BYTES = 2 * 2**20  # 2 MiB: digits with 32 hidden units needs 0.6 MiB for 60 frames
+FRAME_DTYPE = np.float32
+
+
+@dataclass(frozen=True)
+class Snapshots:
+    """epochs (F,) ascending, and the flat parameters at each (F, n_params) float32."""
+
+    epochs: np.ndarray
+    flat: np.ndarray
+
+
+def frame_budget(n_params: int) -> int:
+    """How many frames fit in MAX_BYTES (at most MAX_FRAMES; 0 if fewer than two fit)."""
+    frames = min(MAX_FRAMES, MAX_BYTES // max(1, n_params * np.dtype(FRAME_DTYPE).itemsize))
+    return frames if frames >= 2 else 0
+
+
+def schedule(epochs: int, frames: int = MAX_FRAMES) -> list[int]:
+    """Epoch 0 and at most `frames` - 1 epochs in 1..`epochs`, roughly evenly spaced on a log scale
+    (so every epoch at first), always including `epochs` itself."""
+    if frames < 2 or epochs < 1:
+        return [0] if frames >= 1 else []
+    if epochs <= frames - 1:
+        return list(range(epochs + 1))
+    chosen = [epochs]
+    for count in range(2, 50 * frames):  # rounding merges early points: ask for more until full
+        candidate = sorted({int(e) for e in np.rint(np.geomspace(1, epochs, count))})
+        if len(candidate) > frames - 1:
+            break
+        chosen = candidate
+    return [0, *chosen]
+
+
+def thin(snapshots: Snapshots, frames: int) -> Snapshots:
+    """At most `frames` of them, the first and last kept, the rest evenly chosen by position."""
+    if len(snapshots.epochs) <= frames:
+        return snapshots
+    keep = np.unique(np.round(np.linspace(0, len(snapshots.epochs) - 1, frames)).astype(int))
+    return Snapshots(snapshots.epochs[keep], snapshots.flat[keep])
+
+
+def save_snapshots(run_dir: Path, snapshots: Snapshots) -> None:
+    arrays: dict[str, np.ndarray] = {
+        "epochs": snapshots.epochs.astype(np.int64),
+        "flat": snapshots.flat.astype(FRAME_DTYPE),
+    }
+    # rewritten at each frame: an fsync each time (8 ms here) would add half a second to a 100-epoch run
+    artifacts.atomic_write_bytes(run_dir / SNAPSHOTS_NAME, artifacts.arrays_to_npz_bytes(arrays), fsync=False)
+
+
+def load_snapshots(run_dir: Path) -> Snapshots:
+    """RUN_DIR/snapshots.npz; a missing or damaged file is a one-line ArtifactError."""
+    path = Path(run_dir) / SNAPSHOTS_NAME
+    if not path.is_file():
+        raise ArtifactError(
+            f"{path}: no parameter snapshots (runs written before nnapp kept them cannot be animated; "
+            "train again)"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            epochs, flat = np.asarray(archive["epochs"]), np.asarray(archive["flat"])
+    except Exception as exc:  # zipfile, KeyError, ValueError: all one kind of damage to the user
+        raise ArtifactError(f"{path}: not a readable snapshots file ({type(exc).__name__})") from None
+    ordered = epochs.ndim == 1 and bool(np.all(np.diff(epochs) > 0))
+    if not ordered or flat.ndim != 2 or len(flat) != len(epochs) or len(epochs) == 0:
+        raise ArtifactError(f"{path}: damaged (epochs and parameter frames do not match)")
+    if not np.all(np.isfinite(flat)):
+        raise ArtifactError(f"{path}: damaged (non-finite parameters)")
+    return Snapshots(epochs, flat)
+
+
+class SnapshotRecorder(Callback):
+    """Takes the frames of `schedule` while training and keeps RUN_DIR/snapshots.npz up to date."""
+
+    def __init__(self, run_dir: Path, cfg: Config) -> None:
+        self.run_dir = Path(run_dir)
+        self.epochs = cfg.train.epochs
+        self.patience = cfg.train.early_stopping.patience
+        self.kept = Snapshots(np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=FRAME_DTYPE))
+        self.plan: set[int] | None = None  # the epochs to keep, once the parameter count is known
+        self.budget = 0
+
+    def _start(self, state: TrainState) -> None:
+        self.budget = frame_budget(state.flat.size)
+        self.plan = set(schedule(self.epochs, self.budget))
+        self.kept = Snapshots(np.zeros(0, dtype=np.int64), np.zeros((0, state.flat.size), dtype=FRAME_DTYPE))
+        if state.epoch > 0:  # resumed: the frames before this epoch are those the file holds
+            self._resume(state.epoch, state.flat.size)
+
+    def _resume(self, epoch: int, width: int) -> None:
+        try:
+            earlier = load_snapshots(self.run_dir)
+        except ArtifactError:
+            return  # a run from before snapshots, or a damaged file: animate will say what is missing
+        before = earlier.epochs < epoch  # later ones were taken after the checkpoint: taken again
+        if earlier.flat.shape[1] == width:
+            self.kept = Snapshots(earlier.epochs[before], earlier.flat[before])
+
+    def on_epoch_done(self, state: TrainState) -> None:
+        if state.epoch == 0 and self.plan is None:  # a fresh run: the untrained network is frame 0
+            self._start(state)
+            self._take(state)
+
+    def on_epoch_end(self, record: EpochRecord, state: TrainState) -> None:
+        if self.plan is None:  # the first epoch of a resumed run (its epoch 0 was done before)
+            self._start(state)
+        assert self.plan is not None
+        # the trainer stops after this epoch: keep it, whatever the schedule says
+        last = state.epoch >= self.epochs or (0 < self.patience <= state.bad_epochs)
+        if state.epoch in self.plan or last:
+            self._take(state)
+
+    def _take(self, state: TrainState) -> None:
+        if self.budget == 0 or (len(self.kept.epochs) and self.kept.epochs[-1] >= state.epoch):
+            return
+        epochs = np.append(self.kept.epochs, state.epoch)
+        flat = np.vstack([self.kept.flat, state.flat.astype(FRAME_DTYPE)[None, :]])
+        self.kept = thin(Snapshots(epochs, flat), self.budget)
+        save_snapshots(self.run_dir, self.kept)
+
+
+def size_bound_text() -> str:
+    return f"at most {MAX_FRAMES} frames and {MAX_BYTES / 2**20:g} MiB"
