@@ -389,3 +389,33 @@ def test_points_tied_on_validation_rank_in_grid_order_whatever_order_the_workers
     assert [r.label for r in rows] == ["optim.lr=0.01", "optim.lr=0.1", "optim.lr=1"]
     ranked = [r["optim.lr"] for r in csv.DictReader((tmp_path / "sweep" / "sweep.csv").open())]
     assert ranked == ["0.01", "0.1", "1"]
+
+
+def test_run_pictures_are_drawn_only_with_plots_and_nnapp_plot_draws_them_later(write_config, tmp_path):
+    config = write_config(SMALL.replace("plots: false", "plots: true") + f"  dir: {tmp_path / 'runs'}\n")
+    out = tmp_path / "sweep"
+    assert sweep(config, out).exit_code == 0
+    assert (out / "sweep.png").exists()
+    assert not list(out.glob("*/*.png"))  # a sweep point costs its training, not its pictures
+    run = out / "optim.lr=0.05_seed=0"
+    assert runner.invoke(app, ["plot", str(run)]).exit_code == 0
+    assert (run / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    # the same sweep with --plots is the same sweep: its runs are finished, not "a different config"
+    again = sweep(config, out, "--plots")
+    assert again.exit_code == 0 and "2 finished earlier, 0 to run" in again.output
+    drawn = tmp_path / "drawn"
+    assert sweep(config, drawn, "--plots").exit_code == 0
+    assert (drawn / "optim.lr=0.5_seed=0" / "curves.png").exists()
+
+
+def test_a_point_returns_the_scores_its_summary_json_holds(config, tmp_path):
+    from nnapp.tools.sweep import plan_sweep, run_task
+
+    plan = plan_sweep(config, ["optim.lr=0.05,0.5"], None, tmp_path / "sweep")
+    result = run_task(plan.tasks[1])
+    assert result.status is Status.TRAINED and result.scores is not None
+    summary = json.loads((plan.tasks[1].run_dir / "summary.json").read_text())
+    expected = Scores(
+        summary["val_acc"], summary["val_loss"], summary["test_acc"], summary["test_loss"], "completed"
+    )
+    assert result.scores == expected

@@ -70,6 +70,7 @@ def sweep(
         run_sweep,
         write_outputs,
     )
+    from nnapp.tools.sweep.outputs import preload_drawing
 
     chosen = _backend(Backend, backend, scheduler)
     if chosen is Backend.DASK:
@@ -82,6 +83,7 @@ def sweep(
         f"in {plan.sweep_dir}",
         markup=False,
     )
+    preload_drawing(plan)
     results: list[Any] = []
     with stop_on_signals() as stop:  # Ctrl-C, SIGTERM, SIGHUP: every worker saves its run and stops
         for result in run_sweep(plan, jobs, stop, chosen, scheduler):

@@ -118,10 +118,13 @@ def _run_point(task: Task, stop_name: str) -> PointResult | None:
     stop, done = threading.Event(), threading.Event()
 
     def watch() -> None:
-        while not done.is_set():
-            if stop_all.wait(0.5):
-                stop.set()
-                return
+        try:
+            while not done.is_set():
+                if stop_all.wait(0.5):
+                    stop.set()
+                    return
+        except Exception:  # the cluster closing after the point ended: nothing left to stop
+            return
 
     threading.Thread(target=watch, daemon=True).start()
     try:

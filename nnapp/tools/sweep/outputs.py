@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Sequence
 
 from nnapp.rundir import artifacts
@@ -20,6 +22,14 @@ SWEEP_COLUMNS_AFTER_KEYS = (
     "test_loss_mean",
     "stop_reasons",
 )
+
+
+def preload_drawing(plan: SweepPlan) -> None:
+    """Import matplotlib (about a second) in a background thread while the points train, so that
+    sweep.png does not wait for it at the end. Only when there is a picture to draw."""
+    if plan.axes and plan.tasks:
+        modules = ("matplotlib.figure", "matplotlib.backends.backend_agg")
+        threading.Thread(target=lambda: [importlib.import_module(m) for m in modules], daemon=True).start()
 
 
 def sweep_csv(rows: Sequence[Row], axes: Sequence[Axis]) -> str:
