@@ -384,7 +384,9 @@ def test_points_tied_on_validation_rank_in_grid_order_whatever_order_the_workers
     axis = Axis("optim.lr", ("0.01", "0.1", "1"))
     plan = SweepPlan(tmp_path / "c.yaml", [], [axis], [0], tmp_path / "sweep", [], [])
     scores = Scores(val_acc=0.9, val_loss=0.2, test_acc=0.9, test_loss=0.2, stop_reason="completed")
-    finished = [PointResult(Point((("optim.lr", v),), 0), Path("x"), Status.TRAINED, scores) for v in axis.values]
+    finished = [
+        PointResult(Point((("optim.lr", v),), 0), Path("x"), Status.TRAINED, scores) for v in axis.values
+    ]
     rows = write_outputs(plan, finished[::-1])  # the last point finished first
     assert [r.label for r in rows] == ["optim.lr=0.01", "optim.lr=0.1", "optim.lr=1"]
     ranked = [r["optim.lr"] for r in csv.DictReader((tmp_path / "sweep" / "sweep.csv").open())]

@@ -35,12 +35,15 @@ def config(write_config, tmp_path):
 
 @pytest.fixture
 def dask_scheduler():
-    """A local cluster of two single-threaded worker processes; closed with its client afterwards."""
+    """A local cluster of two single-threaded worker processes, where a task whose worker dies is not
+    retried (as on the sweep's own local cluster); closed with its client afterwards."""
+    import dask
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    )
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        )
     client = Client(cluster)
     try:
         yield cluster.scheduler_address
@@ -70,6 +73,42 @@ def test_a_sweep_on_a_dask_cluster_writes_the_same_model_bytes_as_one_process(
     assert len(models(serial)) == 4
     assert models(on_dask) == models(serial)
     assert (on_dask / "sweep.csv").read_text() == (serial / "sweep.csv").read_text()
+
+
+def test_a_dask_worker_killed_by_sigkill_fails_its_point_only_and_the_others_finish(
+    config, tmp_path, dask_scheduler
+):
+    import os
+    import signal
+    import threading
+    import time
+
+    from nnapp.rundir.runlock import lock_holder
+    from nnapp.tools.sweep import Backend, Status, plan_sweep, run_sweep
+
+    plan = plan_sweep(config, ["train.epochs=3,1000000,5", "train.early_stopping.patience=0"], None, tmp_path)
+    results: list = []
+    sweeping = threading.Thread(
+        target=lambda: results.extend(run_sweep(plan, 2, None, Backend.DASK, dask_scheduler)), daemon=True
+    )
+    sweeping.start()
+    endless = tmp_path / "train.epochs=1000000_seed=0"
+    deadline = time.monotonic() + 60
+    while not (endless / "checkpoint.npz").exists():
+        assert time.monotonic() < deadline and sweeping.is_alive(), results
+        time.sleep(0.05)
+    fd = os.open(endless, os.O_RDONLY | os.O_DIRECTORY)
+    worker = lock_holder(fd)  # the dask worker process that trains the endless point
+    os.close(fd)
+    assert worker is not None
+    os.kill(worker, signal.SIGKILL)  # what the out-of-memory killer does
+    sweeping.join(timeout=120)
+    assert not sweeping.is_alive()
+    by_epochs = {r.point.label: r for r in results}
+    assert by_epochs["train.epochs=1000000"].status is Status.ERROR
+    assert "its dask worker died" in by_epochs["train.epochs=1000000"].error
+    for done in ("train.epochs=3", "train.epochs=5"):
+        assert by_epochs[done].scores is not None and by_epochs[done].scores.stop_reason == "completed"
 
 
 def test_without_a_scheduler_the_sweep_runs_on_a_local_dask_cluster_of_jobs_workers(config, tmp_path):

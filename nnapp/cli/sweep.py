@@ -88,23 +88,8 @@ def sweep(
     with stop_on_signals() as stop:  # Ctrl-C, SIGTERM, SIGHUP: every worker saves its run and stops
         for result in run_sweep(plan, jobs, stop, chosen, scheduler):
             results.append(result)
-            if result.status is Status.SKIPPED or result.interrupted:
-                continue  # finished earlier, or stopped with the sweep: said once below
-            point = f"{result.point.label} seed={result.point.seed}".strip()
-            s = result.scores
-            if s is None:
-                err.print(
-                    f"[{len(results)}/{plan.total}] {point}: error: {result.error}",
-                    markup=False,
-                    soft_wrap=True,
-                )
-            else:
-                out.print(
-                    f"[{len(results)}/{plan.total}] {point}: val acc {s.val_acc:.4f} "
-                    f"test acc {s.test_acc:.4f} ({s.stop_reason}, {result.seconds:.1f} s)",
-                    markup=False,
-                    soft_wrap=True,
-                )
+            if result.status is not Status.SKIPPED and not result.interrupted:
+                _progress_line(result, f"[{len(results)}/{plan.total}]")  # others: said once below
         done = finished_on_disk(plan)
         if stop.is_set() and done < plan.total:
             err.print(
@@ -118,6 +103,20 @@ def sweep(
     errors = [r for r in results if r.status is Status.ERROR]
     if errors:
         raise fail(f"{len(errors)} of {plan.total} runs failed (see the lines above)", 1)
+
+
+def _progress_line(result: Any, counter: str) -> None:
+    point = f"{result.point.label} seed={result.point.seed}".strip()
+    s = result.scores
+    if s is None:
+        err.print(f"{counter} {point}: error: {result.error}", markup=False, soft_wrap=True)
+    else:
+        out.print(
+            f"{counter} {point}: val acc {s.val_acc:.4f} test acc {s.test_acc:.4f} "
+            f"({s.stop_reason}, {result.seconds:.1f} s)",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def _backend(kind: Any, name: str, scheduler: str | None) -> Any:

@@ -8,6 +8,8 @@ every machine sees, at the same absolute path (the config and its CSV files too)
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import threading
 import time
 import uuid
@@ -49,7 +51,7 @@ def run_on_dask(
     cluster = None
     if scheduler is None:
         # a point that kills its worker fails at once, as with local processes, not after 3 retries
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}), _sigint_ignored():
             cluster = LocalCluster(
                 n_workers=jobs,
                 threads_per_worker=1,
@@ -71,6 +73,21 @@ def run_on_dask(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Worker processes started meanwhile inherit SIGINT ignored: a terminal's Ctrl-C, which reaches the
+    whole process group, then stops the sweep (which stops its points after their step and saves them)
+    instead of killing the workers mid-step."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _gather(futures: dict[Any, Task], stop: threading.Event, stop_all: Any) -> Iterator[PointResult]:

@@ -6,7 +6,7 @@ import threading
 import time
 from dataclasses import replace
 
-from nnapp.config import LoadedConfig, load_config
+from nnapp.config import LoadedConfig
 from nnapp.errors import NnappError
 from nnapp.tools.sweep.plan import Task
 from nnapp.tools.sweep.results import PointResult, Scores, Status
@@ -42,7 +42,7 @@ def train_point(task: Task, stop_event: threading.Event | None) -> Scores:
         except NnappError:  # an unreadable checkpoint: start the point again
             outcome = None
     if task.action != "resume" or outcome is None:
-        loaded = _with_plots(load_config(task.config_path, list(task.overrides)), task.plots)
+        loaded = _with_plots(task.loaded, task.plots)  # validated by the plan: not parsed again
         outcome = run_experiment(loaded, stop_event=stop_event, run_dir=task.run_dir)
     # the numbers come back in memory: the parent never re-reads summary.json
     return Scores.from_mapping(outcome.metrics, outcome.result.stop_reason)

@@ -18,8 +18,7 @@ from nnapp.tools.sweep.results import PointResult, Scores, Status
 
 @dataclass(frozen=True)
 class Task:
-    config_path: Path
-    overrides: tuple[str, ...]  # fixed overrides + the point's
+    loaded: LoadedConfig  # the base config with the fixed overrides and the point's, validated once
     run_dir: Path
     action: str  # "train" | "resume"
     point: Point
@@ -68,7 +67,7 @@ def plan_sweep(
         if scores is not None:
             finished.append(PointResult(point, run_dir, Status.SKIPPED, scores))
         else:
-            tasks.append(Task(config_path, overrides, run_dir, state, point, plots))
+            tasks.append(Task(loaded, run_dir, state, point, plots))
     return SweepPlan(config_path, fixed, axes, seeds, sweep_dir, tasks, finished)
 
 
