@@ -77,6 +77,10 @@ def sweep(
         from nnapp.tools.sweep.cluster import require_dask
 
         require_dask(scheduler, out_dir)
+    else:
+        from nnapp.tools.sweep.workers import start_server
+
+        start_server()  # its imports overlap the planning
     plan = plan_sweep(config, grid or [], parse_seeds(seeds), out_dir, plots)
     out.print(
         f"sweep: {plan.total} runs ({len(plan.finished)} finished earlier, {len(plan.tasks)} to run) "

@@ -76,6 +76,15 @@ def _context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
+def start_server() -> None:
+    """Start the fork server now, so that it imports what the workers need while the sweep is planned
+    (it does not wait for that: the first worker does)."""
+    if _context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _hand_out(context: Any, pool: list[_Worker], waiting: deque[Task], jobs: int) -> None:
     for worker in pool:
         if waiting and not worker.busy:
