@@ -37,7 +37,12 @@ def sweep(
     seeds: Annotated[
         str | None, typer.Option("--seeds", help="Seeds per point, e.g. 0,1,2 (default: the config's).")
     ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel processes.")] = 1,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Points at once: worker processes (with dask: the local cluster's)."
+        ),
+    ] = 1,
     out_dir: Annotated[
         Path | None,
         typer.Option(
