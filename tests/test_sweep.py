@@ -10,7 +10,17 @@ from typer.testing import CliRunner
 
 from nnapp.cli.app import app
 from nnapp.errors import ConfigError
-from nnapp.tools.sweep import Point, PointResult, leaderboard, parse_grid, parse_seeds, points, split_values
+from nnapp.tools.sweep import (
+    Point,
+    PointResult,
+    Scores,
+    Status,
+    leaderboard,
+    parse_grid,
+    parse_seeds,
+    points,
+    split_values,
+)
 
 runner = CliRunner()
 
@@ -83,14 +93,8 @@ def test_seeds_must_be_distinct_non_negative_integers():
 
 def test_the_leaderboard_pools_seeds_and_puts_the_best_mean_validation_accuracy_first():
     def result(lr: str, seed: int, val: float, test: float) -> PointResult:
-        summary = {
-            "val_acc": val,
-            "test_acc": test,
-            "val_loss": 1 - val,
-            "test_loss": 1.0,
-            "stop_reason": "completed",
-        }
-        return PointResult(Point((("optim.lr", lr),), seed), Path("x"), "trained", summary)
+        scores = Scores(val_acc=val, val_loss=1 - val, test_acc=test, test_loss=1.0, stop_reason="completed")
+        return PointResult(Point((("optim.lr", lr),), seed), Path("x"), Status.TRAINED, scores)
 
     rows = leaderboard(
         [
@@ -198,14 +202,8 @@ def test_ctrl_c_stops_the_sweep_with_130_keeping_finished_runs_for_the_rerun(wri
 
 def test_ties_in_validation_accuracy_are_broken_by_validation_loss_never_by_test_accuracy():
     def result(lr: str, val_loss: float, test: float) -> PointResult:
-        summary = {
-            "val_acc": 0.9,
-            "test_acc": test,
-            "val_loss": val_loss,
-            "test_loss": 1.0,
-            "stop_reason": "x",
-        }
-        return PointResult(Point((("optim.lr", lr),), 0), Path("x"), "trained", summary)
+        scores = Scores(val_acc=0.9, val_loss=val_loss, test_acc=test, test_loss=1.0, stop_reason="x")
+        return PointResult(Point((("optim.lr", lr),), 0), Path("x"), Status.TRAINED, scores)
 
     # the better test accuracy sits on the worse validation loss: validation decides
     rows = leaderboard([result("1", 0.30, 1.0), result("0.1", 0.20, 0.5)])
@@ -385,9 +383,41 @@ def test_points_tied_on_validation_rank_in_grid_order_whatever_order_the_workers
 
     axis = Axis("optim.lr", ("0.01", "0.1", "1"))
     plan = SweepPlan(tmp_path / "c.yaml", [], [axis], [0], tmp_path / "sweep", [], [])
-    summary = {"val_acc": 0.9, "test_acc": 0.9, "val_loss": 0.2, "test_loss": 0.2, "stop_reason": "completed"}
-    finished = [PointResult(Point((("optim.lr", v),), 0), Path("x"), "trained", summary) for v in axis.values]
+    scores = Scores(val_acc=0.9, val_loss=0.2, test_acc=0.9, test_loss=0.2, stop_reason="completed")
+    finished = [
+        PointResult(Point((("optim.lr", v),), 0), Path("x"), Status.TRAINED, scores) for v in axis.values
+    ]
     rows = write_outputs(plan, finished[::-1])  # the last point finished first
     assert [r.label for r in rows] == ["optim.lr=0.01", "optim.lr=0.1", "optim.lr=1"]
     ranked = [r["optim.lr"] for r in csv.DictReader((tmp_path / "sweep" / "sweep.csv").open())]
     assert ranked == ["0.01", "0.1", "1"]
+
+
+def test_run_pictures_are_drawn_only_with_plots_and_nnapp_plot_draws_them_later(write_config, tmp_path):
+    config = write_config(SMALL.replace("plots: false", "plots: true") + f"  dir: {tmp_path / 'runs'}\n")
+    out = tmp_path / "sweep"
+    assert sweep(config, out).exit_code == 0
+    assert (out / "sweep.png").exists()
+    assert not list(out.glob("*/*.png"))  # a sweep point costs its training, not its pictures
+    run = out / "optim.lr=0.05_seed=0"
+    assert runner.invoke(app, ["plot", str(run)]).exit_code == 0
+    assert (run / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    # the same sweep with --plots is the same sweep: its runs are finished, not "a different config"
+    again = sweep(config, out, "--plots")
+    assert again.exit_code == 0 and "2 finished earlier, 0 to run" in again.output
+    drawn = tmp_path / "drawn"
+    assert sweep(config, drawn, "--plots").exit_code == 0
+    assert (drawn / "optim.lr=0.5_seed=0" / "curves.png").exists()
+
+
+def test_a_point_returns_the_scores_its_summary_json_holds(config, tmp_path):
+    from nnapp.tools.sweep import plan_sweep, run_task
+
+    plan = plan_sweep(config, ["optim.lr=0.05,0.5"], None, tmp_path / "sweep")
+    result = run_task(plan.tasks[1])
+    assert result.status is Status.TRAINED and result.scores is not None
+    summary = json.loads((plan.tasks[1].run_dir / "summary.json").read_text())
+    expected = Scores(
+        summary["val_acc"], summary["val_loss"], summary["test_acc"], summary["test_loss"], "completed"
+    )
+    assert result.scores == expected

@@ -23,6 +23,8 @@ from nnapp.cli.signals import stop_on_signals
         "Examples:\n\n"
         "  nnapp sweep configs/iris.yaml optim.lr=0.01,0.1,1 model.hidden=16,64\n\n"
         "  nnapp sweep configs/moons.yaml optim.lr=0.03,0.3 --seeds 0,1,2 --jobs 2\n\n"
+        "  nnapp sweep configs/iris.yaml optim.lr=0.01,0.1 --backend dask --scheduler tcp://host:8786 "
+        "--out /shared/iris-sweep\n\n"
         "Run the same command again to skip finished points and resume interrupted ones."
     )
 )
@@ -35,44 +37,68 @@ def sweep(
     seeds: Annotated[
         str | None, typer.Option("--seeds", help="Seeds per point, e.g. 0,1,2 (default: the config's).")
     ] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel processes.")] = 1,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs", "-j", min=1, help="Points at once: worker processes (with dask: the local cluster's)."
+        ),
+    ] = 1,
     out_dir: Annotated[
         Path | None,
         typer.Option(
             "--out", help="Sweep directory (default: <output.dir>/<name>-sweep).", show_default=False
         ),
     ] = None,
+    plots: Annotated[
+        bool, typer.Option("--plots", help="Draw each run's pictures (any time later: nnapp plot RUN).")
+    ] = False,
+    backend: Annotated[
+        str, typer.Option("--backend", help="processes (this machine) or dask (a dask cluster).")
+    ] = "processes",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="With --backend dask: join this scheduler (default: start a local cluster of --jobs "
+            "workers). Run directories must be on a file system its workers share: --out absolute.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Train each combination of the values x seeds; print a leaderboard; write sweep.csv, sweep.png."""
-    from nnapp.tools.sweep import finished_on_disk, parse_seeds, plan_sweep, run_sweep, write_outputs
+    from nnapp.tools.sweep import (
+        Backend,
+        Status,
+        finished_on_disk,
+        parse_seeds,
+        plan_sweep,
+        run_sweep,
+        write_outputs,
+    )
+    from nnapp.tools.sweep.outputs import preload_drawing
 
-    plan = plan_sweep(config, grid or [], parse_seeds(seeds), out_dir)
+    chosen = _backend(Backend, backend, scheduler)
+    if chosen is Backend.DASK:
+        from nnapp.tools.sweep.cluster import require_dask
+
+        require_dask(scheduler, out_dir)
+    else:
+        from nnapp.tools.sweep.workers import start_server
+
+        start_server()  # its imports overlap the planning
+    plan = plan_sweep(config, grid or [], parse_seeds(seeds), out_dir, plots)
     out.print(
         f"sweep: {plan.total} runs ({len(plan.finished)} finished earlier, {len(plan.tasks)} to run) "
         f"in {plan.sweep_dir}",
         markup=False,
     )
+    preload_drawing(plan)
     results: list[Any] = []
     with stop_on_signals() as stop:  # Ctrl-C, SIGTERM, SIGHUP: every worker saves its run and stops
-        for result in run_sweep(plan, jobs, stop):
+        for result in run_sweep(plan, jobs, stop, chosen, scheduler):
             results.append(result)
-            if result.status == "skipped" or result.summary.get("stop_reason") == "interrupted":
-                continue  # finished earlier, or stopped with the sweep: said once below
-            point = f"{result.point.label} seed={result.point.seed}".strip()
-            if result.status == "error":
-                err.print(
-                    f"[{len(results)}/{plan.total}] {point}: error: {result.error}",
-                    markup=False,
-                    soft_wrap=True,
-                )
-            else:
-                s = result.summary
-                out.print(
-                    f"[{len(results)}/{plan.total}] {point}: val acc {s['val_acc']:.4f} "
-                    f"test acc {s['test_acc']:.4f} ({s['stop_reason']}, {result.seconds:.1f} s)",
-                    markup=False,
-                    soft_wrap=True,
-                )
+            if result.status is not Status.SKIPPED and not result.interrupted:
+                _progress_line(result, f"[{len(results)}/{plan.total}]")  # others: said once below
         done = finished_on_disk(plan)
         if stop.is_set() and done < plan.total:
             err.print(
@@ -81,11 +107,36 @@ def sweep(
                 markup=False,
             )
             raise typer.Exit(130)
-    rows = write_outputs(plan, [r for r in results if r.summary.get("stop_reason") != "interrupted"])
+    rows = write_outputs(plan, results)
     out.print(leaderboard_table(rows, plan))
-    errors = [r for r in results if r.status == "error"]
+    errors = [r for r in results if r.status is Status.ERROR]
     if errors:
         raise fail(f"{len(errors)} of {plan.total} runs failed (see the lines above)", 1)
+
+
+def _progress_line(result: Any, counter: str) -> None:
+    point = f"{result.point.label} seed={result.point.seed}".strip()
+    s = result.scores
+    if s is None:
+        err.print(f"{counter} {point}: error: {result.error}", markup=False, soft_wrap=True)
+    else:
+        out.print(
+            f"{counter} {point}: val acc {s.val_acc:.4f} test acc {s.test_acc:.4f} "
+            f"({s.stop_reason}, {result.seconds:.1f} s)",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+def _backend(kind: Any, name: str, scheduler: str | None) -> Any:
+    """--backend as the Backend enum; --scheduler only with dask."""
+    try:
+        chosen = kind(name)
+    except ValueError:
+        raise fail(f"--backend {name!r}: expected processes or dask", 2) from None
+    if scheduler is not None and chosen is not kind.DASK:
+        raise fail("--scheduler needs --backend dask", 2)
+    return chosen
 
 
 def leaderboard_table(rows: list[Any], plan: Any) -> Table:
