@@ -31,21 +31,21 @@ def run_task(task: Task, stop_event: threading.Event | None = None) -> PointResu
 
 def train_point(task: Task, stop_event: threading.Event | None) -> Scores:
     """The adapter to nnapp.rundir's run lifecycle: every call the sweep makes to it is here."""
-    from nnapp.rundir.experiment import run_experiment
-    from nnapp.rundir.resume import prepare_resume, resume_experiment
+    from nnapp.rundir.job import execute, prepare_new, prepare_resume
 
+    outcome = None
     if task.action == "resume":
         try:
             job = prepare_resume(task.run_dir)
             job = replace(job, loaded=_with_plots(job.loaded, task.plots))
-            outcome = resume_experiment(job, stop_event=stop_event)
+            outcome = execute(job, stop_event=stop_event)
         except NnappError:  # an unreadable checkpoint: start the point again
             outcome = None
-    if task.action != "resume" or outcome is None:
+    if outcome is None:
         loaded = _with_plots(task.loaded, task.plots)  # validated by the plan: not parsed again
-        outcome = run_experiment(loaded, stop_event=stop_event, run_dir=task.run_dir)
+        outcome = execute(prepare_new(loaded, run_dir=task.run_dir), stop_event=stop_event)
     # the numbers come back in memory: the parent never re-reads summary.json
-    return Scores.from_mapping(outcome.metrics, outcome.result.stop_reason)
+    return Scores.from_mapping(vars(outcome.summary), outcome.result.stop_reason)
 
 
 def _with_plots(loaded: LoadedConfig, plots: bool) -> LoadedConfig:
