@@ -255,7 +255,7 @@ def measure_overhead(name: str, repeats: int) -> Overhead:
                 train(cfg, data)
                 samples["checks"].append(time.perf_counter() - started)
                 with cli._Reporter(cfg.train.epochs, False, 1) as reporter:
-                    outcome = run_experiment(loaded, [reporter], data=data)  # type: ignore[list-item]
+                    outcome = run_experiment(loaded, [reporter], data=data)
                 samples["total"].append(outcome.metrics["total_seconds"])
         finally:
             cli.out = saved

@@ -8,7 +8,9 @@ import pytest
 from nnapp.config import Config, DataConfig, EarlyStoppingConfig, GradcheckConfig, ModelConfig, TrainConfig
 from nnapp.core import network
 from nnapp.data.datasets import load_dataset
-from nnapp.training.trainer import Callback, evaluate, train
+from nnapp.training.evaluate import evaluate
+from nnapp.training.records import Callback
+from nnapp.training.trainer import train
 
 
 @pytest.fixture(scope="module")

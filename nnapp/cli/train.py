@@ -96,7 +96,7 @@ def train(
         epochs = loaded.config.train.epochs
         log_every = loaded.config.output.log_every or max(1, epochs // 20)
         with Reporter(epochs, quiet, log_every, notes(loaded.config, data)) as reporter:
-            outcome = run_experiment(loaded, [reporter], stop_event=stop, data=data)  # type: ignore[list-item]
+            outcome = run_experiment(loaded, [reporter], stop_event=stop, data=data)
         finish(outcome)  # still under our handlers: more Ctrl-C cannot cut the resume hint short
 
 
@@ -135,5 +135,5 @@ def train_resume(
         if not quiet:
             out.print(f"resuming {run_dir} after epoch {job.checkpoint.state.epoch} of {cfg.train.epochs}")
         with Reporter(cfg.train.epochs, quiet, log_every) as reporter:
-            outcome = resume_experiment(job, [reporter], stop_event=stop)  # type: ignore[list-item]
+            outcome = resume_experiment(job, [reporter], stop_event=stop)
         finish(outcome)

@@ -44,7 +44,7 @@ coordinate is detected (by comparing the masks z > 0), counted and excluded, nev
 
 Coordinates: `coords` per tensor at random, except b2, always checked in full, and U, at least one
 coordinate in every class row (a mistake that touches one class only shows in its row of U and its
-entry of b2). The caller chooses rows that hold every class (trainer.gradcheck_rows).
+entry of b2). The caller chooses rows that hold every class (nnapp.training.start.gradcheck_rows).
 """
 
 from __future__ import annotations

@@ -20,8 +20,10 @@ from nnapp.data import preflight
 from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import DataFingerprint, fingerprint
 from nnapp.rundir import artifacts
+from nnapp.training.evaluate import summary_metrics
+from nnapp.training.records import Callback, TrainResult
 from nnapp.training.threads import training_threads
-from nnapp.training.trainer import Callback, TrainResult, summary_metrics, train
+from nnapp.training.trainer import train
 
 EXIT_CODES = {"completed": 0, "early_stopping": 0, "diverged": 3, "gradcheck_failed": 4, "interrupted": 130}
 

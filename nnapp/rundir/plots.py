@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nnapp.training.trainer import EpochRecord, GradcheckRecord
+from nnapp.training.records import EpochRecord, GradcheckRecord
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -23,8 +23,10 @@ from nnapp.rundir import artifacts, runs
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointWriter, RunInfo, load_checkpoint
 from nnapp.rundir.experiment import EXIT_CODES, RunOutcome, data_base_dir, prepare, write_run
 from nnapp.rundir.runlock import lock_run_dir
+from nnapp.training.records import Callback
+from nnapp.training.start import dimensions
 from nnapp.training.threads import training_threads
-from nnapp.training.trainer import Callback, dimensions, train
+from nnapp.training.trainer import train
 
 
 @dataclass

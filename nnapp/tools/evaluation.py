@@ -17,7 +17,7 @@ from nnapp.data.datasets import MISSING_TOKENS, CsvRows, encode_features, read_c
 from nnapp.errors import DataError
 from nnapp.rundir.artifacts import csv_text
 from nnapp.rundir.runs import Run, rebuild_dataset, target_column
-from nnapp.training.trainer import evaluate as loss_and_accuracy
+from nnapp.training.evaluate import evaluate as loss_and_accuracy
 
 SPLITS = ("train", "val", "test")
 
