@@ -14,7 +14,8 @@ import numpy as np
 
 from nnapp.config import load_config
 from nnapp.data.datasets import load_dataset
-from nnapp.training.trainer import summary_metrics, train
+from nnapp.training.evaluate import summary_metrics
+from nnapp.training.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent
 

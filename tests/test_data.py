@@ -1,6 +1,7 @@
 """Datasets: built-ins, CSV with string labels and categories, missing values, stratified splits."""
 
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -100,7 +101,7 @@ def test_a_missing_target_column_is_named(tmp_path):
 def test_builtin_datasets_have_their_shapes():
     shapes = {}
     for name in ("iris", "wine", "breast_cancer", "digits"):
-        data = load_dataset(DataConfig(dataset=name), seed=0)  # type: ignore[arg-type]
+        data = load_dataset(DataConfig(dataset=cast(Any, name)), seed=0)
         shapes[name] = (data.n_features, data.n_classes)
     assert shapes == {"iris": (4, 3), "wine": (13, 3), "breast_cancer": (30, 2), "digits": (64, 10)}
 

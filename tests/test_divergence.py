@@ -14,7 +14,7 @@ from nnapp.data.datasets import load_dataset
 from nnapp.rundir import artifacts
 from nnapp.rundir.plots import LOG_CEILING, curves_png, log_safe
 from nnapp.training import trainer
-from nnapp.training.trainer import EpochRecord
+from nnapp.training.records import EpochRecord
 
 
 def _setup(**train: object):

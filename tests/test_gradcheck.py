@@ -131,7 +131,7 @@ def test_round_off_beyond_tol_makes_a_coordinate_unreliable_never_pass_or_fail()
 def test_weights_blown_up_by_a_runaway_loss_check_as_unreliable_not_failed(monkeypatch):
     from nnapp.config import config_from_mapping
     from nnapp.data.datasets import load_dataset
-    from nnapp.training import trainer
+    from nnapp.training import start, trainer
 
     monkeypatch.setattr(trainer, "RUNAWAY_FACTOR", np.inf)  # let it run away, as the old code did
     raw = {
@@ -145,8 +145,8 @@ def test_weights_blown_up_by_a_runaway_loss_check_as_unreliable_not_failed(monke
     data = load_dataset(cfg.data, cfg.seed)
     result = trainer.train(cfg, data)
     assert result.history[-1].train_loss > 1e10
-    params = network.views(result.state.flat, *trainer.dimensions(data, cfg))
-    report = trainer.run_gradcheck(cfg, params, data, np.random.default_rng(0))
+    params = network.views(result.state.flat, *start.dimensions(data, cfg))
+    report = start.run_gradcheck(cfg, params, data, np.random.default_rng(0))
     assert report.verdict == "unreliable"
     assert all(t.verdict in ("unreliable", "pass") for t in report.tensors)
     assert sum(t.unresolved for t in report.tensors) > 0
@@ -156,7 +156,7 @@ def test_verdicts_are_an_enum_that_files_write_as_the_same_strings():
     import json
 
     from nnapp.rundir.artifacts import gradcheck_rows
-    from nnapp.training.trainer import GradcheckRecord
+    from nnapp.training.records import GradcheckRecord
 
     assert [v.value for v in gradcheck.Verdict] == ["pass", "warn", "fail", "unreliable"]
     check = gradcheck.TensorCheck("W", 1, 0, 0.0, (0, 0), "unreliable")  # as read back from a file
@@ -205,7 +205,7 @@ def test_check_rows_hold_every_class_and_samples_is_raised_to_n_c():
     from nnapp.config import config_from_mapping
     from nnapp.data.datasets import load_dataset
     from nnapp.data.preflight import notes
-    from nnapp.training.trainer import gradcheck_rows
+    from nnapp.training.start import gradcheck_rows
 
     cfg, _ = config_from_mapping({"data": {"dataset": "digits"}, "gradcheck": {"samples": 3}})
     data = load_dataset(cfg.data, cfg.seed)

@@ -17,7 +17,7 @@ from nnapp.rundir.artifacts import load_model
 from nnapp.rundir.checkpoint import load_checkpoint
 from nnapp.rundir.resume import prepare_resume, resume_experiment
 from nnapp.rundir.snapshots import load_snapshots
-from nnapp.training.trainer import METRIC_COLUMNS
+from nnapp.training.records import METRIC_COLUMNS
 
 # Far more epochs than a test waits for: the run is always stopped by a signal.
 ENDLESS = """

@@ -27,8 +27,10 @@ from nnapp.tools.lr_find import (
     smooth,
     suggest,
 )
+from nnapp.training.evaluate import summary_metrics
+from nnapp.training.start import init_state
 from nnapp.training.threads import training_threads
-from nnapp.training.trainer import init_state, summary_metrics, train
+from nnapp.training.trainer import train
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "200"}

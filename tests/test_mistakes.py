@@ -18,7 +18,7 @@ from nnapp.core import mistakes, network
 from nnapp.core.gradcheck import Verdict, check_gradients, one_hot
 from nnapp.rundir.experiment import prepare
 from nnapp.tools.gradcheck_run import check_config
-from nnapp.training import trainer
+from nnapp.training import start, trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p.stem for p in (ROOT / "configs").glob("*.yaml"))
@@ -37,14 +37,14 @@ def _setup(name: str):
 
 def _training_gradients(cfg, data, mistake: str | None):
     """dJ/dW, b1, U, b2, x by the training path at the initial parameters on the check's rows."""
-    state = trainer.init_state(cfg, data)
-    params = network.views(state.flat, *trainer.dimensions(data, cfg))
-    rows = trainer.gradcheck_rows(cfg, data)
+    state = start.init_state(cfg, data)
+    params = network.views(state.flat, *start.dimensions(data, cfg))
+    rows = start.gradcheck_rows(cfg, data)
     X = data.X_train[rows].astype(np.float64)
     Y = one_hot(data.y_train[rows], data.n_classes)
     ws = network.Workspace.new(len(rows) + 1, cfg.model.hidden, data.n_classes)
     stale = np.ones_like(state.flat, dtype=np.float64)  # what a previous step leaves in training's buffer
-    out = network.views(stale, *trainer.dimensions(data, cfg))
+    out = network.views(stale, *start.dimensions(data, cfg))
     p64 = {k: v.astype(np.float64) for k, v in params.items()}
     if mistake is None:
         grads = network.step_gradients(p64, X, Y, cfg.optim.weight_decay, ws, out, input_grad=True)
@@ -119,12 +119,12 @@ def test_relu_mask_ge_differs_only_at_z_0_exactly_where_the_check_skips_a_kink()
 def test_decayed_biases_is_caught_once_the_biases_have_moved():
     loaded, data = _setup("breast_cancer")
     cfg = loaded.config
-    state = trainer.init_state(cfg, data)
-    params = network.views(state.flat, *trainer.dimensions(data, cfg))
+    state = start.init_state(cfg, data)
+    params = network.views(state.flat, *start.dimensions(data, cfg))
     params["b1"][:] = 0.1  # as after some training
     params["b2"][:] = [0.3, -0.3]
     with mistakes.planted("decayed_biases"):
-        report = trainer.run_gradcheck(cfg, params, data, np.random.default_rng(0))
+        report = start.run_gradcheck(cfg, params, data, np.random.default_rng(0))
     assert report.verdict == Verdict.FAIL
     assert {t.name for t in report.tensors if t.verdict == Verdict.FAIL} >= {"b1", "b2"}
 

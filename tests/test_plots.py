@@ -17,7 +17,7 @@ from nnapp.data.datasets import load_dataset
 from nnapp.rundir import plots, report
 from nnapp.rundir.plots import SweepPoint
 from nnapp.rundir.runs import read_checks
-from nnapp.training.trainer import EpochRecord
+from nnapp.training.records import EpochRecord
 
 
 def record(epoch: int, loss: float, acc: float) -> EpochRecord:

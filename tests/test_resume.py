@@ -17,6 +17,7 @@ from nnapp.errors import NnappError
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint, snapshot
 from nnapp.rundir.experiment import run_experiment
 from nnapp.rundir.resume import prepare_resume, resume_experiment
+from nnapp.training.records import Callback
 from nnapp.training.trainer import train
 
 runner = CliRunner()
@@ -230,14 +231,11 @@ REPO = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(p.name for p in (REPO / "configs").glob("*.yaml"))
 
 
-class StopAfterEpoch:
+class StopAfterEpoch(Callback):
     """Requests a stop at the end of epoch `epoch`, as a Ctrl-C there would."""
 
     def __init__(self, event: threading.Event, epoch: int) -> None:
         self.event, self.epoch = event, epoch
-
-    def on_start(self, *args: object) -> None: ...
-    def on_gradcheck(self, record: object) -> None: ...
 
     def on_epoch_end(self, record, state) -> None:
         if record.epoch == self.epoch:

@@ -25,7 +25,7 @@ from nnapp.rundir.checkpoint import load_checkpoint, save_checkpoint
 from nnapp.rundir.experiment import run_experiment
 from nnapp.rundir.resume import prepare_resume, resume_experiment
 from nnapp.rundir.runlock import lock_run_dir
-from nnapp.training.trainer import Callback
+from nnapp.training.records import Callback
 
 runner = CliRunner()
 FLOWERS_CONFIG = ROOT / "configs" / "flowers_csv.yaml"

@@ -16,7 +16,8 @@ from nnapp.rundir import artifacts, checkpoint, job, outputs, report
 from nnapp.rundir.checkpoint import CheckpointWriter, RunInfo, load_checkpoint
 from nnapp.rundir.report import report_markdown
 from nnapp.rundir.runs import RunSummary, SavedModel, read_summary
-from nnapp.training.trainer import Callback, TrainState, train
+from nnapp.training.records import Callback, TrainState
+from nnapp.training.trainer import train
 
 runner = CliRunner()
 

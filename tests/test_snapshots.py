@@ -22,7 +22,7 @@ from nnapp.rundir.snapshots import (
     save_snapshots,
     schedule,
 )
-from nnapp.training.trainer import Callback
+from nnapp.training.records import Callback
 
 SMALL = """
 name: snap

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
@@ -14,9 +14,13 @@ from nnapp.cli.shell import (
     out,
 )
 
+if TYPE_CHECKING:  # at run time these names are only annotations: `nnapp --help` must not import numpy
+    from nnapp.training.records import EpochRecord, GradcheckRecord, TrainState
+
 
 class Reporter:
-    """Training callbacks that draw progress: a rich bar on a terminal, plain lines otherwise."""
+    """A training Callback (nnapp.training.records) that draws progress: a rich bar on a terminal,
+    plain lines otherwise."""
 
     def __init__(self, epochs: int, quiet: bool, log_every: int, notes: Sequence[str] = ()) -> None:
         self.epochs, self.quiet, self.log_every = epochs, quiet, log_every
@@ -46,15 +50,15 @@ class Reporter:
         if self.progress is not None:
             self.progress.stop()
 
-    def on_start(self, initial: Any, chance: float, far_off: bool) -> None:
+    def on_start(self, initial: EpochRecord, chance_loss: float, far_off: bool) -> None:
         for note in self.notes:  # what the run adjusts in the config, e.g. the batch size (even with -q)
             err.print(f"note: {note}", markup=False)
         if self.quiet:
             return
         flag = "  [yellow](far from chance: check the data scaling and init)[/]" if far_off else ""
-        out.print(f"epoch 0: loss {initial.train_ce:.4f} (chance level ln N_c = {chance:.4f}){flag}")
+        out.print(f"epoch 0: loss {initial.train_ce:.4f} (chance level ln N_c = {chance_loss:.4f}){flag}")
 
-    def on_epoch_end(self, record: Any, state: Any) -> None:
+    def on_epoch_end(self, record: EpochRecord, state: TrainState) -> None:
         if self.quiet:
             return
         info = (
@@ -66,7 +70,10 @@ class Reporter:
         elif record.epoch % self.log_every == 0 or record.epoch == 1:
             out.print(f"epoch {record.epoch:>4}/{self.epochs}  {info}  lr {record.lr:.3g}")
 
-    def on_gradcheck(self, record: Any) -> None:
+    def on_epoch_done(self, state: TrainState) -> None:
+        return None  # checkpoints are the CheckpointWriter's; the console has nothing to add
+
+    def on_gradcheck(self, record: GradcheckRecord) -> None:
         report = record.report
         routine = report.verdict == "pass" and record.when != "final"
         if routine:

@@ -108,7 +108,7 @@ def train(
             )
         notes = () if job.resumed else job.notes  # a resumed run said its notes when it started
         with Reporter(cfg.train.epochs, quiet, log_every, notes) as reporter:
-            outcome = execute(job, [reporter], stop_event=stop)  # type: ignore[list-item]
+            outcome = execute(job, [reporter], stop_event=stop)
         finish(outcome)  # still under our handlers: more Ctrl-C cannot cut the resume hint short
 
 

@@ -44,7 +44,7 @@ coordinate is detected (by comparing the masks z > 0), counted and excluded, nev
 
 Coordinates: `coords` per tensor at random, except b2, always checked in full, and U, at least one
 coordinate in every class row (a mistake that touches one class only shows in its row of U and its
-entry of b2). The caller chooses rows that hold every class (trainer.gradcheck_rows).
+entry of b2). The caller chooses rows that hold every class (nnapp.training.start.gradcheck_rows).
 """
 
 from __future__ import annotations
@@ -260,55 +260,87 @@ def check_gradients(
     analytic["x"] = np.array(grads["x"], dtype=np.float64)
     ws_loss = Workspace.new(len(X64), d_hidden, n_classes)  # reused by every loss evaluation
     _, _, base_mask = _loss_and_mask(p64, X64, Y, weight_decay, ws_loss)
+    at = _Point(p64, X64, Y, weight_decay, ws_loss, base_mask, eps, tol, fail)
     tensors_by_name = {**p64, "x": X64}
-
-    results = []
-    for name in TENSORS:
-        tensor = tensors_by_name[name]
-        checked = kinks = unresolved = nonfinite = 0
-        verdicts: list[Verdict] = []
-        max_error, noise_max, worst = 0.0, 0.0, None
-        shown_error, shown_index = 0.0, None  # over unresolved coordinates too: shown when none resolved
-        for flat_index in coordinates(name, tensor.shape, coords, rng):
-            index = np.unravel_index(flat_index, tensor.shape)
-            original = tensor[index]
-            tensor[index] = original + eps
-            loss_plus, scale_plus, mask_plus = _loss_and_mask(p64, X64, Y, weight_decay, ws_loss)
-            tensor[index] = original - eps
-            loss_minus, scale_minus, mask_minus = _loss_and_mask(p64, X64, Y, weight_decay, ws_loss)
-            tensor[index] = original
-            a = float(analytic[name][index])
-            crossed = not (np.array_equal(mask_plus, base_mask) and np.array_equal(mask_minus, base_mask))
-            if crossed and math.isfinite(a):  # a non-finite analytic value is wrong on either branch
-                kinks += 1
-                continue
-            numeric = (loss_plus - loss_minus) / (2 * eps)
-            error = relative_error(a, numeric)
-            noise = roundoff_bound(a, numeric, max(scale_plus, scale_minus), eps)
-            index_t = tuple(int(i) for i in index)
-            if shown_index is None or error >= shown_error:
-                shown_error, shown_index = error, index_t
-            if math.isfinite(error) and noise > tol:  # round-off could hide or fake an error: not judged
-                unresolved += 1
-                noise_max = max(noise_max, noise)
-                continue
-            checked += 1
-            nonfinite += not math.isfinite(error)
-            verdicts.append(verdict_for(error, tol, fail))
-            if worst is None or error >= max_error:
-                max_error, worst = error, index_t
-        if unresolved and not checked:
-            verdict, max_error, worst = Verdict.UNRELIABLE, shown_error, shown_index
-        else:
-            verdict = worst_verdict(verdicts)
-        results.append(
-            TensorCheck(name, checked, kinks, max_error, worst, verdict, unresolved, noise_max, nonfinite)
+    results = [
+        _check_tensor(
+            at,
+            name,
+            tensors_by_name[name],
+            analytic[name],
+            coordinates(name, tensors_by_name[name].shape, coords, rng),
         )
+        for name in TENSORS
+    ]
 
     direction = None
     if directional:
         direction = _directional(p64, X64, Y, weight_decay, analytic, base_mask, eps, tol, fail, rng)
     return GradcheckReport(results, direction, eps=eps, tol=tol, fail=fail, rows=len(X64))
+
+
+@dataclass(frozen=True)
+class _Point:
+    """Where and how a check differences the loss: float64 copies of the parameters and rows (the
+    per-coordinate checks move one entry of these arrays and put it back), and the thresholds."""
+
+    p64: Params
+    X64: np.ndarray
+    Y: np.ndarray
+    weight_decay: float
+    ws_loss: Workspace
+    base_mask: np.ndarray  # z > 0 at the unmoved point
+    eps: float
+    tol: float
+    fail: float
+
+    def loss_and_mask(self) -> tuple[float, float, np.ndarray]:
+        return _loss_and_mask(self.p64, self.X64, self.Y, self.weight_decay, self.ws_loss)
+
+
+def _check_tensor(
+    at: _Point, name: str, tensor: np.ndarray, analytic: np.ndarray, flat_indices: np.ndarray
+) -> TensorCheck:
+    """Compare `analytic` with centred differences of J in the coordinates `flat_indices` of `tensor`
+    (one of at.p64's arrays, or at.X64, moved in place and restored)."""
+    eps, tol, fail = at.eps, at.tol, at.fail
+    checked = kinks = unresolved = nonfinite = 0
+    verdicts: list[Verdict] = []
+    max_error, noise_max, worst = 0.0, 0.0, None
+    shown_error, shown_index = 0.0, None  # over unresolved coordinates too: shown when none resolved
+    for flat_index in flat_indices:
+        index = np.unravel_index(flat_index, tensor.shape)
+        original = tensor[index]
+        tensor[index] = original + eps
+        loss_plus, scale_plus, mask_plus = at.loss_and_mask()
+        tensor[index] = original - eps
+        loss_minus, scale_minus, mask_minus = at.loss_and_mask()
+        tensor[index] = original
+        a = float(analytic[index])
+        crossed = not (np.array_equal(mask_plus, at.base_mask) and np.array_equal(mask_minus, at.base_mask))
+        if crossed and math.isfinite(a):  # a non-finite analytic value is wrong on either branch
+            kinks += 1
+            continue
+        numeric = (loss_plus - loss_minus) / (2 * eps)
+        error = relative_error(a, numeric)
+        noise = roundoff_bound(a, numeric, max(scale_plus, scale_minus), eps)
+        index_t = tuple(int(i) for i in index)
+        if shown_index is None or error >= shown_error:
+            shown_error, shown_index = error, index_t
+        if math.isfinite(error) and noise > tol:  # round-off could hide or fake an error: not judged
+            unresolved += 1
+            noise_max = max(noise_max, noise)
+            continue
+        checked += 1
+        nonfinite += not math.isfinite(error)
+        verdicts.append(verdict_for(error, tol, fail))
+        if worst is None or error >= max_error:
+            max_error, worst = error, index_t
+    if unresolved and not checked:
+        verdict, max_error, worst = Verdict.UNRELIABLE, shown_error, shown_index
+    else:
+        verdict = worst_verdict(verdicts)
+    return TensorCheck(name, checked, kinks, max_error, worst, verdict, unresolved, noise_max, nonfinite)
 
 
 def _directional(

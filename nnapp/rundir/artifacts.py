@@ -23,7 +23,7 @@ import numpy as np
 from nnapp import __version__
 from nnapp.core.network import PARAM_NAMES, Params
 from nnapp.errors import ArtifactError
-from nnapp.training.trainer import METRIC_COLUMNS, EpochRecord, GradcheckRecord
+from nnapp.training.records import METRIC_COLUMNS, EpochRecord, GradcheckRecord
 
 GRADCHECK_COLUMNS = ("epoch", "when", "tensor", "checked", "kinks", "max_error", "verdict")
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # np.savez stamps the current time; a fixed one keeps bytes stable

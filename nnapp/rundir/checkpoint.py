@@ -27,7 +27,7 @@ from nnapp.core.gradcheck import DirectionalCheck, GradcheckReport, TensorCheck
 from nnapp.core.optim import ScheduleState, SGDState
 from nnapp.errors import ArtifactError
 from nnapp.rundir import artifacts
-from nnapp.training.trainer import METRIC_COLUMNS, Callback, EpochRecord, GradcheckRecord, TrainState
+from nnapp.training.records import METRIC_COLUMNS, Callback, EpochRecord, GradcheckRecord, TrainState
 
 CHECKPOINT_NAME = "checkpoint.npz"
 FORMAT_VERSION = 1
@@ -213,14 +213,20 @@ def _rng(state: Mapping[str, Any]) -> np.random.Generator:
     if state.get("bit_generator") != "PCG64":
         raise ValueError("unknown bit generator")
     bit_generator = np.random.PCG64(0)  # a fixed seed skips gathering OS entropy; the state replaces it
-    bit_generator.state = state  # type: ignore[assignment]  # a dict of the same shape
+    bit_generator.state = {  # PCG64's state, field by field (also how its shape is checked)
+        "bit_generator": "PCG64",
+        "state": {"state": state["state"]["state"], "inc": state["state"]["inc"]},
+        "has_uint32": state["has_uint32"],
+        "uinteger": state["uinteger"],
+    }
     return np.random.Generator(bit_generator)
 
 
 def _record(row: np.ndarray) -> EpochRecord:
-    values = dict(zip(METRIC_COLUMNS, (float(v) for v in row), strict=True))
-    values["epoch"] = int(values["epoch"])
-    return EpochRecord(**values)  # type: ignore[arg-type]
+    if len(row) != len(METRIC_COLUMNS):
+        raise ValueError(f"{len(row)} values for {len(METRIC_COLUMNS)} metric columns")
+    epoch, *metrics = (float(v) for v in row)
+    return EpochRecord(int(epoch), *metrics)
 
 
 def _check_to_json(record: GradcheckRecord) -> dict[str, Any]:

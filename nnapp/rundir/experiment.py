@@ -9,7 +9,7 @@ from pathlib import Path
 from nnapp.config import LoadedConfig
 from nnapp.data.datasets import Dataset
 from nnapp.rundir.job import RunOutcome, data_base_dir, execute, load_data, prepare_new
-from nnapp.training.trainer import Callback
+from nnapp.training.records import Callback
 
 __all__ = ["RunOutcome", "data_base_dir", "prepare", "run_experiment"]
 

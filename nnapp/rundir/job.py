@@ -30,8 +30,10 @@ from nnapp.rundir.checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointWrite
 from nnapp.rundir.outputs import write_run
 from nnapp.rundir.runlock import RunLock, lock_run_dir
 from nnapp.rundir.runs import RunSummary
+from nnapp.training.records import Callback, TrainResult
+from nnapp.training.start import dimensions
 from nnapp.training.threads import training_threads
-from nnapp.training.trainer import Callback, TrainResult, dimensions, train
+from nnapp.training.trainer import train
 
 
 @dataclass(frozen=True)

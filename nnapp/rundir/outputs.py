@@ -16,7 +16,8 @@ from nnapp.data.fingerprint import DataFingerprint
 from nnapp.rundir import artifacts
 from nnapp.rundir.runs import RunSummary, SavedModel, write_summary
 from nnapp.rundir.scoring import score
-from nnapp.training.trainer import TrainResult, evaluate
+from nnapp.training.evaluate import evaluate
+from nnapp.training.records import TrainResult
 
 
 def write_run(

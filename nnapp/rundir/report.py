@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from nnapp.rundir.runs import Run, RunSummary
-    from nnapp.training.trainer import GradcheckRecord
+    from nnapp.training.records import GradcheckRecord
 
 PICTURES = (
     ("curves.png", "Learning curves"),

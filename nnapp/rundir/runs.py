@@ -22,7 +22,7 @@ from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import check_unchanged, fingerprint
 from nnapp.errors import ArtifactError
 from nnapp.rundir.artifacts import GRADCHECK_COLUMNS, load_model, model_arrays, save_npz, write_json
-from nnapp.training.trainer import METRIC_COLUMNS, EpochRecord, GradcheckRecord
+from nnapp.training.records import METRIC_COLUMNS, EpochRecord, GradcheckRecord
 
 
 @dataclass(frozen=True)

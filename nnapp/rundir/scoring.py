@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnapp.core import metrics, network
-from nnapp.training.trainer import evaluate as loss_and_accuracy
+from nnapp.training.evaluate import evaluate as loss_and_accuracy
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import numpy as np
 from nnapp.config import Config
 from nnapp.errors import ArtifactError
 from nnapp.rundir import artifacts
-from nnapp.training.trainer import Callback, EpochRecord, TrainState
+from nnapp.training.records import Callback, EpochRecord, TrainState
 
 SNAPSHOTS_NAME = "snapshots.npz"
 MAX_FRAMES = 60

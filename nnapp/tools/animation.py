@@ -18,7 +18,7 @@ from nnapp.errors import ArtifactError
 from nnapp.rundir.report import IMAGE_SHAPES, is_plane, plane_grid
 from nnapp.rundir.runs import Run, load_run, read_history, rebuild_dataset
 from nnapp.rundir.snapshots import Snapshots, load_snapshots
-from nnapp.training.trainer import dimensions
+from nnapp.training.start import dimensions
 
 GIF_NAME = "training.gif"
 GRID_RESOLUTION = 150  # per side: a smooth boundary at the GIF's size, 60 frames in seconds

@@ -20,7 +20,7 @@ from nnapp.data.fingerprint import check_unchanged, fingerprint
 from nnapp.errors import NnappError
 from nnapp.rundir.experiment import data_base_dir, prepare
 from nnapp.rundir.runs import Run
-from nnapp.training.trainer import dimensions, gradcheck_samples, init_state, run_gradcheck
+from nnapp.training.start import dimensions, gradcheck_samples, init_state, run_gradcheck
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The learning-rate range test (Smith 2017; fast.ai's and Lightning's lr_find).
 
-From the config's initial weights (`trainer.init_state`: the same init, shuffling and optimizer as
+From the config's initial weights (`start.init_state`: the same init, shuffling and optimizer as
 `nnapp train` with that seed) take `steps` mini-batch SGD steps while the learning rate grows
 exponentially from 1e-6 to 10, and record each step's mini-batch loss (cross-entropy + L2) before the
 step. The curve is smoothed by an exponential moving average with bias correction,
@@ -35,8 +35,8 @@ from nnapp.core.optim import clip_by_norm, sgd_step
 from nnapp.data.datasets import Dataset
 from nnapp.errors import DataError
 from nnapp.rundir import artifacts
+from nnapp.training.start import init_state
 from nnapp.training.threads import training_threads
-from nnapp.training.trainer import init_state
 
 LR_START, LR_END = 1e-6, 10.0
 DEFAULT_STEPS = 100

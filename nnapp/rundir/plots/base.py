@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from nnapp.training.trainer import EpochRecord
+from nnapp.training.records import EpochRecord
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

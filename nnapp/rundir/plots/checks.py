@@ -12,7 +12,7 @@ from nnapp.rundir.plots.base import (
     log_safe,
     png_bytes,
 )
-from nnapp.training.trainer import GradcheckRecord
+from nnapp.training.records import GradcheckRecord
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

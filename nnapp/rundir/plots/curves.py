@@ -17,7 +17,7 @@ from nnapp.rundir.plots.base import (
     log_safe,
     png_bytes,
 )
-from nnapp.training.trainer import EpochRecord
+from nnapp.training.records import EpochRecord
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
