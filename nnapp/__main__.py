@@ -1,3 +1,3 @@
-from nnapp.cli.app import main
+from nnapp.cli.launcher import main
 
 main()

@@ -5,11 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nnapp.cli.shell import (
-    VERDICT_COLOURS,
-    err,
-    out,
-)
+from nnapp.cli.render import VERDICT_COLOURS
+from nnapp.cli.shell import err, out
 
 
 class Reporter:

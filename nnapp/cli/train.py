@@ -7,43 +7,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
+from nnapp.cli import render
 from nnapp.cli.progress import Reporter
-from nnapp.cli.shell import (
-    OverridesArg,
-    command,
-    err,
-    fail,
-    out,
-)
+from nnapp.cli.shell import OverridesArg, command, err, fail, out
 from nnapp.cli.signals import stop_on_signals
-
-
-def summary_table(outcome: Any) -> Table:
-    m, result = outcome.metrics, outcome.result
-    table = Table(title=f"nnapp run: {result.stop_reason}", show_header=True)
-    table.add_column("split")
-    table.add_column("accuracy", justify="right")
-    table.add_column("loss (CE)", justify="right")
-    for split in ("train", "val", "test"):
-        table.add_row(split, f"{m[f'{split}_acc']:.4f}", f"{m[f'{split}_loss']:.4f}")
-    return table
-
-
-def summary_lines(outcome: Any) -> list[str]:
-    result = outcome.result
-    checks = result.checks
-    if checks:
-        worst = max(c.report.max_error for c in checks)  # summary.json's gradcheck_max_error too
-        final = checks[-1].report.verdict
-        gradcheck = f"gradcheck {final} ({len(checks)} checks, max error {worst:.1e})"
-    else:
-        gradcheck = "gradcheck off"
-    return [
-        f"best epoch {result.best_epoch} of {result.state.epoch} · {gradcheck} · {result.seconds:.2f} s",
-        f"run directory: {outcome.run_dir}",
-    ]
 
 
 @command(
@@ -102,8 +70,8 @@ def train(
 
 def finish(outcome: Any) -> None:
     """Print the summary of a finished (or stopped) run and exit with its code."""
-    out.print(summary_table(outcome))
-    for line in summary_lines(outcome):
+    out.print(render.summary_table(outcome))
+    for line in render.summary_lines(outcome):
         out.print(line, markup=False)
     if outcome.result.message and outcome.exit_code != 0:
         hint = ""
