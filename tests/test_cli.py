@@ -130,8 +130,8 @@ def test_a_usage_error_from_the_console_script_is_one_error_line_with_exit_2():
     import subprocess
     import sys
 
-    # the installed entry point (nnapp.cli.app:main), not CliRunner: what a user's shell shows
-    code = "import sys; from nnapp.cli.app import main; sys.argv = ['nnapp', *sys.argv[1:]]; main()"
+    # the installed entry point (nnapp.cli.launcher:main), not CliRunner: what a user's shell shows
+    code = "import sys; from nnapp.cli.launcher import main; sys.argv = ['nnapp', *sys.argv[1:]]; main()"
     result = subprocess.run(
         [sys.executable, "-c", code, "sweep", "configs/iris.yaml", "optim.lr=0.1,1", "--jobs", "0"],
         capture_output=True,
