@@ -212,7 +212,7 @@ def shapes(
         f"B = {dims.batch} rows per batch (train.batch_size)"
     )
     for title, lines in (
-        ("one example (the seed's column vectors; gradients as row vectors)", example_lines(dims)),
+        ("one example (column vectors as derived; gradients as row vectors)", example_lines(dims)),
         ("a batch (rows are examples; what nnapp.core.network computes)", batch_lines(dims)),
     ):
         out.print(render.shapes_table(title, lines))
