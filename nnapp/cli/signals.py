@@ -12,6 +12,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from nnapp.cli.shell import fail
 
@@ -56,9 +57,15 @@ def stop_on_signals() -> Iterator[threading.Event]:
     stop = threading.Event()
 
     def request_stop(signum: int, frame: object) -> None:
+        # Ignore the signals first: a second Ctrl-C while the run saves changes nothing, and a handler
+        # that ran again inside Event.set (a plain Lock) would wait for itself forever.
+        for s in previous:
+            signal.signal(s, signal.SIG_IGN)
         stop.set()
 
-    previous = {s: signal.signal(s, request_stop) for s in stop_signals()}
+    previous: dict[signal.Signals, Any] = {}  # filled as each handler is installed
+    for s in stop_signals():
+        previous[s] = signal.signal(s, request_stop)
     try:
         yield stop
     finally:
