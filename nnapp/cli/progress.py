@@ -60,6 +60,10 @@ class Reporter:
         elif record.epoch % self.log_every == 0 or record.epoch == 1:
             out.print(f"epoch {record.epoch:>4}/{self.epochs}  {info}  lr {record.lr:.3g}")
 
+    def on_epoch_done(self, state: Any) -> None:
+        """Nothing to draw: the line or the bar moved in on_epoch_end. Here so that the reporter has every
+        hook of the trainer's Callback, and can be one once that is a Protocol."""
+
     def on_gradcheck(self, record: Any) -> None:
         report = record.report
         routine = report.verdict == "pass" and record.when != "final"
