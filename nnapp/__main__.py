@@ -1,3 +1,4 @@
-from nnapp.cli.app import main
+from nnapp.cli.launcher import main
 
-main()
+if __name__ == "__main__":
+    main()

@@ -4,8 +4,10 @@ import csv
 import json
 import os
 import stat
+from datetime import datetime, timedelta
 
 import numpy as np
+import pytest
 import yaml
 from conftest import TINY
 from typer.testing import CliRunner
@@ -52,18 +54,37 @@ def test_the_saved_config_records_the_overrides(write_config, tmp_path):
     assert yaml.safe_load(text)["optim"]["lr"] == 0.07
 
 
-def test_two_runs_never_share_a_directory(write_config, tmp_path):
-    path = str(write_config(TINY))
-    for _ in range(2):
-        assert runner.invoke(app, ["train", path, "-q"]).exit_code == 0
-    assert len(run_dirs(tmp_path)) == 2
+@pytest.fixture(scope="module")
+def two_tiny_runs(tmp_path_factory):
+    """TINY trained twice through the CLI, the second while every run-directory name it could take for
+    the next two minutes is already taken (an empty directory): (first, second, the names taken)."""
+    root = tmp_path_factory.mktemp("two-runs")
+    config = root / "tiny.yaml"
+    config.write_text(TINY + f"\noutput:\n  dir: {root / 'runs'}\n")
+    assert runner.invoke(app, ["train", str(config), "-q"]).exit_code == 0
+    (first,) = sorted((root / "runs" / "tiny").iterdir())
+    first_files = {p.name: p.stat().st_mtime_ns for p in first.iterdir()}
+    now = datetime.now()
+    taken = set()
+    for s in range(120):
+        name = (now + timedelta(seconds=s)).strftime("%Y%m%d-%H%M%S")
+        if not (first.parent / name).exists():
+            (first.parent / name).mkdir()
+            taken.add(name)
+    assert runner.invoke(app, ["train", str(config), "-q"]).exit_code == 0
+    (second,) = [p for p in first.parent.iterdir() if p != first and p.name not in taken]
+    return first, first_files, second, taken
 
 
-def test_same_config_gives_byte_identical_models(write_config, tmp_path):
-    path = str(write_config(TINY))
-    for _ in range(2):
-        assert runner.invoke(app, ["train", path, "-q"]).exit_code == 0
-    first, second = run_dirs(tmp_path)
+def test_two_runs_never_share_a_directory(two_tiny_runs):
+    first, first_files, second, taken = two_tiny_runs
+    assert second.name.endswith("-2") and second.name[:-2] in taken | {first.name}
+    assert all(not any((first.parent / name).iterdir()) for name in taken)  # still empty
+    assert {p.name: p.stat().st_mtime_ns for p in first.iterdir()} == first_files  # untouched
+
+
+def test_same_config_gives_byte_identical_models(two_tiny_runs):
+    first, _, second, _ = two_tiny_runs
     assert (first / "model.npz").read_bytes() == (second / "model.npz").read_bytes()
 
 
@@ -130,8 +151,8 @@ def test_a_usage_error_from_the_console_script_is_one_error_line_with_exit_2():
     import subprocess
     import sys
 
-    # the installed entry point (nnapp.cli.app:main), not CliRunner: what a user's shell shows
-    code = "import sys; from nnapp.cli.app import main; sys.argv = ['nnapp', *sys.argv[1:]]; main()"
+    # the installed entry point (nnapp.cli.launcher:main), not CliRunner: what a user's shell shows
+    code = "import sys; from nnapp.cli.launcher import main; sys.argv = ['nnapp', *sys.argv[1:]]; main()"
     result = subprocess.run(
         [sys.executable, "-c", code, "sweep", "configs/iris.yaml", "optim.lr=0.1,1", "--jobs", "0"],
         capture_output=True,

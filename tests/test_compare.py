@@ -1,13 +1,16 @@
 """`nnapp compare`: nnapp and scikit-learn's MLPClassifier trained side by side on one split."""
 
 import dataclasses
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from nnapp.cli.app import app
 from nnapp.config import Config, DataConfig, ModelConfig, OptimConfig, TrainConfig
+from nnapp.core.network import predict_proba
 from nnapp.data.datasets import load_dataset
 from nnapp.errors import CompareError
 from nnapp.tools.compare import comparable_config, compare, sklearn_settings
@@ -54,10 +57,32 @@ def test_nnapp_side_runs_every_epoch_without_checks():
 def test_both_trainers_run_the_same_epochs_on_the_same_split():
     cfg = _cfg(lr=0.05)
     result = compare(cfg, load_dataset(cfg.data, cfg.seed))
-    for side in (result.nnapp, result.sklearn):
-        assert side.epochs == 3 and side.seconds > 0
-        assert side.test_acc is not None and 0.0 <= side.test_acc <= 1.0
-        assert side.last_train_loss is not None and side.last_train_loss > 0
+    assert result.nnapp.epochs == result.sklearn.epochs == 3
+    assert result.nnapp.seconds > 0 and result.sklearn.seconds > 0
+
+
+def test_nnapps_column_is_its_returned_model_scored_on_the_test_rows():
+    cfg = _cfg(lr=0.05)
+    data = load_dataset(cfg.data, cfg.seed)
+    result = compare(cfg, data).nnapp
+    trained = train(comparable_config(cfg), data)  # the same seed: the same weights, bit for bit
+    probabilities = predict_proba(trained.params, data.X_test)
+    assert result.test_acc == np.mean(probabilities.argmax(axis=1) == data.y_test)
+    assert result.last_train_loss == pytest.approx(trained.history[-1].train_ce, rel=1e-9)
+
+
+def test_scikit_learns_column_is_an_mlpclassifier_fitted_with_the_mapped_settings():
+    from sklearn.neural_network import MLPClassifier
+
+    cfg = _cfg(lr=0.05)
+    data = load_dataset(cfg.data, cfg.seed)
+    result = compare(cfg, data).sklearn
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # max_iter is reached on purpose
+        model = MLPClassifier(**sklearn_settings(cfg)).fit(data.X_train, data.y_train)
+    assert result.test_acc == np.mean(model.predict(data.X_test) == data.y_test)
+    p = model.predict_proba(data.X_train)
+    assert result.last_train_loss == pytest.approx(-np.mean(np.log(p[np.arange(len(p)), data.y_train])))
 
 
 def test_float32_compares_too():

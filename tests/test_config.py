@@ -159,3 +159,18 @@ def test_invscaling_past_the_checked_epochs_decays_to_min_lr_instead_of_raising(
 
     cfg = load_config(write_config("optim: {schedule: invscaling, power_t: 150, min_lr: 1e-6}\n")).config
     assert schedule_lr(cfg.optim, schedule_init(cfg.optim), 10_000, 10_001) == 1e-6  # train --resume --epochs
+
+
+def test_the_config_package_imports_nothing_of_nnapp_but_errors():
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "nnapp" / "config"
+    imported = set()
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("nnapp"):
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names if a.name.startswith("nnapp")}
+    assert imported - {"nnapp.errors"} == {m for m in imported if m.startswith("nnapp.config.")}

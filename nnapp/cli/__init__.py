@@ -1,5 +1,5 @@
-"""The command line layer: the only code that prints, exits or imports typer and rich."""
+"""The command line layer: the only code that prints, exits or imports typer and rich.
 
-from nnapp.cli.app import app, main
-
-__all__ = ["app", "main"]
+Deliberately empty: nnapp.cli.launcher (the console script) must be importable without typer and rich.
+The typer app is nnapp.cli.app.app.
+"""

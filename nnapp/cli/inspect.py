@@ -4,47 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from nnapp.cli.shell import (
-    VERDICT_COLOURS,
-    ConfigArg,
-    OverridesArg,
-    command,
-    err,
-    fail,
-    out,
-    read_run,
-)
+from nnapp.cli import render
+from nnapp.cli.shell import ConfigArg, OverridesArg, command, err, fail, out, read_run
 from nnapp.errors import NnappError
-
-
-def _evaluation_tables(evaluation: Any) -> tuple[Table, Table]:
-
-    metrics = Table(title=f"{evaluation.source}: {evaluation.n_rows} rows", show_header=True)
-    metrics.add_column("class")
-    for column in ("precision", "recall", "F1", "support"):
-        metrics.add_column(column, justify="right")
-    for k, label in enumerate(evaluation.classes):
-        metrics.add_row(
-            escape(label),
-            f"{evaluation.precision[k]:.4f}",
-            f"{evaluation.recall[k]:.4f}",
-            f"{evaluation.f1[k]:.4f}",
-            str(int(evaluation.support[k])),
-        )
-    metrics.caption = f"accuracy {evaluation.accuracy:.4f} · log loss {evaluation.log_loss:.4f}"
-    confusion = Table(title="confusion matrix (rows: true class, columns: predicted)", show_header=True)
-    confusion.add_column("true \\ predicted")
-    for label in evaluation.classes:
-        confusion.add_column(escape(label), justify="right")
-    for label, row in zip(evaluation.classes, evaluation.confusion, strict=True):
-        confusion.add_row(escape(label), *(str(int(v)) for v in row))
-    return metrics, confusion
 
 
 @command(
@@ -81,7 +47,7 @@ def evaluate(
 
     run = read_run(run_dir)
     evaluation = evaluate_run(run, split, data)
-    for table in _evaluation_tables(evaluation):
+    for table in render.evaluation_tables(evaluation):
         out.print(table)
     name = write_confusion(run, evaluation, data)
     out.print(f"wrote {run.path / name}")
@@ -165,93 +131,20 @@ def gradcheck_command(
     from nnapp.tools.gradcheck_run import check_config
 
     if mistake == "list":
-        _print_mistakes()
+        out.print(render.mistakes_table(mistakes.MISTAKES))
         return
     if mistake is not None and mistake not in mistakes.BY_NAME:
         raise NnappError(f"--mistake {mistake}: unknown (choose from {', '.join(mistakes.BY_NAME)}, or list)")
     loaded = load_config(config, overrides or [])
     run = read_run(run_dir) if run_dir is not None else None
     result = check_config(loaded, every, run, mistake)
-    report = result.report
-    d_x, d_h, n_c = result.dims
     if mistake is not None:
-        _print_mistake(mistakes.get(mistake), loaded.config.optim.weight_decay)
-    title = f"gradient check at the {result.where}"
-    table = Table(title=title + (f", mistake {mistake} planted" if mistake else ""), show_header=True)
-    columns = ("tensor", "checked", "kinks skipped", "unresolved", "max error", "verdict")
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("tensor", "verdict") else "right")
-    for t in report.tensors:
-        table.add_row(
-            t.name,
-            str(t.checked),
-            str(t.kinks),
-            str(t.unresolved),
-            f"{t.max_error:.2e}" + (" (NaN/inf)" if t.nonfinite else ""),
-            f"[{VERDICT_COLOURS[t.verdict]}]{t.verdict}[/]",
-        )
-    d = report.directional
-    if d is not None:
-        error = "kink" if d.kink else f"{d.error:.2e}"
-        unresolved = d.verdict == "unreliable"
-        table.add_row(
-            "direction",
-            "0" if d.kink or unresolved else "1",
-            "1" if d.kink else "0",
-            "1" if unresolved else "0",
-            error,
-            f"[{VERDICT_COLOURS[d.verdict]}]{d.verdict}[/]",
-        )
-    table.caption = (
-        f"{report.rows} training rows (every class) · D_x={d_x} D_h={d_h} N_c={n_c} · eps {report.eps:g} · "
-        f"pass ≤ {report.tol:g} < warn ≤ {report.fail:g} < fail · unresolved: round-off could exceed tol"
-    )
-    out.print(table)
-    line = (
-        f"verdict: [{VERDICT_COLOURS[report.verdict]}]{report.verdict}[/] (max error {report.max_error:.2e})"
-    )
-    if report.verdict == "unreliable":
-        line += ": finite differences cannot resolve these gradients (the loss is too large for eps)"
-    out.print(line)
-    if mistake is not None:
-        caught = report.verdict == "fail"
-        out.print(
-            f"mistake {mistake}: "
-            + ("[red]caught[/]: the check fails, as it should" if caught else "[yellow]not caught[/]")
-        )
-    raise typer.Exit(4 if report.verdict == "fail" else 0)
-
-
-def _print_mistakes() -> None:
-    from nnapp.core import mistakes
-
-    table = Table(title="classic gradient mistakes (nnapp gradcheck CONFIG --mistake NAME)", show_lines=True)
-    table.add_column("name")
-    table.add_column("what is wrong in the math")
-    table.add_column("visible to the check?")
-    for m in mistakes.MISTAKES:
-        visible = f"no: {m.invisible}" if m.invisible else "yes"
-        if m.weight_decay and not m.invisible:
-            visible += " (with optim.weight_decay > 0)"
-        if m.note:
-            visible += f"; {m.note}"
-        table.add_row(m.name, m.what, visible)
-    out.print(table)
-
-
-def _print_mistake(m: Any, weight_decay: float) -> None:
-    out.print(f"[bold]mistake {m.name}[/]: {m.what}")
-    out.print(f"  wrong: {m.wrong}")
-    out.print(f"  right: {m.right}")
-    if m.invisible:
-        out.print(f"  [yellow]invisible to finite differences[/]: {m.invisible}")
-    if m.weight_decay and weight_decay == 0.0:
-        out.print(
-            "  [yellow]this config has optim.weight_decay=0: the mistake changes nothing here[/] "
-            "(try optim.weight_decay=0.01)"
-        )
-    if m.note:
-        out.print(f"  note: {m.note}")
+        for line in render.mistake_lines(mistakes.get(mistake), loaded.config.optim.weight_decay):
+            out.print(line)
+    out.print(render.gradcheck_table(result, mistake))
+    for line in render.gradcheck_verdict_lines(result.report, mistake):
+        out.print(line)
+    raise typer.Exit(4 if result.report.verdict == "fail" else 0)
 
 
 @command(
@@ -295,21 +188,8 @@ def datasets() -> None:
     """The built-in datasets with their samples, features and classes (generated ones at their defaults)."""
     from nnapp.data.datasets import BUILTIN, describe_builtin
 
-    table = Table(title="built-in datasets (data.dataset)", show_header=True)
-    for column in ("dataset", "samples", "features", "classes", "source"):
-        table.add_column(column, justify="right" if column in ("samples", "features", "classes") else "left")
-    for name in BUILTIN:
-        samples, features, classes = describe_builtin(name)
-        kind = (
-            "generated: data.n_samples, data.noise"
-            + (", data.n_features, data.centers" if name == "blobs" else "")
-            + (", data.centers (arms)" if name == "spiral" else "")
-            if name in ("moons", "circles", "blobs", "spiral", "xor", "gauss")
-            else "bundled with scikit-learn"
-        )
-        table.add_row(name, str(samples), str(features), str(classes), kind)
-    table.caption = "and your own: data.dataset: csv with data.path and data.target"
-    out.print(table)
+    rows = [(name, *describe_builtin(name)) for name in BUILTIN]
+    out.print(render.datasets_table(rows))
 
 
 @command(
@@ -324,7 +204,7 @@ def shapes(
     """Each equation of the forward and backward pass with this config's shapes: one example, then a batch."""
 
     from nnapp.config import load_config
-    from nnapp.tools.shapes import batch_lines, config_dimensions, example_lines, fmt, shape_check
+    from nnapp.tools.shapes import batch_lines, config_dimensions, example_lines
 
     dims = config_dimensions(load_config(config, overrides or []))
     out.print(
@@ -332,15 +212,10 @@ def shapes(
         f"B = {dims.batch} rows per batch (train.batch_size)"
     )
     for title, lines in (
-        ("one example (the seed's column vectors; gradients as row vectors)", example_lines(dims)),
+        ("one example (column vectors as derived; gradients as row vectors)", example_lines(dims)),
         ("a batch (rows are examples; what nnapp.core.network computes)", batch_lines(dims)),
     ):
-        grid = Table(title=title, show_header=True)
-        for column in ("stage", "equation", "shape", "shape check"):
-            grid.add_column(column)
-        for line in lines:
-            grid.add_row(line.stage, escape(line.equation), fmt(line.result), escape(shape_check(line)))
-        out.print(grid)
+        out.print(render.shapes_table(title, lines))
 
 
 @command(
@@ -367,29 +242,8 @@ def compare(
     loaded = load_config(config, overrides or [])
     data = prepare(loaded)
     result = run_compare(loaded.config, data, str(config), loaded.overrides)
-    table = Table(title=f"nnapp vs scikit-learn: {loaded.config.name} ({data.name})")
-    table.add_column("")
-    sides = (result.nnapp, result.sklearn)
-    for side in sides:
-        table.add_column(side.name, justify="right")
-
-    def cell(side: Any, value: float | None, suffix: str = "") -> str:
-        if value is None:  # a diverged side has no usable weights; scikit-learn no best-validation epoch
-            return "diverged" if side.diverged else "-"
-        return f"{value:.4f}{suffix}"
-
-    table.add_row("outcome", *("diverged" if s.diverged else "completed" for s in sides))
-    table.add_row("test accuracy (returned model)", *(cell(s, s.test_acc) for s in sides))
-    table.add_row(
-        "train loss (CE), best-val epoch",
-        *(cell(s, s.best_train_loss, f" (epoch {s.best_epoch})") for s in sides),
-    )
-    table.add_row("train loss (CE), last epoch", *(cell(s, s.last_train_loss) for s in sides))
-    table.add_row("training seconds", *(f"{s.seconds:.3f}" for s in sides))
-    table.add_row("ms per epoch", *(f"{s.ms_per_epoch:.2f}" for s in sides))
-    table.add_row("epochs", *(str(s.epochs) for s in sides))
-    table.caption = f"nnapp trained {result.speedup:.1f}× as fast\n" + "\n".join(result.notes)
-    out.print(table)
+    title = f"nnapp vs scikit-learn: {loaded.config.name} ({data.name})"
+    out.print(render.comparison_table(result, title))
     if result.nnapp.diverged or result.sklearn.diverged:
-        names = " and ".join(s.name for s in sides if s.diverged)
+        names = " and ".join(s.name for s in (result.nnapp, result.sklearn) if s.diverged)
         raise fail(f"{names} diverged (see the table); try a smaller optim.lr", 3)

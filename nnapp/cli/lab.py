@@ -6,16 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from nnapp.cli.shell import (
-    ConfigArg,
-    OverridesArg,
-    command,
-    out,
-    read_run,
-)
+from nnapp.cli import render
+from nnapp.cli.shell import ConfigArg, OverridesArg, command, out, read_run
 
 SplitOption = Annotated[
     str, typer.Option("--split", help="Which split of the run's data to use: train, val or test.")
@@ -57,23 +50,7 @@ def saliency_command(
     csv_path, png_path = run.path / f"saliency{suffix}.csv", run.path / f"saliency{suffix}.png"
     artifacts.atomic_write_text(csv_path, artifacts.csv_text(result.csv_columns(), result.csv_rows()))
     artifacts.atomic_write_bytes(png_path, png)
-    table = Table(
-        title=f"mean |∂J_i/∂x_i| over the {split} split ({result.n_rows} rows), largest first\n"
-        "(J_i: each example's own cross-entropy)"
-    )
-    table.add_column("feature")
-    table.add_column("standardized units", justify="right")
-    table.add_column("per original unit", justify="right")
-    order = sorted(range(len(result.feature_names)), key=lambda j: -result.mean_abs_grad[j])
-    for j in order[:10]:
-        table.add_row(
-            escape(result.feature_names[j]),
-            f"{result.mean_abs_grad[j]:.4g}",
-            f"{result.mean_abs_grad_original[j]:.4g}",
-        )
-    if len(order) > 10:
-        table.caption = f"{len(order) - 10} more features in {csv_path.name}"
-    out.print(table)
+    out.print(render.saliency_table(result, split, csv_path))
     out.print(f"wrote {csv_path}, {png_path}", markup=False, soft_wrap=True)
 
 
@@ -119,20 +96,7 @@ def attack_command(
     artifacts.atomic_write_text(eps_path, artifacts.csv_text(result.eps_columns(), result.eps_rows()))
     for name, png in pictures.items():
         artifacts.atomic_write_bytes(run.path / name, png)
-    table = Table(title=f"FGSM vs random signs, {split} split ({result.n_rows} rows)")
-    table.add_column("ε (standardized)", justify="right")
-    table.add_column("ε in original units (min–max over features)", justify="right")
-    table.add_column("accuracy FGSM", justify="right")
-    table.add_column("accuracy random", justify="right")
-    for point in result.points:
-        original = result.eps_original(point.eps)
-        table.add_row(
-            f"{point.eps:g}",
-            f"{original.min():.3g} – {original.max():.3g}",
-            f"{point.accuracy_fgsm:.4f}",
-            f"{point.accuracy_random:.4f}",
-        )
-    out.print(table)
+    out.print(render.attack_table(result, split))
     if len(result.feature_names) <= 10:
         largest = max(eps_values)
         per_feature = ", ".join(

@@ -8,11 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
-from nnapp.cli.shell import (
-    VERDICT_COLOURS,
-    err,
-    out,
-)
+from nnapp.cli.render import VERDICT_COLOURS
+from nnapp.cli.shell import err, out
 
 if TYPE_CHECKING:  # at run time these names are only annotations: `nnapp --help` must not import numpy
     from nnapp.training.records import EpochRecord, GradcheckRecord, TrainState

@@ -1,4 +1,7 @@
-"""The typer app and what every command shares: consoles, the error line, argument types."""
+"""The typer app and what every command shares: consoles, the error line, argument types.
+
+The command modules use only the names in __all__.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,25 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # typer's own click
+
+# Private, on purpose: typer 0.29 ships its own copy of click as typer._click and raises that copy's
+# exceptions. Its only public re-export is typer.BadParameter; `click.exceptions` is not installed (typer
+# no longer depends on click), and if it were, its classes would not be the ones typer raises.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 from nnapp import __version__
 from nnapp.errors import ChoiceError, NnappError
+
+if TYPE_CHECKING:
+    from nnapp.rundir.runs import Run
+
+__all__ = ["ConfigArg", "OverridesArg", "app", "command", "err", "fail", "out", "read_run"]
 
 
 class _OneLineUsageErrors(TyperGroup):
@@ -151,10 +163,7 @@ def main_options(
     """
 
 
-VERDICT_COLOURS = {"pass": "green", "warn": "yellow", "unreliable": "magenta", "fail": "red"}
-
-
-def read_run(run_dir: Path) -> Any:
+def read_run(run_dir: Path) -> Run:
     """A run directory read back and checked (imported here, not at start-up: it brings numpy)."""
     from nnapp.rundir.runs import load_run
 

@@ -1,4 +1,10 @@
-"""Ctrl-C, SIGTERM and SIGHUP during training: finish the step, save everything, exit 130."""
+"""Ctrl-C, SIGTERM and SIGHUP: training finishes its step, saves everything and exits 130.
+
+Two policies, chosen by who runs the command. The console script (`install_console_policy`, called by
+`nnapp.cli.app.main`) ends the command on SIGTERM/SIGHUP like Ctrl-C, and after a command's own stop
+handlers keeps ignoring the signals until the process exits. In-process callers (tests, a notebook)
+install nothing and get their own handlers back when a command is done.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,9 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from nnapp.cli.shell import (
-    fail,
-)
-
-console_script = False  # set by main(): the process ends when the command does
+from nnapp.cli.shell import fail
 
 
 def stop_signals() -> list[signal.Signals]:
@@ -20,27 +23,51 @@ def stop_signals() -> list[signal.Signals]:
     return [signal.SIGINT, signal.SIGTERM, *hangup]
 
 
+def interrupt(signum: int, frame: object) -> None:
+    """The console script's SIGTERM/SIGHUP handler: one `error:` line and exit code 130."""
+    # SystemExit, not KeyboardInterrupt: typer would turn the latter into a silent exit 130
+    raise SystemExit(fail(f"interrupted by {signal.Signals(signum).name}", 130).exit_code)
+
+
+def keyboard_interrupt(signum: int, frame: object) -> None:
+    """The console script's SIGINT handler: what Python's default does (KeyboardInterrupt)."""
+    raise KeyboardInterrupt
+
+
+_CONSOLE_HANDLERS = (interrupt, keyboard_interrupt)
+
+
+def install_console_policy() -> None:
+    """The process ends when the command does: until a command installs its own handlers (training
+    saves, a sweep stops its workers), SIGTERM and SIGHUP end it like Ctrl-C, not a silent kill."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not if started with it ignored
+        signal.signal(signal.SIGINT, keyboard_interrupt)
+    for s in stop_signals()[1:]:
+        signal.signal(s, interrupt)
+
+
 @contextmanager
 def stop_on_signals() -> Iterator[threading.Event]:
     """SIGINT/SIGTERM/SIGHUP set the event: training finishes its step, then everything is saved.
 
-    On the way out, the console script keeps ignoring them (everything is saved; a late Ctrl-C
-    must not turn exit code 130 into a traceback), while in-process callers such as tests get their
-    own handlers back.
+    On the way out, under the console script's policy the signals stay ignored (everything is saved; a
+    late Ctrl-C must not turn exit code 130 into a traceback), while in-process callers such as tests
+    get their own handlers back.
     """
     stop = threading.Event()
 
     def request_stop(signum: int, frame: object) -> None:
+        # Ignore the signals first: a second Ctrl-C while the run saves changes nothing, and a handler
+        # that ran again inside Event.set (a plain Lock) would wait for itself forever.
+        for s in previous:
+            signal.signal(s, signal.SIG_IGN)
         stop.set()
 
-    previous = {s: signal.signal(s, request_stop) for s in stop_signals()}
+    previous: dict[signal.Signals, Any] = {}  # filled as each handler is installed
+    for s in stop_signals():
+        previous[s] = signal.signal(s, request_stop)
     try:
         yield stop
     finally:
         for s, handler in previous.items():
-            signal.signal(s, signal.SIG_IGN if console_script else handler)
-
-
-def interrupt(signum: int, frame: object) -> None:
-    # SystemExit, not KeyboardInterrupt: typer would turn the latter into a silent exit 130
-    raise SystemExit(fail(f"interrupted by {signal.Signals(signum).name}", 130).exit_code)
+            signal.signal(s, signal.SIG_IGN if handler in _CONSOLE_HANDLERS else handler)

@@ -7,16 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
+from nnapp.cli import render
 from nnapp.cli.progress import ReadingProgress, Reporter
-from nnapp.cli.shell import (
-    OverridesArg,
-    command,
-    err,
-    fail,
-    out,
-)
+from nnapp.cli.shell import OverridesArg, command, err, fail, out
 from nnapp.cli.signals import stop_on_signals
 
 if TYPE_CHECKING:
@@ -29,36 +23,6 @@ EXIT_CODES = {"completed": 0, "early_stopping": 0, "diverged": 3, "gradcheck_fai
 
 def exit_code(stop_reason: str) -> int:
     return EXIT_CODES[stop_reason]
-
-
-def summary_table(outcome: RunOutcome) -> Table:
-    s, result = outcome.summary, outcome.result
-    table = Table(title=f"nnapp run: {result.stop_reason}", show_header=True)
-    table.add_column("split")
-    table.add_column("accuracy", justify="right")
-    table.add_column("loss (CE)", justify="right")
-    for accuracy, loss, split in (
-        (s.train_acc, s.train_loss, "train"),
-        (s.val_acc, s.val_loss, "val"),
-        (s.test_acc, s.test_loss, "test"),
-    ):
-        table.add_row(split, f"{accuracy:.4f}", f"{loss:.4f}")
-    return table
-
-
-def summary_lines(outcome: RunOutcome) -> list[str]:
-    result = outcome.result
-    checks = result.checks
-    if checks:
-        worst = max(c.report.max_error for c in checks)  # summary.json's gradcheck_max_error too
-        final = checks[-1].report.verdict
-        gradcheck = f"gradcheck {final} ({len(checks)} checks, max error {worst:.1e})"
-    else:
-        gradcheck = "gradcheck off"
-    return [
-        f"best epoch {result.best_epoch} of {result.state.epoch} · {gradcheck} · {result.seconds:.2f} s",
-        f"run directory: {outcome.run_dir}",
-    ]
 
 
 @command(
@@ -149,8 +113,8 @@ def _prepare_resume(
 def finish(outcome: RunOutcome) -> None:
     """Print the summary of a finished (or stopped) run and exit with its code."""
     code = exit_code(outcome.result.stop_reason)
-    out.print(summary_table(outcome))
-    for line in summary_lines(outcome):
+    out.print(render.summary_table(outcome))
+    for line in render.summary_lines(outcome):
         out.print(line, markup=False)
     if outcome.result.message and code != 0:
         hint = ""

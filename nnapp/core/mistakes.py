@@ -77,7 +77,7 @@ MISTAKES: tuple[Mistake, ...] = (
     ),
     Mistake(
         "relu_mask_ge",
-        "The mask z >= 0 takes ReLU'(0) = 1 instead of the seed's sgn(0) = 0.",
+        "The mask z >= 0 takes ReLU'(0) = 1 instead of the derivation's sgn(0) = 0.",
         "delta2 *= z >= 0",
         "delta2 *= z > 0",
         invisible=(

@@ -1,4 +1,4 @@
-"""The network of the seed and its hand-derived gradients (docs/gradients.md, MATH.md "A batch").
+"""The network and its hand-derived gradients (docs/gradients.md derives them; "The batch form").
 
     x -> z = W x + b1 -> h = ReLU(z) -> theta = U h + b2 -> y_hat = softmax(theta) -> J = CE(y, y_hat)
 
@@ -173,7 +173,7 @@ def backward(
     input_grad: bool = True,
     out: Params | None = None,
 ) -> Params:
-    """Gradients of the batch-mean loss (plus L2) by the derived formulas of MATH.md.
+    """Gradients of the batch-mean loss (plus L2) by the derived formulas of docs/gradients.md.
 
     `y` holds class indices (B,) or one-hot rows (B, N_c). `out`, if given, holds arrays (e.g. views of
     one flat buffer) to write the parameter gradients into; delta1 and delta2 go into `fwd.ws`.
@@ -187,7 +187,7 @@ def backward(
     # (1) delta1 = dJ/dtheta = (y_hat - y)^T per example; mean loss => divided by B   (B, N_c)
     delta1 = softmax(fwd.theta, out=ws.delta1)
     if y.ndim == 2:
-        delta1 -= y  # y given one-hot, (B, N_c): Delta1 = (Y_hat - Y) / B as in MATH.md
+        delta1 -= y  # y given one-hot, (B, N_c): Delta1 = (Y_hat - Y) / B (docs/gradients.md)
     else:
         delta1[np.arange(B), y] -= 1  # y given as class indices
     delta1 /= B

@@ -1,7 +1,7 @@
-"""Every equation of the forward and backward pass with a config's concrete shapes (MATH.md, both forms).
+"""Every equation of the forward and backward pass with a config's concrete shapes (docs/gradients.md).
 
-The seed ends with a shape check, ∂J/∂z (1×D_h) = δ1 (1×N_c) · U (N_c×D_h) ⊙ sgn(h); this module
-writes that check out for every line, once for one example (the seed's column vectors) and once for a
+The derivation ends step 3 with a shape check, ∂J/∂z (1×D_h) = δ1 (1×N_c) · U (N_c×D_h) ⊙ sgn(h); this module
+writes that check out for every line, once for one example (column vectors) and once for a
 batch (rows are examples, what nnapp.core.network computes). Tests hold the batch shapes against the
 arrays network.forward/backward actually return.
 """
@@ -38,7 +38,7 @@ def fmt(shape: Shape) -> str:
 
 
 def example_lines(d: Dimensions) -> list[ShapeLine]:
-    """One example, column vectors, gradients as row vectors (numerator layout), as the seed writes them."""
+    """One example, column vectors, gradients as row vectors (numerator layout), as derived."""
     x, h, c = d.d_x, d.d_h, d.n_c
     return [
         ShapeLine(
