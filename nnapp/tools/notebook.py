@@ -198,7 +198,9 @@ class Run:
 
         checks = runs.read_checks(self.path)
         if not checks:
-            raise NnappError(f"{self.path}: no gradient checks recorded (the run had gradcheck.every: 0)")
+            raise NnappError(
+                f"{self.path}: no gradient checks recorded (the run had gradcheck.enabled: false)"
+            )
         cfg = self.config.gradcheck
         return plots.gradcheck_figure(checks, cfg.tol, cfg.fail, self._title())
 
