@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _runs import FLOWERS, ROOT, trained
+from _runs import FLOWERS, ROOT, copy_of, trained
 from matplotlib.figure import Figure
 from typer.testing import CliRunner
 
@@ -193,3 +193,22 @@ def test_a_run_without_gradient_checks_has_no_gradcheck_plot(tmp_path: Path):
     assert run.path == tmp_path / "r"
     with pytest.raises(nnapp.NnappError, match="no gradient checks recorded"):
         run.gradcheck_plot()
+
+
+def test_saliency_is_nnapp_saliencys_csv(tmp_path: Path):
+    run = nnapp.load_run(copy_of("iris", tmp_path))
+    cli = runner.invoke(app, ["saliency", str(run.path)])
+    assert cli.exit_code == 0, cli.output
+    with (run.path / "saliency.csv").open(newline="") as handle:
+        written = [float(row["mean_abs_grad"]) for row in csv.DictReader(handle)]
+    np.testing.assert_allclose(run.saliency().mean_abs_grad, written, rtol=1e-12)
+
+
+def test_attack_at_eps_0_is_the_test_accuracy_and_bad_eps_is_one_error():
+    run = nnapp.load_run(trained("iris"))
+    (point,) = run.attack([0]).points
+    assert point.accuracy_fgsm == point.accuracy_random == run.summary.test_acc
+    with pytest.raises(nnapp.DataError, match="is negative"):
+        run.attack([0, -0.1])
+    with pytest.raises(nnapp.DataError, match="not a list of numbers"):
+        run.attack(["big"])

@@ -26,6 +26,10 @@ from nnapp.rundir.runs import RunSummary
 from nnapp.tools.evaluation import evaluate_run
 
 if TYPE_CHECKING:
+    from nnapp.tools.attack import AttackResult
+    from nnapp.tools.saliency import Saliency
+
+if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from nnapp.training.trainer import EpochRecord
@@ -276,3 +280,23 @@ class Run:
             for k, label in enumerate(e.classes)
         ]
         return Evaluation(e.source, e.n_rows, e.accuracy, e.log_loss, per_class, e.confusion)
+
+    # ------------------------------------------------------------------------------ dJ/dx at work
+
+    def saliency(self, split: str = "test") -> Saliency:
+        """Mean |dJ_i/dx_i| per feature over a split, overall and per true class (`nnapp saliency`'s
+        numbers; standardized units, and `mean_abs_grad_original` per original unit)."""
+        from nnapp.tools.saliency import saliency
+
+        return saliency(self._run, split)
+
+    def attack(self, eps: Sequence[float] = (0.0, 0.05, 0.1, 0.2, 0.3), split: str = "test") -> AttackResult:
+        """FGSM, x' = x + eps * sign(dJ_i/dx_i) with eps in STANDARDIZED units, next to the same eps with
+        random signs: `nnapp attack`'s accuracies (`.points`), and for 8x8 images `.examples`."""
+        from nnapp.tools.attack import attack, parse_eps
+
+        try:
+            values = [float(e) for e in eps]
+        except (TypeError, ValueError):
+            raise DataError(f"eps: {list(eps)!r} is not a list of numbers (e.g. [0, 0.05, 0.1])") from None
+        return attack(self._run, parse_eps(",".join(map(repr, values))) if values else (), split)
