@@ -12,7 +12,7 @@ NOTEBOOK = ROOT / "docs" / "tutorial.ipynb"
 
 def _kernel_of_this_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A 'python3' kernelspec that starts THIS interpreter (the venv's, where nnapp and ipykernel are),
-    found before any user-wide 'python3' spec (JUPYTER_PATH comes first); connection files in tmp."""
+    found before any user-wide 'python3' spec (JUPYTER_PATH comes first); the kernel's files in tmp."""
     spec = tmp_path / "jupyter" / "kernels" / "python3"
     spec.mkdir(parents=True)
     argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
@@ -21,6 +21,7 @@ def _kernel_of_this_python(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     )
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))  # the kernel's history database
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # the notebook's runs (tempfile.mkdtemp)
     (tmp_path / "tmp").mkdir()
 
