@@ -1,1 +1,63 @@
+"""nnapp: a one-hidden-layer ReLU + softmax classifier with hand-derived, checked gradients.
+
+The notebook API (imported on first use, so that `nnapp --help` stays fast):
+
+    import nnapp
+    run = nnapp.train("configs/iris.yaml", {"train.epochs": 100})   # or nnapp.load_run("runs/iris/...")
+    run.summary.test_acc, run.history[-1], run.curves(), run.gradcheck_plot()
+    run.predict([[5.1, 3.5, 1.4, 0.2]])   # raw features in the data's original units -> original labels
+    print(run.evaluate("test"))
+
+Every mistake of the caller raises an `NnappError` (a subclass per kind) with a one-line message.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "ArtifactError",
+    "Config",
+    "ConfigError",
+    "DataError",
+    "Evaluation",
+    "NnappError",
+    "Run",
+    "load_run",
+    "train",
+]
+
+# where each public name lives; imported on first access (module __getattr__, PEP 562)
+_HOMES = {
+    "train": "nnapp.tools.notebook",
+    "load_run": "nnapp.tools.notebook",
+    "Run": "nnapp.tools.notebook",
+    "Evaluation": "nnapp.tools.notebook",
+    "Config": "nnapp.config",
+    "NnappError": "nnapp.errors",
+    "ConfigError": "nnapp.errors",
+    "DataError": "nnapp.errors",
+    "ArtifactError": "nnapp.errors",
+}
+
+if TYPE_CHECKING:
+    from nnapp.config import Config
+    from nnapp.errors import ArtifactError, ConfigError, DataError, NnappError
+    from nnapp.tools.notebook import Evaluation, Run, load_run, train
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'nnapp' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later lookups do not come here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
