@@ -77,15 +77,7 @@ def sweep(
     )
     from nnapp.tools.sweep.outputs import preload_drawing
 
-    chosen = _backend(Backend, backend, scheduler)
-    if chosen is Backend.DASK:
-        from nnapp.tools.sweep.cluster import require_dask
-
-        require_dask(scheduler, out_dir)
-    else:
-        from nnapp.tools.sweep.workers import start_server
-
-        start_server()  # its imports overlap the planning
+    chosen = _start_backend(_backend(Backend, backend, scheduler), scheduler, out_dir)
     plan = plan_sweep(config, grid or [], parse_seeds(seeds), out_dir, plots)
     out.print(
         f"sweep: {plan.total} runs ({len(plan.finished)} finished earlier, {len(plan.tasks)} to run) "
@@ -159,3 +151,19 @@ def leaderboard_table(rows: list[Any], plan: Any) -> Table:
     written = ["sweep.csv", "sweep.png"] if plan.axes else ["sweep.csv"]  # no picture without a swept key
     table.caption = " · ".join(str(plan.sweep_dir / name) for name in written)
     return table
+
+
+def _start_backend(chosen: Any, scheduler: str | None, out_dir: Path | None) -> Any:
+    """Check dask is there for `--backend dask`; otherwise start the worker processes' fork server now,
+    so that its imports overlap the planning."""
+    from nnapp.tools.sweep import Backend
+
+    if chosen is Backend.DASK:
+        from nnapp.tools.sweep.cluster import require_dask
+
+        require_dask(scheduler, out_dir)
+    else:
+        from nnapp.tools.sweep.workers import start_server
+
+        start_server()
+    return chosen

@@ -7,13 +7,15 @@ that `nnapp --help` stays fast. Each function takes a typed result and returns P
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nnapp.tools.attack import AttackExamples, AttackResult
-from nnapp.tools.lr_find import LrFindResult
 from nnapp.tools.saliency import Saliency
+
+if TYPE_CHECKING:  # lr_find draws through this module: a runtime import would be a cycle
+    from nnapp.tools.lr_find import LrFindResult
 
 MAX_BARS = 30
 STOP_WORDS = {
