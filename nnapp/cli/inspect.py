@@ -115,11 +115,14 @@ def predict(
     cells and unknown categories are errors naming the column and the row.
     """
     from nnapp.rundir import artifacts
+    from nnapp.rundir.runs import run_inputs
     from nnapp.tools.evaluation import predict_csv
 
     if out_file is not None:  # before reading anything: a bad --out costs nothing
         artifacts.check_output_file("--out", out_file, [input_csv])
     run = read_run(run_dir)
+    if out_file is not None:  # nor the files the run was made from (its CSV, its config)
+        artifacts.check_output_file("--out", out_file, [input_csv, *run_inputs(run)])
     text = predict_csv(run, input_csv).csv(with_proba=proba)
     if out_file is None:
         sys.stdout.write(text)
@@ -170,7 +173,7 @@ def gradcheck_command(
     if mistake is not None and mistake not in mistakes.BY_NAME:
         raise NnappError(f"--mistake {mistake}: unknown (choose from {', '.join(mistakes.BY_NAME)}, or list)")
     loaded = load_config(config, overrides or [])
-    run = read_run(run_dir) if run_dir is not None else None
+    run = read_run(run_dir, usable=False) if run_dir is not None else None  # NaN weights: a failed check
     result = check_config(loaded, every, run, mistake)
     report = result.report
     d_x, d_h, n_c = result.dims
@@ -276,6 +279,7 @@ def plot(
     """
     from nnapp.rundir import artifacts
     from nnapp.rundir.report import redraw_run
+    from nnapp.rundir.runs import run_inputs
     from nnapp.tools.overlay import comparison_png
 
     if len(run_dirs) == 1 and out_file is None:
@@ -285,6 +289,7 @@ def plot(
     target = out_file if out_file is not None else Path("comparison.png")
     artifacts.check_output_file("--out", target, run_dirs)
     runs = [read_run(path) for path in run_dirs]
+    artifacts.check_output_file("--out", target, [p for run in runs for p in run_inputs(run)])
     png = comparison_png(runs)
     artifacts.atomic_write_bytes(target, png)
     out.print(f"wrote {target}")

@@ -154,8 +154,9 @@ def main_options(
 VERDICT_COLOURS = {"pass": "green", "warn": "yellow", "unreliable": "magenta", "fail": "red"}
 
 
-def read_run(run_dir: Path) -> Any:
-    """A run directory read back and checked (imported here, not at start-up: it brings numpy)."""
+def read_run(run_dir: Path, usable: bool = True) -> Any:
+    """A run directory read back and checked (imported here, not at start-up: it brings numpy);
+    `usable`: its weights must be finite (runs.load_run)."""
     from nnapp.rundir.runs import load_run
 
-    return load_run(run_dir)
+    return load_run(run_dir, usable)

@@ -166,10 +166,14 @@ def model_arrays(
 def load_model(path: str | Path) -> dict[str, Any]:
     """Read a model.npz written by nnapp; a missing, truncated or foreign file is a one-line error."""
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir() and path.name != "model.npz":  # a run directory: its model
         path = path / "model.npz"
     if not path.exists():
         raise ArtifactError(f"{path}: no such model file (is this an nnapp run directory?)")
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise ArtifactError(
+            f"{path}: not a regular file (a directory, a device or a pipe?); expected a model"
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
@@ -307,9 +311,42 @@ def write_gradcheck(path: Path, checks: Iterable[GradcheckRecord]) -> None:
     atomic_write_text(path, csv_text(GRADCHECK_COLUMNS, gradcheck_rows(checks)))
 
 
+MAX_RUN_TEXT_BYTES = 2**20  # config.yaml and summary.json: a real one is a few KiB
+MAX_RUN_TABLE_BYTES = 256 * 2**20  # metrics.csv, gradcheck.csv: 10^6 epochs take about 100 MiB
+
+
+def read_run_text(path: Path, limit: int = MAX_RUN_TEXT_BYTES) -> str:
+    """A run directory's text file, read with a size bound: the one reader for config.yaml, summary.json,
+    metrics.csv and gradcheck.csv. Missing, not a regular file (/dev/zero, a FIFO: never read), larger
+    than `limit` or not UTF-8: an ArtifactError naming the file. A symbolic link to a regular file is read.
+    """
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: missing (is {path.parent} an nnapp run directory?)") from None
+    except OSError as exc:
+        raise ArtifactError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a device or a pipe?)"
+        raise ArtifactError(f"{path}: is {kind}; a run directory holds the file nnapp wrote there")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise ArtifactError(f"{path}: larger than {limit:,} bytes; nnapp does not write it that large")
+        return data.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+
+
 def read_csv_rows(path: Path) -> list[dict[str, str]]:
-    with Path(path).open(newline="") as handle:
-        return list(csv.DictReader(handle))
+    """A run directory's CSV (metrics.csv, gradcheck.csv) as rows, read through `read_run_text`."""
+    text = read_run_text(path, MAX_RUN_TABLE_BYTES)
+    try:
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ArtifactError(f"{path}: cannot read ({exc.__class__.__name__})") from None
 
 
 def write_json(path: Path, payload: Mapping[str, Any]) -> None:

@@ -7,6 +7,7 @@ missing, truncated or foreign run directory is always the same one-line error na
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from dataclasses import dataclass, fields
@@ -19,9 +20,18 @@ from nnapp.config import Config, config_from_mapping, parse_yaml
 from nnapp.core.gradcheck import DirectionalCheck, GradcheckReport, TensorCheck, Verdict
 from nnapp.core.network import Params
 from nnapp.data.datasets import Dataset, load_dataset
-from nnapp.data.fingerprint import check_unchanged, fingerprint
+from nnapp.data.fingerprint import check_unchanged, csv_file, fingerprint
 from nnapp.errors import ArtifactError
-from nnapp.rundir.artifacts import GRADCHECK_COLUMNS, load_model, model_arrays, save_npz, write_json
+from nnapp.rundir.artifacts import (
+    GRADCHECK_COLUMNS,
+    MAX_RUN_TABLE_BYTES,
+    load_model,
+    model_arrays,
+    read_run_text,
+    save_npz,
+    write_json,
+)
+from nnapp.rundir.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from nnapp.training.trainer import METRIC_COLUMNS, EpochRecord, GradcheckRecord
 
 
@@ -65,6 +75,17 @@ class SavedModel:
         """Write model.npz atomically; its bytes depend only on the model."""
         save_npz(path, self.to_arrays())
 
+    def check_usable(self, path: Path) -> None:
+        """The one check of every command that uses the weights (evaluate, predict, plot, saliency, attack,
+        animate): a NaN or inf weight would score every row as one class and read as a result. Training
+        never saves one (it keeps the last finite parameters), so it is damage. `gradcheck --run` skips
+        this check: it reports non-finite weights as a failed check (exit 4)."""
+        for name, array in self.params.items():
+            if not np.isfinite(array).all():
+                raise ArtifactError(
+                    f"{path}: {name} holds a non-finite value (NaN or inf); the model is damaged"
+                )
+
     @property
     def input_columns(self) -> list[str]:
         """The columns a CSV must have to be scored: the training CSV's inputs, or a built-in's features."""
@@ -91,22 +112,22 @@ class Run:
         return f"{self.config.name} ({self.path.name})"
 
 
-def load_run(path: str | Path) -> Run:
-    """Read config.yaml, model.npz and summary.json of a run directory; NnappError on anything amiss."""
+def load_run(path: str | Path, usable: bool = True) -> Run:
+    """Read config.yaml, model.npz and summary.json of a run directory; NnappError on anything amiss.
+
+    `usable`: also refuse weights no command can use (`SavedModel.check_usable`); only the gradient
+    check, which reports them, passes False."""
     path = Path(path)
     if not path.exists():
         raise ArtifactError(f"{path}: no such run directory")
     if not path.is_dir():
         raise ArtifactError(f"{path}: not a directory (expected an nnapp run directory)")
     config_path = path / "config.yaml"
-    if not config_path.is_file():
-        raise ArtifactError(f"{config_path}: missing (is {path} an nnapp run directory?)")
-    try:
-        text = config_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{config_path}: cannot read ({exc.__class__.__name__})") from None
+    text = read_run_text(config_path)
     config, _ = config_from_mapping(parse_yaml(text, str(config_path)), str(config_path))
     model = SavedModel.from_arrays(load_model(path / "model.npz"))
+    if usable:
+        model.check_usable(path / "model.npz")
     summary = read_summary(path) if (path / "summary.json").exists() else RunSummary()
     return Run(path, config, model, summary)
 
@@ -201,11 +222,10 @@ def write_summary(run_dir: Path, summary: RunSummary) -> None:
 def read_summary(run_dir: Path) -> RunSummary:
     """summary.json, checked: a JSON object whose known keys hold what nnapp writes there."""
     path = Path(run_dir) / "summary.json"
+    text = read_run_text(path)
     try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ArtifactError(f"{path}: missing (is {path.parent} an nnapp run directory?)") from None
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        summary = json.loads(text)
+    except (ValueError, RecursionError) as exc:
         raise ArtifactError(f"{path}: not readable JSON ({exc.__class__.__name__})") from None
     if not isinstance(summary, dict):
         raise ArtifactError(f"{path}: not an nnapp summary (expected a JSON object)")
@@ -222,6 +242,25 @@ def read_summary(run_dir: Path) -> RunSummary:
         ):
             raise ArtifactError(f"{path}: {key} is not a list of strings")
     return RunSummary.from_json(summary)
+
+
+def run_inputs(run: Run) -> list[Path]:
+    """The files a run was made from (its CSV, its source config): an output must never replace them."""
+    found: list[Path] = []
+    if run.config.data.dataset == "csv" and run.config.data.path:
+        found.append(csv_file(run.config.data, run.path))
+    if run.summary.data_source and not run.summary.data_source.startswith("dataset "):
+        found.append(Path(run.summary.data_source))
+    if (run.path / CHECKPOINT_NAME).is_file():
+        try:
+            info = load_checkpoint(run.path).info
+        except ArtifactError:
+            info = None  # a damaged checkpoint is resume's error; the other inputs are still protected
+        if info is not None:
+            found += [
+                Path(p) for p in (info.config_path, info.data_source) if p and not p.startswith("dataset ")
+            ]
+    return found
 
 
 def target_column(config: Config) -> str:
@@ -292,7 +331,7 @@ VERDICTS = tuple(v.value for v in Verdict)
 def read_checks(run_dir: Path) -> list[GradcheckRecord]:
     """gradcheck.csv back into GradcheckRecords (enough for plots and reports: no worst index)."""
     path = Path(run_dir) / "gradcheck.csv"
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return []
     grouped: dict[tuple[int, str], tuple[list[TensorCheck], list[DirectionalCheck]]] = {}
     for number, row in enumerate(_read_rows(path, GRADCHECK_COLUMNS), start=2):
@@ -318,14 +357,12 @@ def read_checks(run_dir: Path) -> list[GradcheckRecord]:
 
 
 def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise ArtifactError(f"{path}: missing (is {path.parent} an nnapp run directory?)")
+    text = read_run_text(path, MAX_RUN_TABLE_BYTES)
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                raise ArtifactError(f"{path}: missing column(s) {', '.join(missing)}")
-            return list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ArtifactError(f"{path}: missing column(s) {', '.join(missing)}")
+        return list(reader)
+    except csv.Error as exc:
         raise ArtifactError(f"{path}: cannot read ({exc.__class__.__name__})") from None

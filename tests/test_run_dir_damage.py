@@ -1,0 +1,160 @@
+"""A damaged run directory (planted as a hostile tester did) is one line naming the file, exit 2:
+oversized or non-regular text files, NaN weights, a config.yaml that disagrees with model.npz, outputs
+aimed at the files a run was made from."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+from _runs import FLOWERS, ROOT, copy_of, trained
+from typer.testing import CliRunner
+
+from nnapp.cli.app import app
+from nnapp.config import load_config
+from nnapp.rundir.artifacts import MAX_RUN_TABLE_BYTES, MAX_RUN_TEXT_BYTES
+from nnapp.rundir.experiment import run_experiment
+
+runner = CliRunner()
+
+
+def invoke(*args: object):
+    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "300"})
+
+
+def one_error_line(result, code: int = 2) -> str:
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == code, result.output
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+def grow(path, size: int) -> None:
+    """A regular file of `size` bytes (sparse: costs no disk), starting with the file's own text."""
+    with path.open("r+b") as handle:
+        handle.truncate(size)
+
+
+# ------------------------------------------------------------------------- bounded run-directory reads
+
+
+@pytest.mark.parametrize(
+    ("name", "limit"),
+    [
+        ("summary.json", MAX_RUN_TEXT_BYTES),
+        ("config.yaml", MAX_RUN_TEXT_BYTES),
+        ("metrics.csv", MAX_RUN_TABLE_BYTES),
+        ("gradcheck.csv", MAX_RUN_TABLE_BYTES),
+    ],
+)
+def test_an_oversized_run_file_is_refused_without_reading_it_whole(tmp_path, name, limit):
+    run_dir = copy_of("iris", tmp_path)
+    grow(run_dir / name, limit + 1)
+    line = one_error_line(invoke("plot", run_dir))
+    assert f"{run_dir / name}: larger than {limit:,} bytes" in line
+
+
+@pytest.mark.parametrize("name", ["summary.json", "metrics.csv", "gradcheck.csv", "config.yaml"])
+def test_a_fifo_in_place_of_a_run_file_is_not_a_regular_file_and_is_never_opened(tmp_path, name):
+    run_dir = copy_of("iris", tmp_path)
+    (run_dir / name).unlink()
+    os.mkfifo(run_dir / name)  # opening it for reading would block forever: no writer
+    line = one_error_line(invoke("plot", run_dir))
+    assert f"{run_dir / name}: is not a regular file" in line
+
+
+def test_a_symbolic_link_to_a_device_as_summary_json_is_not_a_regular_file(tmp_path):
+    run_dir = copy_of("iris", tmp_path)
+    (run_dir / "summary.json").unlink()
+    (run_dir / "summary.json").symlink_to("/dev/null")  # a device, never read (the finding: /dev/zero)
+    line = one_error_line(invoke("evaluate", run_dir))
+    assert f"{run_dir / 'summary.json'}: is not a regular file" in line
+
+
+def test_a_directory_in_place_of_model_npz_is_named_as_it_is(tmp_path):
+    run_dir = copy_of("iris", tmp_path)
+    (run_dir / "model.npz").unlink()
+    (run_dir / "model.npz").mkdir()
+    line = one_error_line(invoke("evaluate", run_dir))
+    assert f"{run_dir / 'model.npz'}: not a regular file" in line and "model.npz/model.npz" not in line
+
+
+# ------------------------------------------------------------------------------- non-finite weights
+
+
+def plant_nan_weight(run_dir) -> None:
+    from test_run_dir_trust import rewrite_npz
+
+    with np.load(run_dir / "model.npz") as archive:
+        weights = archive["W"].copy()
+    weights[0, 0] = np.nan
+    rewrite_npz(run_dir / "model.npz", W=weights)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["evaluate"],
+        ["predict", "{data}"],
+        ["plot"],
+        ["saliency"],
+        ["attack"],
+        ["animate"],
+    ],
+)
+def test_every_command_that_uses_the_model_refuses_nan_weights(tmp_path, command):
+    run_dir = copy_of("flowers_csv", tmp_path)
+    plant_nan_weight(run_dir)
+    before = sorted(p.name for p in run_dir.iterdir())
+    args = [command[0], run_dir, *(a.format(data=FLOWERS) for a in command[1:])]
+    line = one_error_line(invoke(*args))
+    assert f"{run_dir / 'model.npz'}: W holds a non-finite value" in line
+    assert sorted(p.name for p in run_dir.iterdir()) == before
+
+
+def test_gradcheck_at_nan_weights_still_reports_a_failed_check(tmp_path, monkeypatch):
+    run_dir = copy_of("flowers_csv", tmp_path)
+    plant_nan_weight(run_dir)
+    monkeypatch.chdir(ROOT)
+    config = ROOT / "configs" / "flowers_csv.yaml"
+    result = invoke("gradcheck", config, "train.epochs=3", f"data.path={FLOWERS}", "--run", run_dir)
+    assert result.exit_code == 4, result.output
+    assert "verdict: fail" in result.output
+
+
+# --------------------------------------------------------------------- outputs over a run's sources
+
+
+@pytest.fixture
+def csv_run_with_config(tmp_path):
+    """A run of a config file of its own, on a private copy of flowers.csv next to it."""
+    data = tmp_path / "flowers.csv"
+    shutil.copyfile(FLOWERS, data)
+    config = tmp_path / "tinycsv.yaml"
+    config.write_text((ROOT / "configs" / "flowers_csv.yaml").read_text())
+    overrides = ["train.epochs=3", f"data.path={data}", f"output.dir={tmp_path / 'runs'}"]
+    return run_experiment(load_config(config, overrides)).run_dir, data, config
+
+
+@pytest.mark.parametrize("victim", ["data", "config"])
+def test_predict_refuses_to_write_over_the_runs_csv_or_its_config(tmp_path, csv_run_with_config, victim):
+    run_dir, data, config = csv_run_with_config
+    target = data if victim == "data" else config
+    before = target.read_bytes()
+    new_rows = tmp_path / "in.csv"
+    new_rows.write_text("".join(FLOWERS.read_text().splitlines(keepends=True)[:6]))
+    line = one_error_line(invoke("predict", run_dir, new_rows, "--out", target))
+    assert f"--out {target}: is the input {target}" in line
+    assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("victim", ["data", "config"])
+def test_plot_refuses_to_write_its_comparison_over_a_runs_csv_or_config(csv_run_with_config, victim):
+    run_dir, data, config = csv_run_with_config
+    target = data if victim == "data" else config
+    before = target.read_bytes()
+    line = one_error_line(invoke("plot", trained("iris"), run_dir, "--out", target))
+    assert f"--out {target}: is the input" in line
+    assert target.read_bytes() == before
