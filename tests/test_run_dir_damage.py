@@ -158,3 +158,48 @@ def test_plot_refuses_to_write_its_comparison_over_a_runs_csv_or_config(csv_run_
     line = one_error_line(invoke("plot", trained("iris"), run_dir, "--out", target))
     assert f"--out {target}: is the input" in line
     assert target.read_bytes() == before
+
+
+# ------------------------------------------------------------------- config.yaml against model.npz
+
+
+def edit_config(run_dir, old: str, new: str) -> None:
+    text = (run_dir / "config.yaml").read_text()
+    assert old in text
+    (run_dir / "config.yaml").write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize("command", ["evaluate", "plot", "saliency", "attack", "predict", "gradcheck"])
+def test_every_reader_refuses_a_config_whose_hidden_units_disagree_with_the_model(tmp_path, command):
+    run_dir = copy_of("iris", tmp_path)
+    hidden = load_config(run_dir / "config.yaml").config.model.hidden
+    edit_config(run_dir, f"hidden: {hidden}", f"hidden: {hidden * 2}")
+    if command == "predict":
+        args = ["predict", run_dir, tmp_path / "rows.csv"]
+    elif command == "gradcheck":
+        args = ["gradcheck", ROOT / "configs" / "iris.yaml", "--run", run_dir]
+    else:
+        args = [command, run_dir]
+    line = one_error_line(invoke(*args))
+    assert f"{run_dir / 'config.yaml'}: model.hidden is {hidden * 2}, but" in line
+    assert f"has {hidden} hidden units" in line
+
+
+def test_a_config_whose_dtype_disagrees_with_the_model_is_refused(tmp_path):
+    run_dir = copy_of("iris", tmp_path)
+    edit_config(run_dir, "dtype: float64", "dtype: float32")
+    line = one_error_line(invoke("evaluate", run_dir))
+    assert "model.dtype is float32, but" in line and "holds float64 weights" in line
+
+
+def test_a_config_naming_another_dataset_than_the_summary_is_refused(tmp_path):
+    run_dir = copy_of("iris", tmp_path)
+    edit_config(run_dir, "dataset: iris", "dataset: wine")
+    line = one_error_line(invoke("evaluate", run_dir))
+    assert f"{run_dir / 'config.yaml'}: data.dataset gives wine, but" in line and "trained on iris" in line
+
+
+def test_an_empty_config_yaml_is_refused(tmp_path):
+    run_dir = copy_of("iris", tmp_path)
+    (run_dir / "config.yaml").write_text("")
+    assert f"{run_dir / 'config.yaml'}: empty" in one_error_line(invoke("evaluate", run_dir))

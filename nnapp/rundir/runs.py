@@ -123,13 +123,42 @@ def load_run(path: str | Path, usable: bool = True) -> Run:
     if not path.is_dir():
         raise ArtifactError(f"{path}: not a directory (expected an nnapp run directory)")
     config_path = path / "config.yaml"
-    text = read_run_text(config_path)
-    config, _ = config_from_mapping(parse_yaml(text, str(config_path)), str(config_path))
+    raw = parse_yaml(read_run_text(config_path), str(config_path))
+    if raw is None:
+        raise ArtifactError(f"{config_path}: empty (training writes the whole resolved config here)")
+    config, _ = config_from_mapping(raw, str(config_path))
     model = SavedModel.from_arrays(load_model(path / "model.npz"))
     if usable:
         model.check_usable(path / "model.npz")
     summary = read_summary(path) if (path / "summary.json").exists() else RunSummary()
+    check_config_fits_model(config, model, summary, path)
     return Run(path, config, model, summary)
+
+
+def check_config_fits_model(config: Config, model: SavedModel, summary: RunSummary, run_dir: Path) -> None:
+    """config.yaml must describe the model.npz next to it: the same hidden units, dtype and dataset
+    (an edited config.yaml would otherwise be reported as the run's, and rebuild other data)."""
+    config_path, model_path = run_dir / "config.yaml", run_dir / "model.npz"
+    hidden, dtype = model.params["W"].shape[0], str(model.params["W"].dtype)
+    if config.model.hidden != hidden:
+        raise ArtifactError(
+            f"{config_path}: model.hidden is {config.model.hidden}, but {model_path} has {hidden} "
+            "hidden units (edited since training?)"
+        )
+    if config.model.dtype != dtype:
+        raise ArtifactError(
+            f"{config_path}: model.dtype is {config.model.dtype}, but {model_path} holds {dtype} weights "
+            "(edited since training?)"
+        )
+    is_csv = config.data.dataset == "csv"
+    dataset = Path(config.data.path or "").name if is_csv else config.data.dataset
+    # a CSV model records its columns (one written before columns were recorded has none: not conclusive)
+    if (model.columns and not is_csv) or summary.dataset not in (None, dataset):
+        trained_on = summary.dataset or ("a CSV file" if model.columns else "a built-in dataset")
+        raise ArtifactError(
+            f"{config_path}: data.dataset gives {dataset}, but {model_path} was trained on {trained_on} "
+            "(edited since training?)"
+        )
 
 
 # summary.json's keys that nnapp reads back, and the JSON types each may hold (None: JSON null)
