@@ -203,3 +203,41 @@ def test_an_empty_config_yaml_is_refused(tmp_path):
     run_dir = copy_of("iris", tmp_path)
     (run_dir / "config.yaml").write_text("")
     assert f"{run_dir / 'config.yaml'}: empty" in one_error_line(invoke("evaluate", run_dir))
+
+
+# ------------------------------------------------------------- the data hash without summary.json
+
+
+def edit_one_cell(path) -> None:
+    lines = path.read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[0] = str(float(cells[0]) + 0.1)
+    lines[1] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("command", ["evaluate", "plot"])
+@pytest.mark.parametrize("summary", ["{}", None])
+def test_edited_data_is_refused_by_the_checkpoints_hash_when_summary_json_has_none(
+    csv_run_with_config, command, summary
+):
+    run_dir, data, _ = csv_run_with_config
+    if summary is None:
+        (run_dir / "summary.json").unlink()
+    else:
+        (run_dir / "summary.json").write_text(summary)
+    edit_one_cell(data)
+    line = one_error_line(invoke(command, run_dir))
+    assert f"{data}: not the data {run_dir} was trained on" in line
+    assert f"{run_dir / 'checkpoint.npz'} records" in line
+
+
+def test_a_summary_hash_that_disagrees_with_the_checkpoints_is_damage(csv_run_with_config):
+    import json
+
+    run_dir, _, _ = csv_run_with_config
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary["data_sha256"] = "0" * 64
+    (run_dir / "summary.json").write_text(json.dumps(summary))
+    line = one_error_line(invoke("evaluate", run_dir))
+    assert f"{run_dir / 'summary.json'}: data_sha256 000000000000... is not the" in line

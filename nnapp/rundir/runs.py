@@ -292,6 +292,26 @@ def run_inputs(run: Run) -> list[Path]:
     return found
 
 
+def recorded_data_hash(run: Run) -> tuple[str | None, str]:
+    """The hash of the data the run was trained on, and the file recording it: summary.json's, else
+    (summary.json missing, or `{}`) checkpoint.npz's. Both present and different: the run is damaged."""
+    checkpoint_hash = None
+    if (run.path / CHECKPOINT_NAME).is_file():
+        try:
+            checkpoint_hash = load_checkpoint(run.path).info.data_sha256
+        except ArtifactError:
+            pass  # a damaged checkpoint is resume's error; summary.json's hash (if any) still applies
+    summary_hash = run.summary.data_sha256
+    if summary_hash is not None and checkpoint_hash is not None and summary_hash != checkpoint_hash:
+        raise ArtifactError(
+            f"{run.path / 'summary.json'}: data_sha256 {summary_hash[:12]}... is not the "
+            f"{checkpoint_hash[:12]}... that {run.path / CHECKPOINT_NAME} records (a file of another run?)"
+        )
+    if summary_hash is not None:
+        return summary_hash, "summary.json"
+    return checkpoint_hash, CHECKPOINT_NAME
+
+
 def target_column(config: Config) -> str:
     """The label column of a CSV to evaluate: data.target for CSV runs, 'target' for built-in datasets."""
     return config.data.target or "target"
@@ -312,7 +332,8 @@ def rebuild_dataset(run: Run) -> Dataset:
         )
     data = load_dataset(run.config.data, run.config.seed, base_dir=run.path)
     current = fingerprint(run.config.data, data, run.path)
-    check_unchanged(run.summary.data_sha256, current, run.path, "summary.json", run.path / "config.yaml")
+    recorded, where = recorded_data_hash(run)
+    check_unchanged(recorded, current, run.path, where, run.path / "config.yaml")
     same = data_matches_model(data, run.model)
     if not same:
         raise ArtifactError(

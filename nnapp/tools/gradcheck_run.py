@@ -19,7 +19,7 @@ from nnapp.data.datasets import Dataset
 from nnapp.data.fingerprint import check_unchanged, fingerprint
 from nnapp.errors import NnappError
 from nnapp.rundir.experiment import data_base_dir, prepare
-from nnapp.rundir.runs import Run
+from nnapp.rundir.runs import Run, recorded_data_hash
 from nnapp.training.trainer import dimensions, gradcheck_samples, init_state, run_gradcheck
 
 
@@ -65,5 +65,6 @@ def _run_params(run: Run, loaded: LoadedConfig, data: Dataset, dims: tuple[int, 
                 f"(D_x={dims[0]}, model.hidden={dims[1]}, N_c={dims[2]}); pass the run's own config"
             )
     current = fingerprint(loaded.config.data, data, data_base_dir(loaded))
-    check_unchanged(run.summary.data_sha256, current, run.path, "summary.json", source)
+    recorded, where = recorded_data_hash(run)
+    check_unchanged(recorded, current, run.path, where, source)
     return run.params
