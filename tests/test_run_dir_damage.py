@@ -241,3 +241,48 @@ def test_a_summary_hash_that_disagrees_with_the_checkpoints_is_damage(csv_run_wi
     (run_dir / "summary.json").write_text(json.dumps(summary))
     line = one_error_line(invoke("evaluate", run_dir))
     assert f"{run_dir / 'summary.json'}: data_sha256 000000000000... is not the" in line
+
+
+# --------------------------------------------------------------- files of another run (run key)
+
+
+@pytest.fixture
+def other_iris_run(tmp_path):
+    """An iris run with another learning rate: the same data and shapes as trained('iris'), other weights."""
+    overrides = ["train.epochs=3", "optim.lr=0.0123", f"output.dir={tmp_path / 'other'}"]
+    return run_experiment(load_config(ROOT / "configs" / "iris.yaml", overrides)).run_dir
+
+
+@pytest.mark.parametrize("name", ["model.npz", "summary.json"])
+def test_a_model_or_summary_copied_from_another_run_is_refused(tmp_path, other_iris_run, name):
+    run_dir = copy_of("iris", tmp_path)
+    shutil.copyfile(other_iris_run / name, run_dir / name)
+    line = one_error_line(invoke("evaluate", run_dir))
+    assert f"{run_dir / name}: not written by the run of {run_dir / 'config.yaml'}" in line
+
+
+def test_resume_refuses_a_checkpoint_copied_from_another_run_and_changes_nothing(tmp_path, other_iris_run):
+    run_dir = copy_of("iris", tmp_path)
+    shutil.copyfile(other_iris_run / "checkpoint.npz", run_dir / "checkpoint.npz")
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    line = one_error_line(invoke("train", "--resume", run_dir, "--epochs", "5"))
+    assert f"{run_dir / 'checkpoint.npz'}: not written by the run of" in line
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
+
+
+def test_a_config_edit_that_keeps_the_shapes_is_refused_by_the_run_key(tmp_path):
+    run_dir = copy_of("iris", tmp_path)
+    edit_config(run_dir, "seed: 0", "seed: 7")
+    line = one_error_line(invoke("evaluate", run_dir))
+    assert f"{run_dir / 'model.npz'}: not written by the run of" in line
+
+
+def test_a_resumed_run_keeps_its_run_key_everywhere(tmp_path):
+    from nnapp.rundir.checkpoint import load_checkpoint
+    from nnapp.rundir.runs import load_run
+
+    run_dir = copy_of("iris", tmp_path)
+    assert invoke("train", "--resume", run_dir, "--epochs", "5", "-q").exit_code == 0
+    run = load_run(run_dir)
+    keys = {run.model.run_key, run.summary.run_key, load_checkpoint(run_dir).info.run_key}
+    assert len(keys) == 1 and None not in keys

@@ -87,9 +87,9 @@ def count_writes(monkeypatch) -> dict[str, int]:
     writes: dict[str, int] = {}
     original = artifacts.atomic_write_bytes
 
-    def counting(path: Path, data: bytes) -> None:
+    def counting(path: Path, data: bytes, fsync: bool = True) -> None:
         writes[Path(path).name] = writes.get(Path(path).name, 0) + 1
-        original(path, data)
+        original(path, data, fsync)
 
     monkeypatch.setattr(artifacts, "atomic_write_bytes", counting)
     return writes

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from nnapp import __version__
+from nnapp.config import Config
 from nnapp.core.network import PARAM_NAMES, Params
 from nnapp.errors import ArtifactError
 from nnapp.training.trainer import METRIC_COLUMNS, EpochRecord, GradcheckRecord
@@ -108,6 +110,19 @@ def check_output_file(option: str, target: Path, inputs: Sequence[Path] = ()) ->
             raise ArtifactError(f"{where}: is inside the run directory {folder}; write it elsewhere")
 
 
+def run_key(cfg: Config) -> str:
+    """What ties a run's model.npz, checkpoint.npz and summary.json to its config.yaml: a hash of every
+    setting that shapes the numbers, except those a run may change or move without changing them
+    (train.epochs: a resume extends it; data.path: its bytes are hashed apart; name, output.*)."""
+    settings = cfg.to_dict()
+    for key in ("name", "output"):
+        settings.pop(key)
+    settings["train"].pop("epochs")
+    settings["data"].pop("path")
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
 def new_run_dir(output_dir: str | Path, name: str, now: datetime | None = None) -> Path:
     """A fresh directory `output_dir/name/YYYYmmdd-HHMMSS`, with a suffix -2, -3... if taken."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
@@ -150,6 +165,7 @@ def model_arrays(
     feature_names: list[str],
     columns: list[str] | None = None,
     categories: Mapping[str, list[str]] | None = None,
+    key: str | None = None,
 ) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {name: np.asarray(params[name]) for name in PARAM_NAMES}
     arrays["classes"] = np.asarray(classes).astype(str)
@@ -160,6 +176,8 @@ def model_arrays(
     arrays["columns"] = np.asarray(columns or [], dtype=str)
     arrays["categories"] = np.asarray(json.dumps(dict(categories or {}), sort_keys=True))
     arrays["nnapp_version"] = np.asarray(__version__)
+    if key is not None:
+        arrays["run_key"] = np.asarray(key)
     return arrays
 
 
@@ -205,7 +223,7 @@ def _validated_model(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any
     for name in ("classes", "feature_names", "columns"):
         if name in arrays and (arrays[name].dtype.kind != "U" or arrays[name].ndim != 1):
             raise refuse(f"{name} is not a list of strings")
-    for name in ("class_dtype", "categories"):
+    for name in ("class_dtype", "categories", "run_key"):
         if name in arrays and (arrays[name].dtype.kind != "U" or arrays[name].ndim != 0):
             raise refuse(f"{name} is not a string")
     model: dict[str, Any] = dict(arrays)

@@ -44,6 +44,7 @@ class RunInfo:
     cwd: str | None = None  # the working directory it started in (CSV paths may be relative to it)
     data_sha256: str | None = None  # fingerprint.DataFingerprint of what it trains on (None: written before)
     data_source: str | None = None
+    run_key: str | None = None  # artifacts.run_key of the run's config (None: written before keys)
 
 
 @dataclass
@@ -141,8 +142,15 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
             info.get("cwd"),
             info.get("data_sha256"),
             info.get("data_source"),
+            info.get("run_key"),
         )
-        texts = (run_info.config_path, run_info.cwd, run_info.data_sha256, run_info.data_source)
+        texts = (
+            run_info.config_path,
+            run_info.cwd,
+            run_info.data_sha256,
+            run_info.data_source,
+            run_info.run_key,
+        )
         if not all(t is None or isinstance(t, str) for t in texts) or not all(
             isinstance(o, str) for o in (*run_info.overrides, run_info.started_at)
         ):

@@ -150,6 +150,9 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
             f"{run_dir / 'checkpoint.npz'}: holds {state.flat.size} {state.flat.dtype} parameters, "
             f"but its config.yaml and data need {expected} {cfg.model.dtype}"
         )
+    runs.check_run_key(
+        from_file.config, info.run_key, run_dir / CHECKPOINT_NAME, run_dir
+    )  # same shape, other run
     resumption = Resumption(run_dir, checkpoint, stamp, epochs is not None)
     return Job(loaded, data, data_hash, preflight.notes(cfg, data), run_dir, resumption)
 
@@ -200,6 +203,7 @@ def _start_new(job: Job, started_at: datetime) -> tuple[Path, RunLock, RunInfo]:
         os.getcwd(),
         job.data_hash.sha256,
         job.data_hash.source,
+        artifacts.run_key(cfg),
     )
     return run_dir, lock, info
 
@@ -222,6 +226,7 @@ def _start_resumed(job: Job, resumption: Resumption) -> tuple[Path, RunLock, Run
         overrides=tuple(loaded.overrides),
         data_sha256=job.data_hash.sha256,
         data_source=job.data_hash.source,
+        run_key=artifacts.run_key(loaded.config),
     )
     return run_dir, lock, info
 

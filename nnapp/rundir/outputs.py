@@ -40,6 +40,7 @@ def write_run(
         feature_names=data.feature_names,
         columns=data.columns,
         categories=data.categories,
+        run_key=artifacts.run_key(cfg),
     )
     model.save(run_dir / "model.npz")
     artifacts.write_metrics(run_dir / "metrics.csv", result.history)
@@ -110,6 +111,7 @@ def _summary(
         dropped_rows=data.dropped_rows,
         data_source=data_hash.source,
         data_sha256=data_hash.sha256,
+        run_key=artifacts.run_key(cfg),
         notes=list(notes),
         overrides=list(loaded.overrides),
         started_at=started_at.isoformat(timespec="seconds"),

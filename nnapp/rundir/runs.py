@@ -6,6 +6,7 @@ missing, truncated or foreign run directory is always the same one-line error na
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -28,6 +29,7 @@ from nnapp.rundir.artifacts import (
     load_model,
     model_arrays,
     read_run_text,
+    run_key,
     save_npz,
     write_json,
 )
@@ -46,6 +48,7 @@ class SavedModel:
     feature_names: list[str]  # (D_x,): encoded input names ("garden=a" for one-hot columns)
     columns: list[str]  # a CSV run's input columns ([] for built-in datasets)
     categories: dict[str, list[str]]  # one-hot columns and their categories
+    run_key: str | None = None  # artifacts.run_key of the config it was trained with (None: older nnapp)
 
     @classmethod
     def from_arrays(cls, model: dict[str, Any]) -> SavedModel:
@@ -57,6 +60,7 @@ class SavedModel:
             feature_names=[str(n) for n in model["feature_names"].tolist()],
             columns=[str(c) for c in model.get("columns", np.asarray([], dtype=str)).tolist()],
             categories=dict(model["categories"]),
+            run_key=str(model["run_key"]) if "run_key" in model else None,
         )
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -69,6 +73,7 @@ class SavedModel:
             self.feature_names,
             self.columns,
             self.categories,
+            self.run_key,
         )
 
     def save(self, path: Path) -> None:
@@ -132,7 +137,22 @@ def load_run(path: str | Path, usable: bool = True) -> Run:
         model.check_usable(path / "model.npz")
     summary = read_summary(path) if (path / "summary.json").exists() else RunSummary()
     check_config_fits_model(config, model, summary, path)
+    check_run_key(config, model.run_key, path / "model.npz", path)
+    check_run_key(config, summary.run_key, path / "summary.json", path)
     return Run(path, config, model, summary)
+
+
+def check_run_key(config: Config, recorded: str | None, where: Path, run_dir: Path) -> None:
+    """A file of the run (model.npz, summary.json, checkpoint.npz) must carry the run key of the
+    config.yaml next to it: a file copied from another run, or a config edited since, is refused."""
+    if recorded is None:  # written before run keys were recorded
+        return
+    expected = run_key(config)
+    if recorded != expected:
+        raise ArtifactError(
+            f"{where}: not written by the run of {run_dir / 'config.yaml'} (run key {recorded}, the "
+            f"config gives {expected}: a file of another run, or a config edited since?)"
+        )
 
 
 def check_config_fits_model(config: Config, model: SavedModel, summary: RunSummary, run_dir: Path) -> None:
@@ -185,6 +205,7 @@ SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
     "dropped_rows": (int,),
     "data_source": (str,),
     "data_sha256": (str,),
+    "run_key": (str,),
     "notes": (list,),
     "overrides": (list,),
     "started_at": (str,),
@@ -225,6 +246,7 @@ class RunSummary:
     dropped_rows: int | None = None
     data_source: str | None = None
     data_sha256: str | None = None  # evaluate, resume and gradcheck --run refuse other data
+    run_key: str | None = None  # artifacts.run_key: ties summary.json to its run's config.yaml
     notes: list[str] | None = None
     overrides: list[str] | None = None
     started_at: str | None = None
@@ -297,10 +319,9 @@ def recorded_data_hash(run: Run) -> tuple[str | None, str]:
     (summary.json missing, or `{}`) checkpoint.npz's. Both present and different: the run is damaged."""
     checkpoint_hash = None
     if (run.path / CHECKPOINT_NAME).is_file():
-        try:
+        # a damaged checkpoint is resume's error; summary.json's hash (if any) still applies
+        with contextlib.suppress(ArtifactError):
             checkpoint_hash = load_checkpoint(run.path).info.data_sha256
-        except ArtifactError:
-            pass  # a damaged checkpoint is resume's error; summary.json's hash (if any) still applies
     summary_hash = run.summary.data_sha256
     if summary_hash is not None and checkpoint_hash is not None and summary_hash != checkpoint_hash:
         raise ArtifactError(
