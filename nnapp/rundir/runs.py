@@ -6,7 +6,6 @@ missing, truncated or foreign run directory is always the same one-line error na
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -33,7 +32,7 @@ from nnapp.rundir.artifacts import (
     save_npz,
     write_json,
 )
-from nnapp.rundir.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from nnapp.rundir.checkpoint import CHECKPOINT_NAME, RunInfo, load_checkpoint
 from nnapp.training.trainer import METRIC_COLUMNS, EpochRecord, GradcheckRecord
 
 
@@ -137,9 +136,45 @@ def load_run(path: str | Path, usable: bool = True) -> Run:
         model.check_usable(path / "model.npz")
     summary = read_summary(path) if (path / "summary.json").exists() else RunSummary()
     check_config_fits_model(config, model, summary, path)
-    check_run_key(config, model.run_key, path / "model.npz", path)
-    check_run_key(config, summary.run_key, path / "summary.json", path)
+    check_same_run(path, model, summary)
     return Run(path, config, model, summary)
+
+
+def checkpoint_info(run_dir: Path) -> RunInfo | None:
+    """The run record of RUN_DIR/checkpoint.npz; None if there is none, or it is damaged (that is
+    resume's error: readers of a finished run only use it to cross-check the other files)."""
+    if not (run_dir / CHECKPOINT_NAME).is_file():
+        return None
+    try:
+        return load_checkpoint(run_dir).info
+    except ArtifactError:
+        return None
+
+
+def check_same_run(run_dir: Path, model: SavedModel, summary: RunSummary) -> None:
+    """model.npz, summary.json and checkpoint.npz carry the run key they were written with: one of
+    them copied from another run disagrees with the others. (A config.yaml edited since is refused by
+    `check_config_fits_model`, the data checks, and, for a resume, `check_run_key`.)"""
+    info = checkpoint_info(run_dir)
+    keys = {
+        name: key
+        for name, key in (
+            ("model.npz", model.run_key),
+            ("summary.json", summary.run_key),
+            (CHECKPOINT_NAME, info.run_key if info is not None else None),
+        )
+        if key is not None  # written before run keys were recorded
+    }
+    if len(set(keys.values())) <= 1:
+        return
+    values = list(keys.values())
+    majority = max(values, key=values.count)
+    odd = [name for name, key in keys.items() if key != majority] if values.count(majority) > 1 else []
+    foreign = odd[0] if odd else list(keys)[1]
+    others = ", ".join(f"{name} {key}" for name, key in keys.items() if name != foreign)
+    raise ArtifactError(
+        f"{run_dir / foreign}: run key {keys[foreign]} is not the run's ({others}): a file of another run?"
+    )
 
 
 def check_run_key(config: Config, recorded: str | None, where: Path, run_dir: Path) -> None:
@@ -302,26 +337,18 @@ def run_inputs(run: Run) -> list[Path]:
         found.append(csv_file(run.config.data, run.path))
     if run.summary.data_source and not run.summary.data_source.startswith("dataset "):
         found.append(Path(run.summary.data_source))
-    if (run.path / CHECKPOINT_NAME).is_file():
-        try:
-            info = load_checkpoint(run.path).info
-        except ArtifactError:
-            info = None  # a damaged checkpoint is resume's error; the other inputs are still protected
-        if info is not None:
-            found += [
-                Path(p) for p in (info.config_path, info.data_source) if p and not p.startswith("dataset ")
-            ]
+    info = checkpoint_info(run.path)
+    if info is not None:
+        sources = (info.config_path, info.data_source)
+        found += [Path(p) for p in sources if p and not p.startswith("dataset ")]
     return found
 
 
 def recorded_data_hash(run: Run) -> tuple[str | None, str]:
     """The hash of the data the run was trained on, and the file recording it: summary.json's, else
     (summary.json missing, or `{}`) checkpoint.npz's. Both present and different: the run is damaged."""
-    checkpoint_hash = None
-    if (run.path / CHECKPOINT_NAME).is_file():
-        # a damaged checkpoint is resume's error; summary.json's hash (if any) still applies
-        with contextlib.suppress(ArtifactError):
-            checkpoint_hash = load_checkpoint(run.path).info.data_sha256
+    info = checkpoint_info(run.path)
+    checkpoint_hash = info.data_sha256 if info is not None else None
     summary_hash = run.summary.data_sha256
     if summary_hash is not None and checkpoint_hash is not None and summary_hash != checkpoint_hash:
         raise ArtifactError(
