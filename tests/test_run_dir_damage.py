@@ -287,3 +287,17 @@ def test_a_resumed_run_keeps_its_run_key_everywhere(tmp_path):
     run = load_run(run_dir)
     keys = {run.model.run_key, run.summary.run_key, load_checkpoint(run_dir).info.run_key}
     assert len(keys) == 1 and None not in keys
+
+
+# ------------------------------------------------------------------ a resume that cannot finish
+
+
+@pytest.mark.parametrize("name", ["model.npz", "summary.json", "report.md"])
+def test_a_resume_whose_output_is_a_directory_is_refused_before_anything_is_written(tmp_path, name):
+    run_dir = copy_of("iris", tmp_path)
+    (run_dir / name).unlink()
+    (run_dir / name).mkdir()
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
+    line = one_error_line(invoke("train", "--resume", run_dir, "--epochs", "5"))
+    assert f"{run_dir / name}: is not a regular file" in line
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before

@@ -123,6 +123,38 @@ def run_key(cfg: Config) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+RUN_OUTPUTS = (  # every file training (or a resume) writes into a run directory
+    "config.yaml",
+    "checkpoint.npz",
+    "snapshots.npz",
+    "metrics.csv",
+    "gradcheck.csv",
+    "model.npz",
+    "summary.json",
+    "curves.png",
+    "gradcheck.png",
+    "confusion.png",
+    "decision_boundary.png",
+    "hidden_units.png",
+    "weights.png",
+    "report.md",
+)
+
+
+def check_run_writable(run_dir: Path) -> None:
+    """Before a resume writes anything: the folder must take new files and none of the run's outputs
+    may be a directory, device or pipe (the rename would fail half-way, after the checkpoint and
+    config.yaml were rewritten). ArtifactError naming the path."""
+    if not os.access(run_dir, os.W_OK | os.X_OK):
+        raise ArtifactError(f"{run_dir}: cannot write in this run directory (permission denied)")
+    for name in RUN_OUTPUTS:
+        path = run_dir / name
+        if path.exists() and not path.is_file():
+            raise ArtifactError(
+                f"{path}: is not a regular file (a directory or a device?); the run cannot write it there"
+            )
+
+
 def new_run_dir(output_dir: str | Path, name: str, now: datetime | None = None) -> Path:
     """A fresh directory `output_dir/name/YYYYmmdd-HHMMSS`, with a suffix -2, -3... if taken."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")

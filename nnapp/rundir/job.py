@@ -127,6 +127,7 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
     run_dir = Path(run_dir)
     checkpoint = load_checkpoint(run_dir)
     lock_run_dir(run_dir).release()  # busy now: say so before reading further; execute locks
+    artifacts.check_run_writable(run_dir)  # a write failing after the checkpoint's would leave a mix
     stamp = _stamp(run_dir / CHECKPOINT_NAME)
     state, info = checkpoint.state, checkpoint.info
     if epochs is not None and epochs < state.epoch:
