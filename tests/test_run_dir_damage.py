@@ -301,3 +301,38 @@ def test_a_resume_whose_output_is_a_directory_is_refused_before_anything_is_writ
     line = one_error_line(invoke("train", "--resume", run_dir, "--epochs", "5"))
     assert f"{run_dir / name}: is not a regular file" in line
     assert {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} == before
+
+
+# ---------------------------------------------------------------- writes into a run or a sweep
+
+
+def test_train_refuses_an_output_dir_inside_a_run_directory(tmp_path):
+    run_dir = copy_of("iris", tmp_path)
+    before = sorted(p.name for p in run_dir.iterdir())
+    line = one_error_line(
+        invoke("train", ROOT / "configs" / "iris.yaml", "train.epochs=1", f"output.dir={run_dir}")
+    )
+    assert f"output.dir {run_dir}: is inside the run directory {run_dir}" in line
+    assert sorted(p.name for p in run_dir.iterdir()) == before
+
+
+def test_the_output_folder_check_for_sweeps_refuses_a_folder_inside_a_run(tmp_path):
+    from nnapp.errors import ArtifactError
+    from nnapp.rundir.artifacts import check_not_in_run_dir
+
+    run_dir = copy_of("iris", tmp_path)
+    with pytest.raises(ArtifactError, match=r"--out .*: is inside the run directory"):
+        check_not_in_run_dir("--out", run_dir / "sweep")
+    check_not_in_run_dir("--out", tmp_path / "sweep")  # beside the run: fine
+
+
+def test_predict_refuses_to_write_over_a_sweeps_table(tmp_path):
+    sweep_dir = tmp_path / "sweep"
+    sweep_dir.mkdir()
+    shutil.copytree(trained("flowers_csv"), sweep_dir / "point-1")
+    (sweep_dir / "sweep.csv").write_text("keep me\n")
+    line = one_error_line(
+        invoke("predict", trained("flowers_csv"), FLOWERS, "--out", sweep_dir / "sweep.csv")
+    )
+    assert "is the table of the sweep in" in line
+    assert (sweep_dir / "sweep.csv").read_text() == "keep me\n"

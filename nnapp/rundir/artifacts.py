@@ -103,11 +103,37 @@ def check_output_file(option: str, target: Path, inputs: Sequence[Path] = ()) ->
         same = target.exists() and os.path.samefile(target, source)  # also a hard link to it
         if same or resolved == source.resolve():
             raise ArtifactError(f"{where}: is the input {source}; it would be overwritten")
-    for folder in resolved.parents:
-        if (folder / "config.yaml").is_file() and any(
-            (folder / name).exists() for name in ("model.npz", "checkpoint.npz")
-        ):
-            raise ArtifactError(f"{where}: is inside the run directory {folder}; write it elsewhere")
+    folder = enclosing_run_dir(resolved.parent)
+    if folder is not None:
+        raise ArtifactError(f"{where}: is inside the run directory {folder}; write it elsewhere")
+    if target.name in SWEEP_OUTPUTS and any(is_run_dir(child) for child in resolved.parent.iterdir()):
+        raise ArtifactError(f"{where}: is the table of the sweep in {target.parent}; write it elsewhere")
+
+
+SWEEP_OUTPUTS = ("sweep.csv", "sweep.png")  # next to a sweep's point run directories
+
+
+def is_run_dir(folder: Path) -> bool:
+    """A run directory: a config.yaml with a model or a checkpoint beside it."""
+    return (folder / "config.yaml").is_file() and any(
+        (folder / name).exists() for name in ("model.npz", "checkpoint.npz")
+    )
+
+
+def enclosing_run_dir(folder: Path) -> Path | None:
+    """`folder` itself or the folder above it that is a run directory, if any."""
+    resolved = Path(folder).resolve()
+    return next((f for f in (resolved, *resolved.parents) if is_run_dir(f)), None)
+
+
+def check_not_in_run_dir(option: str, folder: Path) -> None:
+    """Refuse an output folder (train's output.dir, sweep's --out) that is, or is inside, a run
+    directory: a run is only written by its own training. Sweep: call from plan_sweep on sweep_dir."""
+    run_dir = enclosing_run_dir(folder)
+    if run_dir is not None:
+        raise ArtifactError(
+            f"{option} {folder}: is inside the run directory {run_dir}; choose another folder"
+        )
 
 
 def run_key(cfg: Config) -> str:
@@ -158,6 +184,7 @@ def check_run_writable(run_dir: Path) -> None:
 def new_run_dir(output_dir: str | Path, name: str, now: datetime | None = None) -> Path:
     """A fresh directory `output_dir/name/YYYYmmdd-HHMMSS`, with a suffix -2, -3... if taken."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    check_not_in_run_dir("output.dir", Path(output_dir))
     parent = Path(output_dir) / name
     try:
         parent.mkdir(parents=True, exist_ok=True)
