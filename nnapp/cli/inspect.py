@@ -213,8 +213,13 @@ def gradcheck_command(
     line = (
         f"verdict: [{VERDICT_COLOURS[report.verdict]}]{report.verdict}[/] (max error {report.max_error:.2e})"
     )
-    if report.verdict == "unreliable":
-        line += ": finite differences cannot resolve these gradients (the loss is too large for eps)"
+    if report.verdict == "unreliable" and any(t.unresolved for t in report.tensors):
+        line += (
+            ": finite differences cannot resolve these gradients (round-off exceeds tol: "
+            "gradcheck.eps too small, or the loss too large for it)"
+        )
+    elif report.verdict == "unreliable":
+        line += ": no coordinate could be judged (every step crossed a ReLU kink: gradcheck.eps too large?)"
     out.print(line)
     if mistake is not None:
         caught = report.verdict == "fail"
