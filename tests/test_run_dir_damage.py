@@ -336,3 +336,43 @@ def test_predict_refuses_to_write_over_a_sweeps_table(tmp_path):
     )
     assert "is the table of the sweep in" in line
     assert (sweep_dir / "sweep.csv").read_text() == "keep me\n"
+
+
+# ------------------------------------------------------------------------------- clearer messages
+
+
+def test_resume_of_a_file_says_it_is_not_a_directory(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text("name: tiny\n")
+    line = one_error_line(invoke("train", "--resume", config))
+    assert f"{config}: not a directory" in line
+
+
+def test_resume_with_too_many_epochs_names_the_option_not_an_override(tmp_path):
+    run_dir = copy_of("iris", tmp_path)
+    line = one_error_line(invoke("train", "--resume", run_dir, "--epochs", "99999999999"))
+    assert "--epochs 99999999999: must be between 1 and 1,000,000" in line and "override" not in line
+
+
+def test_a_name_of_only_dots_as_an_override_meets_the_name_rule(tmp_path):
+    line = one_error_line(
+        invoke("train", ROOT / "configs" / "iris.yaml", "name=...", f"output.dir={tmp_path}")
+    )
+    assert "name must not be only dots" in line
+
+
+def test_a_nan_in_the_checkpoint_is_a_damaged_checkpoint_not_a_divergence(tmp_path):
+    from test_run_dir_trust import rewrite_npz
+
+    run_dir = copy_of("iris", tmp_path)
+    with np.load(run_dir / "checkpoint.npz") as archive:
+        flat = archive["flat"].copy()
+    flat[0] = np.nan
+    rewrite_npz(run_dir / "checkpoint.npz", flat=flat)
+    line = one_error_line(invoke("train", "--resume", run_dir, "--epochs", "5"))
+    assert f"{run_dir / 'checkpoint.npz'}: damaged checkpoint" in line
+
+
+def test_evaluate_refuses_a_split_with_another_csv():
+    line = one_error_line(invoke("evaluate", trained("flowers_csv"), "--data", FLOWERS, "--split", "val"))
+    assert "--split val with --data" in line

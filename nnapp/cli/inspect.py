@@ -60,8 +60,11 @@ def evaluate(
         Path, typer.Argument(help="A run directory written by `nnapp train`.", show_default=False)
     ],
     split: Annotated[
-        str, typer.Option("--split", help="Which split of the run's data to score: train, val or test.")
-    ] = "test",
+        str | None,
+        typer.Option(
+            "--split", help="Which split of the run's data to score: train, val or test.", show_default="test"
+        ),
+    ] = None,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -79,8 +82,10 @@ def evaluate(
     from nnapp.rundir.report import write_confusion
     from nnapp.tools.evaluation import evaluate_run
 
+    if data is not None and split is not None:
+        raise NnappError(f"--split {split} with --data {data}: --data scores the whole CSV; give one of them")
     run = read_run(run_dir)
-    evaluation = evaluate_run(run, split, data)
+    evaluation = evaluate_run(run, split or "test", data)
     for table in _evaluation_tables(evaluation):
         out.print(table)
     name = write_confusion(run, evaluation, data)

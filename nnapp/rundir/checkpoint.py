@@ -106,6 +106,8 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
     """Read RUN_DIR/checkpoint.npz; a missing, truncated or foreign file is a one-line ArtifactError."""
     run_dir = Path(run_dir)
     path = run_dir / CHECKPOINT_NAME
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ArtifactError(f"{run_dir}: not a directory (--resume takes a run directory, not a file)")
     if not run_dir.is_dir():
         raise ArtifactError(f"{run_dir}: no such run directory")
     if not path.exists():
@@ -168,6 +170,11 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
         or any(r.epoch != k for k, r in enumerate(state.history))
     ):
         raise ArtifactError(f"{path}: inconsistent checkpoint (parameters, velocity and history disagree)")
+    if not all(
+        np.isfinite(v).all() for v in (state.flat, *([] if state.best_flat is None else [state.best_flat]))
+    ):
+        # training only ever saves finite parameters (it keeps the last finite ones when it diverges)
+        raise ArtifactError(f"{path}: damaged checkpoint (its parameters hold a non-finite value)")
     return Checkpoint(state, run_info, s)
 
 

@@ -33,6 +33,8 @@ from nnapp.rundir.runs import RunSummary
 from nnapp.training.threads import training_threads
 from nnapp.training.trainer import Callback, TrainResult, dimensions, train
 
+MAX_EPOCHS = 1_000_000  # config.TrainConfig.epochs's bound
+
 
 @dataclass(frozen=True)
 class Resumption:
@@ -132,6 +134,8 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
     state, info = checkpoint.state, checkpoint.info
     if epochs is not None and epochs < state.epoch:
         raise EpochsTooFewError(run_dir, epochs, state.epoch)
+    if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
+        raise ArtifactError(f"--epochs {epochs}: must be between 1 and {MAX_EPOCHS:,} (train.epochs)")
     extra = [f"train.epochs={epochs}"] if epochs is not None else []
     from_file = load_config(run_dir / "config.yaml", extra)
     # earlier epoch extensions of this run are replaced, not stacked
