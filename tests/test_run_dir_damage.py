@@ -376,3 +376,35 @@ def test_a_nan_in_the_checkpoint_is_a_damaged_checkpoint_not_a_divergence(tmp_pa
 def test_evaluate_refuses_a_split_with_another_csv():
     line = one_error_line(invoke("evaluate", trained("flowers_csv"), "--data", FLOWERS, "--split", "val"))
     assert "--split val with --data" in line
+
+
+# ---------------------------------------------------------- values nnapp cannot have written
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("classes", ["a", "b"], "classes ['a', 'b'] are not the 3 classes of its model.npz"),
+        ("best_epoch", 99, "best_epoch 99 is not one of the 3 epochs trained"),
+        ("stop_reason", "bogus", "stop_reason 'bogus' is not one of"),
+        ("test_acc", float("nan"), "test_acc nan is not an accuracy between 0 and 1"),
+        ("val_loss", float("nan"), "val_loss nan is not a loss"),
+    ],
+)
+def test_a_summary_value_nnapp_cannot_have_written_is_refused(tmp_path, key, value, message):
+    import json
+
+    run_dir = copy_of("iris", tmp_path)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    summary[key] = value
+    (run_dir / "summary.json").write_text(json.dumps(summary))  # NaN is written as NaN, read back as nan
+    line = one_error_line(invoke("evaluate", run_dir))
+    assert f"{run_dir / 'summary.json'}: {message}" in line
+
+
+def test_a_gradcheck_row_with_a_nan_error_and_verdict_pass_is_refused(tmp_path):
+    run_dir = copy_of("iris", tmp_path)
+    with (run_dir / "gradcheck.csv").open("a") as handle:
+        handle.write("0,epoch,W,5,0,nan,pass\n")
+    line = one_error_line(invoke("plot", run_dir))
+    assert f"{run_dir / 'gradcheck.csv'}: row " in line and "max_error nan with verdict pass" in line

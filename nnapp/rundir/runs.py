@@ -137,6 +137,7 @@ def load_run(path: str | Path, usable: bool = True) -> Run:
     summary = read_summary(path) if (path / "summary.json").exists() else RunSummary()
     check_config_fits_model(config, model, summary, path)
     check_same_run(path, model, summary)
+    check_summary_fits_model(summary, model, path / "summary.json")
     return Run(path, config, model, summary)
 
 
@@ -327,7 +328,38 @@ def read_summary(run_dir: Path) -> RunSummary:
             and not all(isinstance(v, str) for v in value)
         ):
             raise ArtifactError(f"{path}: {key} is not a list of strings")
-    return RunSummary.from_json(summary)
+    checked = RunSummary.from_json(summary)
+    _check_summary_values(checked, path)
+    return checked
+
+
+STOP_REASONS = ("completed", "early_stopping", "diverged", "gradcheck_failed", "interrupted")
+
+
+def _check_summary_values(summary: RunSummary, path: Path) -> None:
+    """Values nnapp cannot have written: a stop reason it does not know, an accuracy outside [0, 1] or
+    NaN, a NaN loss, a best epoch after the last one trained."""
+    if summary.stop_reason is not None and summary.stop_reason not in STOP_REASONS:
+        raise ArtifactError(
+            f"{path}: stop_reason {summary.stop_reason!r} is not one of {', '.join(STOP_REASONS)}"
+        )
+    for split in ("train", "val", "test"):
+        acc, loss = getattr(summary, f"{split}_acc"), getattr(summary, f"{split}_loss")
+        if acc is not None and not 0.0 <= acc <= 1.0:
+            raise ArtifactError(f"{path}: {split}_acc {acc} is not an accuracy between 0 and 1")
+        if loss is not None and not loss >= 0.0:  # NaN fails this too
+            raise ArtifactError(f"{path}: {split}_loss {loss} is not a loss (>= 0)")
+    best, trained = summary.best_epoch, summary.epochs_trained
+    if best is not None and (best < 0 or (trained is not None and best > trained)):
+        raise ArtifactError(f"{path}: best_epoch {best} is not one of the {trained} epochs trained")
+
+
+def check_summary_fits_model(summary: RunSummary, model: SavedModel, path: Path) -> None:
+    """summary.json's classes must be the model's (reports and pictures label rows with them)."""
+    if summary.classes is not None and summary.classes != [str(c) for c in model.classes]:
+        raise ArtifactError(
+            f"{path}: classes {summary.classes} are not the {len(model.classes)} classes of its model.npz"
+        )
 
 
 def run_inputs(run: Run) -> list[Path]:
@@ -441,6 +473,15 @@ def read_checks(run_dir: Path) -> list[GradcheckRecord]:
         if row["verdict"] not in VERDICTS:
             raise ArtifactError(
                 f"{path}: row {number}: verdict {row['verdict']!r} is not one of {', '.join(VERDICTS)}"
+            )
+        if (
+            checked < 0
+            or kinks < 0
+            or (not math.isfinite(error) and row["verdict"] not in (Verdict.FAIL, Verdict.UNRELIABLE))
+        ):
+            raise ArtifactError(
+                f"{path}: row {number}: max_error {row['max_error']} with verdict {row['verdict']} "
+                f"({checked} checked, {kinks} kinks) is not what nnapp writes"
             )
         tensors, directions = grouped.setdefault((epoch, row["when"]), ([], []))
         if row["tensor"] == "direction":
