@@ -408,3 +408,8 @@ def test_a_gradcheck_row_with_a_nan_error_and_verdict_pass_is_refused(tmp_path):
         handle.write("0,epoch,W,5,0,nan,pass\n")
     line = one_error_line(invoke("plot", run_dir))
     assert f"{run_dir / 'gradcheck.csv'}: row " in line and "max_error nan with verdict pass" in line
+
+
+def test_plot_refuses_an_out_file_that_is_not_png(tmp_path):
+    line = one_error_line(invoke("plot", trained("iris"), trained("moons"), "--out", tmp_path / "x.pdf"))
+    assert "ending in .png" in line and not (tmp_path / "x.pdf").exists()
