@@ -297,11 +297,11 @@ def plot(
         out.print(f"wrote {', '.join(written)} in {run_dirs[0]}")
         return
     target = out_file if out_file is not None else Path("comparison.png")
-    if target.suffix.lower() != ".png":  # the figure is PNG bytes: x.pdf would hold a PNG
-        raise NnappError(f"--out {target}: the comparison is a PNG picture; give a file name ending in .png")
     artifacts.check_output_file("--out", target, run_dirs)
     runs = [read_run(path) for path in run_dirs]
     artifacts.check_output_file("--out", target, [p for run in runs for p in run_inputs(run)])
+    if target.suffix.lower() != ".png":  # the figure is PNG bytes: x.pdf would hold a PNG
+        raise NnappError(f"--out {target}: the comparison is a PNG picture; give a file name ending in .png")
     png = comparison_png(runs)
     artifacts.atomic_write_bytes(target, png)
     out.print(f"wrote {target}")
