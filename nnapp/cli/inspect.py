@@ -61,9 +61,7 @@ def evaluate(
     ],
     split: Annotated[
         str | None,
-        typer.Option(
-            "--split", help="Which split of the run's data to score: train, val or test.", show_default="test"
-        ),
+        typer.Option("--split", help="Which split to score: train, val or test.", show_default="test"),
     ] = None,
     data: Annotated[
         Path | None,
@@ -82,10 +80,8 @@ def evaluate(
     from nnapp.rundir.report import write_confusion
     from nnapp.tools.evaluation import evaluate_run
 
-    if data is not None and split is not None:
-        raise NnappError(f"--split {split} with --data {data}: --data scores the whole CSV; give one of them")
     run = read_run(run_dir)
-    evaluation = evaluate_run(run, split or "test", data)
+    evaluation = evaluate_run(run, split, data)
     for table in _evaluation_tables(evaluation):
         out.print(table)
     name = write_confusion(run, evaluation, data)
@@ -120,14 +116,12 @@ def predict(
     cells and unknown categories are errors naming the column and the row.
     """
     from nnapp.rundir import artifacts
-    from nnapp.rundir.runs import run_inputs
+    from nnapp.rundir.runs import check_output
     from nnapp.tools.evaluation import predict_csv
 
-    if out_file is not None:  # before reading anything: a bad --out costs nothing
-        artifacts.check_output_file("--out", out_file, [input_csv])
     run = read_run(run_dir)
-    if out_file is not None:  # nor the files the run was made from (its CSV, its config)
-        artifacts.check_output_file("--out", out_file, [input_csv, *run_inputs(run)])
+    if out_file is not None:  # before scoring: never the input, nor the run's own CSV or config
+        check_output("--out", out_file, [run], [input_csv])
     text = predict_csv(run, input_csv).csv(with_proba=proba)
     if out_file is None:
         sys.stdout.write(text)
@@ -170,7 +164,7 @@ def gradcheck_command(
     """
     from nnapp.config import load_config
     from nnapp.core import mistakes
-    from nnapp.tools.gradcheck_run import check_config
+    from nnapp.tools.gradcheck_run import check_config, unreliable_reason
 
     if mistake == "list":
         _print_mistakes()
@@ -218,13 +212,7 @@ def gradcheck_command(
     line = (
         f"verdict: [{VERDICT_COLOURS[report.verdict]}]{report.verdict}[/] (max error {report.max_error:.2e})"
     )
-    if report.verdict == "unreliable" and any(t.unresolved for t in report.tensors):
-        line += (
-            ": finite differences cannot resolve these gradients (round-off exceeds tol: "
-            "gradcheck.eps too small, or the loss too large for it)"
-        )
-    elif report.verdict == "unreliable":
-        line += ": no coordinate could be judged (every step crossed a ReLU kink: gradcheck.eps too large?)"
+    line += unreliable_reason(report)
     out.print(line)
     if mistake is not None:
         caught = report.verdict == "fail"
@@ -289,7 +277,7 @@ def plot(
     """
     from nnapp.rundir import artifacts
     from nnapp.rundir.report import redraw_run
-    from nnapp.rundir.runs import run_inputs
+    from nnapp.rundir.runs import check_output
     from nnapp.tools.overlay import comparison_png
 
     if len(run_dirs) == 1 and out_file is None:
@@ -299,7 +287,7 @@ def plot(
     target = out_file if out_file is not None else Path("comparison.png")
     artifacts.check_output_file("--out", target, run_dirs)
     runs = [read_run(path) for path in run_dirs]
-    artifacts.check_output_file("--out", target, [p for run in runs for p in run_inputs(run)])
+    check_output("--out", target, runs, run_dirs)  # nor a run's own CSV or source config
     if target.suffix.lower() != ".png":  # the figure is PNG bytes: x.pdf would hold a PNG
         raise NnappError(f"--out {target}: the comparison is a PNG picture; give a file name ending in .png")
     png = comparison_png(runs)

@@ -25,6 +25,7 @@ from nnapp.errors import ArtifactError
 from nnapp.rundir.artifacts import (
     GRADCHECK_COLUMNS,
     MAX_RUN_TABLE_BYTES,
+    check_output_file,
     load_model,
     model_arrays,
     read_run_text,
@@ -374,6 +375,11 @@ def run_inputs(run: Run) -> list[Path]:
         sources = (info.config_path, info.data_source)
         found += [Path(p) for p in sources if p and not p.startswith("dataset ")]
     return found
+
+
+def check_output(option: str, target: Path, runs: list[Run], inputs: list[Path]) -> None:
+    """artifacts.check_output_file with every run's own sources (run_inputs) among the inputs."""
+    check_output_file(option, target, [*inputs, *(p for run in runs for p in run_inputs(run))])
 
 
 def recorded_data_hash(run: Run) -> tuple[str | None, str]:

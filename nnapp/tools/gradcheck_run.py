@@ -68,3 +68,16 @@ def _run_params(run: Run, loaded: LoadedConfig, data: Dataset, dims: tuple[int, 
     recorded, where = recorded_data_hash(run)
     check_unchanged(recorded, current, run.path, where, source)
     return run.params
+
+
+def unreliable_reason(report: GradcheckReport) -> str:
+    """Why a check is unreliable, for the console: round-off (eps too small for the loss) or kinks
+    only (eps too large); "" for any other verdict."""
+    if report.verdict != "unreliable":
+        return ""
+    if any(t.unresolved for t in report.tensors):
+        return (
+            ": finite differences cannot resolve these gradients (round-off exceeds tol: "
+            "gradcheck.eps too small, or the loss too large for it)"
+        )
+    return ": no coordinate could be judged (every step crossed a ReLU kink: gradcheck.eps too large?)"
