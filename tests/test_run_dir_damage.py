@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from nnapp.cli.app import app
 from nnapp.config import load_config
-from nnapp.rundir.artifacts import MAX_RUN_TABLE_BYTES, MAX_RUN_TEXT_BYTES
 from nnapp.rundir.experiment import run_experiment
+from nnapp.rundir.runfiles import MAX_RUN_TABLE_BYTES, MAX_RUN_TEXT_BYTES
 
 runner = CliRunner()
 

@@ -25,7 +25,7 @@ from nnapp.data.csvtable import ReadProgress
 from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import DataFingerprint, check_unchanged, fingerprint
 from nnapp.errors import ArtifactError
-from nnapp.rundir import artifacts, runs, snapshots
+from nnapp.rundir import artifacts, runfiles, runs, snapshots
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointWriter, RunInfo, load_checkpoint
 from nnapp.rundir.outputs import write_run
 from nnapp.rundir.runlock import RunLock, lock_run_dir
@@ -129,7 +129,7 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
     run_dir = Path(run_dir)
     checkpoint = load_checkpoint(run_dir)
     lock_run_dir(run_dir).release()  # busy now: say so before reading further; execute locks
-    artifacts.check_run_writable(run_dir)  # a write failing after the checkpoint's would leave a mix
+    runfiles.check_run_writable(run_dir)  # a write failing after the checkpoint's would leave a mix
     stamp = _stamp(run_dir / CHECKPOINT_NAME)
     state, info = checkpoint.state, checkpoint.info
     if epochs is not None and epochs < state.epoch:
@@ -208,7 +208,7 @@ def _start_new(job: Job, started_at: datetime) -> tuple[Path, RunLock, RunInfo]:
         os.getcwd(),
         job.data_hash.sha256,
         job.data_hash.source,
-        artifacts.run_key(cfg),
+        runfiles.run_key(cfg),
     )
     return run_dir, lock, info
 
@@ -231,7 +231,7 @@ def _start_resumed(job: Job, resumption: Resumption) -> tuple[Path, RunLock, Run
         overrides=tuple(loaded.overrides),
         data_sha256=job.data_hash.sha256,
         data_source=job.data_hash.source,
-        run_key=artifacts.run_key(loaded.config),
+        run_key=runfiles.run_key(loaded.config),
     )
     return run_dir, lock, info
 
