@@ -87,6 +87,7 @@ def test_parse_eps_reads_back_any_list_of_non_negative_numbers_sorted(values):
         ("inf", "not a finite number"),
         ("", "'' is not a number"),
         ("0.1,0.1", "given twice"),
+        ("0,1e308", "1e308 is larger than 1000"),
     ],
 )
 def test_bad_eps_is_an_error_naming_the_value(text, fragment):
@@ -95,7 +96,7 @@ def test_bad_eps_is_an_error_naming_the_value(text, fragment):
     assert fragment in str(raised.value)
 
 
-@pytest.mark.parametrize("value", ["0,0.1,x", "-0.1", "0.2,-1"])
+@pytest.mark.parametrize("value", ["0,0.1,x", "-0.1", "0.2,-1", "1e308", "0,1001"])
 def test_cli_bad_eps_is_exit_2_in_one_line_and_writes_nothing(tmp_path, value):
     run_dir = copy_of("iris", tmp_path)
     result = invoke("attack", run_dir, f"--eps={value}")

@@ -237,3 +237,40 @@ def test_console_and_summary_json_report_the_same_max_error(write_config, tmp_pa
     assert summary["gradcheck_max_error"] == over_all_checks
     (shown,) = re.findall(r"checks, max error ([0-9.e+-]+)\)", result.output)
     assert shown == f"{over_all_checks:.1e}"
+
+
+def test_nothing_judged_is_unreliable_not_pass():
+    from nnapp.core.gradcheck import Verdict, worst_verdict
+
+    assert worst_verdict([]) == Verdict.UNRELIABLE
+
+
+def test_a_row_of_kinks_only_reads_unreliable_and_the_rest_still_decide(write_config):
+    """At eps 0.5 (the hostile tester's case) steps cross ReLU kinks: rows that judged nothing
+    say so; the report's verdict is the worst of the rows that judged something."""
+    from nnapp.config import load_config
+    from nnapp.tools.gradcheck_run import check_config
+
+    config = write_config("name: tiny\ndata: {dataset: iris}\nmodel: {hidden: 4}\ntrain: {epochs: 3}\n")
+    report = check_config(load_config(config, ["gradcheck.eps=0.5"])).report
+    d = report.directional
+    assert d is not None and d.kink  # the planted situation: the direction step crosses a kink
+    assert d.verdict == "unreliable"
+    judged = [t.verdict for t in report.tensors if t.checked or t.unresolved]
+    assert judged and report.verdict == max(
+        judged, key=lambda v: ["pass", "warn", "unreliable", "fail"].index(v)
+    )
+    assert all(t.verdict == "unreliable" for t in report.tensors if not (t.checked or t.unresolved))
+
+
+def test_gradcheck_with_a_tiny_eps_says_eps_is_too_small(write_config):
+    from typer.testing import CliRunner
+
+    from nnapp.cli.app import app
+
+    config = write_config("name: tiny\ndata: {dataset: iris}\nmodel: {hidden: 4}\n")
+    result = CliRunner().invoke(
+        app, ["gradcheck", str(config), "gradcheck.eps=1.0e-300"], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "verdict: unreliable" in result.output and "gradcheck.eps too small" in result.output

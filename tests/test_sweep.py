@@ -421,3 +421,17 @@ def test_a_point_returns_the_scores_its_summary_json_holds(config, tmp_path):
         summary["val_acc"], summary["val_loss"], summary["test_acc"], summary["test_loss"], "completed"
     )
     assert result.scores == expected
+
+
+def test_a_sweep_directory_inside_a_run_directory_is_refused_and_the_run_is_untouched(tmp_path):
+    from _runs import ROOT, copy_of
+
+    run_dir = copy_of("iris", tmp_path)
+    before = sorted(p.name for p in run_dir.iterdir())
+    result = CliRunner().invoke(
+        app, ["sweep", str(ROOT / "configs" / "iris.yaml"), "model.hidden=2,3", "--out", str(run_dir / "s")]
+    )
+    assert result.exit_code == 2
+    assert f"is inside the run directory {run_dir}" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert sorted(p.name for p in run_dir.iterdir()) == before

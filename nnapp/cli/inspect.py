@@ -26,8 +26,9 @@ def evaluate(
         Path, typer.Argument(help="A run directory written by `nnapp train`.", show_default=False)
     ],
     split: Annotated[
-        str, typer.Option("--split", help="Which split of the run's data to score: train, val or test.")
-    ] = "test",
+        str | None,
+        typer.Option("--split", help="Which split to score: train, val or test.", show_default="test"),
+    ] = None,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -81,11 +82,12 @@ def predict(
     cells and unknown categories are errors naming the column and the row.
     """
     from nnapp.rundir import artifacts
+    from nnapp.rundir.runs import check_output
     from nnapp.tools.evaluation import predict_csv
 
-    if out_file is not None:  # before reading anything: a bad --out costs nothing
-        artifacts.check_output_file("--out", out_file, [input_csv])
     run = read_run(run_dir)
+    if out_file is not None:  # before scoring: never the input, nor the run's own CSV or config
+        check_output("--out", out_file, [run], [input_csv])
     text = predict_csv(run, input_csv).csv(with_proba=proba)
     if out_file is None:
         sys.stdout.write(text)
@@ -136,7 +138,7 @@ def gradcheck_command(
     if mistake is not None and mistake not in mistakes.BY_NAME:
         raise NnappError(f"--mistake {mistake}: unknown (choose from {', '.join(mistakes.BY_NAME)}, or list)")
     loaded = load_config(config, overrides or [])
-    run = read_run(run_dir) if run_dir is not None else None
+    run = read_run(run_dir, usable=False) if run_dir is not None else None  # NaN weights: a failed check
     result = check_config(loaded, every, run, mistake)
     if mistake is not None:
         for line in render.mistake_lines(mistakes.get(mistake), loaded.config.optim.weight_decay):
@@ -169,6 +171,7 @@ def plot(
     """
     from nnapp.rundir import artifacts
     from nnapp.rundir.report import redraw_run
+    from nnapp.rundir.runs import check_output
     from nnapp.tools.overlay import comparison_png
 
     if len(run_dirs) == 1 and out_file is None:
@@ -178,6 +181,9 @@ def plot(
     target = out_file if out_file is not None else Path("comparison.png")
     artifacts.check_output_file("--out", target, run_dirs)
     runs = [read_run(path) for path in run_dirs]
+    check_output("--out", target, runs, run_dirs)  # nor a run's own CSV or source config
+    if target.suffix.lower() != ".png":  # the figure is PNG bytes: x.pdf would hold a PNG
+        raise NnappError(f"--out {target}: the comparison is a PNG picture; give a file name ending in .png")
     png = comparison_png(runs)
     artifacts.atomic_write_bytes(target, png)
     out.print(f"wrote {target}")

@@ -77,7 +77,7 @@ def gradcheck_table(result: StandaloneCheck, mistake: str | None) -> Table:
     d = report.directional
     if d is not None:
         error = "kink" if d.kink else f"{d.error:.2e}"
-        unresolved = d.verdict == "unreliable"
+        unresolved = d.verdict == "unreliable" and not d.kink  # a kinked step is counted as a kink
         table.add_row(
             "direction",
             "0" if d.kink or unresolved else "1",
@@ -96,9 +96,9 @@ def gradcheck_table(result: StandaloneCheck, mistake: str | None) -> Table:
 def gradcheck_verdict_lines(report: GradcheckReport, mistake: str | None) -> list[str]:
     """The overall verdict under the table and, with a planted mistake, whether the check caught it."""
     line = f"verdict: {coloured_verdict(report.verdict)} (max error {report.max_error:.2e})"
-    if report.verdict == "unreliable":
-        line += ": finite differences cannot resolve these gradients (the loss is too large for eps)"
-    lines = [line]
+    from nnapp.tools.gradcheck_run import unreliable_reason
+
+    lines = [line + unreliable_reason(report)]
     if mistake is not None:
         caught = report.verdict == "fail"
         lines.append(

@@ -163,8 +163,9 @@ def main_options(
     """
 
 
-def read_run(run_dir: Path) -> Run:
-    """A run directory read back and checked (imported here, not at start-up: it brings numpy)."""
+def read_run(run_dir: Path, usable: bool = True) -> Run:
+    """A run directory read back and checked (imported here, not at start-up: it brings numpy);
+    `usable`: its weights must be finite (runs.load_run)."""
     from nnapp.rundir.runs import load_run
 
-    return load_run(run_dir)
+    return load_run(run_dir, usable)

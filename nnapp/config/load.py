@@ -63,6 +63,8 @@ def parse_override(text: str) -> tuple[str, Any]:
     key = key.strip()
     if not sep or not key or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", key):
         raise ConfigError(f"override {text!r}: expected KEY=VALUE with a dotted key, e.g. optim.lr=0.05")
+    if value.strip() and set(value.strip()) == {"."}:  # YAML reads '...' as a document end marker
+        return key, value.strip()  # a string: the rules of its key judge it (name: not only dots)
     return key, parse_yaml(value, f"override {text!r}") if value.strip() else None
 
 

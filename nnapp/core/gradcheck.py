@@ -78,8 +78,9 @@ SEVERITY = {Verdict.PASS: 0, Verdict.WARN: 1, Verdict.UNRELIABLE: 2, Verdict.FAI
 
 
 def worst_verdict(verdicts: Any) -> Verdict:
-    """fail over unreliable over warn over pass (pass when there is nothing to judge)."""
-    return max((Verdict(v) for v in verdicts), key=SEVERITY.__getitem__, default=Verdict.PASS)
+    """fail over unreliable over warn over pass. Nothing judged (every coordinate a kink) is not a
+    pass: it is unreliable, in the console, gradcheck.csv and summary.json alike."""
+    return max((Verdict(v) for v in verdicts), key=SEVERITY.__getitem__, default=Verdict.UNRELIABLE)
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,12 @@ class GradcheckReport:
 
     @property
     def verdict(self) -> Verdict:
-        verdicts = [t.verdict for t in self.tensors]
-        if self.directional is not None:
-            verdicts.append(self.directional.verdict)
+        """The worst verdict of the rows that judged something: a row of kinks only (unreliable: it
+        judged nothing) does not spoil the others, and a report that judged nothing is unreliable."""
+        verdicts = [t.verdict for t in self.tensors if t.checked or t.unresolved]
+        d = self.directional
+        if d is not None and not (d.kink and d.verdict == Verdict.UNRELIABLE):
+            verdicts.append(d.verdict)
         return worst_verdict(verdicts)
 
     @property
@@ -368,6 +372,7 @@ def _directional(
     kink = not (np.array_equal(mask_plus, base_mask) and np.array_equal(mask_minus, base_mask))
     error = relative_error(slope, numeric)
     noise = roundoff_bound(slope, numeric, max(scale_plus, scale_minus), eps)
-    # a kink makes the numeric value meaningless, but a non-finite analytic slope is wrong regardless
-    verdict = Verdict.PASS if kink and math.isfinite(slope) else verdict_for(error, tol, fail, noise)
+    # a kink makes the numeric value meaningless (nothing judged: not a pass), but a non-finite
+    # analytic slope is wrong regardless
+    verdict = Verdict.UNRELIABLE if kink and math.isfinite(slope) else verdict_for(error, tol, fail, noise)
     return DirectionalCheck(slope, numeric, error, kink, verdict, noise)

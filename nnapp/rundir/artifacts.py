@@ -23,6 +23,7 @@ import numpy as np
 from nnapp import __version__
 from nnapp.core.network import PARAM_NAMES, Params
 from nnapp.errors import ArtifactError
+from nnapp.rundir.runfiles import MAX_RUN_TABLE_BYTES, read_run_text
 from nnapp.training.records import METRIC_COLUMNS, EpochRecord, GradcheckRecord
 
 GRADCHECK_COLUMNS = ("epoch", "when", "tensor", "checked", "kinks", "max_error", "verdict")
@@ -101,16 +102,43 @@ def check_output_file(option: str, target: Path, inputs: Sequence[Path] = ()) ->
         same = target.exists() and os.path.samefile(target, source)  # also a hard link to it
         if same or resolved == source.resolve():
             raise ArtifactError(f"{where}: is the input {source}; it would be overwritten")
-    for folder in resolved.parents:
-        if (folder / "config.yaml").is_file() and any(
-            (folder / name).exists() for name in ("model.npz", "checkpoint.npz")
-        ):
-            raise ArtifactError(f"{where}: is inside the run directory {folder}; write it elsewhere")
+    folder = enclosing_run_dir(resolved.parent)
+    if folder is not None:
+        raise ArtifactError(f"{where}: is inside the run directory {folder}; write it elsewhere")
+    if target.name in SWEEP_OUTPUTS and any(is_run_dir(child) for child in resolved.parent.iterdir()):
+        raise ArtifactError(f"{where}: is the table of the sweep in {target.parent}; write it elsewhere")
+
+
+SWEEP_OUTPUTS = ("sweep.csv", "sweep.png")  # next to a sweep's point run directories
+
+
+def is_run_dir(folder: Path) -> bool:
+    """A run directory: a config.yaml with a model or a checkpoint beside it."""
+    return (folder / "config.yaml").is_file() and any(
+        (folder / name).exists() for name in ("model.npz", "checkpoint.npz")
+    )
+
+
+def enclosing_run_dir(folder: Path) -> Path | None:
+    """`folder` itself or the folder above it that is a run directory, if any."""
+    resolved = Path(folder).resolve()
+    return next((f for f in (resolved, *resolved.parents) if is_run_dir(f)), None)
+
+
+def check_not_in_run_dir(option: str, folder: Path) -> None:
+    """Refuse an output folder (train's output.dir, sweep's --out) that is, or is inside, a run
+    directory: a run is only written by its own training. Sweep: call from plan_sweep on sweep_dir."""
+    run_dir = enclosing_run_dir(folder)
+    if run_dir is not None:
+        raise ArtifactError(
+            f"{option} {folder}: is inside the run directory {run_dir}; choose another folder"
+        )
 
 
 def new_run_dir(output_dir: str | Path, name: str, now: datetime | None = None) -> Path:
     """A fresh directory `output_dir/name/YYYYmmdd-HHMMSS`, with a suffix -2, -3... if taken."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    check_not_in_run_dir("output.dir", Path(output_dir))
     parent = Path(output_dir) / name
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -150,6 +178,7 @@ def model_arrays(
     feature_names: list[str],
     columns: list[str] | None = None,
     categories: Mapping[str, list[str]] | None = None,
+    key: str | None = None,
 ) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {name: np.asarray(params[name]) for name in PARAM_NAMES}
     arrays["classes"] = np.asarray(classes).astype(str)
@@ -160,16 +189,22 @@ def model_arrays(
     arrays["columns"] = np.asarray(columns or [], dtype=str)
     arrays["categories"] = np.asarray(json.dumps(dict(categories or {}), sort_keys=True))
     arrays["nnapp_version"] = np.asarray(__version__)
+    if key is not None:
+        arrays["run_key"] = np.asarray(key)
     return arrays
 
 
 def load_model(path: str | Path) -> dict[str, Any]:
     """Read a model.npz written by nnapp; a missing, truncated or foreign file is a one-line error."""
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir() and path.name != "model.npz":  # a run directory: its model
         path = path / "model.npz"
     if not path.exists():
         raise ArtifactError(f"{path}: no such model file (is this an nnapp run directory?)")
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise ArtifactError(
+            f"{path}: not a regular file (a directory, a device or a pipe?); expected a model"
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
@@ -201,7 +236,7 @@ def _validated_model(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any
     for name in ("classes", "feature_names", "columns"):
         if name in arrays and (arrays[name].dtype.kind != "U" or arrays[name].ndim != 1):
             raise refuse(f"{name} is not a list of strings")
-    for name in ("class_dtype", "categories"):
+    for name in ("class_dtype", "categories", "run_key"):
         if name in arrays and (arrays[name].dtype.kind != "U" or arrays[name].ndim != 0):
             raise refuse(f"{name} is not a string")
     model: dict[str, Any] = dict(arrays)
@@ -308,8 +343,12 @@ def write_gradcheck(path: Path, checks: Iterable[GradcheckRecord]) -> None:
 
 
 def read_csv_rows(path: Path) -> list[dict[str, str]]:
-    with Path(path).open(newline="") as handle:
-        return list(csv.DictReader(handle))
+    """A run directory's CSV (metrics.csv, gradcheck.csv) as rows, read through `read_run_text`."""
+    text = read_run_text(path, MAX_RUN_TABLE_BYTES)
+    try:
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise ArtifactError(f"{path}: cannot read ({exc.__class__.__name__})") from None
 
 
 def write_json(path: Path, payload: Mapping[str, Any]) -> None:

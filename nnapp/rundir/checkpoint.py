@@ -44,6 +44,7 @@ class RunInfo:
     cwd: str | None = None  # the working directory it started in (CSV paths may be relative to it)
     data_sha256: str | None = None  # fingerprint.DataFingerprint of what it trains on (None: written before)
     data_source: str | None = None
+    run_key: str | None = None  # artifacts.run_key of the run's config (None: written before keys)
 
 
 @dataclass
@@ -105,6 +106,8 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
     """Read RUN_DIR/checkpoint.npz; a missing, truncated or foreign file is a one-line ArtifactError."""
     run_dir = Path(run_dir)
     path = run_dir / CHECKPOINT_NAME
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ArtifactError(f"{run_dir}: not a directory (--resume takes a run directory, not a file)")
     if not run_dir.is_dir():
         raise ArtifactError(f"{run_dir}: no such run directory")
     if not path.exists():
@@ -141,8 +144,15 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
             info.get("cwd"),
             info.get("data_sha256"),
             info.get("data_source"),
+            info.get("run_key"),
         )
-        texts = (run_info.config_path, run_info.cwd, run_info.data_sha256, run_info.data_source)
+        texts = (
+            run_info.config_path,
+            run_info.cwd,
+            run_info.data_sha256,
+            run_info.data_source,
+            run_info.run_key,
+        )
         if not all(t is None or isinstance(t, str) for t in texts) or not all(
             isinstance(o, str) for o in (*run_info.overrides, run_info.started_at)
         ):
@@ -160,6 +170,11 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
         or any(r.epoch != k for k, r in enumerate(state.history))
     ):
         raise ArtifactError(f"{path}: inconsistent checkpoint (parameters, velocity and history disagree)")
+    if not all(
+        np.isfinite(v).all() for v in (state.flat, *([] if state.best_flat is None else [state.best_flat]))
+    ):
+        # training only ever saves finite parameters (it keeps the last finite ones when it diverges)
+        raise ArtifactError(f"{path}: damaged checkpoint (its parameters hold a non-finite value)")
     return Checkpoint(state, run_info, s)
 
 

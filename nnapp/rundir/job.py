@@ -25,7 +25,7 @@ from nnapp.data.csvtable import ReadProgress
 from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import DataFingerprint, check_unchanged, fingerprint
 from nnapp.errors import ArtifactError
-from nnapp.rundir import artifacts, runs, snapshots
+from nnapp.rundir import artifacts, runfiles, runs, snapshots
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointWriter, RunInfo, load_checkpoint
 from nnapp.rundir.outputs import write_run
 from nnapp.rundir.runlock import RunLock, lock_run_dir
@@ -34,6 +34,8 @@ from nnapp.training.records import Callback, TrainResult
 from nnapp.training.start import dimensions
 from nnapp.training.threads import training_threads
 from nnapp.training.trainer import train
+
+MAX_EPOCHS = 1_000_000  # config.TrainConfig.epochs's bound
 
 
 @dataclass(frozen=True)
@@ -129,10 +131,13 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
     run_dir = Path(run_dir)
     checkpoint = load_checkpoint(run_dir)
     lock_run_dir(run_dir).release()  # busy now: say so before reading further; execute locks
+    runfiles.check_run_writable(run_dir)  # a write failing after the checkpoint's would leave a mix
     stamp = _stamp(run_dir / CHECKPOINT_NAME)
     state, info = checkpoint.state, checkpoint.info
     if epochs is not None and epochs < state.epoch:
         raise EpochsTooFewError(run_dir, epochs, state.epoch)
+    if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
+        raise ArtifactError(f"--epochs {epochs}: must be between 1 and {MAX_EPOCHS:,} (train.epochs)")
     extra = [f"train.epochs={epochs}"] if epochs is not None else []
     from_file = load_config(run_dir / "config.yaml", extra)
     # earlier epoch extensions of this run are replaced, not stacked
@@ -152,6 +157,9 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
             f"{run_dir / 'checkpoint.npz'}: holds {state.flat.size} {state.flat.dtype} parameters, "
             f"but its config.yaml and data need {expected} {cfg.model.dtype}"
         )
+    runs.check_run_key(
+        from_file.config, info.run_key, run_dir / CHECKPOINT_NAME, run_dir
+    )  # same shape, other run
     resumption = Resumption(run_dir, checkpoint, stamp, epochs is not None)
     return Job(loaded, data, data_hash, preflight.notes(cfg, data), run_dir, resumption)
 
@@ -202,6 +210,7 @@ def _start_new(job: Job, started_at: datetime) -> tuple[Path, RunLock, RunInfo]:
         os.getcwd(),
         job.data_hash.sha256,
         job.data_hash.source,
+        runfiles.run_key(cfg),
     )
     return run_dir, lock, info
 
@@ -224,6 +233,7 @@ def _start_resumed(job: Job, resumption: Resumption) -> tuple[Path, RunLock, Run
         overrides=tuple(loaded.overrides),
         data_sha256=job.data_hash.sha256,
         data_source=job.data_hash.source,
+        run_key=runfiles.run_key(loaded.config),
     )
     return run_dir, lock, info
 

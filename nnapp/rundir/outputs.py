@@ -14,6 +14,7 @@ from nnapp.config import LoadedConfig
 from nnapp.data.datasets import Dataset
 from nnapp.data.fingerprint import DataFingerprint
 from nnapp.rundir import artifacts
+from nnapp.rundir.runfiles import run_key
 from nnapp.rundir.runs import RunSummary, SavedModel, write_summary
 from nnapp.rundir.scoring import score
 from nnapp.training.evaluate import evaluate
@@ -41,6 +42,7 @@ def write_run(
         feature_names=data.feature_names,
         columns=data.columns,
         categories=data.categories,
+        run_key=run_key(cfg),
     )
     model.save(run_dir / "model.npz")
     artifacts.write_metrics(run_dir / "metrics.csv", result.history)
@@ -111,6 +113,7 @@ def _summary(
         dropped_rows=data.dropped_rows,
         data_source=data_hash.source,
         data_sha256=data_hash.sha256,
+        run_key=run_key(cfg),
         notes=list(notes),
         overrides=list(loaded.overrides),
         started_at=started_at.isoformat(timespec="seconds"),

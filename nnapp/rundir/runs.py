@@ -7,9 +7,9 @@ missing, truncated or foreign run directory is always the same one-line error na
 from __future__ import annotations
 
 import csv
-import json
+import io
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,22 @@ from nnapp.config import Config, config_from_mapping, parse_yaml
 from nnapp.core.gradcheck import DirectionalCheck, GradcheckReport, TensorCheck, Verdict
 from nnapp.core.network import Params
 from nnapp.data.datasets import Dataset, load_dataset
-from nnapp.data.fingerprint import check_unchanged, fingerprint
+from nnapp.data.fingerprint import check_unchanged, csv_file, fingerprint
 from nnapp.errors import ArtifactError
-from nnapp.rundir.artifacts import GRADCHECK_COLUMNS, load_model, model_arrays, save_npz, write_json
+from nnapp.rundir.artifacts import (
+    GRADCHECK_COLUMNS,
+    check_output_file,
+    load_model,
+    model_arrays,
+    save_npz,
+)
+from nnapp.rundir.checkpoint import CHECKPOINT_NAME, RunInfo, load_checkpoint
+from nnapp.rundir.runfiles import MAX_RUN_TABLE_BYTES, read_run_text, run_key
+from nnapp.rundir.summary import SUMMARY_TYPES as SUMMARY_TYPES
+from nnapp.rundir.summary import RunSummary as RunSummary
+from nnapp.rundir.summary import Summary as Summary
+from nnapp.rundir.summary import read_summary as read_summary
+from nnapp.rundir.summary import write_summary as write_summary
 from nnapp.training.records import METRIC_COLUMNS, EpochRecord, GradcheckRecord
 
 
@@ -36,6 +49,7 @@ class SavedModel:
     feature_names: list[str]  # (D_x,): encoded input names ("garden=a" for one-hot columns)
     columns: list[str]  # a CSV run's input columns ([] for built-in datasets)
     categories: dict[str, list[str]]  # one-hot columns and their categories
+    run_key: str | None = None  # artifacts.run_key of the config it was trained with (None: older nnapp)
 
     @classmethod
     def from_arrays(cls, model: dict[str, Any]) -> SavedModel:
@@ -47,6 +61,7 @@ class SavedModel:
             feature_names=[str(n) for n in model["feature_names"].tolist()],
             columns=[str(c) for c in model.get("columns", np.asarray([], dtype=str)).tolist()],
             categories=dict(model["categories"]),
+            run_key=str(model["run_key"]) if "run_key" in model else None,
         )
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -59,11 +74,23 @@ class SavedModel:
             self.feature_names,
             self.columns,
             self.categories,
+            self.run_key,
         )
 
     def save(self, path: Path) -> None:
         """Write model.npz atomically; its bytes depend only on the model."""
         save_npz(path, self.to_arrays())
+
+    def check_usable(self, path: Path) -> None:
+        """The one check of every command that uses the weights (evaluate, predict, plot, saliency, attack,
+        animate): a NaN or inf weight would score every row as one class and read as a result. Training
+        never saves one (it keeps the last finite parameters), so it is damage. `gradcheck --run` skips
+        this check: it reports non-finite weights as a failed check (exit 4)."""
+        for name, array in self.params.items():
+            if not np.isfinite(array).all():
+                raise ArtifactError(
+                    f"{path}: {name} holds a non-finite value (NaN or inf); the model is damaged"
+                )
 
     @property
     def input_columns(self) -> list[str]:
@@ -91,137 +118,148 @@ class Run:
         return f"{self.config.name} ({self.path.name})"
 
 
-def load_run(path: str | Path) -> Run:
-    """Read config.yaml, model.npz and summary.json of a run directory; NnappError on anything amiss."""
+def load_run(path: str | Path, usable: bool = True) -> Run:
+    """Read config.yaml, model.npz and summary.json of a run directory; NnappError on anything amiss.
+
+    `usable`: also refuse weights no command can use (`SavedModel.check_usable`); only the gradient
+    check, which reports them, passes False."""
     path = Path(path)
     if not path.exists():
         raise ArtifactError(f"{path}: no such run directory")
     if not path.is_dir():
         raise ArtifactError(f"{path}: not a directory (expected an nnapp run directory)")
     config_path = path / "config.yaml"
-    if not config_path.is_file():
-        raise ArtifactError(f"{config_path}: missing (is {path} an nnapp run directory?)")
-    try:
-        text = config_path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{config_path}: cannot read ({exc.__class__.__name__})") from None
-    config, _ = config_from_mapping(parse_yaml(text, str(config_path)), str(config_path))
+    raw = parse_yaml(read_run_text(config_path), str(config_path))
+    if raw is None:
+        raise ArtifactError(f"{config_path}: empty (training writes the whole resolved config here)")
+    config, _ = config_from_mapping(raw, str(config_path))
     model = SavedModel.from_arrays(load_model(path / "model.npz"))
+    if usable:
+        model.check_usable(path / "model.npz")
     summary = read_summary(path) if (path / "summary.json").exists() else RunSummary()
+    check_config_fits_model(config, model, summary, path)
+    check_same_run(path, model, summary)
+    check_summary_fits_model(summary, model, path / "summary.json")
     return Run(path, config, model, summary)
 
 
-# summary.json's keys that nnapp reads back, and the JSON types each may hold (None: JSON null)
-_NUMBER = (int, float)
-SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
-    "name": (str,),
-    "dataset": (str,),
-    "seed": (int,),
-    "stop_reason": (str,),
-    "message": (str, type(None)),
-    "epochs_trained": (int,),
-    "best_epoch": (int, type(None)),
-    **{f"{split}_{m}": (*_NUMBER, type(None)) for split in ("train", "val", "test") for m in ("loss", "acc")},
-    "initial_loss": (*_NUMBER, type(None)),
-    "chance_loss": (*_NUMBER, type(None)),
-    "gradcheck_verdict": (str,),
-    "gradcheck_max_error": (*_NUMBER, type(None)),
-    "classes": (list,),
-    "feature_names": (list,),
-    "n_features": (int,),
-    "n_train": (int,),
-    "n_val": (int,),
-    "n_test": (int,),
-    "dropped_rows": (int,),
-    "data_source": (str,),
-    "data_sha256": (str,),
-    "notes": (list,),
-    "overrides": (list,),
-    "started_at": (str,),
-    "train_seconds": _NUMBER,
-    "versions": (dict,),
-}
-_SUMMARY_STRING_LISTS = ("classes", "feature_names", "notes", "overrides")
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """summary.json, both ways: written by `to_json` when a run ends, read back (checked) by
-    `read_summary`. Fields are in the file's key order; a key an older nnapp did not write is None."""
-
-    name: str | None = None
-    dataset: str | None = None
-    seed: int | None = None
-    stop_reason: str | None = None
-    message: str | None = None
-    epochs_trained: int | None = None
-    best_epoch: int | None = None
-    train_loss: float | None = None
-    train_acc: float | None = None
-    val_loss: float | None = None
-    val_acc: float | None = None
-    test_loss: float | None = None
-    test_acc: float | None = None
-    initial_loss: float | None = None
-    chance_loss: float | None = None
-    gradcheck_verdict: str | None = None
-    gradcheck_max_error: float | None = None  # over every check of the run, as the console reports it
-    classes: list[str] | None = None
-    feature_names: list[str] | None = None
-    n_features: int | None = None
-    n_train: int | None = None
-    n_val: int | None = None
-    n_test: int | None = None
-    dropped_rows: int | None = None
-    data_source: str | None = None
-    data_sha256: str | None = None  # evaluate, resume and gradcheck --run refuse other data
-    notes: list[str] | None = None
-    overrides: list[str] | None = None
-    started_at: str | None = None
-    train_seconds: float | None = None
-    versions: dict[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The JSON object summary.json holds, every key in field order."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_json(cls, payload: dict[str, Any]) -> RunSummary:
-        """From a JSON object already checked against SUMMARY_TYPES (unknown keys are ignored)."""
-        return cls(**{key: payload[key] for key in SUMMARY_TYPES if key in payload})
-
-
-Summary = RunSummary  # the name the renovation issue uses
-
-
-def write_summary(run_dir: Path, summary: RunSummary) -> None:
-    write_json(Path(run_dir) / "summary.json", summary.to_json())
-
-
-def read_summary(run_dir: Path) -> RunSummary:
-    """summary.json, checked: a JSON object whose known keys hold what nnapp writes there."""
-    path = Path(run_dir) / "summary.json"
+def checkpoint_info(run_dir: Path) -> RunInfo | None:
+    """The run record of RUN_DIR/checkpoint.npz; None if there is none, or it is damaged (that is
+    resume's error: readers of a finished run only use it to cross-check the other files)."""
+    if not (run_dir / CHECKPOINT_NAME).is_file():
+        return None
     try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ArtifactError(f"{path}: missing (is {path.parent} an nnapp run directory?)") from None
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ArtifactError(f"{path}: not readable JSON ({exc.__class__.__name__})") from None
-    if not isinstance(summary, dict):
-        raise ArtifactError(f"{path}: not an nnapp summary (expected a JSON object)")
-    for key, types in SUMMARY_TYPES.items():
-        if key not in summary:
-            continue
-        value = summary[key]
-        if isinstance(value, bool) or not isinstance(value, types):
-            raise ArtifactError(f"{path}: {key} holds {json.dumps(value)[:40]}, not what nnapp writes there")
-        if (
-            isinstance(value, list)
-            and key in _SUMMARY_STRING_LISTS
-            and not all(isinstance(v, str) for v in value)
-        ):
-            raise ArtifactError(f"{path}: {key} is not a list of strings")
-    return RunSummary.from_json(summary)
+        return load_checkpoint(run_dir).info
+    except ArtifactError:
+        return None
+
+
+def check_same_run(run_dir: Path, model: SavedModel, summary: RunSummary) -> None:
+    """model.npz, summary.json and checkpoint.npz carry the run key they were written with: one of
+    them copied from another run disagrees with the others. (A config.yaml edited since is refused by
+    `check_config_fits_model`, the data checks, and, for a resume, `check_run_key`.)"""
+    info = checkpoint_info(run_dir)
+    keys = {
+        name: key
+        for name, key in (
+            ("model.npz", model.run_key),
+            ("summary.json", summary.run_key),
+            (CHECKPOINT_NAME, info.run_key if info is not None else None),
+        )
+        if key is not None  # written before run keys were recorded
+    }
+    if len(set(keys.values())) <= 1:
+        return
+    values = list(keys.values())
+    majority = max(values, key=values.count)
+    odd = [name for name, key in keys.items() if key != majority] if values.count(majority) > 1 else []
+    foreign = odd[0] if odd else list(keys)[1]
+    others = ", ".join(f"{name} {key}" for name, key in keys.items() if name != foreign)
+    raise ArtifactError(
+        f"{run_dir / foreign}: run key {keys[foreign]} is not the run's ({others}): a file of another run?"
+    )
+
+
+def check_run_key(config: Config, recorded: str | None, where: Path, run_dir: Path) -> None:
+    """A file of the run (model.npz, summary.json, checkpoint.npz) must carry the run key of the
+    config.yaml next to it: a file copied from another run, or a config edited since, is refused."""
+    if recorded is None:  # written before run keys were recorded
+        return
+    expected = run_key(config)
+    if recorded != expected:
+        raise ArtifactError(
+            f"{where}: not written by the run of {run_dir / 'config.yaml'} (run key {recorded}, the "
+            f"config gives {expected}: a file of another run, or a config edited since?)"
+        )
+
+
+def check_config_fits_model(config: Config, model: SavedModel, summary: RunSummary, run_dir: Path) -> None:
+    """config.yaml must describe the model.npz next to it: the same hidden units, dtype and dataset
+    (an edited config.yaml would otherwise be reported as the run's, and rebuild other data)."""
+    config_path, model_path = run_dir / "config.yaml", run_dir / "model.npz"
+    hidden, dtype = model.params["W"].shape[0], str(model.params["W"].dtype)
+    if config.model.hidden != hidden:
+        raise ArtifactError(
+            f"{config_path}: model.hidden is {config.model.hidden}, but {model_path} has {hidden} "
+            "hidden units (edited since training?)"
+        )
+    if config.model.dtype != dtype:
+        raise ArtifactError(
+            f"{config_path}: model.dtype is {config.model.dtype}, but {model_path} holds {dtype} weights "
+            "(edited since training?)"
+        )
+    is_csv = config.data.dataset == "csv"
+    dataset = Path(config.data.path or "").name if is_csv else config.data.dataset
+    # a CSV model records its columns (one written before columns were recorded has none: not conclusive)
+    if (model.columns and not is_csv) or summary.dataset not in (None, dataset):
+        trained_on = summary.dataset or ("a CSV file" if model.columns else "a built-in dataset")
+        raise ArtifactError(
+            f"{config_path}: data.dataset gives {dataset}, but {model_path} was trained on {trained_on} "
+            "(edited since training?)"
+        )
+
+
+def check_summary_fits_model(summary: RunSummary, model: SavedModel, path: Path) -> None:
+    """summary.json's classes must be the model's (reports and pictures label rows with them)."""
+    if summary.classes is not None and summary.classes != [str(c) for c in model.classes]:
+        raise ArtifactError(
+            f"{path}: classes {summary.classes} are not the {len(model.classes)} classes of its model.npz"
+        )
+
+
+def run_inputs(run: Run) -> list[Path]:
+    """The files a run was made from (its CSV, its source config): an output must never replace them."""
+    found: list[Path] = []
+    if run.config.data.dataset == "csv" and run.config.data.path:
+        found.append(csv_file(run.config.data, run.path))
+    if run.summary.data_source and not run.summary.data_source.startswith("dataset "):
+        found.append(Path(run.summary.data_source))
+    info = checkpoint_info(run.path)
+    if info is not None:
+        sources = (info.config_path, info.data_source)
+        found += [Path(p) for p in sources if p and not p.startswith("dataset ")]
+    return found
+
+
+def check_output(option: str, target: Path, runs: list[Run], inputs: list[Path]) -> None:
+    """artifacts.check_output_file with every run's own sources (run_inputs) among the inputs."""
+    check_output_file(option, target, [*inputs, *(p for run in runs for p in run_inputs(run))])
+
+
+def recorded_data_hash(run: Run) -> tuple[str | None, str]:
+    """The hash of the data the run was trained on, and the file recording it: summary.json's, else
+    (summary.json missing, or `{}`) checkpoint.npz's. Both present and different: the run is damaged."""
+    info = checkpoint_info(run.path)
+    checkpoint_hash = info.data_sha256 if info is not None else None
+    summary_hash = run.summary.data_sha256
+    if summary_hash is not None and checkpoint_hash is not None and summary_hash != checkpoint_hash:
+        raise ArtifactError(
+            f"{run.path / 'summary.json'}: data_sha256 {summary_hash[:12]}... is not the "
+            f"{checkpoint_hash[:12]}... that {run.path / CHECKPOINT_NAME} records (a file of another run?)"
+        )
+    if summary_hash is not None:
+        return summary_hash, "summary.json"
+    return checkpoint_hash, CHECKPOINT_NAME
 
 
 def target_column(config: Config) -> str:
@@ -244,7 +282,8 @@ def rebuild_dataset(run: Run) -> Dataset:
         )
     data = load_dataset(run.config.data, run.config.seed, base_dir=run.path)
     current = fingerprint(run.config.data, data, run.path)
-    check_unchanged(run.summary.data_sha256, current, run.path, "summary.json", run.path / "config.yaml")
+    recorded, where = recorded_data_hash(run)
+    check_unchanged(recorded, current, run.path, where, run.path / "config.yaml")
     same = data_matches_model(data, run.model)
     if not same:
         raise ArtifactError(
@@ -292,7 +331,7 @@ VERDICTS = tuple(v.value for v in Verdict)
 def read_checks(run_dir: Path) -> list[GradcheckRecord]:
     """gradcheck.csv back into GradcheckRecords (enough for plots and reports: no worst index)."""
     path = Path(run_dir) / "gradcheck.csv"
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return []
     grouped: dict[tuple[int, str], tuple[list[TensorCheck], list[DirectionalCheck]]] = {}
     for number, row in enumerate(_read_rows(path, GRADCHECK_COLUMNS), start=2):
@@ -304,6 +343,15 @@ def read_checks(run_dir: Path) -> list[GradcheckRecord]:
         if row["verdict"] not in VERDICTS:
             raise ArtifactError(
                 f"{path}: row {number}: verdict {row['verdict']!r} is not one of {', '.join(VERDICTS)}"
+            )
+        if (
+            checked < 0
+            or kinks < 0
+            or (not math.isfinite(error) and row["verdict"] not in (Verdict.FAIL, Verdict.UNRELIABLE))
+        ):
+            raise ArtifactError(
+                f"{path}: row {number}: max_error {row['max_error']} with verdict {row['verdict']} "
+                f"({checked} checked, {kinks} kinks) is not what nnapp writes"
             )
         tensors, directions = grouped.setdefault((epoch, row["when"]), ([], []))
         if row["tensor"] == "direction":
@@ -318,14 +366,12 @@ def read_checks(run_dir: Path) -> list[GradcheckRecord]:
 
 
 def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise ArtifactError(f"{path}: missing (is {path.parent} an nnapp run directory?)")
+    text = read_run_text(path, MAX_RUN_TABLE_BYTES)
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in columns if c not in (reader.fieldnames or [])]
-            if missing:
-                raise ArtifactError(f"{path}: missing column(s) {', '.join(missing)}")
-            return list(reader)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ArtifactError(f"{path}: missing column(s) {', '.join(missing)}")
+        return list(reader)
+    except csv.Error as exc:
         raise ArtifactError(f"{path}: cannot read ({exc.__class__.__name__})") from None

@@ -23,6 +23,9 @@ from nnapp.tools.saliency import image_side, per_example_input_gradients, split_
 DEFAULT_EPS = (0.0, 0.05, 0.1, 0.2, 0.3)
 
 
+MAX_EPS = 1000.0  # standard deviations of each feature: far past any input the model has seen
+
+
 def parse_eps(text: str) -> tuple[float, ...]:
     """'0,0.05,0.1' -> (0.0, 0.05, 0.1); a one-line DataError on anything else."""
     values: list[float] = []
@@ -36,6 +39,10 @@ def parse_eps(text: str) -> tuple[float, ...]:
             raise DataError(f"--eps: {item!r} is not a finite number")
         if value < 0:
             raise DataError(f"--eps: {item} is negative (eps is a step size, >= 0)")
+        if value > MAX_EPS:  # huge steps overflow the perturbed inputs and the picture's axis
+            raise DataError(
+                f"--eps: {item} is larger than {MAX_EPS:g} (standardized units: training std devs)"
+            )
         if value in values:
             raise DataError(f"--eps: {item} is given twice")
         values.append(value)

@@ -26,11 +26,15 @@ def class_labels(run: Run) -> list[str]:
     return [str(c) for c in run.classes.tolist()]
 
 
-def evaluate_run(run: Run, split: str = "test", data_path: str | Path | None = None) -> Evaluation:
-    """Score the run's model on one split of its rebuilt data, or on another CSV with the same columns."""
+def evaluate_run(run: Run, split: str | None = None, data_path: str | Path | None = None) -> Evaluation:
+    """Score the run's model on one split (default test) of its rebuilt data, or on another CSV with the
+    same columns (then no split: the whole CSV is scored, and a split given with it is refused)."""
     if data_path is not None:
+        if split is not None:
+            raise DataError(f"--split {split} with --data {data_path}: --data scores the whole CSV; give one")
         X, y = read_labelled_csv(run, data_path)
         return score(run.params, X, y, class_labels(run), str(data_path))
+    split = split or "test"
     if split not in SPLITS:
         raise ChoiceError("split", split, SPLITS)
     data = rebuild_dataset(run)

@@ -19,7 +19,7 @@ from nnapp.data.datasets import Dataset
 from nnapp.data.fingerprint import check_unchanged, fingerprint
 from nnapp.errors import NnappError
 from nnapp.rundir.experiment import data_base_dir, prepare
-from nnapp.rundir.runs import Run
+from nnapp.rundir.runs import Run, recorded_data_hash
 from nnapp.training.start import dimensions, gradcheck_samples, init_state, run_gradcheck
 
 
@@ -65,5 +65,19 @@ def _run_params(run: Run, loaded: LoadedConfig, data: Dataset, dims: tuple[int, 
                 f"(D_x={dims[0]}, model.hidden={dims[1]}, N_c={dims[2]}); pass the run's own config"
             )
     current = fingerprint(loaded.config.data, data, data_base_dir(loaded))
-    check_unchanged(run.summary.data_sha256, current, run.path, "summary.json", source)
+    recorded, where = recorded_data_hash(run)
+    check_unchanged(recorded, current, run.path, where, source)
     return run.params
+
+
+def unreliable_reason(report: GradcheckReport) -> str:
+    """Why a check is unreliable, for the console: round-off (eps too small for the loss) or kinks
+    only (eps too large); "" for any other verdict."""
+    if report.verdict != "unreliable":
+        return ""
+    if any(t.unresolved for t in report.tensors):
+        return (
+            ": finite differences cannot resolve these gradients (round-off exceeds tol: "
+            "gradcheck.eps too small, or the loss too large for it)"
+        )
+    return ": no coordinate could be judged (every step crossed a ReLU kink: gradcheck.eps too large?)"

@@ -11,6 +11,7 @@ from typing import Any
 from nnapp.config import Config, LoadedConfig, load_config
 from nnapp.data.preflight import check_memory
 from nnapp.errors import ConfigError, NnappError
+from nnapp.rundir import artifacts
 from nnapp.rundir.experiment import prepare
 from nnapp.tools.sweep.grid import Axis, Point, parse_grid, points
 from nnapp.tools.sweep.results import PointResult, Scores, Status
@@ -56,6 +57,7 @@ def plan_sweep(
     sweep_dir = sweep_dir.absolute()
     if sweep_dir.exists() and not sweep_dir.is_dir():
         raise ConfigError(f"--out {sweep_dir}: exists and is not a directory")
+    artifacts.check_not_in_run_dir("the sweep directory", sweep_dir)  # a run is written by its training only
     data_cache: dict[Any, Any] = {}
     tasks, finished = [], []
     for point in points(axes, seeds):
