@@ -53,7 +53,9 @@ class EpochMeter:
         self.y_all = np.concatenate([y_train, y_val]).astype(np.intp)
         self.ws = network.Workspace.new(rows, d_hidden, n_classes, dtype)
         train_ws = self.ws.first(self.n)
-        self.train_fwd = network.Forward(self.X_all[: self.n], train_ws.z, train_ws.h, train_ws.theta, train_ws)
+        self.train_fwd = network.Forward(
+            self.X_all[: self.n], train_ws.z, train_ws.h, train_ws.theta, train_ws
+        )
         self.Y_train = Y_train
         self.target = np.arange(rows) * n_classes + self.y_all  # theta.ravel()[target] = theta[i, y_i]
         self.row_max = np.empty(rows, dtype)

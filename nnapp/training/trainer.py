@@ -21,6 +21,7 @@ from nnapp.core import network
 from nnapp.core.gradcheck import Verdict
 from nnapp.core.optim import clip_by_norm, plateau_update, schedule_lr, sgd_step
 from nnapp.data.datasets import Dataset
+from nnapp.training.measure import EpochMeter
 from nnapp.training.records import (
     COMPLETED,
     Callback,
@@ -31,7 +32,6 @@ from nnapp.training.records import (
     TrainResult,
     TrainState,
 )
-from nnapp.training.measure import EpochMeter
 from nnapp.training.start import dimensions, gradcheck_rows, init_state, run_gradcheck
 
 # |J0 - ln N_c| beyond this many nats flags the initial loss as far off chance. He-initialised logits
@@ -84,7 +84,13 @@ class _Run:
         self.ws = network.Workspace.new(self.batch, cfg.model.hidden, data.n_classes, dtype)  # every step's
         self.before_last_step = network.views(self.prev_flat, *self.dims)
         self.meter = EpochMeter(
-            self.dims, self.X_train, self.Y_train, data.y_train, data.X_val, data.y_val, cfg.optim.weight_decay
+            self.dims,
+            self.X_train,
+            self.Y_train,
+            data.y_train,
+            data.X_val,
+            data.y_val,
+            cfg.optim.weight_decay,
         )
         self.chance = math.log(data.n_classes)
         self.check_rows = gradcheck_rows(cfg, data) if cfg.gradcheck.enabled else None
