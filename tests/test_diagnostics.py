@@ -167,3 +167,26 @@ def test_a_healthy_shipped_config_crosses_no_line():
     report = (trained("moons") / "report.md").read_text()
     assert "No warning line was crossed" in report
     assert "](diagnostics.png)" in report
+
+
+def test_the_console_says_a_crossed_line_once_in_one_line(write_config):
+    from typer.testing import CliRunner
+
+    from nnapp.cli.app import app
+
+    args = ["optim.lr=2", "train.epochs=3", "gradcheck.enabled=false", "output.plots=false"]
+    result = CliRunner().invoke(app, ["train", str(write_config("data:\n  dataset: iris\n")), *args])
+    lines = [line for line in result.output.splitlines() if line.startswith("warning: update ratio")]
+    assert len(lines) == 1, result.output
+    assert lines[0].endswith("lower optim.lr")
+
+
+def test_the_progress_reporter_says_each_kind_of_warning_at_its_first_epoch_only(capsys):
+    from nnapp.cli.progress import Reporter
+
+    reporter = Reporter(epochs=5, quiet=False, log_every=100)
+    for epoch in (2, 3, 4):
+        reporter.on_epoch_end(_record(epoch, dead_frac=0.5, update_ratio_W=0.5), None)
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert len(said) == 2
+    assert "dead at epoch 2" in said[0] and "update ratio of W is 5.0e-01 at epoch 2" in said[1]

@@ -80,7 +80,7 @@ class Reporter:
             if alarm.kind not in self.alarmed:
                 self.alarmed.add(alarm.kind)
                 console = self.progress.console if self.progress is not None else err
-                console.print(f"[yellow]warning:[/] {escape(alarm.message)}")
+                console.print(f"[yellow]warning:[/] {escape(alarm.message)}", soft_wrap=True)
 
     def on_epoch_done(self, state: TrainState) -> None:
         return None  # checkpoints are the CheckpointWriter's; the console has nothing to add
