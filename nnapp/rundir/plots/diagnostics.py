@@ -45,7 +45,10 @@ def diagnostics_figure(history: Sequence[EpochRecord], title: str = "") -> Figur
     unit_ax.plot(
         all_epochs, [r.active_frac for r in history], color="tab:purple", label="active, mean per row"
     )
-    unit_ax.axhline(DEAD_ALARM, color="tab:red", linestyle="--", linewidth=1, label="dead-units warning")
+    # in the dead line's colour: a healthy active fraction often sits near the same height (moons: 0.40)
+    unit_ax.axhline(
+        DEAD_ALARM, color="black", linestyle="--", linewidth=0.8, label=f"warning for dead ({DEAD_ALARM:g})"
+    )
     unit_ax.set_ylim(-0.03, 1.03)
     unit_ax.set_title("hidden units (fraction of D_h)", fontsize=10)
     unit_ax.legend(fontsize=8, loc="upper right")
