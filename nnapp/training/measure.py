@@ -3,7 +3,8 @@
 One forward pass over the training rows and the validation rows together (one Workspace, stacked
 rows) serves both splits' loss and accuracy; one backward pass over the training rows gives the
 full-data gradient, its per-tensor norms and, in `Workspace.active` (z > 0), the dead and active
-hidden units. Nothing here allocates an array that grows with the data after construction.
+hidden units. After construction the only arrays allocated per epoch that grow with the data are the
+two (rows, 1) row maxima and sums inside network.softmax, which backward (the derivation's code) calls.
 """
 
 from __future__ import annotations
