@@ -36,7 +36,7 @@ def test_a_nan_gradient_stops_training_at_that_step(monkeypatch):
 
     def backward(*args, **kwargs):
         grads = original_backward(*args, **kwargs)
-        if kwargs.get("out") is not None and args[2] is not data.y_train:  # mini-batch calls only
+        if kwargs.get("out") is not None and len(args[2]) < len(data.y_train):  # mini-batch calls only
             calls["n"] += 1
             if calls["n"] == 5:  # epoch 2, step 2
                 grads["U"][0, 0] = np.nan

@@ -24,6 +24,7 @@ class Reporter:
         self.notes = notes  # said once training starts: an error before then must stay the only line
         self.progress: Any = None
         self.task: Any = None
+        self.alarmed: set[str] = set()  # each kind of diagnostics warning is said once
 
     def __enter__(self) -> Reporter:
         if not self.quiet and out.is_terminal:
@@ -58,6 +59,7 @@ class Reporter:
     def on_epoch_end(self, record: EpochRecord, state: TrainState) -> None:
         if self.quiet:
             return
+        self.warn(record)
         info = (
             f"loss {record.train_loss:.4f} val {record.val_loss:.4f} "
             f"acc {record.train_acc:.3f} val {record.val_acc:.3f}"
@@ -66,6 +68,16 @@ class Reporter:
             self.progress.update(self.task, completed=record.epoch, info=info)
         elif record.epoch % self.log_every == 0 or record.epoch == 1:
             out.print(f"epoch {record.epoch:>4}/{self.epochs}  {info}  lr {record.lr:.3g}")
+
+    def warn(self, record: EpochRecord) -> None:
+        """One line for each kind of diagnostics warning, the first time an epoch crosses its line."""
+        from nnapp.training.alarms import record_alarms
+
+        for alarm in record_alarms(record):
+            if alarm.kind not in self.alarmed:
+                self.alarmed.add(alarm.kind)
+                console = self.progress.console if self.progress is not None else err
+                console.print(f"[yellow]warning:[/] {escape(alarm.message)}", soft_wrap=True)
 
     def on_epoch_done(self, state: TrainState) -> None:
         return None  # checkpoints are the CheckpointWriter's; the console has nothing to add

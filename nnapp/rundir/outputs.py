@@ -57,6 +57,9 @@ def write_run(
             run_dir / "curves.png",
             plots.curves_png(result.history, result.best_epoch, title, result.chance_loss),
         )
+        artifacts.atomic_write_bytes(
+            run_dir / "diagnostics.png", plots.diagnostics_png(result.history, title)
+        )
         if result.checks:
             artifacts.atomic_write_bytes(
                 run_dir / "gradcheck.png",
@@ -65,7 +68,7 @@ def write_run(
     from nnapp.rundir.report import write_extras
 
     # confusion.png, decision_boundary.png, report.md
-    write_extras(run_dir, cfg, data, result.params, summary, result.checks, test)
+    write_extras(run_dir, cfg, data, result.params, summary, result.checks, test, result.history)
     return summary
 
 

@@ -22,15 +22,17 @@ from nnapp.data.datasets import Dataset
 from nnapp.errors import NnappError
 from nnapp.rundir import artifacts
 from nnapp.rundir.scoring import Evaluation, score
+from nnapp.training.alarms import run_alarms
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from nnapp.rundir.runs import Run, RunSummary
-    from nnapp.training.records import GradcheckRecord
+    from nnapp.training.records import EpochRecord, GradcheckRecord
 
 PICTURES = (
     ("curves.png", "Learning curves"),
+    ("diagnostics.png", "Inside training: update ratios, hidden units, gradient norms"),
     ("gradcheck.png", "Gradient checks"),
     ("confusion.png", "Confusion matrix (test split)"),
     ("decision_boundary.png", "Decision regions"),
@@ -40,6 +42,8 @@ PICTURES = (
 
 # How to read the pictures that are not self-explanatory, written under their heading in report.md
 READING = {
+    "diagnostics.png": "Left: how far each epoch's last step moved W and U (~1e-3 is healthy). Middle: units "
+    "inactive on every training row (dead), active per row. Right: each tensor's full-data gradient norm.",
     "decision_boundary.png": "Colour: the predicted class, paler where its probability is lower. Dots: "
     "training rows; diamonds: test rows, ringed in red where the model is wrong.",
     "hidden_units.png": "Each panel is one hidden unit's activation relu(w_j·x + b1_j) over the plane: grey "
@@ -195,11 +199,12 @@ def report_markdown(run_dir: Path) -> str:
         _hyperparameter_lines(run_dir / "config.yaml"),
         _features_text(run_dir / "model.npz"),
         _last_check_rows(run_dir / "gradcheck.csv"),
+        _alarm_lines(run_dir),
     )
 
 
 def run_report_markdown(
-    run_dir: Path, summary: RunSummary, cfg: Config, checks: Sequence[GradcheckRecord]
+    run_dir: Path, summary: RunSummary, cfg: Config, checks: Sequence[GradcheckRecord], alarms: list[str]
 ) -> str:
     """report.md's text from the values a run just wrote (the same text `report_markdown` reads back)."""
     rows = [
@@ -212,6 +217,7 @@ def run_report_markdown(
         hyperparameter_lines(cfg),
         _names_text(summary.feature_names or []),
         _last_rows(rows),
+        alarms,
     )
 
 
@@ -221,6 +227,7 @@ def _report_text(
     hyperparameters: list[str],
     features: str,
     rows: list[dict[str, str]],
+    alarms: list[str],
 ) -> str:
     """report.md's text: the run's summary, hyperparameters, features, last gradient check, pictures."""
     lines = [f"# Run `{summary.name or run_dir.name}` on {summary.dataset or '?'}", ""]
@@ -246,6 +253,8 @@ def _report_text(
     for split in ("train", "val", "test"):
         accuracy, loss = getattr(summary, f"{split}_acc"), getattr(summary, f"{split}_loss")
         lines.append(f"| {split} | {_num(accuracy)} | {_num(loss)} |")
+    lines += ["", "## Diagnostics", ""]
+    lines += [f"- warning: {a}" for a in alarms] or ["No warning line was crossed (README: Diagnostics)."]
     lines += ["", "## Gradient check", ""]
     if rows:
         first = rows[0]
@@ -324,12 +333,25 @@ def write_extras(
     summary: RunSummary,
     checks: Sequence[GradcheckRecord],
     test: Evaluation,
+    history: Sequence[EpochRecord] = (),
 ) -> None:
     """The pictures of the model (if output.plots) and report.md, from the values the run just wrote
     (`test`: its test split scored with `params`); called after summary.json exists."""
     if cfg.output.plots:
         draw_model_pictures(run_dir, cfg, data, params, test)
-    artifacts.atomic_write_text(run_dir / "report.md", run_report_markdown(run_dir, summary, cfg, checks))
+    alarms = [alarm.message for alarm in run_alarms(history)]
+    artifacts.atomic_write_text(
+        run_dir / "report.md", run_report_markdown(run_dir, summary, cfg, checks, alarms)
+    )
+
+
+def _alarm_lines(run_dir: Path) -> list[str]:
+    from nnapp.rundir.runs import read_history
+
+    try:  # report.md without a readable metrics.csv still describes the rest
+        return [alarm.message for alarm in run_alarms(read_history(run_dir))]
+    except NnappError:
+        return []
 
 
 def _num(value: Any) -> str:
@@ -365,6 +387,7 @@ def redraw_run(run_dir: Path) -> list[str]:
     chance = run.summary.chance_loss
     # every picture and the report drawn in memory first: a failure half-way must leave the old files
     pictures = {"curves.png": plots.curves_png(history, best, title, chance)}
+    pictures["diagnostics.png"] = plots.diagnostics_png(history, title)
     if checks:
         pictures["gradcheck.png"] = plots.gradcheck_png(checks, cfg.gradcheck.tol, cfg.gradcheck.fail)
     pictures.update(model_pictures(cfg, data, run.params))

@@ -35,7 +35,7 @@ from nnapp.rundir.summary import RunSummary as RunSummary
 from nnapp.rundir.summary import Summary as Summary
 from nnapp.rundir.summary import read_summary as read_summary
 from nnapp.rundir.summary import write_summary as write_summary
-from nnapp.training.records import METRIC_COLUMNS, EpochRecord, GradcheckRecord
+from nnapp.training.records import DIAGNOSTIC_COLUMNS, METRIC_COLUMNS, EpochRecord, GradcheckRecord
 
 
 @dataclass(frozen=True)
@@ -306,11 +306,12 @@ def data_matches_model(data: Dataset, model: SavedModel) -> bool:
 def read_history(run_dir: Path) -> list[EpochRecord]:
     """metrics.csv back into EpochRecords; a missing file or a bad cell is a one-line error."""
     path = Path(run_dir) / "metrics.csv"
-    rows = _read_rows(path, METRIC_COLUMNS)
+    # runs written before the diagnostics columns read back with them NaN (EpochRecord's default)
+    rows = _read_rows(path, tuple(c for c in METRIC_COLUMNS if c not in DIAGNOSTIC_COLUMNS))
     records: list[EpochRecord] = []
     for number, row in enumerate(rows, start=2):
         try:
-            values = {k: float(row[k]) for k in METRIC_COLUMNS}
+            values = {k: float(row[k]) for k in METRIC_COLUMNS if row.get(k) is not None}
         except (TypeError, ValueError):
             raise ArtifactError(f"{path}: row {number} has a cell that is not a number") from None
         epoch = values.pop("epoch")

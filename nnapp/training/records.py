@@ -29,7 +29,17 @@ METRIC_COLUMNS = (
     "lr",
     "grad_norm",
     "seconds",
+    "dead_frac",
+    "active_frac",
+    "grad_norm_W",
+    "grad_norm_b1",
+    "grad_norm_U",
+    "grad_norm_b2",
+    "update_ratio_W",
+    "update_ratio_U",
 )
+# The diagnostics columns (README "Diagnostics"): all at the end-of-epoch weights, over the training rows.
+DIAGNOSTIC_COLUMNS = METRIC_COLUMNS[METRIC_COLUMNS.index("dead_frac") :]
 
 
 @dataclass(frozen=True)
@@ -43,7 +53,17 @@ class EpochRecord:
     l2: float
     lr: float
     grad_norm: float  # ||dJ/dparams|| over all training rows at the end-of-epoch weights
-    seconds: float  # wall-clock time of the epoch (not deterministic)
+    seconds: float  # wall-clock time of the epoch's steps (not deterministic)
+    dead_frac: float = math.nan  # fraction of hidden units with z <= 0 on every training row
+    active_frac: float = math.nan  # mean over training rows of the fraction of units with z > 0
+    grad_norm_W: float = math.nan  # per-tensor parts of grad_norm
+    grad_norm_b1: float = math.nan
+    grad_norm_U: float = math.nan
+    grad_norm_b2: float = math.nan
+    # ||delta p|| / ||p|| of the epoch's last SGD step (p after the step); 0 at epoch 0 (no step yet).
+    # NaN (the defaults) only in records read from runs written before these columns existed.
+    update_ratio_W: float = math.nan
+    update_ratio_U: float = math.nan
 
     def row(self) -> dict[str, float]:
         return {name: getattr(self, name) for name in METRIC_COLUMNS}  # asdict deep-copies: 10x slower

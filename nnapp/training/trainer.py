@@ -21,7 +21,7 @@ from nnapp.core import network
 from nnapp.core.gradcheck import Verdict
 from nnapp.core.optim import clip_by_norm, plateau_update, schedule_lr, sgd_step
 from nnapp.data.datasets import Dataset
-from nnapp.training.evaluate import evaluate
+from nnapp.training.measure import EpochMeter
 from nnapp.training.records import (
     COMPLETED,
     Callback,
@@ -43,29 +43,6 @@ CHANCE_FLAG_MARGIN = 2.0
 # one that diverges passes 100x within a few epochs and goes on to 1e12-1e150 (digits optim.lr=1: 2.6e4
 # after one epoch). At such losses finite differences resolve nothing: J(p +/- eps) round alike.
 RUNAWAY_FACTOR = 100.0
-
-
-def _epoch_record(
-    cfg: Config,
-    params: network.Params,
-    grads: network.Params,
-    X_train: np.ndarray,
-    data: Dataset,
-    epoch: int,
-    lr: float,
-    seconds: float,
-    ws: network.Workspace | None = None,
-) -> EpochRecord:
-    wd = cfg.optim.weight_decay
-    fwd = network.forward(params, X_train, ws)
-    ce = network.cross_entropy(fwd, data.y_train)
-    l2 = network.l2_penalty(params, wd)
-    train_acc = float(np.mean(np.argmax(fwd.theta, axis=1) == data.y_train))
-    network.backward(params, fwd, data.y_train, wd, input_grad=False, out=grads)
-    grad_norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
-    X_val = data.X_val.astype(X_train.dtype, copy=False)
-    val_loss, val_acc = evaluate(params, X_val, data.y_val)
-    return EpochRecord(epoch, ce + l2, train_acc, val_loss, val_acc, ce, l2, lr, grad_norm, seconds)
 
 
 def _monitored(cfg: Config, record: EpochRecord) -> float:
@@ -105,7 +82,16 @@ class _Run:
         self.n = len(data.y_train)
         self.batch = min(cfg.train.batch_size, self.n)
         self.ws = network.Workspace.new(self.batch, cfg.model.hidden, data.n_classes, dtype)  # every step's
-        self.ws_all = network.Workspace.new(self.n, cfg.model.hidden, data.n_classes, dtype)  # every epoch's
+        self.before_last_step = network.views(self.prev_flat, *self.dims)
+        self.meter = EpochMeter(
+            self.dims,
+            self.X_train,
+            self.Y_train,
+            data.y_train,
+            data.X_val,
+            data.y_val,
+            cfg.optim.weight_decay,
+        )
         self.chance = math.log(data.n_classes)
         self.check_rows = gradcheck_rows(cfg, data) if cfg.gradcheck.enabled else None
 
@@ -156,9 +142,7 @@ class _Run:
 
     def epoch_zero(self) -> Stop | None:
         """Measure the untrained network next to the chance level, and check it."""
-        initial = _epoch_record(
-            self.cfg, self.params, self.grads, self.X_train, self.data, 0, self.cfg.optim.lr, 0.0, self.ws_all
-        )
+        initial = self.meter.record(self.params, self.grads, None, 0, self.cfg.optim.lr, 0.0)
         self.record(initial)
         for cb in self.callbacks:
             cb.on_start(initial, self.chance, abs(initial.train_ce - self.chance) > CHANCE_FLAG_MARGIN)
@@ -214,9 +198,8 @@ class _Run:
         if stop is not None:
             return stop
         seconds = time.perf_counter() - t0
-        record = _epoch_record(
-            self.cfg, self.params, self.grads, self.X_train, self.data, epoch, lr, seconds, self.ws_all
-        )
+        # prev_flat holds the weights before the epoch's last step: the update ratios' reference
+        record = self.meter.record(self.params, self.grads, self.before_last_step, epoch, lr, seconds)
         if not _finite(record):
             return self.diverged(
                 _divergence_message("loss or gradient over the training set", epoch, step, o.lr, True)

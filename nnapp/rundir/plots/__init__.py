@@ -18,6 +18,7 @@ from nnapp.rundir.plots.checks import (
     gradcheck_png,
 )
 from nnapp.rundir.plots.curves import curves_figure, curves_png, overlay_curves_figure, overlay_curves_png
+from nnapp.rundir.plots.diagnostics import diagnostics_figure, diagnostics_png
 from nnapp.rundir.plots.model import (
     MAX_UNIT_PANELS,
     confidence_image,
@@ -44,6 +45,8 @@ __all__ = [
     "curves_png",
     "decision_boundary_figure",
     "decision_boundary_png",
+    "diagnostics_figure",
+    "diagnostics_png",
     "gradcheck_figure",
     "gradcheck_png",
     "hidden_units_figure",
