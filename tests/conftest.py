@@ -5,6 +5,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+# Tables are asserted on whole lines: give every console (in this process and in the test workers) one wide
+# terminal, whatever runs the tests. Tests of narrow terminals set COLUMNS themselves.
+os.environ.setdefault("COLUMNS", "160")
+
 # CI must be reproducible: the same examples on every run, so a red main means a real regression.
 # Locally, hypothesis explores new examples each run (and keeps failures in .hypothesis/).
 # A loaded CI machine must not turn slow example generation into a failure either.
