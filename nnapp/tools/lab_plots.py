@@ -6,11 +6,11 @@ that `nnapp --help` stays fast. Each function takes a typed result and returns P
 
 from __future__ import annotations
 
-import io
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from nnapp.rundir.plots.base import new_figure, png_bytes
 from nnapp.tools.attack import AttackExamples, AttackResult
 from nnapp.tools.saliency import Saliency
 
@@ -25,21 +25,6 @@ STOP_WORDS = {
 }  # a ranked bar chart beyond this many features is unreadable: the rest are in the CSV
 
 
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=110, layout="constrained")
-
-
-def _png(fig: Any) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
-
-
 def saliency_png(result: Saliency, title: str = "") -> bytes:
     """Ranked bars of mean |dJ/dx| per feature; for n x n image data, one map per class (and overall)."""
     heading = title or "Saliency"
@@ -47,7 +32,7 @@ def saliency_png(result: Saliency, title: str = "") -> bytes:
         return _saliency_maps(result, heading)
     order = np.argsort(result.mean_abs_grad)[::-1][:MAX_BARS]
     names = [result.feature_names[j] for j in order]
-    fig = _figure(8, 1.6 + 0.32 * len(order))
+    fig = new_figure(8, 1.6 + 0.32 * len(order))
     ax = fig.subplots()
     positions = np.arange(len(order))[::-1]  # the largest at the top
     ax.barh(positions, result.mean_abs_grad[order], color="tab:purple", alpha=0.45, label="all rows")
@@ -80,7 +65,7 @@ def saliency_png(result: Saliency, title: str = "") -> bytes:
         f"{result.n_rows} rows{shown})",
         fontsize="medium",
     )
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _saliency_maps(result: Saliency, heading: str) -> bytes:
@@ -92,7 +77,7 @@ def _saliency_maps(result: Saliency, heading: str) -> bytes:
     ]
     columns = min(6, len(maps))
     rows = -(-len(maps) // columns)
-    fig = _figure(2.0 * columns + 1.0, 2.1 * rows + 0.8)
+    fig = new_figure(2.0 * columns + 1.0, 2.1 * rows + 0.8)
     axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
     vmax = float(np.nanmax(result.per_class)) if np.isfinite(result.per_class).any() else 1.0
     image = None
@@ -109,13 +94,13 @@ def _saliency_maps(result: Saliency, heading: str) -> bytes:
         f"{heading}: which pixels move the loss, by true class ({result.split} split, rows in brackets)",
         fontsize="medium",
     )
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def attack_png(result: AttackResult, title: str = "") -> bytes:
     """Accuracy against eps: FGSM and the random-sign control."""
     eps = [p.eps for p in result.points]
-    fig = _figure(7, 4.6)
+    fig = new_figure(7, 4.6)
     ax = fig.subplots()
     ax.plot(
         eps,
@@ -134,13 +119,13 @@ def attack_png(result: AttackResult, title: str = "") -> bytes:
         f"{title or 'Adversarial examples'}\nthe same step size, along the gradient's signs or at random",
         fontsize="medium",
     )
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def attack_examples_png(examples: AttackExamples, title: str = "") -> bytes:
     """Originals, perturbations and adversarial images, with true and predicted labels."""
     k = len(examples.original)
-    fig = _figure(1.45 * k + 1.6, 5.4)
+    fig = new_figure(1.45 * k + 1.6, 5.4)
     axes = np.atleast_2d(fig.subplots(3, k, squeeze=False))
     adversarial = examples.original + examples.perturbation
     # the originals' range for both rows: FGSM is not clipped to valid pixels, and a shared wider range
@@ -173,12 +158,12 @@ def attack_examples_png(examples: AttackExamples, title: str = "") -> bytes:
         "(red title: fooled)",
         fontsize="medium",
     )
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def lr_find_png(result: LrFindResult, title: str = "") -> bytes:
     """Loss against learning rate (log x axis), raw and smoothed, the minimum and the suggestion marked."""
-    fig = _figure(8, 5)
+    fig = new_figure(8, 5)
     ax = fig.subplots()
     ax.plot(result.lrs, result.losses, color="tab:blue", alpha=0.35, linewidth=1, label="loss per step")
     ax.plot(result.lrs, result.smoothed, color="tab:blue", linewidth=2, label="smoothed (EMA)")
@@ -207,4 +192,4 @@ def lr_find_png(result: LrFindResult, title: str = "") -> bytes:
         f"{STOP_WORDS.get(result.stop_reason, result.stop_reason)}",
         fontsize="medium",
     )
-    return _png(fig)
+    return png_bytes(fig)

@@ -1,6 +1,6 @@
 """Pictures of a run, drawn with matplotlib's object API on the Agg backend (no pyplot, no window).
 
-Each `*_figure` function takes plain records or arrays and returns a matplotlib Figure (a notebook shows
+Each `*new_figure` function takes plain records or arrays and returns a matplotlib Figure (a notebook shows
 it as it is); each `*_png` is the same picture as PNG bytes (`png_bytes`), and artifacts decide where they
 go. matplotlib is imported here only, so that the CLI starts fast.
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nnapp.rundir.plots.base import _class_colours, _figure, _plain_log_labels, log_safe
+from nnapp.rundir.plots.base import _class_colours, _plain_log_labels, log_safe, new_figure
 from nnapp.rundir.plots.model import draw_regions
 
 FPS = 6  # frames per second: the early epochs, a frame each, stay readable
@@ -110,7 +110,7 @@ def plane_gif(
     xx, yy = grid
     colours = _class_colours(len(classes))
     X, y = np.asarray(train[0]), np.asarray(train[1])
-    fig = _figure(10.5, 4.6, {"left": 0.06, "right": 0.98, "bottom": 0.12, "top": 0.84, "wspace": 0.22})
+    fig = new_figure(10.5, 4.6, {"left": 0.06, "right": 0.98, "bottom": 0.12, "top": 0.84, "wspace": 0.22})
     fig.suptitle(title or "Training", fontsize="large")
     plane_ax, loss_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.05, 1]})
     marker, line = _loss_panel(loss_ax, trace)
@@ -181,7 +181,7 @@ def weights_gif(
     first = W_at(epochs[0])
     columns = min(8, first.shape[0])
     start = first.copy()
-    fig = _figure(10.5, 4.6, {"left": 0.02, "right": 0.98, "bottom": 0.12, "top": 0.86, "wspace": 0.12})
+    fig = new_figure(10.5, 4.6, {"left": 0.02, "right": 0.98, "bottom": 0.12, "top": 0.86, "wspace": 0.12})
     fig.suptitle(title or "Training", fontsize="large")
     image_ax, loss_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.05, 1]})
     cmap = colormaps["RdBu_r"].with_extremes(bad="0.75")

@@ -45,7 +45,7 @@ def log_safe(values: Sequence[float]) -> tuple[list[float], bool]:
     return out, clipped
 
 
-def _figure(width: float, height: float, margins: dict[str, float] | None = None) -> Figure:
+def new_figure(width: float, height: float, margins: dict[str, float] | None = None) -> Figure:
     """A Figure with constrained layout, or with fixed `margins` (subplots_adjust's figure fractions).
 
     Constrained layout measures every tick label before drawing: in a fresh process that took about

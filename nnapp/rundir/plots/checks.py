@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from nnapp.rundir.plots.base import (
     TENSOR_COLOURS,
-    _figure,
     _integer_epochs,
     log_safe,
+    new_figure,
     png_bytes,
 )
 from nnapp.training.records import GradcheckRecord
@@ -44,7 +44,7 @@ def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float,
                 xs, ys = series.setdefault(name, ([], []))
                 xs.append(check.epoch)
                 ys.append(value)
-    fig = _figure(8.5, 4.5, {"left": 0.09, "right": 0.76, "bottom": 0.15, "top": 0.93, "wspace": 0.04})
+    fig = new_figure(8.5, 4.5, {"left": 0.09, "right": 0.76, "bottom": 0.15, "top": 0.93, "wspace": 0.04})
     if finals:
         ax, final_ax = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [8, 1.3]})
     else:
@@ -115,7 +115,7 @@ def confusion_figure(confusion: Any, classes: Sequence[str], title: str = "") ->
     row_totals = matrix.sum(axis=1)
     rates = np.divide(matrix, row_totals[:, None], out=np.zeros(matrix.shape), where=row_totals[:, None] > 0)
     size = min(4.0 + 0.5 * n, 12.0)
-    fig = _figure(size + 1.6, size + 0.4)  # the row labels carry their counts
+    fig = new_figure(size + 1.6, size + 0.4)  # the row labels carry their counts
     ax = fig.subplots()
     ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
     ticks = list(range(n))

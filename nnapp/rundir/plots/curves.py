@@ -10,11 +10,11 @@ from nnapp.rundir.plots.base import (
     LOG_CEILING,
     _class_colours,
     _epoch_range,
-    _figure,
     _integer_epochs,
     _plain_log_labels,
     _zoom_accuracy,
     log_safe,
+    new_figure,
     png_bytes,
 )
 from nnapp.training.records import EpochRecord
@@ -43,7 +43,7 @@ def curves_figure(
         "top": top - (0.05 if clipped else 0),
         "wspace": 0.2,
     }
-    fig = _figure(10, 4, margins)
+    fig = new_figure(10, 4, margins)
     loss_ax, acc_ax = fig.subplots(1, 2)
     loss_ax.plot(epochs, train_loss, label="train (CE + L2)", color="tab:blue")
     loss_ax.plot(epochs, val_loss, label="validation (CE)", color="tab:orange")
@@ -126,7 +126,7 @@ def overlay_curves_figure(
 ) -> Figure:
     """Loss and validation accuracy of several runs in one figure, one colour per run, each run's best
     epoch starred, legend below."""
-    fig = _figure(12, 4.6 + 0.22 * len(runs))
+    fig = new_figure(12, 4.6 + 0.22 * len(runs))
     loss_ax, acc_ax = fig.subplots(1, 2)
     colours = _class_colours(len(runs))
     bests = list(best_epochs) if best_epochs is not None else [None] * len(runs)

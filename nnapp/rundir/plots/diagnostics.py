@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from nnapp.rundir.plots.base import (
     TENSOR_COLOURS,
-    _figure,
     _integer_epochs,
     _plain_log_labels,
     log_safe,
+    new_figure,
     png_bytes,
 )
 from nnapp.training.alarms import DEAD_ALARM, UPDATE_RATIO_HIGH, UPDATE_RATIO_LOW
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 def diagnostics_figure(history: Sequence[EpochRecord], title: str = "") -> Figure:
     """Update ratios (log axis, the healthy 1e-3 and the warning lines), dead and active hidden units,
     and each tensor's full-data gradient norm. Epoch 0 has no step, so no update ratio."""
-    # fixed margins: constrained layout cost 0.3 s a run here (see base._figure)
-    fig = _figure(12.0, 3.8, dict(left=0.06, right=0.99, bottom=0.13, top=0.83, wspace=0.22))
+    # fixed margins: constrained layout cost 0.3 s a run here (see base.new_figure)
+    fig = new_figure(12.0, 3.8, dict(left=0.06, right=0.99, bottom=0.13, top=0.83, wspace=0.22))
     ratio_ax, unit_ax, grad_ax = fig.subplots(1, 3)
     stepped = [r for r in history if r.epoch > 0]
     epochs = [r.epoch for r in stepped]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from nnapp.rundir.plots.base import (
     _class_colours,
-    _figure,
+    new_figure,
     png_bytes,
 )
 
@@ -74,7 +74,7 @@ def decision_boundary_figure(
     proba = np.asarray(proba)
     n = len(classes)
     colours = _class_colours(n)
-    fig = _figure(7.6, 5.6)
+    fig = new_figure(7.6, 5.6)
     ax = fig.subplots()
     extent = draw_regions(ax, xx, yy, proba, colours)
     y_test, predicted, wrong = _scatter_points(ax, train, test, colours)
@@ -212,7 +212,7 @@ def hidden_units_figure(
     cell = 1.45 + 0.12 * title_lines  # inches per panel, its title included
     head = 0.7 + 0.1 * title_lines  # the figure's two-line title and the first row's panel titles
     width, height = cell * cols + 1.0, cell * rows + head
-    fig = _figure(width, height)
+    fig = new_figure(width, height)
     fig.set_layout_engine(None)
     fig.subplots_adjust(
         left=0.02,
@@ -287,7 +287,7 @@ def weight_images_figure(W: Any, shape: tuple[int, int], unseen: Any = None, tit
     shown = min(len(W), MAX_UNIT_PANELS)
     rows, cols = _panel_grid(shown)
     width, height = 1.25 * cols + 1.1, 1.3 * rows + 0.9
-    fig = _figure(width, height)
+    fig = new_figure(width, height)
     fig.set_layout_engine(None)
     fig.subplots_adjust(
         left=0.02, right=1 - 1.1 / width, bottom=0.02, top=1 - 0.9 / height, hspace=0.3, wspace=0.1

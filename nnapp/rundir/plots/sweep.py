@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nnapp.rundir.plots.base import (
-    _figure,
+    new_figure,
     png_bytes,
 )
 
@@ -44,7 +44,7 @@ def sweep_figure(
     import numpy as np
 
     n = max(len(axes), 1)
-    fig = _figure(min(5.0 * n, 16.0), 4.2)
+    fig = new_figure(min(5.0 * n, 16.0), 4.2)
     panels = fig.subplots(1, n, squeeze=False)[0]
     for ax, (key, values) in zip(panels, axes, strict=False):
         positions, numeric = _sweep_positions(values)
