@@ -6,7 +6,22 @@ Each carries a message naming the file, the key or the line; the command line pr
 
 
 class NnappError(Exception):
-    """A user's mistake (config, override, data, files, resources): one line for the user."""
+    """A user's mistake (config, override, data, files, resources): one line for the user.
+
+    `option` (with its `value`, if any) names the setting the message is about without the command
+    line's spelling: the library says `eps: 'x' is not a number`, the CLI `--eps: 'x' is not a number`.
+    """
+
+    def __init__(self, message: str, *, option: str | None = None, value: str | None = None) -> None:
+        self.option, self.value, self.detail = option, value, message
+        super().__init__(message if option is None else f"{self._named(option)}: {message}")
+
+    def _named(self, option: str) -> str:
+        return option if self.value is None else f"{option} {self.value}"
+
+    def worded(self, prefix: str = "--") -> str:
+        """The message with its option written as a command-line flag (`--eps`)."""
+        return str(self) if self.option is None else f"{self._named(prefix + self.option)}: {self.detail}"
 
 
 class ConfigError(NnappError):
@@ -34,5 +49,5 @@ class ChoiceError(DataError):
     neutrally; the command line words it with the option the user gave it with."""
 
     def __init__(self, name: str, value: str, choices: tuple[str, ...]) -> None:
-        self.name, self.value, self.choices = name, value, choices
         super().__init__(f"{name} must be one of {', '.join(choices)} (got {value!r})")
+        self.name, self.value, self.choices = name, value, choices

@@ -91,7 +91,7 @@ def test_parse_eps_reads_back_any_list_of_non_negative_numbers_sorted(values):
     ],
 )
 def test_bad_eps_is_an_error_naming_the_value(text, fragment):
-    with pytest.raises(NnappError, match="--eps") as raised:
+    with pytest.raises(NnappError, match=r"^eps: ") as raised:  # the CLI writes it --eps
         parse_eps(text)
     assert fragment in str(raised.value)
 

@@ -375,7 +375,7 @@ def test_a_nan_in_the_checkpoint_is_a_damaged_checkpoint_not_a_divergence(tmp_pa
 
 def test_evaluate_refuses_a_split_with_another_csv():
     line = one_error_line(invoke("evaluate", trained("flowers_csv"), "--data", FLOWERS, "--split", "val"))
-    assert "--split val with --data" in line
+    assert "--split val: a split and another CSV" in line
 
 
 # ---------------------------------------------------------- values nnapp cannot have written

@@ -125,7 +125,7 @@ def command(**settings: Any) -> Callable[[Callable[..., None]], Callable[..., No
                     f"--{exc.name} must be one of {', '.join(exc.choices)} (got {exc.value!r})"
                 ) from None
             except NnappError as exc:
-                raise fail(str(exc)) from None  # every library error is bad input: exit 2
+                raise fail(exc.worded()) from None  # every library error is bad input: exit 2
             except OSError as exc:  # the file system said no (permissions, a full disk, a vanished file)
                 where = f"{exc.filename}: " if exc.filename else ""
                 raise fail(f"{where}{exc.strerror or exc}") from None

@@ -137,7 +137,9 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
     if epochs is not None and epochs < state.epoch:
         raise EpochsTooFewError(run_dir, epochs, state.epoch)
     if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
-        raise ArtifactError(f"--epochs {epochs}: must be between 1 and {MAX_EPOCHS:,} (train.epochs)")
+        raise ArtifactError(
+            f"must be between 1 and {MAX_EPOCHS:,} (train.epochs)", option="epochs", value=str(epochs)
+        )
     extra = [f"train.epochs={epochs}"] if epochs is not None else []
     from_file = load_config(run_dir / "config.yaml", extra)
     # earlier epoch extensions of this run are replaced, not stacked

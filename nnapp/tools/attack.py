@@ -34,17 +34,17 @@ def parse_eps(text: str) -> tuple[float, ...]:
         try:
             value = float(item)
         except ValueError:
-            raise DataError(f"--eps: {item!r} is not a number (expected e.g. 0,0.05,0.1)") from None
+            raise DataError(f"{item!r} is not a number (expected e.g. 0,0.05,0.1)", option="eps") from None
         if not math.isfinite(value):
-            raise DataError(f"--eps: {item!r} is not a finite number")
+            raise DataError(f"{item!r} is not a finite number", option="eps")
         if value < 0:
-            raise DataError(f"--eps: {item} is negative (eps is a step size, >= 0)")
+            raise DataError(f"{item} is negative (eps is a step size, >= 0)", option="eps")
         if value > MAX_EPS:  # huge steps overflow the perturbed inputs and the picture's axis
             raise DataError(
-                f"--eps: {item} is larger than {MAX_EPS:g} (standardized units: training std devs)"
+                f"{item} is larger than {MAX_EPS:g} (standardized units: training std devs)", option="eps"
             )
         if value in values:
-            raise DataError(f"--eps: {item} is given twice")
+            raise DataError(f"{item} is given twice", option="eps")
         values.append(value)
     return tuple(sorted(values))
 
@@ -125,7 +125,7 @@ def attack(
 ) -> AttackResult:
     """Accuracy under FGSM and under the random-sign control at each eps (seeded by the run's seed)."""
     if not eps_values:
-        raise DataError("--eps: give at least one value")
+        raise DataError("give at least one value", option="eps")
     X, y = split_rows(run, split)
     params = run.params
     fgsm = fgsm_directions(params, X, y)

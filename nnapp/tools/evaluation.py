@@ -31,7 +31,11 @@ def evaluate_run(run: Run, split: str | None = None, data_path: str | Path | Non
     same columns (then no split: the whole CSV is scored, and a split given with it is refused)."""
     if data_path is not None:
         if split is not None:
-            raise DataError(f"--split {split} with --data {data_path}: --data scores the whole CSV; give one")
+            raise DataError(
+                f"a split and another CSV ({data_path}) together: the CSV is scored whole; give one",
+                option="split",
+                value=split,
+            )
         X, y = read_labelled_csv(run, data_path)
         return score(run.params, X, y, class_labels(run), str(data_path))
     split = split or "test"

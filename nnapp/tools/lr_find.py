@@ -106,7 +106,7 @@ def range_test(
 ) -> LrFindResult:
     """Run the range test on the config's training rows; DataError if the very first loss is non-finite."""
     if not MIN_STEPS <= steps <= MAX_STEPS:
-        raise DataError(f"--steps must be between {MIN_STEPS} and {MAX_STEPS} (got {steps})")
+        raise DataError(f"must be between {MIN_STEPS} and {MAX_STEPS} (got {steps})", option="steps")
     dtype = np.dtype(cfg.model.dtype)
     dims = (data.n_features, cfg.model.hidden, data.n_classes)
     state = init_state(cfg, data)

@@ -32,12 +32,14 @@ def require_dask(scheduler: str | None, out_dir: Path | None) -> None:
         import distributed  # noqa: F401
     except ImportError:
         raise ConfigError(
-            f"--backend dask needs dask.distributed, which is not installed: {INSTALL_HINT}"
+            f"needs dask.distributed, which is not installed: {INSTALL_HINT}", option="backend", value="dask"
         ) from None
     if scheduler is not None and (out_dir is None or not out_dir.is_absolute()):
-        got = f"--out {out_dir}" if out_dir is not None else "no --out"
+        got = str(out_dir) if out_dir is not None else "none given"
         raise ConfigError(
-            f"--scheduler: give --out as an absolute path on a file system every dask worker sees ({got})"
+            "the sweep directory must be an absolute path on a file system every dask worker sees "
+            f"(got {got})",
+            option="scheduler",
         )
 
 

@@ -97,10 +97,10 @@ def parse_seeds(text: str | None) -> list[int] | None:
     seeds = []
     for part in split_values(text):
         if not re.fullmatch(r"\d+", part):
-            raise ConfigError(f"--seeds {text!r}: expected non-negative integers, e.g. --seeds 0,1,2")
+            raise ConfigError("expected non-negative integers, e.g. 0,1,2", option="seeds", value=repr(text))
         seeds.append(int(part))
     if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"--seeds {text!r}: a seed is listed twice")
+        raise ConfigError("a seed is listed twice", option="seeds", value=repr(text))
     return seeds
 
 

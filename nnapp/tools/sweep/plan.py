@@ -56,7 +56,7 @@ def plan_sweep(
     sweep_dir = default_sweep_dir(base.config) if out_dir is None else Path(out_dir)
     sweep_dir = sweep_dir.absolute()
     if sweep_dir.exists() and not sweep_dir.is_dir():
-        raise ConfigError(f"--out {sweep_dir}: exists and is not a directory")
+        raise ConfigError("exists and is not a directory", option="out", value=str(sweep_dir))
     artifacts.check_not_in_run_dir("the sweep directory", sweep_dir)  # a run is written by its training only
     data_cache: dict[Any, Any] = {}
     tasks, finished = [], []
