@@ -6,9 +6,8 @@ import numpy as np
 from _runs import copy_of, trained
 
 from nnapp.core.network import predict
-from nnapp.rundir.report import report_markdown
+from nnapp.rundir.report import plane_grid, report_markdown
 from nnapp.rundir.runs import load_run, read_checks, read_history
-from nnapp.tools.evaluation import decision_grid
 from nnapp.tools.overlay import differing_keys, run_labels
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -43,13 +42,14 @@ def test_report_md_is_what_report_markdown_builds_from_the_files():
     assert "decision_boundary.png" not in report_markdown(run_dir)
 
 
-def test_decision_grid_covers_the_points_and_labels_each_cell_by_the_model():
+def test_the_decision_plane_grid_covers_the_points_and_its_rows_are_the_grid_cells():
     run = load_run(trained("moons"))
     X_raw = np.random.default_rng(0).normal(size=(50, 2))
     mean, scale = run.model.scaler_mean, run.model.scaler_scale
-    xx, yy, labels = decision_grid(run.params, mean, scale, X_raw, resolution=20)
+    xx, yy, points = plane_grid(X_raw, resolution=20)
     assert xx.min() < X_raw[:, 0].min() and xx.max() > X_raw[:, 0].max()
     assert yy.min() < X_raw[:, 1].min() and yy.max() > X_raw[:, 1].max()
+    labels = predict(run.params, (points - mean) / scale).reshape(xx.shape)
     point = (np.array([xx[3, 7], yy[3, 7]]) - mean) / scale
     assert labels[3, 7] == predict(run.params, point[None, :])[0]
 

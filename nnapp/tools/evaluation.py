@@ -134,21 +134,3 @@ def predict_csv(run: Run, path: str | Path) -> Predictions:
     proba = network.predict_proba(params, X.astype(params["W"].dtype, copy=False))
     classes = class_labels(run)
     return Predictions([classes[k] for k in np.argmax(proba, axis=1)], proba, classes)
-
-
-def decision_grid(
-    params: network.Params,
-    scaler_mean: np.ndarray,
-    scaler_scale: np.ndarray,
-    X_raw: np.ndarray,
-    resolution: int = 250,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(xx, yy, class index) on a grid covering two-feature points X_raw (original units) with a margin."""
-    low, high = X_raw.min(axis=0), X_raw.max(axis=0)
-    margin = 0.1 * np.maximum(high - low, 1e-9)
-    xs = np.linspace(low[0] - margin[0], high[0] + margin[0], resolution)
-    ys = np.linspace(low[1] - margin[1], high[1] + margin[1], resolution)
-    xx, yy = np.meshgrid(xs, ys)
-    grid = (np.column_stack([xx.ravel(), yy.ravel()]) - scaler_mean) / scaler_scale
-    labels = network.predict(params, grid.astype(params["W"].dtype, copy=False))
-    return xx, yy, labels.reshape(xx.shape)

@@ -23,11 +23,8 @@ from nnapp.rundir.plots.model import (
     MAX_UNIT_PANELS,
     confidence_image,
     decision_boundary_figure,
-    decision_boundary_png,
     hidden_units_figure,
-    hidden_units_png,
     weight_images_figure,
-    weight_images_png,
 )
 from nnapp.rundir.plots.sweep import SweepPoint, sweep_figure, sweep_png
 
@@ -44,13 +41,11 @@ __all__ = [
     "curves_figure",
     "curves_png",
     "decision_boundary_figure",
-    "decision_boundary_png",
     "diagnostics_figure",
     "diagnostics_png",
     "gradcheck_figure",
     "gradcheck_png",
     "hidden_units_figure",
-    "hidden_units_png",
     "log_safe",
     "overlay_curves_figure",
     "overlay_curves_png",
@@ -58,5 +53,4 @@ __all__ = [
     "sweep_figure",
     "sweep_png",
     "weight_images_figure",
-    "weight_images_png",
 ]

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from nnapp.rundir.plots.base import (
     _class_colours,
     new_figure,
-    png_bytes,
 )
 
 if TYPE_CHECKING:
@@ -158,19 +157,6 @@ def _decision_legend(ax: Any, colours: Sequence[Any], classes: Sequence[str]) ->
     ax.legend(handles=handles, title="class", loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
 
 
-def decision_boundary_png(
-    xx: Any,
-    yy: Any,
-    proba: Any,
-    train: tuple[Any, Any],
-    test: tuple[Any, Any, Any],
-    classes: Sequence[str],
-    feature_names: Sequence[str],
-    title: str = "",
-) -> bytes:
-    return png_bytes(decision_boundary_figure(xx, yy, proba, train, test, classes, feature_names, title))
-
-
 MAX_UNIT_PANELS = 64
 
 
@@ -263,19 +249,6 @@ def hidden_units_figure(
     return fig
 
 
-def hidden_units_png(
-    xx: Any,
-    yy: Any,
-    preactivations: Any,
-    U: Any,
-    classes: Sequence[str],
-    feature_names: Sequence[str],
-    title: str = "",
-    points: tuple[Any, Any] | None = None,
-) -> bytes:
-    return png_bytes(hidden_units_figure(xx, yy, preactivations, U, classes, feature_names, title, points))
-
-
 def weight_images_figure(W: Any, shape: tuple[int, int], unseen: Any = None, title: str = "") -> Figure:
     """Each hidden unit's row of W (its weight on every input pixel) as an image of `shape`, on one
     shared symmetric diverging scale: red pixels raise the unit's input z_j, blue ones lower it, white
@@ -323,7 +296,3 @@ def weight_images_figure(W: Any, shape: tuple[int, int], unseen: Any = None, tit
         fontsize="medium",
     )
     return fig
-
-
-def weight_images_png(W: Any, shape: tuple[int, int], unseen: Any = None, title: str = "") -> bytes:
-    return png_bytes(weight_images_figure(W, shape, unseen, title))
