@@ -43,7 +43,7 @@ from nnapp.config import Config, load_config
 from nnapp.core import network
 from nnapp.data.datasets import Dataset
 from nnapp.rundir import artifacts
-from nnapp.rundir.experiment import prepare
+from nnapp.rundir.job import load_data
 from nnapp.tools.compare import comparable_config, sklearn_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +92,7 @@ def case_config(case: Case, epochs: int | None = None) -> tuple[Config, Dataset]
         "optim.nesterov=false",
     ]
     loaded = load_config(ROOT / "configs" / f"{case.dataset}.yaml", overrides)
-    return comparable_config(loaded.config), prepare(loaded)
+    return comparable_config(loaded.config), load_data(loaded)
 
 
 def accuracy(pred: np.ndarray, y: np.ndarray) -> float:
@@ -248,7 +248,7 @@ def measure_overhead(name: str, repeats: int) -> Overhead:
         loaded = load_config(ROOT / "configs" / f"{name}.yaml", overrides)
         cfg = loaded.config
         unchecked = dataclasses.replace(cfg, gradcheck=dataclasses.replace(cfg.gradcheck, enabled=False))
-        data = prepare(loaded)
+        data = load_data(loaded)
         saved = cli.out
         cli.out = Console(file=io.StringIO(), force_terminal=True, width=100)  # the bar, drawn off-screen
         try:

@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_info
 
 from nnapp.config import load_config
 from nnapp.rundir.checkpoint import CheckpointWriter, RunInfo, checkpoint_bytes, snapshot
-from nnapp.rundir.experiment import prepare
+from nnapp.rundir.job import load_data
 from nnapp.training.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,7 @@ def main() -> None:
         loaded = load_config(
             ROOT / "configs" / f"{name}.yaml", ["train.early_stopping.patience=0", "gradcheck.every=0"]
         )
-        cfg, data = loaded.config, prepare(loaded)
+        cfg, data = loaded.config, load_data(loaded)
         seconds = [best_time(cfg, data, interval, args.repeats) for _, interval in MODES]
         state = train(cfg, data).state
         copy_s = min(timeit.repeat(lambda state=state: snapshot(state), number=200, repeat=3)) / 200

@@ -35,7 +35,7 @@ import numpy as np
 from nnapp.config import DataConfig, load_config
 from nnapp.data import csvtable
 from nnapp.data.datasets import load_table
-from nnapp.rundir.experiment import prepare
+from nnapp.rundir.job import load_data
 from nnapp.tools.compare import comparable_config, sklearn_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -166,7 +166,7 @@ def _sklearn_seconds(name: str, epochs: int) -> float:
 
     loaded = load_config(ROOT / "configs" / f"{name}.yaml", [f"train.epochs={epochs}"])
     cfg = comparable_config(loaded.config)
-    data = prepare(loaded)
+    data = load_data(loaded)
     model = MLPClassifier(**sklearn_settings(replace(cfg, train=replace(cfg.train, epochs=epochs))))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -15,7 +15,7 @@ import pytest
 from nnapp.config import load_config
 from nnapp.rundir.artifacts import load_model
 from nnapp.rundir.checkpoint import load_checkpoint
-from nnapp.rundir.resume import prepare_resume, resume_experiment
+from nnapp.rundir.job import execute, prepare_resume
 from nnapp.rundir.snapshots import load_snapshots
 from nnapp.training.records import METRIC_COLUMNS
 
@@ -144,7 +144,7 @@ def test_sigkill_at_random_moments_leaves_only_complete_files(write_config, tmp_
         process.communicate(timeout=30)
         assert {"config.yaml", "checkpoint.npz", "metrics.csv"} <= load_everything(run)
         epoch = load_checkpoint(run).state.epoch
-        resumed = resume_experiment(prepare_resume(run, epochs=epoch + 2))  # and it goes on from there
+        resumed = execute(prepare_resume(run, epochs=epoch + 2))  # and it goes on from there
         assert resumed.result.stop_reason == "completed" and resumed.result.state.epoch == epoch + 2
         assert not list(run.glob(".*.tmp"))  # the killed writes' leftovers are cleaned up
         assert "model.npz" in load_everything(run)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from nnapp.cli.app import app
 from nnapp.config import load_config
 from nnapp.core import network
-from nnapp.rundir.experiment import prepare
+from nnapp.rundir.job import load_data
 from nnapp.tools.lr_find import (
     EMA_LAG_STEPS,
     LR_END,
@@ -77,7 +77,7 @@ def test_the_suggestion_skips_the_burn_in_and_steps_back_by_the_smoothings_lag()
 
 def test_the_range_test_starts_from_the_initial_weights_nnapp_train_uses():
     cfg = loaded("iris").config
-    data = prepare(loaded("iris"))
+    data = load_data(loaded("iris"))
     state = init_state(cfg, data)  # what trainer.train starts from for this seed
     params = network.views(state.flat, data.n_features, cfg.model.hidden, data.n_classes)
     first_batch = state.shuffle_rng.permutation(len(data.y_train))[: cfg.train.batch_size]
@@ -87,7 +87,7 @@ def test_the_range_test_starts_from_the_initial_weights_nnapp_train_uses():
 
 
 def test_it_stops_once_the_smoothed_loss_passes_four_times_its_minimum():
-    result = range_test(loaded("digits").config, prepare(loaded("digits")))
+    result = range_test(loaded("digits").config, load_data(loaded("digits")))
     assert result.stop_reason == "diverged"
     running_min = np.minimum.accumulate(result.smoothed)
     assert (result.smoothed[:-1] <= STOP_FACTOR * running_min[:-1]).all()
@@ -106,7 +106,7 @@ def test_the_suggested_lr_trains_the_config_to_its_accuracy_band(name):
     accuracies = []
     for seed in range(5):
         config = loaded(name, f"seed={seed}", "gradcheck.enabled=false")
-        data = prepare(config)
+        data = load_data(config)
         suggestion = range_test(config.config, data).suggestion
         cfg = config.config
         cfg = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, lr=suggestion))
@@ -125,7 +125,7 @@ def test_cli_prints_the_suggestion_and_writes_csv_and_png_under_name_lr_find(tmp
     (out_dir,) = (tmp_path / "iris-lr-find").iterdir()
     rows = list(csv.DictReader(io.StringIO((out_dir / "lr_find.csv").read_text())))
     assert list(rows[0]) == ["lr", "loss", "smoothed_loss"]
-    expected = range_test(loaded("iris").config, prepare(loaded("iris")))
+    expected = range_test(loaded("iris").config, load_data(loaded("iris")))
     assert [float(r["loss"]) for r in rows] == expected.losses.tolist()
     assert suggested == float(f"{expected.suggestion:.3g}")
     assert (out_dir / "lr_find.png").read_bytes()[:4] == b"\x89PNG"

@@ -16,7 +16,7 @@ from nnapp.cli.app import app
 from nnapp.config import load_config
 from nnapp.core import mistakes, network
 from nnapp.core.gradcheck import Verdict, check_gradients, one_hot
-from nnapp.rundir.experiment import prepare
+from nnapp.rundir.job import load_data
 from nnapp.tools.gradcheck_run import check_config
 from nnapp.training import start, trainer
 
@@ -32,7 +32,7 @@ def _setup(name: str):
         loaded = load_config(
             ROOT / "configs" / f"{name}.yaml", [f"data.path={ROOT / 'data' / 'flowers.csv'}"]
         )
-    return loaded, prepare(loaded)
+    return loaded, load_data(loaded)
 
 
 def _training_gradients(cfg, data, mistake: str | None):

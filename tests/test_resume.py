@@ -16,7 +16,7 @@ from nnapp.config import load_config
 from nnapp.errors import NnappError
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint, snapshot
 from nnapp.rundir.experiment import run_experiment
-from nnapp.rundir.resume import prepare_resume, resume_experiment
+from nnapp.rundir.job import execute, prepare_resume
 from nnapp.training.records import Callback
 from nnapp.training.trainer import train
 
@@ -84,9 +84,9 @@ def uninterrupted(config):
 
 def test_checkpoint_round_trips_every_field_of_the_train_state(config, tmp_path):
     loaded = load_config(config, ["train.epochs=4"])
-    from nnapp.rundir.experiment import prepare
+    from nnapp.rundir.job import load_data
 
-    state = train(loaded.config, prepare(loaded)).state
+    state = train(loaded.config, load_data(loaded)).state
     from nnapp.rundir.checkpoint import RunInfo
 
     save_checkpoint(tmp_path, state, RunInfo(str(config), ("train.epochs=4",), "2026-01-01T00:00:00"))
@@ -124,17 +124,17 @@ def test_a_run_interrupted_anywhere_and_resumed_matches_the_uninterrupted_run(
 ):
     stopped = run_experiment(load_config(config), stop_event=StopAfter(stop_at_poll))
     assert stopped.result.stop_reason == "interrupted" and EXIT_CODES[stopped.result.stop_reason] == 130
-    resumed = resume_experiment(prepare_resume(stopped.run_dir))
+    resumed = execute(prepare_resume(stopped.run_dir))
     assert resumed.result.stop_reason == "completed"
     assert_same_run(resumed.run_dir, uninterrupted)
 
 
 def test_a_run_interrupted_twice_and_resumed_twice_matches_the_uninterrupted_run(config, uninterrupted):
     first = run_experiment(load_config(config), stop_event=StopAfter(10))
-    second = resume_experiment(prepare_resume(first.run_dir), stop_event=StopAfter(25))
+    second = execute(prepare_resume(first.run_dir), stop_event=StopAfter(25))
     assert second.result.stop_reason == "interrupted"
     assert first.result.state.epoch < second.result.state.epoch < 12
-    resumed = resume_experiment(prepare_resume(first.run_dir))
+    resumed = execute(prepare_resume(first.run_dir))
     assert_same_run(resumed.run_dir, uninterrupted)
 
 
@@ -146,7 +146,7 @@ def test_same_config_and_seed_give_byte_identical_runs(config, uninterrupted):
 
 def test_resuming_with_more_epochs_equals_training_that_many_from_the_start(config):
     short = run_experiment(load_config(config, ["train.epochs=5", "optim.schedule=constant"])).run_dir
-    extended = resume_experiment(prepare_resume(short, epochs=9))
+    extended = execute(prepare_resume(short, epochs=9))
     assert extended.result.state.epoch == 9
     assert "epochs: 9" in (short / "config.yaml").read_text()
     direct = run_experiment(load_config(config, ["train.epochs=9", "optim.schedule=constant"])).run_dir
@@ -158,7 +158,7 @@ def test_resuming_a_run_that_stopped_early_stops_again_with_the_same_model(confi
     first = run_experiment(load_config(config, overrides))
     assert first.result.stop_reason == "early_stopping"
     model = (first.run_dir / "model.npz").read_bytes()
-    again = resume_experiment(prepare_resume(first.run_dir))
+    again = execute(prepare_resume(first.run_dir))
     assert again.result.stop_reason == "early_stopping"
     assert again.result.state.epoch == first.result.state.epoch
     assert (first.run_dir / "model.npz").read_bytes() == model
@@ -251,7 +251,7 @@ def test_every_shipped_config_resumes_from_another_directory_to_the_same_bytes(n
     stopped = run_experiment(load_config(REPO / "configs" / name, tiny), [StopAfterEpoch(stop, 1)], stop)
     assert stopped.result.stop_reason == "interrupted" and stopped.result.state.epoch == 1
     monkeypatch.chdir(tmp_path)
-    resumed = resume_experiment(prepare_resume(stopped.run_dir))
+    resumed = execute(prepare_resume(stopped.run_dir))
     assert resumed.result.state.epoch == 3
     assert_same_run(resumed.run_dir, whole)
 
@@ -265,9 +265,9 @@ def test_a_csv_run_resumed_twice_from_elsewhere_still_finds_its_data(tmp_path, m
     stopped = run_experiment(loaded, [StopAfterEpoch(stop, 1)], stop)
     monkeypatch.chdir(tmp_path)
     stop = threading.Event()
-    again = resume_experiment(prepare_resume(stopped.run_dir), [StopAfterEpoch(stop, 2)], stop)
+    again = execute(prepare_resume(stopped.run_dir), [StopAfterEpoch(stop, 2)], stop)
     assert again.result.stop_reason == "interrupted" and again.result.state.epoch == 2
-    resumed = resume_experiment(prepare_resume(stopped.run_dir))  # the checkpoint written by a resume
+    resumed = execute(prepare_resume(stopped.run_dir))  # the checkpoint written by a resume
     assert resumed.result.state.epoch == 3
     assert_same_run(resumed.run_dir, whole)
 
@@ -294,5 +294,5 @@ def test_property_any_config_stopped_at_any_step_resumes_to_the_same_bytes(
         ]
         whole = run_experiment(load_config(path, overrides)).run_dir
         stopped = run_experiment(load_config(path, overrides), stop_event=StopAfter(stop_at_poll))
-        resumed = resume_experiment(prepare_resume(stopped.run_dir))
+        resumed = execute(prepare_resume(stopped.run_dir))
         assert_same_run(resumed.run_dir, whole)

@@ -23,7 +23,7 @@ from nnapp.config import load_config
 from nnapp.errors import ArtifactError
 from nnapp.rundir.checkpoint import load_checkpoint, save_checkpoint
 from nnapp.rundir.experiment import run_experiment
-from nnapp.rundir.resume import prepare_resume, resume_experiment
+from nnapp.rundir.job import execute, prepare_resume
 from nnapp.rundir.runlock import lock_run_dir
 from nnapp.training.records import Callback
 
@@ -329,7 +329,7 @@ def test_resume_refuses_a_checkpoint_rewritten_after_it_was_read(tmp_path):
     checkpoint = load_checkpoint(run_dir)  # another process saves the same run meanwhile
     save_checkpoint(run_dir, checkpoint.state, checkpoint.info)
     with pytest.raises(ArtifactError, match="written by another process since it was read"):
-        resume_experiment(job)
+        execute(job)
 
 
 def test_every_summary_field_has_its_json_type_checked():

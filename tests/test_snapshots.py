@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from nnapp.config import load_config
 from nnapp.rundir.experiment import run_experiment
-from nnapp.rundir.resume import prepare_resume, resume_experiment
+from nnapp.rundir.job import execute, prepare_resume
 from nnapp.rundir.snapshots import (
     MAX_BYTES,
     MAX_FRAMES,
@@ -124,7 +124,7 @@ def test_a_resumed_run_keeps_the_same_snapshots_as_the_uninterrupted_run(write_c
     whole = run_experiment(load_config(config)).run_dir
     stopped = run_experiment(load_config(config), stop_event=StopAfter(stop_at_poll))
     assert stopped.result.stop_reason == "interrupted"
-    resumed = resume_experiment(prepare_resume(stopped.run_dir))
+    resumed = execute(prepare_resume(stopped.run_dir))
     assert resumed.result.state.epoch == 90
     assert (resumed.run_dir / SNAPSHOTS_NAME).read_bytes() == (whole / SNAPSHOTS_NAME).read_bytes()
 
@@ -140,7 +140,7 @@ def test_frames_written_after_the_checkpoint_are_taken_again_on_resume(write_con
         np.append(kept.epochs, [11, 12]), np.vstack([kept.flat, np.full((2, kept.flat.shape[1]), 7.0)])
     )
     save_snapshots(stopped, ahead)  # frames of epochs the checkpoint (epoch 10) never reached
-    resume_experiment(prepare_resume(stopped))
+    execute(prepare_resume(stopped))
     assert (stopped / SNAPSHOTS_NAME).read_bytes() == (whole / SNAPSHOTS_NAME).read_bytes()
 
 
@@ -166,7 +166,7 @@ def test_resuming_with_more_epochs_keeps_the_earlier_frames_and_the_bound(write_
     config = write_config(SMALL)
     first = run_experiment(load_config(config, ["train.epochs=70"])).run_dir
     before = load_snapshots(first)
-    resume_experiment(prepare_resume(first, epochs=400))
+    execute(prepare_resume(first, epochs=400))
     after = load_snapshots(first)
     assert len(after.epochs) <= MAX_FRAMES
     assert after.epochs[0] == 0 and after.epochs[-1] == 400

@@ -242,11 +242,11 @@ def compare(
     Exit code 3 if either diverged (its column says so).
     """
     from nnapp.config import load_config
-    from nnapp.rundir.experiment import prepare
+    from nnapp.rundir.job import load_data
     from nnapp.tools.compare import compare as run_compare
 
     loaded = load_config(config, overrides or [])
-    data = prepare(loaded)
+    data = load_data(loaded)
     result = run_compare(loaded.config, data, str(config), loaded.overrides)
     title = f"nnapp vs scikit-learn: {loaded.config.name} ({data.name})"
     out.print(render.comparison_table(result, title))

@@ -133,11 +133,11 @@ def lr_find_command(
     optim.lr and writes lr_find.csv and lr_find.png to <output.dir>/<name>-lr-find/<timestamp>/.
     """
     from nnapp.config import load_config
-    from nnapp.rundir.experiment import prepare
+    from nnapp.rundir.job import load_data
     from nnapp.tools.lr_find import range_test, write_outputs
 
     loaded = load_config(config, overrides or [])
-    data = prepare(loaded)
+    data = load_data(loaded)
     result = range_test(loaded.config, data, steps, source=str(config))
     out_dir = write_outputs(result, loaded)
     out.print(

@@ -1,4 +1,4 @@
-"""The names new runs had before nnapp.rundir.job, kept as thin aliases for callers not yet moved."""
+"""`run_experiment`: a new run prepared and executed in one call (nnapp.rundir.job), for scripts and tests."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ from pathlib import Path
 
 from nnapp.config import LoadedConfig
 from nnapp.data.datasets import Dataset
-from nnapp.rundir.job import RunOutcome, data_base_dir, execute, load_data, prepare_new
+from nnapp.rundir.job import RunOutcome, execute, prepare_new
 from nnapp.training.records import Callback
 
-__all__ = ["RunOutcome", "data_base_dir", "prepare", "run_experiment"]
-
-prepare = load_data
+__all__ = ["RunOutcome", "run_experiment"]
 
 
 def run_experiment(

@@ -18,7 +18,7 @@ from nnapp.core.gradcheck import GradcheckReport
 from nnapp.data.datasets import Dataset
 from nnapp.data.fingerprint import check_unchanged, fingerprint
 from nnapp.errors import NnappError
-from nnapp.rundir.experiment import data_base_dir, prepare
+from nnapp.rundir.job import data_base_dir, load_data
 from nnapp.rundir.runs import Run, recorded_data_hash
 from nnapp.training.start import dimensions, gradcheck_samples, init_state, run_gradcheck
 
@@ -39,7 +39,7 @@ def check_config(
     cfg = loaded.config
     if every_coordinate:
         cfg = dataclasses.replace(cfg, gradcheck=dataclasses.replace(cfg.gradcheck, coords="all"))
-    data = prepare(loaded)
+    data = load_data(loaded)
     state = init_state(cfg, data)
     dims = dimensions(data, cfg)
     if run is None:

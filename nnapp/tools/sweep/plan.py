@@ -12,7 +12,7 @@ from nnapp.config import Config, LoadedConfig, load_config
 from nnapp.data.preflight import check_memory
 from nnapp.errors import ConfigError, NnappError
 from nnapp.rundir import artifacts
-from nnapp.rundir.experiment import prepare
+from nnapp.rundir.job import load_data
 from nnapp.tools.sweep.grid import Axis, Point, parse_grid, points
 from nnapp.tools.sweep.results import PointResult, Scores, Status
 
@@ -82,7 +82,7 @@ def _check_data(loaded: LoadedConfig, cache: dict[Any, Any]) -> None:
     cfg = loaded.config
     key = (repr(cfg.data), cfg.seed)  # DataConfig holds lists: not hashable itself
     if key not in cache:
-        cache[key] = prepare(loaded)
+        cache[key] = load_data(loaded)
     # every point: points share data (the cache key) but not model.hidden
     check_memory(cfg, cache[key], " ".join(loaded.overrides) or str(loaded.path))
 
