@@ -1,6 +1,6 @@
-"""What a user waits for, next to bench.py's bare loop: reading a big CSV, and `nnapp train` per epoch.
+"""What a user waits for, next to bench.py's bare loop: a big CSV, `nnapp train` per epoch, a sweep.
 
-    .venv/bin/python benchmarks/user_view.py [--quick]     # these two cases alone (bench.py runs them too)
+    .venv/bin/python benchmarks/user_view.py [--quick]     # these cases alone (bench.py runs them too)
 
 CSV loading: a 300,000-row x 10-column numeric CSV (plus an integer label column, about 29 MB), written to
 a temporary folder, read by `np.loadtxt` (numpy's C parser, the floor) and by nnapp's CSV reader (the
@@ -13,6 +13,9 @@ Black-box per epoch: `nnapp train configs/<name>.yaml -q` as a fresh process (pl
 off) at two epoch counts; (wall(E1) - wall(E0)) / (E1 - E0) is what one more epoch costs the user, with
 everything a run does per epoch (metrics, gradient checks, progress, checkpoints). scikit-learn's
 MLPClassifier is timed the same way (fit at two epoch counts) on the same split with the same settings.
+
+A sweep: the README's 27-run iris sweep at `--jobs 2`, whole process, next to one `nnapp train` of the
+same config (plots off), both fresh processes, interleaved.
 """
 
 from __future__ import annotations
@@ -222,6 +225,52 @@ def black_box_lines(results: list[BlackBox]) -> list[str]:
 
 BLACK_BOX_CASES = {"iris": (100, 600), "digits": (20, 120)}
 
+# The README's sweep: 3 learning rates x 3 hidden sizes x 3 seeds = 27 runs of configs/iris.yaml.
+SWEEP_ARGS = ("optim.lr=0.01,0.1,1", "model.hidden=4,16,64", "--seeds", "0,1,2", "--jobs", "2")
+
+
+@dataclass(frozen=True)
+class SweepCost:
+    sweep_s: Spread  # the whole `nnapp sweep` process, 27 runs
+    train_s: Spread  # one `nnapp train configs/iris.yaml output.plots=false` process
+
+    @property
+    def ratio(self) -> float:
+        return self.sweep_s.median / self.train_s.median
+
+
+def _wall(argv: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def measure_sweep(repeats: int) -> SweepCost:
+    """The README's 27-run iris sweep at --jobs 2 next to one `nnapp train` of the same config, as fresh
+    processes, interleaved (each sweep into a new folder: a rerun would find its points finished)."""
+    nnapp = str(Path(sys.executable).parent / "nnapp")
+    config = str(ROOT / "configs" / "iris.yaml")
+    sweeps, trains = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(repeats):
+            train = [nnapp, "train", config, "output.plots=false", f"output.dir={tmp}/train", "-q"]
+            trains.append(_wall(train))
+            sweeps.append(_wall([nnapp, "sweep", config, *SWEEP_ARGS, "--out", f"{tmp}/sweep{i}"]))
+    return SweepCost(Spread(tuple(sweeps)), Spread(tuple(trains)))
+
+
+def sweep_lines(result: SweepCost) -> list[str]:
+    return [
+        f"`nnapp sweep configs/iris.yaml {' '.join(SWEEP_ARGS)}` (27 runs, the README's) and one "
+        "`nnapp train configs/iris.yaml output.plots=false -q`, as fresh processes, interleaved: "
+        f"median (min–max) of {len(result.sweep_s.values)}.",
+        "",
+        "| command | seconds | × one train |",
+        "|---|---|---|",
+        f"| `nnapp train` (one run) | {result.train_s.text()} | 1.0× |",
+        f"| `nnapp sweep` (27 runs, 2 workers) | {result.sweep_s.text()} | {result.ratio:.1f}× |",
+    ]
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -234,6 +283,7 @@ def main() -> None:
         measure_black_box(name, epochs, max(2, repeats // 2)) for name, epochs in BLACK_BOX_CASES.items()
     ]
     print("\n".join(black_box_lines(boxes)))
+    print("\n".join(sweep_lines(measure_sweep(repeats))))
 
 
 if __name__ == "__main__":
