@@ -79,3 +79,46 @@ def test_quiet_prints_no_progress_lines_only_the_summary(tmp_path):
     result, _ = train(tmp_path, 4, 1, "--quiet")
     assert epoch_lines(result.output) == [] and "epoch 0:" not in result.output
     assert "nnapp run: completed" in result.output
+
+
+def _check(epoch: int, verdict: str, when: str = "epoch"):
+    from nnapp.core.gradcheck import GradcheckReport, TensorCheck
+    from nnapp.training.records import GradcheckRecord
+
+    tensor = TensorCheck("W", 1, 0, 1e-8, (0, 0), verdict)
+    return GradcheckRecord(epoch, when, GradcheckReport([tensor]))
+
+
+def test_a_repeated_unreliable_or_warning_check_is_printed_once_but_every_failure_and_the_final_check(capsys):
+    from nnapp.cli.progress import Reporter
+
+    reporter = Reporter(epochs=100, quiet=True, log_every=0)
+    for epoch, verdict in ((10, "unreliable"), (20, "unreliable"), (30, "warn"), (40, "warn")):
+        reporter.on_gradcheck(_check(epoch, verdict))
+    for epoch in (50, 60):
+        reporter.on_gradcheck(_check(epoch, "fail"))
+    reporter.on_gradcheck(_check(60, "unreliable", when="final"))
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("gradcheck")]
+    assert [line.split(":")[0] for line in lines] == [
+        "gradcheck (epoch, epoch 10)",
+        "gradcheck (epoch, epoch 30)",
+        "gradcheck (epoch, epoch 50)",
+        "gradcheck (epoch, epoch 60)",
+        "gradcheck (final, epoch 60)",
+    ]
+    assert "later unreliable checks: in gradcheck.csv" in lines[0]
+
+
+def test_the_summary_line_counts_the_checks_that_did_not_pass():
+    from types import SimpleNamespace
+
+    from nnapp.cli.render import summary_lines
+
+    def line(verdicts):
+        checks = [_check(10 * i, v) for i, v in enumerate(verdicts)]
+        result = SimpleNamespace(checks=checks, best_epoch=3, state=SimpleNamespace(epoch=9), seconds=1.0)
+        return summary_lines(SimpleNamespace(result=result, run_dir="runs/x"))[0]
+
+    assert "gradcheck pass (3 checks, max error 1.0e-08)" in line(["pass", "pass", "pass"])
+    mixed = line(["pass", "unreliable", "warn", "unreliable", "pass"])
+    assert "gradcheck pass at the end (5 checks, 2 unreliable, 1 warn, max error 1.0e-08)" in mixed

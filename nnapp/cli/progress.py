@@ -25,6 +25,7 @@ class Reporter:
         self.progress: Any = None
         self.task: Any = None
         self.alarmed: set[str] = set()  # each kind of diagnostics warning is said once
+        self.said_verdicts: set[str] = set()  # each non-pass periodic verdict is printed once
 
     def __enter__(self) -> Reporter:
         if not self.quiet and out.is_terminal:
@@ -90,10 +91,20 @@ class Reporter:
             if self.progress is not None:
                 self.progress.update(self.task, check=f"gradcheck pass {report.max_error:.0e}")
             return
+        verdict = str(report.verdict)
+        repeated = record.when != "final" and verdict != "fail" and verdict in self.said_verdicts
+        if repeated:  # a long run's hundred unreliable checks: said once, counted in the summary line
+            if self.progress is not None:
+                self.progress.update(self.task, check=f"gradcheck {verdict} {report.max_error:.0e}")
+            return
+        later = ""
+        if record.when != "final" and verdict != "fail":
+            self.said_verdicts.add(verdict)
+            later = f" (later {verdict} checks: in gradcheck.csv, counted in the summary)"
         colour = VERDICT_COLOURS[report.verdict]
         line = (
             f"gradcheck ({record.when}, epoch {record.epoch}): [{colour}]{report.verdict}[/] "
-            f"max error {report.max_error:.1e}"
+            f"max error {report.max_error:.1e}{later}"
         )
         if self.progress is not None:
             self.progress.console.print(line)

@@ -6,6 +6,7 @@ are imported for the type checker only, so that `nnapp --help` does not import n
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from nnapp.tools.gradcheck_run import StandaloneCheck
     from nnapp.tools.saliency import Saliency
     from nnapp.tools.shapes import ShapeLine
+    from nnapp.training.records import GradcheckRecord
 
 VERDICT_COLOURS = {"pass": "green", "warn": "yellow", "unreliable": "magenta", "fail": "red"}
 
@@ -251,6 +253,13 @@ def summary_table(outcome: RunOutcome) -> Table:
     return table
 
 
+def _other_verdicts(checks: Sequence[GradcheckRecord]) -> str:
+    """The checks that did not pass, by verdict: the headline verdict is the last check's, and a run whose
+    periodic checks were unreliable or warned must not read as all passes."""
+    counts = Counter(str(c.report.verdict) for c in checks)
+    return "".join(f", {counts[v]} {v}" for v in ("fail", "unreliable", "warn") if counts[v])
+
+
 def summary_lines(outcome: RunOutcome) -> list[str]:
     """`nnapp train`: best epoch, the gradient checks and the run directory, under the table."""
     result = outcome.result
@@ -258,7 +267,9 @@ def summary_lines(outcome: RunOutcome) -> list[str]:
     if checks:
         worst = max(c.report.max_error for c in checks)  # summary.json's gradcheck_max_error too
         final = checks[-1].report.verdict
-        gradcheck = f"gradcheck {final} ({len(checks)} checks, max error {worst:.1e})"
+        others = _other_verdicts(checks)
+        when = " at the end" if others else ""
+        gradcheck = f"gradcheck {final}{when} ({len(checks)} checks{others}, max error {worst:.1e})"
     else:
         gradcheck = "gradcheck off"
     return [
