@@ -178,10 +178,13 @@ class _Run:
         for step, (X_b, Y_b) in enumerate(self.batches, start=1):
             # the gradient check differentiates this very call (nnapp.core.gradcheck)
             network.step_gradients(params, X_b, Y_b, weight_decay, ws, grads)
-            # A non-finite loss makes Y_hat, hence the gradient, non-finite, and the norm is computed for
-            # clipping anyway: checking it spares the hot loop a separate loss evaluation per step.
-            if not math.isfinite(clip_by_norm(grad, clip_norm)):
+            # A non-finite loss makes Y_hat, hence the gradient, non-finite: one BLAS pass over the
+            # gradient (||g||^2, finite exactly when the norm is) finds it, sparing the hot loop a separate
+            # loss evaluation per step.
+            if not math.isfinite(grad.dot(grad)):
                 return self.diverged(_divergence_message("gradient norm", epoch, step, o.lr)), step
+            if clip_norm is not None:
+                clip_by_norm(grad, clip_norm)
             prev[...] = flat  # restored if this step diverges (np.copyto does the same, with more overhead)
             sgd_step(flat, grad, sgd, lr, momentum, nesterov)
             # A non-finite parameter need not make the next loss non-finite (a -inf weight behind a
