@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 LINT_PATHS := nnapp tests $(wildcard benchmarks)
+TYPED_BENCHMARKS := $(wildcard benchmarks/bench.py benchmarks/floor.py benchmarks/user_view.py)
 STAMP := $(VENV)/.installed
 
 .PHONY: install test lint format train bench clean
@@ -21,7 +22,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
-	$(BIN)/mypy nnapp
+	$(BIN)/mypy nnapp $(TYPED_BENCHMARKS)
 
 format: $(STAMP)
 	$(BIN)/ruff format $(LINT_PATHS)

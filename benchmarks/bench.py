@@ -13,6 +13,9 @@ Each run gives the mean wall-clock time of an epoch; tables show the median over
                   without fit's set-up and validation
     PyTorch       the wall clock of the epochs of the classic loop (randperm, gather, then per batch
                   zero_grad, Linear-ReLU-Linear, CrossEntropyLoss, backward, SGD step), if torch imports
+    lean floor    benchmarks/floor.py: nnapp's step arithmetic written inline with preallocated arrays and
+                  no safety checks, timed per epoch like nnapp (shuffle, gather, steps); it starts from
+                  nnapp's weights and shuffle stream and must end at nnapp's weights bit for bit
 
 A second table measures what the default training config adds to the bare loop (per-epoch metrics,
 gradient checks every 10 epochs, progress bar, metrics.csv) by running nnapp's own run_experiment.
@@ -35,8 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import floor  # next to this script
 import numpy as np
-import user_view  # next to this script
+import user_view
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from nnapp.config import Config, load_config
@@ -66,6 +70,7 @@ class Case:
 class Timing:
     epoch_seconds: list[float]
     accuracy: float
+    flat: np.ndarray | None = None  # the last weights (nnapp and the floor: they must agree bit for bit)
 
 
 def cases(quick: bool) -> list[Case]:
@@ -110,8 +115,17 @@ def run_nnapp(cfg: Config, data: Dataset) -> Timing:
     result = train(cfg, data)
     X_test = data.X_test.astype(cfg.model.dtype)
     return Timing(
-        [r.seconds for r in result.history[1:]], accuracy(network.predict(result.params, X_test), data.y_test)
+        [r.seconds for r in result.history[1:]],
+        accuracy(network.predict(result.params, X_test), data.y_test),
+        result.state.flat,
     )
+
+
+def run_floor(cfg: Config, data: Dataset) -> Timing:
+    run = floor.run_floor(cfg, data)
+    last = network.views(run.flat, data.n_features, cfg.model.hidden, data.n_classes)
+    X_test = data.X_test.astype(cfg.model.dtype)
+    return Timing(run.epoch_seconds, accuracy(network.predict(last, X_test), data.y_test), run.flat)
 
 
 def run_sklearn(cfg: Config, data: Dataset) -> Timing:
@@ -200,19 +214,31 @@ class Row:
     steps: int
     ms: dict[str, float]  # trainer -> median ms per epoch
     acc: dict[str, float]  # trainer -> test accuracy (of the last repeat)
+    floor_ratios: list[float]  # nnapp's bare steps / the lean floor, per repeat (the spread)
+    floor_same: bool  # the floor ended at nnapp's last weights bit for bit, in every repeat
+
+    @property
+    def floor_ratio(self) -> float:
+        """nnapp's bare steps / the lean floor: the ratio of their medians."""
+        return self.ms["nnapp"] / self.ms["floor"]
 
 
 def measure(case: Case, repeats: int, trainers: dict[str, Any]) -> Row:
     cfg, data = case_config(case)
     samples: dict[str, list[float]] = {name: [] for name in trainers}
     acc: dict[str, float] = {}
+    same = True
     for _ in range(repeats):
+        last: dict[str, Any] = {}
         for name, run in trainers.items():  # interleaved: each repeat runs every trainer once
             timing = run(cfg, data)
             samples[name].append(statistics.fmean(timing.epoch_seconds))
-            acc[name] = timing.accuracy
+            acc[name], last[name] = timing.accuracy, timing.flat
+        same = same and np.array_equal(last["nnapp"], last["floor"])
     steps = -(-len(data.y_train) // case.batch)
-    return Row(case, steps, {k: 1000 * statistics.median(v) for k, v in samples.items()}, acc)
+    ratios = [a / b for a, b in zip(samples["nnapp"], samples["floor"], strict=True)]
+    ms = {k: 1000 * statistics.median(v) for k, v in samples.items()}
+    return Row(case, steps, ms, acc, ratios, same)
 
 
 @dataclass
@@ -236,8 +262,6 @@ class Overhead:
 
 def measure_overhead(name: str, repeats: int) -> Overhead:
     """The default config of configs/<name>.yaml (all epochs, plots off), taken apart step by step."""
-    from rich.console import Console
-
     from nnapp.cli import progress as cli
     from nnapp.rundir.experiment import run_experiment
     from nnapp.training.trainer import train
@@ -250,7 +274,7 @@ def measure_overhead(name: str, repeats: int) -> Overhead:
         unchecked = dataclasses.replace(cfg, gradcheck=dataclasses.replace(cfg.gradcheck, enabled=False))
         data = load_data(loaded)
         saved = cli.out
-        cli.out = Console(file=io.StringIO(), force_terminal=True, width=100)  # the bar, drawn off-screen
+        cli.out = type(saved)(file=io.StringIO(), force_terminal=True, width=100)  # the bar, off-screen
         try:
             for _ in range(repeats):
                 started = time.perf_counter()
@@ -326,7 +350,8 @@ def fmt_ratio(num: float | None, den: float) -> str:
 
 
 def table(rows: list[Row], with_torch: bool) -> list[str]:
-    head = "| case | steps/epoch | nnapp ms/epoch | nnapp µs/step | sklearn µs/step | "
+    head = "| case | steps/epoch | nnapp ms/epoch | nnapp µs/step | lean floor µs/step | "
+    head += "bare steps ÷ lean floor (min–max) | sklearn µs/step | "
     head += "torch µs/step | " if with_torch else ""
     head += (
         "vs sklearn | "
@@ -343,6 +368,9 @@ def table(rows: list[Row], with_torch: bool) -> list[str]:
             str(r.steps),
             f"{r.ms['nnapp']:.3f}",
             f"{us['nnapp']:.1f}",
+            f"{us['floor']:.1f}",
+            f"{r.floor_ratio:.2f}× ({min(r.floor_ratios):.2f}–{max(r.floor_ratios):.2f})"
+            + ("" if r.floor_same else " **weights differ**"),
             f"{us['sklearn']:.1f}",
         ]
         if with_torch:
@@ -350,7 +378,7 @@ def table(rows: list[Row], with_torch: bool) -> list[str]:
         cells.append(fmt_ratio(r.ms["sklearn"], r.ms["nnapp"]))
         if with_torch:
             cells.append(fmt_ratio(r.ms["torch"], r.ms["nnapp"]))
-        cells.append(" / ".join(f"{r.acc[k]:.3f}" for k in r.acc))
+        cells.append(" / ".join(f"{r.acc[k]:.3f}" for k in r.acc if k != "floor"))
         out.append("| " + " | ".join(cells) + " |")
     return out
 
@@ -419,6 +447,8 @@ def scale_targets(
         return f"- {'met' if ok else '**not met**'}: {text}"
 
     worst_run = max(overheads, key=lambda o: o.whole_run_ratio)
+    worst_floor = max(rows, key=lambda r: r.floor_ratio)
+    differ = [r.case.label for r in rows if not r.floor_same]
     bare = {r.case.label: r.ms["sklearn"] / r.ms["nnapp"] for r in rows if r.case.group == "datasets"}
     help_run = next(s for s in startups if s.command == "nnapp --help")
     worst_box = min(boxes, key=lambda b: b.ratio)
@@ -430,6 +460,12 @@ def scale_targets(
             f"({csv_loading.nnapp_s.median:.2f} s vs {csv_loading.loadtxt_s.median:.2f} s)",
         ),
         line(peak <= 3, f"CSV loading peak memory ≤ 3× the float64 data: {peak:.1f}×"),
+        line(
+            worst_floor.floor_ratio <= 1.2 and not differ,
+            f"bare steps ≤ 1.2× the lean floor on every case: up to {worst_floor.floor_ratio:.2f}× "
+            f"({worst_floor.case.label}); the floor ends at nnapp's weights bit for bit "
+            + (f"except in {', '.join(differ)}" if differ else "in every case"),
+        ),
         line(
             worst_run.whole_run_ratio <= 1.5,
             f"whole `train()` (metrics, checks off) ≤ 1.5× its bare steps: up to "
@@ -482,31 +518,41 @@ def chart_png(rows: list[Row], with_torch: bool) -> bytes:
     return buffer.getvalue()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer epochs and repeats (a smoke run)")
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--out", type=Path, default=HERE, help="folder for results.md and results.png")
-    args = parser.parse_args()
-    repeats = args.repeats or (2 if args.quick else 7)
+@dataclass
+class Measured:
+    """Everything one `make bench` measures, for results.md."""
+
+    quick: bool
+    repeats: int
+    with_torch: bool
+    threads: list[str]
+    rows: list[Row]
+    overheads: list[Overhead]
+    startups: list[Startup]
+    csv_loading: user_view.CsvLoading
+    boxes: list[user_view.BlackBox]
+    seconds: float
+
+
+def measure_all(quick: bool, repeats: int) -> Measured:
+    started = time.perf_counter()
     with_torch = torch_available()
-    trainers: dict[str, Any] = {"nnapp": run_nnapp, "sklearn": run_sklearn}
+    trainers: dict[str, Any] = {"nnapp": run_nnapp, "floor": run_floor, "sklearn": run_sklearn}
     if with_torch:
         trainers["torch"] = run_torch
-
-    started = time.perf_counter()
     rows = []
     with threadpool_limits(limits=1):
         threads = thread_report()
         warm_up = Case("warm-up", "iris", 8, 32, "float64", 3, "none")
         for run in trainers.values():  # first calls pay for imports and caches: keep them out of the table
             run(*case_config(warm_up))
-        for case in cases(args.quick):
+        for case in cases(quick):
             row = measure(case, repeats, trainers)
             rows.append(row)
             print(
                 f"{case.label:28s} "
-                + "  ".join(f"{k} {1000 * v / row.steps:8.1f} µs/step" for k, v in row.ms.items()),
+                + "  ".join(f"{k} {1000 * v / row.steps:8.1f} µs/step" for k, v in row.ms.items())
+                + f"  bare/floor {row.floor_ratio:.2f}",
                 flush=True,
             )
         overheads = []
@@ -515,60 +561,76 @@ def main() -> None:
             overheads.append(overhead)
             print(f"{name:28s} default config adds {100 * overhead.added:.0f}% to the bare loop", flush=True)
 
-    startups = measure_startup(3 if args.quick else 9)
+    startups = measure_startup(3 if quick else 9)
     for st in startups:
         print(
             f"{st.command:32s} {st.wall:.2f} s wall (fastest {st.best:.2f}), {st.cpu:.2f} s CPU", flush=True
         )
-    csv_loading = user_view.measure_csv_loading(3 if args.quick else 7)
+    csv_loading = user_view.measure_csv_loading(3 if quick else 7)
     print(f"CSV loading: {csv_loading.time_ratio:.1f}x np.loadtxt", flush=True)
     boxes = [  # not under threadpool_limits: each process with the threads a user gets
-        user_view.measure_black_box(name, epochs, 2 if args.quick else 5)
+        user_view.measure_black_box(name, epochs, 2 if quick else 5)
         for name, epochs in user_view.BLACK_BOX_CASES.items()
     ]
     for box in boxes:
         print(
             f"{box.dataset:28s} nnapp train per epoch {box.ratio:.1f}x faster than scikit-learn", flush=True
         )
-    load = os.getloadavg()
+    seconds = time.perf_counter() - started
+    return Measured(
+        quick, repeats, with_torch, threads, rows, overheads, startups, csv_loading, boxes, seconds
+    )
 
+
+def results_head(m: Measured) -> list[str]:
+    """results.md down to the targets: how it was measured, and what the issues asked for."""
     import sklearn
 
     versions = f"numpy {np.__version__}, scikit-learn {sklearn.__version__}"
-    if with_torch:
+    if m.with_torch:
         import torch
 
         versions += f", torch {torch.__version__} (threads in the runs: {sorted(set(TORCH_THREADS))})"
-    lines = [
+    return [
         "# nnapp training speed",
         "",
-        f"Generated by `make bench` (`benchmarks/bench.py{' --quick' if args.quick else ''}`) in "
-        f"{time.perf_counter() - started:.0f} s on {platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; {versions}. Mean epoch time of a run, median of {repeats} interleaved "
-        "repeats; µs/step = "
-        "ms/epoch ÷ steps/epoch; ratios = the other trainer's time ÷ nnapp's (higher: nnapp faster). "
+        f"Generated by `make bench` (`benchmarks/bench.py{' --quick' if m.quick else ''}`) in "
+        f"{m.seconds:.0f} s on {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; {versions}. Mean epoch time of a run, median of {m.repeats} "
+        "interleaved repeats; µs/step = ms/epoch ÷ steps/epoch; ratios = the other trainer's time ÷ "
+        "nnapp's (higher: nnapp faster), "
+        "except bare steps ÷ lean floor (nnapp's time ÷ the floor's: lower is leaner; in brackets the "
+        "lowest and highest ratio of one repeat's pair). "
         "How each trainer is timed: the docstring of `benchmarks/bench.py`.",
         "",
         *(
             []
-            if with_torch
+            if m.with_torch
             else ["PyTorch was not importable: its columns are left out (torch is not a dependency).", ""]
         ),
         "Threads (threadpoolctl, inside the benchmark):",
         "",
-        *[f"- {t}" for t in threads],
+        *[f"- {t}" for t in m.threads],
         f"- OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
         f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}, "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '(unset)')}",
         "",
         "## Targets (issue 4), as measured in this run",
         "",
-        *targets(rows, overheads, startups, with_torch),
+        *targets(m.rows, m.overheads, m.startups, m.with_torch),
         "",
         "## Targets (issue 12), as measured in this run",
         "",
-        *scale_targets(rows, overheads, startups, csv_loading, boxes),
+        *scale_targets(m.rows, m.overheads, m.startups, m.csv_loading, m.boxes),
         "",
+    ]
+
+
+def results_body(m: Measured) -> list[str]:
+    """results.md from the tables on."""
+    rows, overheads, startups, with_torch = m.rows, m.overheads, m.startups, m.with_torch
+    load = os.getloadavg()
+    return [
         "## Five datasets, batch 32, momentum 0.9, float64 (hidden size from each configs/*.yaml)",
         "",
         *table([r for r in rows if r.case.group == "datasets"], with_torch),
@@ -582,6 +644,13 @@ def main() -> None:
         "batch size); the trainers start from different random weights, and for two classes "
         "(breast_cancer, moons) scikit-learn has one logistic output unit where the others have two "
         "softmax units.",
+        "",
+        "The lean floor (`benchmarks/floor.py`) is nnapp's step arithmetic written inline, as a careful "
+        "engineer would for this one network: preallocated arrays, batch views made once, no divergence "
+        "check, no clipping, no stop request. It starts from nnapp's initial weights and shuffle stream, "
+        "and it ended at nnapp's last weights bit for bit "
+        + ("in every case above" if all(r.floor_same for r in rows) else "**not** in every case above")
+        + ": the same arithmetic, so bare steps ÷ lean floor is what nnapp's loop adds around it.",
         "",
         "## What the default training config adds to the bare loop",
         "",
@@ -605,11 +674,11 @@ def main() -> None:
         "",
         "## `nnapp train` per epoch, black box, next to scikit-learn",
         "",
-        *user_view.black_box_lines(boxes),
+        *user_view.black_box_lines(m.boxes),
         "",
         "## Loading a CSV",
         "",
-        *user_view.csv_lines(csv_loading),
+        *user_view.csv_lines(m.csv_loading),
         "",
         "## Start-up",
         "",
@@ -622,11 +691,21 @@ def main() -> None:
         *[f"| `{st.command}` | {st.wall:.2f} | {st.best:.2f} | {st.cpu:.2f} |" for st in startups],
         "",
     ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer epochs and repeats (a smoke run)")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=HERE, help="folder for results.md and results.png")
+    args = parser.parse_args()
+    measured = measure_all(args.quick, args.repeats or (2 if args.quick else 7))
     args.out.mkdir(parents=True, exist_ok=True)
-    artifacts.atomic_write_text(args.out / "results.md", "\n".join(lines) + "\n")
-    artifacts.atomic_write_bytes(args.out / "results.png", chart_png(rows, with_torch))
+    text = "\n".join(results_head(measured) + results_body(measured)) + "\n"
+    artifacts.atomic_write_text(args.out / "results.md", text)
+    artifacts.atomic_write_bytes(args.out / "results.png", chart_png(measured.rows, measured.with_torch))
     print(f"wrote {args.out / 'results.md'} and {args.out / 'results.png'}")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

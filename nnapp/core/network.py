@@ -8,7 +8,7 @@ Every gradient is written from the derived formulas; nothing here uses autograd.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -82,6 +82,9 @@ class Workspace:
     delta2: np.ndarray  # (B, D_h)
     active: np.ndarray  # (B, D_h) bool: z > 0, where ReLU passes the gradient
     ones: np.ndarray  # (B,) sums over examples are written 1^T Delta
+    # `first`'s views by row count, made once: an epoch's short last batch comes back every epoch, and
+    # building a Workspace of views costs as much as a tenth of a small network's step
+    _short: dict[int, Workspace] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def new(cls, rows: int, d_hidden: int, n_classes: int, dtype: Any = np.float64) -> Workspace:
@@ -100,7 +103,11 @@ class Workspace:
         """Views of the first `rows` rows (an epoch's last batch may be short)."""
         if rows == len(self.ones):
             return self
-        return Workspace(**{f.name: getattr(self, f.name)[:rows] for f in fields(self)})
+        short = self._short.get(rows)
+        if short is None:
+            short = Workspace(**{f.name: getattr(self, f.name)[:rows] for f in fields(self) if f.init})
+            self._short[rows] = short
+        return short
 
 
 @dataclass

@@ -32,7 +32,7 @@ def sgd_init(flat_params: np.ndarray) -> SGDState:
 
 def clip_by_norm(grad: np.ndarray, max_norm: float | None) -> float:
     """Scale grad in place so that ||grad|| <= max_norm; return the norm before clipping."""
-    norm = float(np.sqrt(np.dot(grad, grad)))
+    norm = float(np.sqrt(grad.dot(grad)))  # ndarray.dot: np.dot's BLAS call without its dispatch
     if max_norm is not None and norm > max_norm:
         grad *= max_norm / norm
     return norm

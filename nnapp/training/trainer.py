@@ -82,6 +82,13 @@ class _Run:
         self.n = len(data.y_train)
         self.batch = min(cfg.train.batch_size, self.n)
         self.ws = network.Workspace.new(self.batch, cfg.model.hidden, data.n_classes, dtype)  # every step's
+        # Each epoch gathers its shuffled rows into these same arrays, so every step's batch is a view
+        # made once, here: at small sizes a step's cost is mostly per-call overhead.
+        self.X_epoch, self.Y_epoch = np.empty_like(self.X_train), np.empty_like(self.Y_train)
+        self.batches = [
+            (self.X_epoch[start : start + self.batch], self.Y_epoch[start : start + self.batch])
+            for start in range(0, self.n, self.batch)
+        ]
         self.before_last_step = network.views(self.prev_flat, *self.dims)
         self.meter = EpochMeter(
             self.dims,
@@ -159,25 +166,32 @@ class _Run:
 
     def steps(self, epoch: int, lr: float) -> tuple[Stop | None, int]:
         """One epoch of SGD steps over reshuffled mini-batches: (a Stop or None, the last step)."""
-        state, o, n, batch = self.state, self.cfg.optim, self.n, self.batch
+        state, o, n = self.state, self.cfg.optim, self.n
         order = state.shuffle_rng.permutation(n) if self.cfg.train.shuffle else np.arange(n)
-        X_epoch, Y_epoch = self.X_train[order], self.Y_train[order]  # one gather per epoch, slices per step
+        np.take(self.X_train, order, axis=0, out=self.X_epoch)  # one gather per epoch, into self.batches
+        np.take(self.Y_train, order, axis=0, out=self.Y_epoch)
+        # what every step reads, looked up once: at small sizes a step's cost is mostly per-call overhead
+        params, grads, grad, ws = self.params, self.grads, self.grad_flat, self.ws
+        flat, prev, sgd = state.flat, self.prev_flat, state.sgd
+        weight_decay, clip_norm, momentum, nesterov = o.weight_decay, o.clip_norm, o.momentum, o.nesterov
         step = 0
-        for step, start in enumerate(range(0, n, batch), start=1):
-            X_b, Y_b = X_epoch[start : start + batch], Y_epoch[start : start + batch]
+        for step, (X_b, Y_b) in enumerate(self.batches, start=1):
             # the gradient check differentiates this very call (nnapp.core.gradcheck)
-            network.step_gradients(self.params, X_b, Y_b, o.weight_decay, self.ws, self.grads)
-            # A non-finite loss makes Y_hat, hence the gradient, non-finite, and the norm is computed for
-            # clipping anyway: checking it spares the hot loop a separate loss evaluation per step.
-            if not math.isfinite(clip_by_norm(self.grad_flat, o.clip_norm)):
+            network.step_gradients(params, X_b, Y_b, weight_decay, ws, grads)
+            # A non-finite loss makes Y_hat, hence the gradient, non-finite: one BLAS pass over the
+            # gradient (||g||^2, finite exactly when the norm is) finds it, sparing the hot loop a separate
+            # loss evaluation per step.
+            if not math.isfinite(grad.dot(grad)):
                 return self.diverged(_divergence_message("gradient norm", epoch, step, o.lr)), step
-            np.copyto(self.prev_flat, state.flat)
-            sgd_step(state.flat, self.grad_flat, state.sgd, lr, o.momentum, o.nesterov)
+            if clip_norm is not None:
+                clip_by_norm(grad, clip_norm)
+            prev[...] = flat  # restored if this step diverges (np.copyto does the same, with more overhead)
+            sgd_step(flat, grad, sgd, lr, momentum, nesterov)
             # A non-finite parameter need not make the next loss non-finite (a -inf weight behind a
-            # ReLU is masked to 0), so check the parameters themselves: one BLAS pass over them (np.dot
-            # is 4-7x faster here than np.sum). ||p||^2 overflows only once weights pass ~1e150 (float64)
-            # or ~1e17 (float32): diverged by any measure.
-            if not math.isfinite(float(np.dot(state.flat, state.flat))):
+            # ReLU is masked to 0), so check the parameters themselves: one BLAS pass over them (a dot
+            # is 4-7x faster here than np.sum; ndarray.dot is np.dot without its dispatch). ||p||^2
+            # overflows only once weights pass ~1e150 (float64) or ~1e17 (float32): diverged by any measure.
+            if not math.isfinite(flat.dot(flat)):
                 return self.diverged(_divergence_message("parameter", epoch, step, o.lr)), step
             if self.stop_requested():  # a partial epoch is neither recorded nor checkpointed
                 return Stop(
