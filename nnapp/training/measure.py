@@ -125,6 +125,12 @@ class EpochMeter:
         self.predicted = np.empty(rows, np.intp)
         self.correct = np.empty(rows, bool)
         self.unit_seen = np.empty(d_hidden, bool)
+        # views taken once: each slice or [:, None] costs a Python-level call per epoch
+        n = self.n
+        self.theta_flat, self.exp_train = self.ws.theta.reshape(-1), self.ws.delta1[:n]
+        self.row_max_col, self.sum_train = self.row_max[:, None], self.row_sum[:n]
+        self.loss_train, self.loss_val = self.row_loss[:n], self.row_loss[n:]
+        self.correct_train, self.correct_val = self.correct[:n], self.correct[n:]
         shapes = network.param_shapes(*dims)
         self.delta = {name: np.empty(shapes[name], dtype) for name in ("W", "U")}
         self.decayed = {name: np.empty(shapes[name], dtype) for name in ("W", "U")}
@@ -133,24 +139,25 @@ class EpochMeter:
         """(train cross-entropy, train accuracy, val cross-entropy, val accuracy) from one forward
         pass over both splits: CE_i = logsumexp(theta_i) - theta[i, y_i], never log(y_hat).
         Leaves exp(theta - rowmax) in ws.delta1 and its row sums in row_sum, for full_gradient."""
-        n, ws = self.n, self.ws
+        ws = self.ws
         network.forward(params, self.X_all, ws)
         theta, scratch, row = ws.theta, ws.delta1, self.row_loss
         row_max(theta, self.row_max)
-        np.subtract(theta, self.row_max[:, None], out=scratch)
+        np.subtract(theta, self.row_max_col, out=scratch)
         np.exp(scratch, out=scratch)
-        np.sum(scratch, axis=1, out=self.row_sum)
+        np.add.reduce(scratch, axis=1, out=self.row_sum)  # np.sum without its Python layer
         np.log(self.row_sum, out=row)
         row += self.row_max
-        np.take(theta.reshape(-1), self.target, out=self.picked)
+        self.theta_flat.take(self.target, out=self.picked)
         row -= self.picked
-        np.argmax(theta, axis=1, out=self.predicted)
+        theta.argmax(axis=1, out=self.predicted)
         np.equal(self.predicted, self.y_all, out=self.correct)
-        train_ce = mean(row[:n])
-        train_acc = int(np.count_nonzero(self.correct[:n])) / n
+        train_ce = mean(self.loss_train)
+        train_acc = int(np.count_nonzero(self.correct_train)) / self.n
         if self.n_val == 0:
             return train_ce, train_acc, math.nan, math.nan
-        return train_ce, train_acc, mean(row[n:]), int(np.count_nonzero(self.correct[n:])) / self.n_val
+        val_acc = int(np.count_nonzero(self.correct_val)) / self.n_val
+        return train_ce, train_acc, mean(self.loss_val), val_acc
 
     def record(
         self,
@@ -165,16 +172,9 @@ class EpochMeter:
         `before_last_step`: the weights before the epoch's last step (None at epoch 0: ratios 0)."""
         train_ce, train_acc, val_ce, val_acc = self.losses(params)
         l2 = network.l2_penalty(params, self.weight_decay)
-        n, fwd = self.n, self.train_fwd
+        fwd = self.train_fwd
         full_gradient(
-            params,
-            fwd,
-            self.ws.delta1[:n],
-            self.row_sum[:n],
-            self.Y_train,
-            self.weight_decay,
-            grads,
-            self.decayed,
+            params, fwd, self.exp_train, self.sum_train, self.Y_train, self.weight_decay, grads, self.decayed
         )
         sq_W, sq_b1 = float(np.vdot(grads["W"], grads["W"])), float(np.vdot(grads["b1"], grads["b1"]))
         sq_U, sq_b2 = float(np.vdot(grads["U"], grads["U"])), float(np.vdot(grads["b2"], grads["b2"]))
