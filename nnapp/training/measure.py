@@ -148,7 +148,8 @@ class EpochMeter:
         np.add.reduce(scratch, axis=1, out=self.row_sum)  # np.sum without its Python layer
         np.log(self.row_sum, out=row)
         row += self.row_max
-        self.theta_flat.take(self.target, out=self.picked)
+        # mode='clip' (the targets are in range): take's default mode='raise' buffers `out`, a new array
+        self.theta_flat.take(self.target, out=self.picked, mode="clip")
         row -= self.picked
         theta.argmax(axis=1, out=self.predicted)
         np.equal(self.predicted, self.y_all, out=self.correct)
