@@ -440,6 +440,7 @@ def scale_targets(
     startups: list[Startup],
     csv_loading: user_view.CsvLoading,
     boxes: list[user_view.BlackBox],
+    sweep: user_view.SweepCost,
 ) -> list[str]:
     """Issue 12's targets that this benchmark measures, each with its value and whether this run met it."""
 
@@ -475,6 +476,12 @@ def scale_targets(
             worst_box.ratio >= 4,
             f"`nnapp train` per epoch ≥ 4× faster than scikit-learn: lowest {worst_box.ratio:.1f}× "
             f"({worst_box.dataset}; its bare loop at batch 32: {bare.get(worst_box.dataset, 0.0):.1f}×)",
+        ),
+        line(
+            sweep.ratio <= 6,
+            f"the README's 27-run iris sweep at `--jobs 2` ≤ 6× one `nnapp train configs/iris.yaml "
+            f"output.plots=false`: {sweep.ratio:.1f}× ({sweep.sweep_s.median:.2f} s vs "
+            f"{sweep.train_s.median:.2f} s)",
         ),
         line(
             help_run.wall <= 0.2,
@@ -531,6 +538,7 @@ class Measured:
     startups: list[Startup]
     csv_loading: user_view.CsvLoading
     boxes: list[user_view.BlackBox]
+    sweep: user_view.SweepCost
     seconds: float
 
 
@@ -576,9 +584,11 @@ def measure_all(quick: bool, repeats: int) -> Measured:
         print(
             f"{box.dataset:28s} nnapp train per epoch {box.ratio:.1f}x faster than scikit-learn", flush=True
         )
+    sweep = user_view.measure_sweep(2 if quick else 5)
+    print(f"27-run iris sweep: {sweep.ratio:.1f}x one nnapp train", flush=True)
     seconds = time.perf_counter() - started
     return Measured(
-        quick, repeats, with_torch, threads, rows, overheads, startups, csv_loading, boxes, seconds
+        quick, repeats, with_torch, threads, rows, overheads, startups, csv_loading, boxes, sweep, seconds
     )
 
 
@@ -621,7 +631,7 @@ def results_head(m: Measured) -> list[str]:
         "",
         "## Targets (issue 12), as measured in this run",
         "",
-        *scale_targets(m.rows, m.overheads, m.startups, m.csv_loading, m.boxes),
+        *scale_targets(m.rows, m.overheads, m.startups, m.csv_loading, m.boxes, m.sweep),
         "",
     ]
 
@@ -675,6 +685,10 @@ def results_body(m: Measured) -> list[str]:
         "## `nnapp train` per epoch, black box, next to scikit-learn",
         "",
         *user_view.black_box_lines(m.boxes),
+        "",
+        "## A sweep, black box",
+        "",
+        *user_view.sweep_lines(m.sweep),
         "",
         "## Loading a CSV",
         "",
