@@ -3,6 +3,7 @@
 import itertools
 import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,10 @@ from typer.testing import CliRunner
 from nnapp.cli.app import app
 from nnapp.config import load_config
 from nnapp.rundir import artifacts, checkpoint, job, outputs, report
-from nnapp.rundir.checkpoint import CheckpointWriter, RunInfo, load_checkpoint
+from nnapp.rundir.checkpoint import CheckpointWriter, RunInfo, load_checkpoint, save_checkpoint
 from nnapp.rundir.report import report_markdown
 from nnapp.rundir.runs import RunSummary, SavedModel, read_summary
-from nnapp.training.records import Callback, TrainState
+from nnapp.training.records import METRIC_COLUMNS, Callback, TrainState
 from nnapp.training.trainer import train
 
 runner = CliRunner()
@@ -53,13 +54,14 @@ def test_checkpoints_are_written_at_most_every_interval_and_always_at_the_end(
 ):
     saved: list[tuple[int, float]] = []
     clock = FakeClock()
-    original = checkpoint.save_checkpoint
+    original = artifacts.atomic_write_bytes
 
-    def recording_save(run_dir: Path, state: TrainState, info: RunInfo) -> None:
-        saved.append((state.epoch, clock.now))
-        original(run_dir, state, info)
+    def recording_write(path: Path, data: bytes, fsync: bool = True) -> None:
+        original(path, data, fsync)
+        if Path(path).name == checkpoint.CHECKPOINT_NAME:  # which epoch it holds, read back
+            saved.append((load_checkpoint(Path(path).parent).state.epoch, clock.now))
 
-    monkeypatch.setattr(checkpoint, "save_checkpoint", recording_save)
+    monkeypatch.setattr(artifacts, "atomic_write_bytes", recording_write)
     cfg = load_config(write_config(TINY), ["train.epochs=10", "train.early_stopping.patience=0"]).config
     writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.5, clock=clock)
     data = job.load_data(load_config(write_config(TINY)))
@@ -81,6 +83,77 @@ def test_flush_without_metrics_writes_only_the_checkpoint(write_config, tmp_path
     writer.flush(metrics=False)
     assert load_checkpoint(tmp_path).state.epoch == 2
     assert (tmp_path / "metrics.csv").read_bytes() == epoch_0_metrics
+
+
+class Copier(Callback):
+    """Keeps, after every epoch, what a checkpoint and metrics.csv written from scratch would hold."""
+
+    def __init__(self, run_dir: Path, writer: CheckpointWriter) -> None:
+        self.run_dir, self.writer, self.expected = run_dir, writer, []
+
+    def on_epoch_done(self, state: TrainState) -> None:
+        self.writer.on_epoch_done(state)  # interval 0: it writes now; compare with an encoding from scratch
+        metrics = artifacts.csv_text(METRIC_COLUMNS, (r.row() for r in state.history))
+        self.expected.append((checkpoint.checkpoint_bytes(state, self.writer.info), metrics))
+        written = (self.run_dir / "checkpoint.npz").read_bytes(), (self.run_dir / "metrics.csv").read_text()
+        assert written == self.expected[-1], f"epoch {state.epoch}"
+
+
+class StopAtPoll(threading.Event):
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.polls, self.n = 0, n
+
+    def is_set(self) -> bool:
+        self.polls += 1
+        return self.polls >= self.n
+
+
+def test_the_writer_writes_each_epoch_as_an_encoding_from_scratch_would(write_config, tmp_path):
+    # momentum, a plateau schedule and a check every epoch: every part of the state; stopped mid-epoch
+    overrides = ["train.epochs=12", "optim.momentum=0.9", "optim.schedule=plateau", "gradcheck.every=1"]
+    loaded = load_config(write_config(TINY), overrides)
+    writer = CheckpointWriter(tmp_path, RunInfo("c.yaml", ("a=1",), "2026-01-01T00:00:00"), interval=0.0)
+    copier = Copier(tmp_path, writer)
+    result = train(loaded.config, job.load_data(loaded), [copier], stop_event=StopAtPoll(30))
+    assert result.stop_reason == "interrupted" and 3 <= len(copier.expected) < 12
+    writer.pending = True  # written already: write again what the final flush would
+    writer.flush()  # after a partial epoch and the final check: still the last full epoch
+    assert (tmp_path / "checkpoint.npz").read_bytes() == copier.expected[-1][0]
+    assert (tmp_path / "metrics.csv").read_text() == copier.expected[-1][1]
+
+
+def test_the_checkpoint_state_is_json_in_its_canonical_form(write_config, tmp_path):
+    loaded = load_config(write_config(TINY), ["gradcheck.every=1"])
+    state = train(loaded.config, job.load_data(loaded)).state
+    save_checkpoint(tmp_path, state, RunInfo("c.yaml", ("a=1",), "2026-01-01T00:00:00"))
+    with np.load(tmp_path / "checkpoint.npz") as archive:
+        text = str(archive["state_json"])
+    assert json.dumps(json.loads(text)) == text  # what json.dumps of the whole state writes, joined in pieces
+
+
+def test_a_flush_formats_no_record_again_however_many_flushes_there_are(write_config, tmp_path, monkeypatch):
+    """Each metrics row and each check is encoded once: a flush costs no more for a longer history."""
+    formatted = {"rows": 0, "checks": 0}
+    csv_line, check_to_json = artifacts.csv_line, checkpoint._check_to_json
+
+    def counting_line(values):
+        formatted["rows"] += 1
+        return csv_line(values)
+
+    def counting_check(record):
+        formatted["checks"] += 1
+        return check_to_json(record)
+
+    monkeypatch.setattr(artifacts, "csv_line", counting_line)
+    monkeypatch.setattr(checkpoint, "_check_to_json", counting_check)
+    loaded = load_config(write_config(TINY), ["train.epochs=20", "gradcheck.every=1"])
+    writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.0)  # a flush after every epoch
+    result = train(loaded.config, job.load_data(loaded), [writer])
+    writer.flush()
+    checks_saved = len(load_checkpoint(tmp_path).state.checks)  # the final check comes after the last epoch
+    assert len(result.history) == 21 and checks_saved == 21
+    assert formatted == {"rows": 21 + 1, "checks": checks_saved}  # + 1: the header, once per writer
 
 
 def count_writes(monkeypatch) -> dict[str, int]:

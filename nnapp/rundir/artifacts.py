@@ -299,6 +299,13 @@ def csv_text(columns: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> str:
     return buffer.getvalue()
 
 
+def csv_line(values: Iterable[Any]) -> str:
+    """One row as csv_text writes it (floats in repr form), for a writer that encodes each row once."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([_format(v) for v in values])
+    return buffer.getvalue()
+
+
 def _format(value: Any) -> Any:
     return repr(value) if isinstance(value, float) else value  # repr: shortest round-trip form
 
