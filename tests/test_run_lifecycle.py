@@ -44,11 +44,11 @@ class FakeClock:
 class Ticker(Callback):
     """Advances the fake clock by TICK at the end of every epoch (before the writer sees the epoch)."""
 
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
+    def __init__(self, clock: FakeClock, tick: float = TICK) -> None:
+        self.clock, self.tick = clock, tick
 
     def on_epoch_done(self, state: TrainState) -> None:
-        self.clock.now += TICK
+        self.clock.now += self.tick
 
 
 def test_checkpoints_are_written_at_most_every_interval_and_always_at_the_end(
@@ -75,6 +75,27 @@ def test_checkpoints_are_written_at_most_every_interval_and_always_at_the_end(
     times = [t for _, t in saved[:-1]]
     assert all(later - earlier >= 0.5 for earlier, later in itertools.pairwise(times))
     assert result.state.epoch == 10 and load_checkpoint(tmp_path).state.epoch == 10
+
+
+def test_writes_that_take_long_are_spaced_to_take_at_most_their_share_of_the_run(
+    write_config, tmp_path, monkeypatch
+):
+    """A long history makes a checkpoint large: its writes then come further apart than `interval`."""
+    clock, written = FakeClock(), []
+    original = artifacts.atomic_write_bytes
+
+    def slow_write(path: Path, data: bytes, fsync: bool = True) -> None:
+        original(path, data, fsync)
+        if Path(path).name == checkpoint.CHECKPOINT_NAME:
+            clock.now += 0.125  # each checkpoint write takes 1/8 s: at most 5% means one per 2.5 s
+            written.append(load_checkpoint(tmp_path).state.epoch)
+
+    monkeypatch.setattr(artifacts, "atomic_write_bytes", slow_write)
+    loaded = load_config(write_config(TINY), ["train.epochs=25", "train.early_stopping.patience=0"])
+    writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.5, clock=clock)
+    train(loaded.config, job.load_data(loaded), [Ticker(clock, 0.25), writer])  # 1/4 s per epoch
+    writer.flush()
+    assert checkpoint.MAX_WRITE_SHARE == 0.05 and written == [0, 10, 20, 25]  # every 2.5 s, and the last
 
 
 def test_flush_without_metrics_writes_only_the_checkpoint(write_config, tmp_path):
@@ -115,7 +136,10 @@ def test_the_writer_writes_each_epoch_as_an_encoding_from_scratch_would(write_co
     # momentum, a plateau schedule and a check every epoch: every part of the state; stopped mid-epoch
     overrides = ["train.epochs=12", "optim.momentum=0.9", "optim.schedule=plateau", "gradcheck.every=1"]
     loaded = load_config(write_config(TINY), overrides)
-    writer = CheckpointWriter(tmp_path, RunInfo("c.yaml", ("a=1",), "2026-01-01T00:00:00"), interval=0.0)
+    info = RunInfo("c.yaml", ("a=1",), "2026-01-01T00:00:00")
+    writer = CheckpointWriter(
+        tmp_path, info, interval=0.0, clock=FakeClock()
+    )  # writes take no time: each epoch
     copier = Copier(tmp_path, writer)
     result = train(loaded.config, job.load_data(loaded), [copier], stop_event=StopAtPoll(30))
     assert result.stop_reason == "interrupted" and 3 <= len(copier.expected) < 12
@@ -150,7 +174,7 @@ def test_a_flush_formats_no_record_again_however_many_flushes_there_are(write_co
     monkeypatch.setattr(artifacts, "csv_line", counting_line)
     monkeypatch.setattr(checkpoint, "_check_to_json", counting_check)
     loaded = load_config(write_config(TINY), ["train.epochs=20", "gradcheck.every=1"])
-    writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.0)  # a flush after every epoch
+    writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.0, clock=FakeClock())  # a flush every epoch
     result = train(loaded.config, job.load_data(loaded), [writer])
     writer.flush()
     checks_saved = len(load_checkpoint(tmp_path).state.checks)  # the final check comes after the last epoch

@@ -10,10 +10,13 @@ one would cost more than training. The writer keeps an in-memory copy of the sta
 and writes it when `interval` seconds have passed, and always at the end (`flush`), so an interrupted
 run keeps its last full epoch and a killed one loses at most `interval` seconds of work.
 
-Neither the copy nor a write grows with the run's history (issue 12: a 3000-epoch run spent a fifth of
-its time re-encoding it): the records are frozen and the history and checks only grow, so the writer
+Neither the copy nor the encoding grows with the run's history (issue 12: a 3000-epoch run spent a fifth
+of its time re-encoding it): the records are frozen and the history and checks only grow, so the writer
 encodes each record once, as it arrives (`_Encoded`), keeps only how many of them belong to the copied
-state (`_Capture`), and a write joins the pieces it already has.
+state (`_Capture`), and a write joins the pieces it already has. The file itself still holds the whole
+history, so a write's bytes grow with it (2 MB, 3-7 ms of CPU after 3000 iris epochs): writes are spaced
+at least 1/MAX_WRITE_SHARE times the last one's duration apart, so that however long the history, they
+take at most that share of the run (a killed run then loses at most that many write times of work).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from nnapp.training.records import METRIC_COLUMNS, Callback, EpochRecord, Gradch
 CHECKPOINT_NAME = "checkpoint.npz"
 FORMAT_VERSION = 1
 DEFAULT_INTERVAL = 0.5  # seconds between checkpoint writes when epochs are faster than that
+MAX_WRITE_SHARE = 0.05  # of the time between periodic writes spent writing (binds once a write takes 25 ms)
 
 
 @dataclass(frozen=True)
@@ -262,7 +266,8 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
 
 
 class CheckpointWriter(Callback):
-    """Keeps the state after each epoch and writes it (plus metrics.csv so far) at most every `interval` s."""
+    """Keeps the state after each epoch and writes it (plus metrics.csv so far) at most every `interval` s
+    (and further apart when writes take longer than MAX_WRITE_SHARE of that)."""
 
     def __init__(
         self,
@@ -276,13 +281,14 @@ class CheckpointWriter(Callback):
         self.saved: _Capture | None = None  # the last full epoch; its buffers are reused for the next
         self.pending = False  # `saved` is not written yet
         self.last_write = -math.inf
+        self.gap = interval  # seconds from one periodic write to the next
 
     def on_epoch_done(self, state: TrainState) -> None:
         self.encoded.extend(state.history, state.checks)
         # a copy, not the live state: the final flush comes after training returns, when the parameters,
         # the RNGs and the checks may have gone past the last full epoch (a partial epoch, the final check)
         self.saved, self.pending = _capture(state, self.saved), True
-        if self.clock() - self.last_write >= self.interval:
+        if self.clock() - self.last_write >= self.gap:
             self.flush()
 
     def flush(self, metrics: bool = True) -> None:
@@ -291,6 +297,7 @@ class CheckpointWriter(Callback):
         `metrics=False`: the checkpoint only, when the caller writes the final metrics.csv itself."""
         if not self.pending or self.saved is None:
             return
+        started = self.clock()
         artifacts.atomic_write_bytes(
             self.run_dir / CHECKPOINT_NAME, _archive(self.saved, self.encoded, self.info)
         )
@@ -299,6 +306,7 @@ class CheckpointWriter(Callback):
                 self.run_dir / "metrics.csv", self.encoded.metrics_text(self.saved.n_history)
             )
         self.pending, self.last_write = False, self.clock()
+        self.gap = max(self.interval, (self.last_write - started) / MAX_WRITE_SHARE)
 
 
 # ----------------------------------------------------------------------------------------- encoding
