@@ -6,6 +6,7 @@ import json
 import os
 import threading
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -147,6 +148,10 @@ def test_the_writer_writes_each_epoch_as_an_encoding_from_scratch_would(write_co
     writer.flush()  # after a partial epoch and the final check: still the last full epoch
     assert (tmp_path / "checkpoint.npz").read_bytes() == copier.expected[-1][0]
     assert (tmp_path / "metrics.csv").read_text() == copier.expected[-1][1]
+    # the final metrics.csv from the encoded rows, also with a record the writer never saw
+    unseen = replace(result.history[-1], epoch=len(result.history), lr=0.1 + 0.2)
+    for history in (result.history, [*result.history, unseen]):
+        assert writer.metrics_csv(history) == artifacts.csv_text(METRIC_COLUMNS, (r.row() for r in history))
 
 
 def test_the_checkpoint_state_is_json_in_its_canonical_form(write_config, tmp_path):

@@ -291,6 +291,12 @@ class CheckpointWriter(Callback):
         if self.clock() - self.last_write >= self.gap:
             self.flush()
 
+    def metrics_csv(self, history: list[EpochRecord]) -> str:
+        """metrics.csv of `history`: the history the writer has seen, and any records after it (the
+        last one of a run stopped before its epoch was done: divergence, a failed check)."""
+        self.encoded.extend(history, [])
+        return self.encoded.metrics_text(len(history))
+
     def flush(self, metrics: bool = True) -> None:
         """Write the last full epoch's state, if not written yet (call when training returns).
 
