@@ -1,8 +1,12 @@
 """One run, new or resumed: prepare -> Job -> execute, its checkpoints, and the files it writes once."""
 
+import io
 import itertools
 import json
 import os
+import threading
+import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +17,10 @@ from typer.testing import CliRunner
 from nnapp.cli.app import app
 from nnapp.config import load_config
 from nnapp.rundir import artifacts, checkpoint, job, outputs, report
-from nnapp.rundir.checkpoint import CheckpointWriter, RunInfo, load_checkpoint
+from nnapp.rundir.checkpoint import CheckpointWriter, RunInfo, load_checkpoint, save_checkpoint
 from nnapp.rundir.report import report_markdown
 from nnapp.rundir.runs import RunSummary, SavedModel, read_summary
-from nnapp.training.records import Callback, TrainState
+from nnapp.training.records import METRIC_COLUMNS, Callback, TrainState
 from nnapp.training.trainer import train
 
 runner = CliRunner()
@@ -41,11 +45,11 @@ class FakeClock:
 class Ticker(Callback):
     """Advances the fake clock by TICK at the end of every epoch (before the writer sees the epoch)."""
 
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
+    def __init__(self, clock: FakeClock, tick: float = TICK) -> None:
+        self.clock, self.tick = clock, tick
 
     def on_epoch_done(self, state: TrainState) -> None:
-        self.clock.now += TICK
+        self.clock.now += self.tick
 
 
 def test_checkpoints_are_written_at_most_every_interval_and_always_at_the_end(
@@ -53,13 +57,14 @@ def test_checkpoints_are_written_at_most_every_interval_and_always_at_the_end(
 ):
     saved: list[tuple[int, float]] = []
     clock = FakeClock()
-    original = checkpoint.save_checkpoint
+    original = artifacts.atomic_write_bytes
 
-    def recording_save(run_dir: Path, state: TrainState, info: RunInfo) -> None:
-        saved.append((state.epoch, clock.now))
-        original(run_dir, state, info)
+    def recording_write(path: Path, data: bytes, fsync: bool = True) -> None:
+        original(path, data, fsync)
+        if Path(path).name == checkpoint.CHECKPOINT_NAME:  # which epoch it holds, read back
+            saved.append((load_checkpoint(Path(path).parent).state.epoch, clock.now))
 
-    monkeypatch.setattr(checkpoint, "save_checkpoint", recording_save)
+    monkeypatch.setattr(artifacts, "atomic_write_bytes", recording_write)
     cfg = load_config(write_config(TINY), ["train.epochs=10", "train.early_stopping.patience=0"]).config
     writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.5, clock=clock)
     data = job.load_data(load_config(write_config(TINY)))
@@ -73,6 +78,27 @@ def test_checkpoints_are_written_at_most_every_interval_and_always_at_the_end(
     assert result.state.epoch == 10 and load_checkpoint(tmp_path).state.epoch == 10
 
 
+def test_writes_that_take_long_are_spaced_to_take_at_most_their_share_of_the_run(
+    write_config, tmp_path, monkeypatch
+):
+    """A long history makes a checkpoint large: its writes then come further apart than `interval`."""
+    clock, written = FakeClock(), []
+    original = artifacts.atomic_write_bytes
+
+    def slow_write(path: Path, data: bytes, fsync: bool = True) -> None:
+        original(path, data, fsync)
+        if Path(path).name == checkpoint.CHECKPOINT_NAME:
+            clock.now += 0.125  # each checkpoint write takes 1/8 s: at most 5% means one per 2.5 s
+            written.append(load_checkpoint(tmp_path).state.epoch)
+
+    monkeypatch.setattr(artifacts, "atomic_write_bytes", slow_write)
+    loaded = load_config(write_config(TINY), ["train.epochs=25", "train.early_stopping.patience=0"])
+    writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.5, clock=clock)
+    train(loaded.config, job.load_data(loaded), [Ticker(clock, 0.25), writer])  # 1/4 s per epoch
+    writer.flush()
+    assert checkpoint.MAX_WRITE_SHARE == 0.05 and written == [0, 10, 20, 25]  # every 2.5 s, and the last
+
+
 def test_flush_without_metrics_writes_only_the_checkpoint(write_config, tmp_path):
     cfg = load_config(write_config(TINY), ["train.epochs=2"]).config
     writer = CheckpointWriter(tmp_path, RunInfo(None), interval=1e9)  # only epoch 0 is written on its own
@@ -81,6 +107,102 @@ def test_flush_without_metrics_writes_only_the_checkpoint(write_config, tmp_path
     writer.flush(metrics=False)
     assert load_checkpoint(tmp_path).state.epoch == 2
     assert (tmp_path / "metrics.csv").read_bytes() == epoch_0_metrics
+
+
+class Copier(Callback):
+    """Keeps, after every epoch, what a checkpoint and metrics.csv written from scratch would hold."""
+
+    def __init__(self, run_dir: Path, writer: CheckpointWriter) -> None:
+        self.run_dir, self.writer, self.expected = run_dir, writer, []
+
+    def on_epoch_done(self, state: TrainState) -> None:
+        self.writer.on_epoch_done(state)  # interval 0: it writes now; compare with an encoding from scratch
+        metrics = artifacts.csv_text(METRIC_COLUMNS, (r.row() for r in state.history))
+        self.expected.append((checkpoint.checkpoint_bytes(state, self.writer.info), metrics))
+        written = (self.run_dir / "checkpoint.npz").read_bytes(), (self.run_dir / "metrics.csv").read_text()
+        assert written == self.expected[-1], f"epoch {state.epoch}"
+
+
+class StopAtPoll(threading.Event):
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.polls, self.n = 0, n
+
+    def is_set(self) -> bool:
+        self.polls += 1
+        return self.polls >= self.n
+
+
+def test_the_writer_writes_each_epoch_as_an_encoding_from_scratch_would(write_config, tmp_path):
+    # momentum, a plateau schedule and a check every epoch: every part of the state; stopped mid-epoch
+    overrides = ["train.epochs=12", "optim.momentum=0.9", "optim.schedule=plateau", "gradcheck.every=1"]
+    loaded = load_config(write_config(TINY), overrides)
+    info = RunInfo("c.yaml", ("a=1",), "2026-01-01T00:00:00")
+    writer = CheckpointWriter(
+        tmp_path, info, interval=0.0, clock=FakeClock()
+    )  # writes take no time: each epoch
+    copier = Copier(tmp_path, writer)
+    result = train(loaded.config, job.load_data(loaded), [copier], stop_event=StopAtPoll(30))
+    assert result.stop_reason == "interrupted" and 3 <= len(copier.expected) < 12
+    writer.pending = True  # written already: write again what the final flush would
+    writer.flush()  # after a partial epoch and the final check: still the last full epoch
+    assert (tmp_path / "checkpoint.npz").read_bytes() == copier.expected[-1][0]
+    assert (tmp_path / "metrics.csv").read_text() == copier.expected[-1][1]
+    # the final metrics.csv from the encoded rows, also with a record the writer never saw
+    unseen = replace(result.history[-1], epoch=len(result.history), lr=0.1 + 0.2)
+    for history in (result.history, [*result.history, unseen]):
+        assert writer.metrics_csv(history) == artifacts.csv_text(METRIC_COLUMNS, (r.row() for r in history))
+
+
+def test_the_checkpoint_state_is_json_in_its_canonical_form(write_config, tmp_path):
+    loaded = load_config(write_config(TINY), ["gradcheck.every=1"])
+    state = train(loaded.config, job.load_data(loaded)).state
+    save_checkpoint(tmp_path, state, RunInfo("c.yaml", ("a=1",), "2026-01-01T00:00:00"))
+    with np.load(tmp_path / "checkpoint.npz") as archive:
+        text = str(archive["state_json"])
+    assert json.dumps(json.loads(text)) == text  # what json.dumps of the whole state writes, joined in pieces
+
+
+def test_a_flush_formats_no_record_again_however_many_flushes_there_are(write_config, tmp_path, monkeypatch):
+    """Each metrics row and each check is encoded once: a flush costs no more for a longer history."""
+    formatted = {"rows": 0, "checks": 0}
+    csv_line, check_to_json = artifacts.csv_line, checkpoint._check_to_json
+
+    def counting_line(values):
+        formatted["rows"] += 1
+        return csv_line(values)
+
+    def counting_check(record):
+        formatted["checks"] += 1
+        return check_to_json(record)
+
+    monkeypatch.setattr(artifacts, "csv_line", counting_line)
+    monkeypatch.setattr(checkpoint, "_check_to_json", counting_check)
+    loaded = load_config(write_config(TINY), ["train.epochs=20", "gradcheck.every=1"])
+    writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.0, clock=FakeClock())  # a flush every epoch
+    result = train(loaded.config, job.load_data(loaded), [writer])
+    writer.flush()
+    checks_saved = len(load_checkpoint(tmp_path).state.checks)  # the final check comes after the last epoch
+    assert len(result.history) == 21 and checks_saved == 21
+    assert formatted == {"rows": 21 + 1, "checks": checks_saved}  # + 1: the header, once per writer
+
+
+def test_an_archive_is_the_zip_of_each_arrays_npy_bytes_with_a_fixed_time():
+    """The bytes of model.npz and checkpoint.npz (written straight into the zip): the same as storing each
+    array's .npy file whole, so files written before the change stay byte-identical."""
+    arrays = {
+        "flat": np.linspace(-1, 1, 7),
+        "none": np.zeros((0, 3)),
+        "text": np.asarray("{}"),
+        "k": np.arange(3),
+    }
+    expected = io.BytesIO()
+    with zipfile.ZipFile(expected, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, value in arrays.items():
+            npy = io.BytesIO()
+            np.save(npy, value, allow_pickle=False)
+            archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), npy.getvalue())
+    assert artifacts.arrays_to_npz_bytes(arrays) == expected.getvalue()
 
 
 def count_writes(monkeypatch) -> dict[str, int]:

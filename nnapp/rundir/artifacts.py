@@ -160,9 +160,10 @@ def arrays_to_npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for name, value in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_ZIP_TIME)
-            payload = io.BytesIO()
-            np.lib.format.write_array(payload, np.asarray(value), allow_pickle=False)
-            archive.writestr(info, payload.getvalue())
+            # straight into the archive, not through a copy of each entry (the bytes of writestr: it also
+            # writes through open(), whose header is rewritten with the sizes and CRC once they are known)
+            with archive.open(info, "w") as entry:
+                np.lib.format.write_array(entry, np.asarray(value), allow_pickle=False)
     return buffer.getvalue()
 
 
@@ -296,6 +297,13 @@ def csv_text(columns: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> str:
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _format(v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def csv_line(values: Iterable[Any]) -> str:
+    """One row as csv_text writes it (floats in repr form), for a writer that encodes each row once."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([_format(v) for v in values])
     return buffer.getvalue()
 
 

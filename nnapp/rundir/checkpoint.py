@@ -9,6 +9,14 @@ Writes are throttled (`CheckpointWriter.interval`): with epochs of a millisecond
 one would cost more than training. The writer keeps an in-memory copy of the state after every epoch
 and writes it when `interval` seconds have passed, and always at the end (`flush`), so an interrupted
 run keeps its last full epoch and a killed one loses at most `interval` seconds of work.
+
+Neither the copy nor the encoding grows with the run's history (issue 12: a 3000-epoch run spent a fifth
+of its time re-encoding it): the records are frozen and the history and checks only grow, so the writer
+encodes each record once, as it arrives (`_Encoded`), keeps only how many of them belong to the copied
+state (`_Capture`), and a write joins the pieces it already has. The file itself still holds the whole
+history, so a write's bytes grow with it (2 MB, 3-7 ms of CPU after 3000 iris epochs): writes are spaced
+at least 1/MAX_WRITE_SHARE times the last one's duration apart, so that however long the history, they
+take at most that share of the run (a killed run then loses at most that many write times of work).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from nnapp.training.records import METRIC_COLUMNS, Callback, EpochRecord, Gradch
 CHECKPOINT_NAME = "checkpoint.npz"
 FORMAT_VERSION = 1
 DEFAULT_INTERVAL = 0.5  # seconds between checkpoint writes when epochs are faster than that
+MAX_WRITE_SHARE = 0.05  # of the time between periodic writes spent writing (binds once a write takes 25 ms)
 
 
 @dataclass(frozen=True)
@@ -54,48 +63,126 @@ class Checkpoint:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def snapshot(state: TrainState) -> TrainState:
-    """An independent copy of `state` (records are frozen, so the lists are copied shallowly)."""
-    return replace(
-        state,
-        flat=state.flat.copy(),
-        sgd=SGDState(velocity=state.sgd.velocity.copy(), steps=state.sgd.steps),
+@dataclass
+class _Capture:
+    """What a checkpoint holds of a `TrainState` after one epoch. The vectors are copies (into buffers
+    reused from epoch to epoch), the RNG states plain values; of the history and the checks, which
+    training only appends to and whose records are frozen, only how many belong to this epoch."""
+
+    flat: np.ndarray
+    velocity: np.ndarray
+    best_flat: np.ndarray | None
+    sgd_steps: int
+    schedule: ScheduleState
+    shuffle_rng: Mapping[str, Any]
+    check_rng: Mapping[str, Any]
+    epoch: int
+    best_score: float
+    best_epoch: int
+    bad_epochs: int
+    n_history: int
+    n_checks: int
+
+
+def _capture(state: TrainState, reuse: _Capture | None = None) -> _Capture:
+    """`state` as a checkpoint needs it, independent of it: O(parameters), whatever the history's length."""
+
+    def copied(source: np.ndarray | None, name: str) -> np.ndarray | None:
+        buffer = None if reuse is None else getattr(reuse, name)
+        if source is None:
+            return None
+        if buffer is None or buffer.shape != source.shape or buffer.dtype != source.dtype:
+            return source.copy()
+        np.copyto(buffer, source)
+        return buffer
+
+    flat, velocity = copied(state.flat, "flat"), copied(state.sgd.velocity, "velocity")
+    assert flat is not None and velocity is not None
+    return _Capture(
+        flat=flat,
+        velocity=velocity,
+        best_flat=copied(state.best_flat, "best_flat"),
+        sgd_steps=state.sgd.steps,
         schedule=replace(state.schedule),
-        shuffle_rng=_copy_rng(state.shuffle_rng),
-        check_rng=_copy_rng(state.check_rng),
-        best_flat=None if state.best_flat is None else state.best_flat.copy(),
-        history=list(state.history),
-        checks=list(state.checks),
+        shuffle_rng=state.shuffle_rng.bit_generator.state,  # a new dict of plain ints at each call
+        check_rng=state.check_rng.bit_generator.state,
+        epoch=state.epoch,
+        best_score=state.best_score,
+        best_epoch=state.best_epoch,
+        bad_epochs=state.bad_epochs,
+        n_history=len(state.history),
+        n_checks=len(state.checks),
     )
 
 
-def checkpoint_bytes(state: TrainState, info: RunInfo) -> bytes:
+class _Encoded:
+    """Each record of a run's history and checks, encoded once, as it arrives: its row of the checkpoint's
+    history array, its line of metrics.csv, its JSON text. A write joins the first n of each."""
+
+    def __init__(self) -> None:
+        self.rows = np.zeros((0, len(METRIC_COLUMNS)), dtype=np.float64)  # capacity doubles as it fills
+        self.metric_lines: list[str] = []
+        self.check_texts: list[str] = []
+        self.metrics_header = artifacts.csv_line(METRIC_COLUMNS)
+
+    def extend(self, history: list[EpochRecord], checks: list[GradcheckRecord]) -> None:
+        """Encode the records appended since the last call (both lists only ever grow)."""
+        done = len(self.metric_lines)
+        if len(history) > len(self.rows):
+            grown = np.zeros((max(len(history), 2 * len(self.rows), 64), len(METRIC_COLUMNS)))
+            grown[:done] = self.rows[:done]
+            self.rows = grown
+        for k, record in enumerate(history[done:], start=done):
+            values = record.row().values()
+            self.rows[k] = [float(v) for v in values]
+            self.metric_lines.append(artifacts.csv_line(values))
+        self.check_texts.extend(
+            json.dumps(_check_to_json(c), default=_plain) for c in checks[len(self.check_texts) :]
+        )
+
+    def metrics_text(self, n: int) -> str:
+        """metrics.csv of the first n epochs, as artifacts.write_metrics writes it."""
+        return self.metrics_header + "".join(self.metric_lines[:n])
+
+
+def _archive(saved: _Capture, encoded: _Encoded, info: RunInfo) -> bytes:
     arrays: dict[str, np.ndarray] = {
-        "flat": state.flat,
-        "velocity": state.sgd.velocity,
-        "history": np.array(
-            [[float(getattr(r, c)) for c in METRIC_COLUMNS] for r in state.history], dtype=np.float64
-        ).reshape(len(state.history), len(METRIC_COLUMNS)),
+        "flat": saved.flat,
+        "velocity": saved.velocity,
+        "history": encoded.rows[: saved.n_history],
     }
-    if state.best_flat is not None:
-        arrays["best_flat"] = state.best_flat
-    scalars = {
+    if saved.best_flat is not None:
+        arrays["best_flat"] = saved.best_flat
+    checks = "[" + ", ".join(encoded.check_texts[: saved.n_checks]) + "]"
+    fields = {
         "format": FORMAT_VERSION,
         "metric_columns": list(METRIC_COLUMNS),
-        "epoch": state.epoch,
-        "sgd_steps": state.sgd.steps,
-        "schedule": asdict(state.schedule),
-        "shuffle_rng": state.shuffle_rng.bit_generator.state,
-        "check_rng": state.check_rng.bit_generator.state,
-        "best_score": state.best_score,
-        "best_epoch": state.best_epoch,
-        "bad_epochs": state.bad_epochs,
-        "checks": [_check_to_json(c) for c in state.checks],
+        "epoch": saved.epoch,
+        "sgd_steps": saved.sgd_steps,
+        "schedule": asdict(saved.schedule),
+        "shuffle_rng": saved.shuffle_rng,
+        "check_rng": saved.check_rng,
+        "best_score": saved.best_score,
+        "best_epoch": saved.best_epoch,
+        "bad_epochs": saved.bad_epochs,
+        "checks": None,  # its text is joined from the encoded records
         "info": asdict(info),
     }
-    # json writes floats with repr (shortest round-trip form) and inf as Infinity: values come back exact
-    arrays["state_json"] = np.asarray(json.dumps(scalars, default=_plain))
+    # json.dumps(fields) written piece by piece (its default separators), so that the checks, the one
+    # part that grows, are not encoded again. json writes floats with repr (shortest round-trip form)
+    # and inf as Infinity: values come back exact.
+    text = ", ".join(
+        f"{json.dumps(key)}: {checks if key == 'checks' else json.dumps(value, default=_plain)}"
+        for key, value in fields.items()
+    )
+    arrays["state_json"] = np.asarray("{" + text + "}")
     return artifacts.arrays_to_npz_bytes(arrays)
+
+
+def checkpoint_bytes(state: TrainState, info: RunInfo) -> bytes:
+    encoded = _Encoded()
+    encoded.extend(state.history, state.checks)
+    return _archive(_capture(state), encoded, info)
 
 
 def save_checkpoint(run_dir: Path, state: TrainState, info: RunInfo) -> None:
@@ -179,7 +266,8 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
 
 
 class CheckpointWriter(Callback):
-    """Keeps the state after each epoch and writes it (plus metrics.csv so far) at most every `interval` s."""
+    """Keeps the state after each epoch and writes it (plus metrics.csv so far) at most every `interval` s
+    (and further apart when writes take longer than MAX_WRITE_SHARE of that)."""
 
     def __init__(
         self,
@@ -189,24 +277,42 @@ class CheckpointWriter(Callback):
         clock: Callable[[], float] = time.monotonic,  # a test passes a fake one: no timed tests
     ) -> None:
         self.run_dir, self.info, self.interval, self.clock = Path(run_dir), info, interval, clock
-        self.pending: TrainState | None = None
+        self.encoded = _Encoded()
+        self.saved: _Capture | None = None  # the last full epoch; its buffers are reused for the next
+        self.pending = False  # `saved` is not written yet
         self.last_write = -math.inf
+        self.gap = interval  # seconds from one periodic write to the next
 
     def on_epoch_done(self, state: TrainState) -> None:
-        self.pending = snapshot(state)
-        if self.clock() - self.last_write >= self.interval:
+        self.encoded.extend(state.history, state.checks)
+        # a copy, not the live state: the final flush comes after training returns, when the parameters,
+        # the RNGs and the checks may have gone past the last full epoch (a partial epoch, the final check)
+        self.saved, self.pending = _capture(state, self.saved), True
+        if self.clock() - self.last_write >= self.gap:
             self.flush()
+
+    def metrics_csv(self, history: list[EpochRecord]) -> str:
+        """metrics.csv of `history`: the history the writer has seen, and any records after it (the
+        last one of a run stopped before its epoch was done: divergence, a failed check)."""
+        self.encoded.extend(history, [])
+        return self.encoded.metrics_text(len(history))
 
     def flush(self, metrics: bool = True) -> None:
         """Write the last full epoch's state, if not written yet (call when training returns).
 
         `metrics=False`: the checkpoint only, when the caller writes the final metrics.csv itself."""
-        if self.pending is None:
+        if not self.pending or self.saved is None:
             return
-        save_checkpoint(self.run_dir, self.pending, self.info)
+        started = self.clock()
+        artifacts.atomic_write_bytes(
+            self.run_dir / CHECKPOINT_NAME, _archive(self.saved, self.encoded, self.info)
+        )
         if metrics:
-            artifacts.write_metrics(self.run_dir / "metrics.csv", self.pending.history)
-        self.pending, self.last_write = None, self.clock()
+            artifacts.atomic_write_text(
+                self.run_dir / "metrics.csv", self.encoded.metrics_text(self.saved.n_history)
+            )
+        self.pending, self.last_write = False, self.clock()
+        self.gap = max(self.interval, (self.last_write - started) / MAX_WRITE_SHARE)
 
 
 # ----------------------------------------------------------------------------------------- encoding
@@ -218,10 +324,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _copy_rng(rng: np.random.Generator) -> np.random.Generator:
-    return _rng(rng.bit_generator.state)  # half the time of copy.deepcopy (this runs every epoch)
 
 
 def _rng(state: Mapping[str, Any]) -> np.random.Generator:

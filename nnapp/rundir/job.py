@@ -188,7 +188,10 @@ def execute(
         recorder = snapshots.SnapshotRecorder(run_dir, cfg)  # frames for `nnapp animate`; survive resume
         result = train(cfg, job.data, [*callbacks, writer, recorder], state=state, stop_event=stop_event)
     writer.flush(metrics=False)  # the last full epoch, whatever stopped the run; write_run writes metrics.csv
-    summary = write_run(run_dir, job.loaded, job.data, result, started_at, job.data_hash, job.notes)
+    metrics_csv = writer.metrics_csv(result.history)  # from the rows the writer has encoded
+    summary = write_run(
+        run_dir, job.loaded, job.data, result, started_at, job.data_hash, job.notes, metrics_csv
+    )
     total_seconds = time.perf_counter() - t0
     lock.release()
     return RunOutcome(run_dir, result, job.data, summary, total_seconds)
