@@ -275,8 +275,12 @@ class CheckpointWriter(Callback):
         info: RunInfo,
         interval: float = DEFAULT_INTERVAL,
         clock: Callable[[], float] = time.monotonic,  # a test passes a fake one: no timed tests
+        before_write: Callable[[], None] | None = None,
     ) -> None:
+        """`before_write`: called before each checkpoint write, for files that must never be behind
+        the checkpoint (the snapshots a resumed run continues from)."""
         self.run_dir, self.info, self.interval, self.clock = Path(run_dir), info, interval, clock
+        self.before_write = before_write
         self.encoded = _Encoded()
         self.saved: _Capture | None = None  # the last full epoch; its buffers are reused for the next
         self.pending = False  # `saved` is not written yet
@@ -304,6 +308,8 @@ class CheckpointWriter(Callback):
         if not self.pending or self.saved is None:
             return
         started = self.clock()
+        if self.before_write is not None:
+            self.before_write()
         artifacts.atomic_write_bytes(
             self.run_dir / CHECKPOINT_NAME, _archive(self.saved, self.encoded, self.info)
         )

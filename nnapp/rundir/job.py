@@ -182,11 +182,13 @@ def execute(
             datetime.fromisoformat(saved.info.started_at) if saved.info.started_at else datetime.now()
         )
         state = saved.state
-    writer = CheckpointWriter(run_dir, info)
+    recorder = snapshots.SnapshotRecorder(run_dir, cfg)  # frames for `nnapp animate`; survive resume
+    writer = CheckpointWriter(run_dir, info, before_write=recorder.flush)
     t0 = time.perf_counter()
     with training_threads():  # one BLAS thread unless the environment says otherwise: the same numbers
-        recorder = snapshots.SnapshotRecorder(run_dir, cfg)  # frames for `nnapp animate`; survive resume
-        result = train(cfg, job.data, [*callbacks, writer, recorder], state=state, stop_event=stop_event)
+        # the recorder before the writer: epoch 0's frame is taken before the first checkpoint write
+        result = train(cfg, job.data, [*callbacks, recorder, writer], state=state, stop_event=stop_event)
+    recorder.flush()  # also a frame taken after the last checkpoint (a failed check stops before it)
     writer.flush(metrics=False)  # the last full epoch, whatever stopped the run; write_run writes metrics.csv
     metrics_csv = writer.metrics_csv(result.history)  # from the rows the writer has encoded
     summary = write_run(
