@@ -1,0 +1,283 @@
+"""The loss at every moved point of a finite-difference check at once (nnapp.core.gradcheck).
+
+A move of one coordinate by +/-eps changes little of the forward pass: W[j, k] and b1[j] change only
+column j of z (by step * X[:, k], or by step), x[i, k] only row i of z (by step * W[:, k]), and U[c, j]
+and b2[c] only column c of theta. So the logits at each moved point are the unmoved ones plus that one
+change carried through ReLU and U (the step is the move the float64 entry really makes,
+fl(p +/- eps) - p), computed for all of a check's moves in a few array operations instead of a forward
+pass each; the directional check's two points are forward passes, evaluated with them.
+
+What is differenced stays training's loss, looked up in nnapp.core.network at call time, so a mistake
+planted there (nnapp.core.mistakes) is what the check sees:
+- `network.cross_entropy` is called once per moved point, on a Forward of that point: its logits and
+  their log_norm (Forward's own, computed for all the points in one pass); X, z and h, which the loss
+  does not read, by a full forward pass at that point should it read them;
+- `network.l2_penalty` prices a moved entry: the penalty at the moved point is its value at the unmoved
+  one plus l2_penalty(the moved entry alone) - l2_penalty(the entry before the move), exact for a
+  penalty summed over entries, as L2 is, without summing W and U again for every move.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from nnapp.core import network
+from nnapp.core.network import PARAM_NAMES, Forward, Params
+
+# Moves evaluated together are capped so that their stacked arrays hold about this many float64
+# numbers (8 MiB): coords="all" on digits with 4096 hidden units is 2 x 262,144 moves of W.
+CHUNK_NUMBERS = 1 << 20
+DIRECTION = "direction"  # the name of the directional check's pair of points
+
+
+@dataclass(frozen=True)
+class Point:
+    """The unmoved point of a check: float64 parameters and rows, one-hot labels, and the forward pass
+    and penalty there (computed once: every move is a change from them)."""
+
+    params: Params
+    X: np.ndarray  # (B, D_x)
+    Y: np.ndarray  # (B, N_c) one-hot
+    weight_decay: float
+    fwd: Forward  # at the unmoved point, in its own Workspace
+    mask: np.ndarray  # (B, D_h) z > 0 at the unmoved point
+    penalty: float  # network.l2_penalty at the unmoved point
+
+
+def point(params: Params, X: np.ndarray, Y: np.ndarray, weight_decay: float) -> Point:
+    fwd = network.forward(params, X, network.Workspace.new(len(X), params["W"].shape[0], len(params["b2"])))
+    return Point(params, X, Y, weight_decay, fwd, fwd.z > 0, network.l2_penalty(params, weight_decay))
+
+
+@dataclass(frozen=True)
+class Moves:
+    """J and the size S of the terms it is summed from (its round-off scale) at p + eps and p - eps
+    in each coordinate (or direction), and whether either move flipped the sign of any z of the rows."""
+
+    loss_plus: np.ndarray  # (P,)
+    loss_minus: np.ndarray
+    scale_plus: np.ndarray
+    scale_minus: np.ndarray
+    crossed: np.ndarray  # (P,) bool: a ReLU kink
+
+
+def evaluate(
+    at: Point, chosen: dict[str, np.ndarray], eps: float, direction: Params | None = None
+) -> dict[str, Moves]:
+    """J(p +/- eps e_i) for the flat indices chosen[name] of each tensor (a parameter, or "x"), and, with
+    a unit `direction`, J(p +/- eps u) under the name DIRECTION."""
+    n_classes, d_hidden = at.params["U"].shape
+    chunk = max(1, CHUNK_NUMBERS // (2 * (len(at.X) * (n_classes + 2) + d_hidden)))  # coordinates
+    jobs = [(name, flat[i : i + chunk]) for name, flat in chosen.items() for i in range(0, len(flat), chunk)]
+    if direction is not None:
+        jobs.append((DIRECTION, np.zeros(1, np.intp)))
+    parts: dict[str, list[np.ndarray]] = {name: [] for name, _ in jobs}
+    for batch in _batches(jobs, chunk):
+        pieces = [_piece(at, name, flat, eps, direction) for name, flat in batch]
+        for (name, _), table in zip(batch, _losses(at, pieces), strict=True):
+            parts[name].append(table.reshape(3, 2, -1))  # +eps moves, then -eps moves
+    out = {}
+    for name, tables in parts.items():
+        plus, minus = (
+            np.concatenate([t[:, 0] for t in tables], 1),
+            np.concatenate([t[:, 1] for t in tables], 1),
+        )
+        out[name] = Moves(plus[0], minus[0], plus[1], minus[1], (plus[2] + minus[2]) > 0)
+    return out
+
+
+def _batches(jobs: list[tuple[str, np.ndarray]], chunk: int) -> Iterator[list[tuple[str, np.ndarray]]]:
+    """Consecutive jobs packed into batches of at most `chunk` coordinates."""
+    batch: list[tuple[str, np.ndarray]] = []
+    size = 0
+    for job in jobs:
+        if batch and size + len(job[1]) > chunk:
+            yield batch
+            batch, size = [], 0
+        batch.append(job)
+        size += len(job[1])
+    if batch:
+        yield batch
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """One job's moved points: the +eps moves of its coordinates, then their -eps moves."""
+
+    theta: np.ndarray  # (M, B, N_c) the logits at each moved point
+    crossed: np.ndarray  # (M,) bool: some z of the rows changed sign
+    penalty: np.ndarray  # (M,) l2_penalty at each moved point
+    forward_at: Callable[[int], Forward]  # the full forward pass at moved point m
+
+
+def _losses(at: Point, pieces: list[_Piece]) -> Iterator[np.ndarray]:
+    """Per piece, (3, M): J, S and the kink flag (0 or 1) at each of its moved points."""
+    theta = np.concatenate([piece.theta for piece in pieces])  # (M, B, N_c)
+    rows = _MovedForward(theta.reshape(-1, theta.shape[-1]), None, _no_forward)  # every point's rows
+    log_norm = rows.log_norm.reshape(theta.shape[:2])  # (M, B): Forward.log_norm, in one pass
+    cross_entropy = network.cross_entropy  # training's, as it is now (a planted mistake included)
+    data: list[float] = []
+    for piece in pieces:
+        for m in range(len(piece.penalty)):
+            n = len(data)
+            data.append(cross_entropy(_MovedForward(theta[n], log_norm[n], piece.forward_at, m), at.Y))
+    penalty = np.concatenate([piece.penalty for piece in pieces])
+    loss = np.array(data) + penalty
+    # J = mean(logsumexp(theta_i) - theta_i . y_i) + L2 cancels: its round-off is relative to its
+    # terms, which at confident (trained or blown-up) weights are far larger than J itself
+    terms = np.mean(np.abs(log_norm), axis=1) + np.mean(np.abs(np.einsum("mik,ik->mi", theta, at.Y)), axis=1)
+    size, bound = np.abs(loss), terms + np.abs(penalty)
+    scale = np.where(bound > size, bound, size)  # max(size, bound) as Python's max: a NaN bound is ignored
+    start = 0
+    for piece in pieces:
+        end = start + len(piece.penalty)
+        yield np.stack([loss[start:end], scale[start:end], piece.crossed])
+        start = end
+
+
+class _MovedForward(Forward):
+    """The Forward of a moved point as the loss reads it: its logits, and their log_norm computed with
+    all the others (None: Forward's own, from theta). X, z and h, which training's loss does not read,
+    come from the full forward pass at that point on first read, so a loss that read them would still
+    see the moved point."""
+
+    def __init__(
+        self,
+        theta: np.ndarray,
+        log_norm: np.ndarray | None,
+        forward_at: Callable[[int], Forward],
+        move: int = 0,
+    ) -> None:
+        self.theta = theta
+        self._log_norm = log_norm
+        self._forward_at = forward_at
+        self._move = move
+
+    @property
+    def log_norm(self) -> np.ndarray:
+        return super().log_norm if self._log_norm is None else self._log_norm
+
+    def __getattr__(self, name: str) -> np.ndarray:  # reached only for X, z, h and ws, not set above
+        if name not in ("X", "z", "h", "ws"):
+            raise AttributeError(name)
+        full = self._forward_at(self._move)
+        self.X, self.z, self.h, self.ws = full.X, full.z, full.h, full.ws
+        return getattr(full, name)
+
+
+def _no_forward(move: int) -> Forward:
+    raise AssertionError("the stacked logits of many points have no single forward pass")
+
+
+# ----------------------------------------------------------------------------- a job's moved points
+
+
+def _piece(at: Point, name: str, flat: np.ndarray, eps: float, direction: Params | None) -> _Piece:
+    if name == DIRECTION:
+        assert direction is not None
+        return _direction_piece(at, direction, eps)
+    tensor = at.X if name == "x" else at.params[name]
+    index = tuple(
+        np.concatenate((i, i)) for i in np.unravel_index(flat, tensor.shape)
+    )  # +eps, then -eps moves
+    original = tensor[index]
+    P = len(flat)
+    values = np.concatenate([original[:P] + eps, original[P:] - eps])  # fl(p +/- eps): the moved entries
+    theta, crossed = _MOVED_LOGITS[name](at, index, values - original)
+
+    def forward_at(m: int) -> Forward:  # on copies: the unmoved point's arrays are shared by every move
+        params, X = dict(at.params), at.X
+        moved = X.copy() if name == "x" else params[name].copy()
+        moved[tuple(i[m] for i in index)] = values[m]
+        return network.forward(params, moved) if name == "x" else network.forward({**params, name: moved}, X)
+
+    return _Piece(theta, crossed, at.penalty + _penalty_changes(at, name, original, values), forward_at)
+
+
+def _direction_piece(at: Point, u: Params, eps: float) -> _Piece:
+    """The directional check's points p + eps u and p - eps u: forward passes of every parameter moved."""
+    step = {n: eps * u[n] for n in PARAM_NAMES}
+    points = [
+        {n: at.params[n] + step[n] for n in PARAM_NAMES},
+        {n: at.params[n] - step[n] for n in PARAM_NAMES},
+    ]
+    forwards = [network.forward(params, at.X) for params in points]
+    crossed = np.array([not np.array_equal(fwd.z > 0, at.mask) for fwd in forwards])
+    penalty = np.array([network.l2_penalty(params, at.weight_decay) for params in points])
+    return _Piece(np.stack([fwd.theta for fwd in forwards]), crossed, penalty, forwards.__getitem__)
+
+
+def _penalty_changes(at: Point, name: str, original: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """l2_penalty(moved entry alone) - l2_penalty(entry before the move), per move: the change of a
+    penalty summed over entries (none for a move of x, which the penalty does not see)."""
+    if name == "x":
+        return np.zeros(len(values))
+    l2_penalty = network.l2_penalty  # training's, as it is now (a planted mistake included)
+    alone = {n: np.empty((0,) * at.params[n].ndim) for n in PARAM_NAMES}  # every tensor, none of its entries
+    shape = (-1,) + (1,) * at.params[name].ndim  # one entry per move
+
+    def priced(entries: np.ndarray) -> np.ndarray:
+        return np.array(
+            [l2_penalty({**alone, name: entry}, at.weight_decay) for entry in entries.reshape(shape)]
+        )
+
+    before = priced(original[: len(values) // 2])  # the +eps and -eps moves of a coordinate share it
+    return priced(values) - np.concatenate((before, before))
+
+
+# ---------------------------------------------------------------------- the logits at each moved point
+
+
+def _logits_b2(at: Point, index: tuple[np.ndarray, ...], step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    (c,) = index
+    theta = np.repeat(at.fwd.theta[None], len(step), axis=0)  # (M, B, N_c)
+    theta[np.arange(len(step)), :, c] += step[:, None]  # theta[:, c] += step
+    return theta, np.zeros(len(step), bool)  # z does not move
+
+
+def _logits_U(at: Point, index: tuple[np.ndarray, ...], step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    c, j = index
+    theta = np.repeat(at.fwd.theta[None], len(step), axis=0)
+    theta[np.arange(len(step)), :, c] += step[:, None] * at.fwd.h[:, j].T  # theta[:, c] += step h[:, j]
+    return theta, np.zeros(len(step), bool)
+
+
+def _logits_column(at: Point, j: np.ndarray, dz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column j of z moved by dz (M, B), through ReLU and U into the logits; a kink where a sign flips."""
+    fwd = at.fwd
+    z = fwd.z[:, j].T + dz  # (M, B)
+    dh = np.maximum(z, 0) - fwd.h[:, j].T
+    theta = fwd.theta + dh[:, :, None] * at.params["U"][:, j].T[:, None, :]  # (M, B, N_c)
+    return theta, ((z > 0) != at.mask[:, j].T).any(axis=1)
+
+
+def _logits_b1(at: Point, index: tuple[np.ndarray, ...], step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    (j,) = index
+    return _logits_column(at, j, np.broadcast_to(step[:, None], (len(step), len(at.X))))  # z[:, j] += step
+
+
+def _logits_W(at: Point, index: tuple[np.ndarray, ...], step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    j, k = index
+    return _logits_column(at, j, step[:, None] * at.X[:, k].T)  # z[:, j] += step X[:, k]
+
+
+def _logits_x(at: Point, index: tuple[np.ndarray, ...], step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    i, k = index
+    fwd = at.fwd
+    z = fwd.z[i] + step[:, None] * at.params["W"][:, k].T  # row i of z: (M, D_h)
+    dh = np.maximum(z, 0) - fwd.h[i]
+    theta = np.repeat(fwd.theta[None], len(step), axis=0)
+    theta[np.arange(len(step)), i] += dh @ at.params["U"].T  # row i of theta
+    return theta, ((z > 0) != at.mask[i]).any(axis=1)
+
+
+_MOVED_LOGITS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
+    "W": _logits_W,
+    "b1": _logits_b1,
+    "U": _logits_U,
+    "b2": _logits_b2,
+    "x": _logits_x,
+}
