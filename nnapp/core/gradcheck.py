@@ -196,7 +196,7 @@ def coordinates(
     name: str, shape: tuple[int, ...], coords: int | None, rng: np.random.Generator
 ) -> np.ndarray:
     """Flat indices to compare: b2 in full, U at least one per class row, else `coords` at random."""
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     if coords is None or coords >= size or name == "b2":
         return np.arange(size)
     if name == "U":

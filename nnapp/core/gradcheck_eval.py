@@ -77,15 +77,16 @@ def evaluate(
     parts: dict[str, list[np.ndarray]] = {name: [] for name, _ in jobs}
     for batch in _batches(jobs, chunk):
         pieces = [_piece(at, name, flat, eps, direction) for name, flat in batch]
-        for (name, _), table in zip(batch, _losses(at, pieces), strict=True):
-            parts[name].append(table.reshape(3, 2, -1))  # +eps moves, then -eps moves
+        table = _losses(at, pieces)  # (3, M)
+        start = 0
+        for (name, flat), piece in zip(batch, pieces, strict=True):
+            end = start + len(piece.penalty)
+            parts[name].append(table[:, start:end].reshape(3, 2, len(flat)))  # +eps moves, then -eps
+            start = end
     out = {}
     for name, tables in parts.items():
-        plus, minus = (
-            np.concatenate([t[:, 0] for t in tables], 1),
-            np.concatenate([t[:, 1] for t in tables], 1),
-        )
-        out[name] = Moves(plus[0], minus[0], plus[1], minus[1], (plus[2] + minus[2]) > 0)
+        both = tables[0] if len(tables) == 1 else np.concatenate(tables, axis=2)  # (3, 2, P)
+        out[name] = Moves(both[0, 0], both[0, 1], both[1, 0], both[1, 1], both[2].any(axis=0))
     return out
 
 
@@ -113,8 +114,8 @@ class _Piece:
     forward_at: Callable[[int], Forward]  # the full forward pass at moved point m
 
 
-def _losses(at: Point, pieces: list[_Piece]) -> Iterator[np.ndarray]:
-    """Per piece, (3, M): J, S and the kink flag (0 or 1) at each of its moved points."""
+def _losses(at: Point, pieces: list[_Piece]) -> np.ndarray:
+    """(3, M): J, S and the kink flag (0 or 1) at each moved point of the pieces, in their order."""
     theta = np.concatenate([piece.theta for piece in pieces])  # (M, B, N_c)
     rows = _MovedForward(theta.reshape(-1, theta.shape[-1]), None, _no_forward)  # every point's rows
     log_norm = rows.log_norm.reshape(theta.shape[:2])  # (M, B): Forward.log_norm, in one pass
@@ -124,18 +125,16 @@ def _losses(at: Point, pieces: list[_Piece]) -> Iterator[np.ndarray]:
         for m in range(len(piece.penalty)):
             n = len(data)
             data.append(cross_entropy(_MovedForward(theta[n], log_norm[n], piece.forward_at, m), at.Y))
+    table = np.empty((3, len(theta)))
     penalty = np.concatenate([piece.penalty for piece in pieces])
-    loss = np.array(data) + penalty
+    loss = np.add(data, penalty, out=table[0])
     # J = mean(logsumexp(theta_i) - theta_i . y_i) + L2 cancels: its round-off is relative to its
     # terms, which at confident (trained or blown-up) weights are far larger than J itself
     terms = np.mean(np.abs(log_norm), axis=1) + np.mean(np.abs(np.einsum("mik,ik->mi", theta, at.Y)), axis=1)
     size, bound = np.abs(loss), terms + np.abs(penalty)
-    scale = np.where(bound > size, bound, size)  # max(size, bound) as Python's max: a NaN bound is ignored
-    start = 0
-    for piece in pieces:
-        end = start + len(piece.penalty)
-        yield np.stack([loss[start:end], scale[start:end], piece.crossed])
-        start = end
+    table[1] = np.where(bound > size, bound, size)  # max(size, bound) as Python's max: a NaN bound is ignored
+    table[2] = np.concatenate([piece.crossed for piece in pieces])
+    return table
 
 
 class _MovedForward(Forward):
