@@ -120,11 +120,11 @@ def _losses(at: Point, pieces: list[_Piece]) -> np.ndarray:
     rows = _MovedForward(theta.reshape(-1, theta.shape[-1]), None, _no_forward)  # every point's rows
     log_norm = rows.log_norm.reshape(theta.shape[:2])  # (M, B): Forward.log_norm, in one pass
     cross_entropy = network.cross_entropy  # training's, as it is now (a planted mistake included)
-    data: list[float] = []
-    for piece in pieces:
-        for m in range(len(piece.penalty)):
-            n = len(data)
-            data.append(cross_entropy(_MovedForward(theta[n], log_norm[n], piece.forward_at, m), at.Y))
+    points = [(piece.forward_at, m) for piece in pieces for m in range(len(piece.penalty))]
+    data = [
+        cross_entropy(_MovedForward(logits, norm, forward_at, m), at.Y)
+        for logits, norm, (forward_at, m) in zip(theta, log_norm, points, strict=True)
+    ]
     table = np.empty((3, len(theta)))
     penalty = np.concatenate([piece.penalty for piece in pieces])
     loss = np.add(data, penalty, out=table[0])
