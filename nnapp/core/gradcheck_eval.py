@@ -3,18 +3,25 @@
 A move of one coordinate by +/-eps changes little of the forward pass: W[j, k] and b1[j] change only
 column j of z (by step * X[:, k], or by step), x[i, k] only row i of z (by step * W[:, k]), and U[c, j]
 and b2[c] only column c of theta. So the logits at each moved point are the unmoved ones plus that one
-change carried through ReLU and U (the step is the move the float64 entry really makes,
-fl(p +/- eps) - p), computed for all of a check's moves in a few array operations instead of a forward
-pass each; the directional check's two points are forward passes, evaluated with them.
+change carried through ReLU and U, computed for all of a check's moves in a few array operations
+instead of a forward pass each. The step is the move the float64 entry really makes, fl(p +/- eps) - p,
+and 0 where p is not finite (there fl(p +/- eps) is p: the moved point is the unmoved one). A move whose
+logits come out non-finite this way (inf - inf on the way, say, at diverged weights) is evaluated by a
+full forward pass at the moved point instead, as are the directional check's two points.
 
-What is differenced stays training's loss, looked up in nnapp.core.network at call time, so a mistake
+The logits so computed equal a forward pass's to round-off, not bit for bit: z moved by step * X[:, k]
+is not the matmul's sum. So the kink flag (some z of the rows changed sign) can differ from a forward
+pass's where a moved z lands within round-off of 0; that only moves such a coordinate between "kink"
+(not judged) and "judged", where the loss is smooth to that resolution.
+
+What is differenced is training's loss, looked up in nnapp.core.network at call time, so a mistake
 planted there (nnapp.core.mistakes) is what the check sees:
 - `network.cross_entropy` is called once per moved point, on a Forward of that point: its logits and
   their log_norm (Forward's own, computed for all the points in one pass); X, z and h, which the loss
   does not read, by a full forward pass at that point should it read them;
-- `network.l2_penalty` prices a moved entry: the penalty at the moved point is its value at the unmoved
-  one plus l2_penalty(the moved entry alone) - l2_penalty(the entry before the move), exact for a
-  penalty summed over entries, as L2 is, without summing W and U again for every move.
+- `network.l2_penalty` is called at each moved point of a parameter on the whole parameter set, with
+  that entry moved in place (and put back), whatever form the penalty takes; a move of x leaves the
+  parameters, and so the penalty at the unmoved point, as they are.
 """
 
 from __future__ import annotations
@@ -27,8 +34,11 @@ import numpy as np
 from nnapp.core import network
 from nnapp.core.network import PARAM_NAMES, Forward, Params
 
-# Moves evaluated together are capped so that their stacked arrays hold about this many float64
-# numbers (8 MiB): coords="all" on digits with 4096 hidden units is 2 x 262,144 moves of W.
+# Moves evaluated together are capped so that one copy of their stacked arrays (the (M, B, N_c) logits
+# and (M, B) columns of z) holds about this many float64 numbers (8 MiB); the peak is a few times that,
+# as intermediate arrays of the same shapes coexist (tracemalloc, coords="all": 1.6x to 2.6x on
+# B x D_x x D_h x N_c = 64x64x1024x10, 32x30x256x2, 150x4x64x3): coords="all" on digits with 4096
+# hidden units is 2 x 262,144 moves of W.
 CHUNK_NUMBERS = 1 << 20
 DIRECTION = "direction"  # the name of the directional check's pair of points
 
@@ -74,7 +84,9 @@ def evaluate(
     jobs = [(name, flat[i : i + chunk]) for name, flat in chosen.items() for i in range(0, len(flat), chunk)]
     if direction is not None:
         jobs.append((DIRECTION, np.zeros(1, np.intp)))
-    parts: dict[str, list[np.ndarray]] = {name: [] for name, _ in jobs}
+    parts: dict[str, list[np.ndarray]] = {name: [np.empty((3, 2, 0))] for name in chosen}  # none: none
+    if direction is not None:
+        parts[DIRECTION] = []
     for batch in _batches(jobs, chunk):
         pieces = [_piece(at, name, flat, eps, direction) for name, flat in batch]
         table = _losses(at, pieces)  # (3, M)
@@ -85,7 +97,7 @@ def evaluate(
             start = end
     out = {}
     for name, tables in parts.items():
-        both = tables[0] if len(tables) == 1 else np.concatenate(tables, axis=2)  # (3, 2, P)
+        both = np.concatenate(tables, axis=2)  # (3, 2, P)
         out[name] = Moves(both[0, 0], both[0, 1], both[1, 0], both[1, 1], both[2].any(axis=0))
     return out
 
@@ -185,7 +197,9 @@ def _piece(at: Point, name: str, flat: np.ndarray, eps: float, direction: Params
     original = tensor[index]
     P = len(flat)
     values = np.concatenate([original[:P] + eps, original[P:] - eps])  # fl(p +/- eps): the moved entries
-    theta, crossed = _MOVED_LOGITS[name](at, index, values - original)
+    with np.errstate(invalid="ignore"):  # inf - inf: replaced by 0 just below
+        step = values - original
+    step[~np.isfinite(original)] = 0.0  # fl(inf +/- eps) is inf, NaN +/- eps NaN: the entry does not move
 
     def forward_at(m: int) -> Forward:  # on copies: the unmoved point's arrays are shared by every move
         params, X = dict(at.params), at.X
@@ -193,7 +207,12 @@ def _piece(at: Point, name: str, flat: np.ndarray, eps: float, direction: Params
         moved[tuple(i[m] for i in index)] = values[m]
         return network.forward(params, moved) if name == "x" else network.forward({**params, name: moved}, X)
 
-    return _Piece(theta, crossed, at.penalty + _penalty_changes(at, name, original, values), forward_at)
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite logits are recomputed below
+        theta, crossed = _MOVED_LOGITS[name](at, index, step)
+    for m in np.flatnonzero(~np.isfinite(theta).all(axis=(1, 2))):  # a forward pass there instead
+        fwd = forward_at(int(m))
+        theta[m], crossed[m] = fwd.theta, not np.array_equal(fwd.z > 0, at.mask)
+    return _Piece(theta, crossed, _penalties(at, name, index, values), forward_at)
 
 
 def _direction_piece(at: Point, u: Params, eps: float) -> _Piece:
@@ -209,22 +228,22 @@ def _direction_piece(at: Point, u: Params, eps: float) -> _Piece:
     return _Piece(np.stack([fwd.theta for fwd in forwards]), crossed, penalty, forwards.__getitem__)
 
 
-def _penalty_changes(at: Point, name: str, original: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """l2_penalty(moved entry alone) - l2_penalty(entry before the move), per move: the change of a
-    penalty summed over entries (none for a move of x, which the penalty does not see)."""
+def _penalties(at: Point, name: str, index: tuple[np.ndarray, ...], values: np.ndarray) -> np.ndarray:
+    """network.l2_penalty at each moved point: on the whole parameter set with that one entry moved in
+    place, then put back (a move of x: the unmoved point's penalty, the parameters do not move)."""
     if name == "x":
-        return np.zeros(len(values))
+        return np.full(len(values), at.penalty)
     l2_penalty = network.l2_penalty  # training's, as it is now (a planted mistake included)
-    alone = {n: np.empty((0,) * at.params[n].ndim) for n in PARAM_NAMES}  # every tensor, none of its entries
-    shape = (-1,) + (1,) * at.params[name].ndim  # one entry per move
-
-    def priced(entries: np.ndarray) -> np.ndarray:
-        return np.array(
-            [l2_penalty({**alone, name: entry}, at.weight_decay) for entry in entries.reshape(shape)]
-        )
-
-    before = priced(original[: len(values) // 2])  # the +eps and -eps moves of a coordinate share it
-    return priced(values) - np.concatenate((before, before))
+    tensor, params, weight_decay = at.params[name], at.params, at.weight_decay
+    out = np.empty(len(values))
+    for m, entry in enumerate(zip(*(i.tolist() for i in index), strict=True)):
+        original = tensor[entry]
+        tensor[entry] = values[m]
+        try:
+            out[m] = l2_penalty(params, weight_decay)
+        finally:
+            tensor[entry] = original
+    return out
 
 
 # ---------------------------------------------------------------------- the logits at each moved point
