@@ -5,7 +5,10 @@ what training gives it: one-hot label rows, a Workspace and `out=` arrays holdin
 so a read of a stale entry cannot go unseen), and a batch shorter than the Workspace (as an epoch's
 last batch). It runs in float64 on copies, also for float32 runs: the same code, in float64. The loss
 it differences is `network.cross_entropy + network.l2_penalty`, looked up at call time as well, so a
-mistake planted in the network module (nnapp.core.mistakes) is what the check sees.
+mistake planted in the network module (nnapp.core.mistakes) is what the check sees. The losses at all
+the moved points are evaluated together, from the unmoved forward pass (nnapp.core.gradcheck_eval):
+the same values as a forward pass at each point, to round-off (a kink flag can differ where a moved z
+lands within round-off of 0), with training's penalty called at each moved point.
 
 Error measure (per coordinate), with a = analytic and n = numeric (centred difference):
 
@@ -14,9 +17,9 @@ Error measure (per coordinate), with a = analytic and n = numeric (centred diffe
 A bare relative error |a - n| / max(|a|, |n|) raises false alarms on tiny entries: the centred
 difference carries absolute round-off of about |J| * 1e-16 / eps. Measured over every coordinate of
 every shipped config, at the initial and at the trained weights (eps = 1e-5, float64), and on digits
-with up to 4096 hidden units: max |a - n| = 5.5e-11. On an entry of 1e-6 that is 5e-5 "relative".
-Below |g| = FLOOR the measure becomes absolute: that noise then reads at most 5.5e-11 / FLOOR = 5.5e-8,
-20 times under the default tol of 1e-6. The price is sensitivity on entries far below FLOOR: there an
+with up to 4096 hidden units: max |a - n| = 6.9e-11. On an entry of 1e-6 that is 7e-5 "relative".
+Below |g| = FLOOR the measure becomes absolute: that noise then reads at most 6.9e-11 / FLOOR = 6.9e-8,
+14 times under the default tol of 1e-6. The price is sensitivity on entries far below FLOOR: there an
 absolute error must exceed fail * FLOOR = 1e-7 to fail, which is about what float64 differences with
 eps = 1e-5 can resolve anyway (a floor of 1e-4 would leave only a 2x margin over the noise).
 
@@ -56,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from nnapp.core import network
+from nnapp.core import gradcheck_eval, network
 from nnapp.core.network import PARAM_NAMES, Params, Workspace
 
 FLOOR = 1e-3
@@ -190,31 +193,19 @@ def _stale_workspace(rows: int, d_hidden: int, n_classes: int) -> Workspace:
     return ws
 
 
-def _loss_and_mask(
-    params: Params, X: np.ndarray, Y: np.ndarray, weight_decay: float, ws: Workspace
-) -> tuple[float, float, np.ndarray]:
-    """J as training defines it, the size of what J is computed from (for its round-off) and the
-    ReLU mask z > 0 at these parameters (the mask is a new array)."""
-    fwd = network.forward(params, X, ws)
-    loss = network.cross_entropy(fwd, Y) + network.l2_penalty(params, weight_decay)
-    # J = mean(logsumexp(theta_i) - theta_i . y_i) + L2 cancels: its round-off is relative to its terms,
-    # which at confident (trained or blown-up) weights are far larger than J itself
-    terms = float(np.mean(np.abs(fwd.log_norm)) + np.mean(np.abs(np.einsum("ik,ik->i", Y, fwd.theta))))
-    scale = max(abs(loss), terms + network.l2_penalty(params, abs(weight_decay)))
-    return loss, scale, fwd.z > 0
-
-
 def coordinates(
     name: str, shape: tuple[int, ...], coords: int | None, rng: np.random.Generator
 ) -> np.ndarray:
     """Flat indices to compare: b2 in full, U at least one per class row, else `coords` at random."""
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     if coords is None or coords >= size or name == "b2":
         return np.arange(size)
     if name == "U":
         n_classes, d_hidden = shape
         per_row = np.arange(n_classes) * d_hidden + rng.integers(0, d_hidden, n_classes)
-        rest = np.setdiff1d(np.arange(size), per_row)
+        others = np.ones(size, bool)
+        others[per_row] = False
+        rest = np.flatnonzero(others)  # = np.setdiff1d(np.arange(size), per_row), without its sort
         extra = rng.choice(rest, size=max(0, min(coords - n_classes, len(rest))), replace=False)
         return np.sort(np.concatenate([per_row, extra]))
     return np.sort(rng.choice(size, size=coords, replace=False))
@@ -246,91 +237,60 @@ def check_gradients(
     rng = rng if rng is not None else np.random.default_rng(0)
     (d_hidden, d_in), n_classes = params["W"].shape, params["U"].shape[0]
     # float64 copies, laid out like training's (views of one flat buffer): the caller's arrays are untouched
-    p64 = network.views(
-        np.concatenate([np.asarray(params[n], np.float64).ravel() for n in PARAM_NAMES]),
-        d_in,
-        d_hidden,
-        n_classes,
-    )
+    flat = np.concatenate([np.asarray(params[n], np.float64).ravel() for n in PARAM_NAMES])
+    p64 = network.views(flat, d_in, d_hidden, n_classes)
     X64 = np.array(X, dtype=np.float64)
     Y = one_hot(y, n_classes)
     ws = _stale_workspace(max(batch_rows, len(X64) + 1), d_hidden, n_classes)
-    out = network.views(
-        np.full(network.n_parameters(d_in, d_hidden, n_classes), np.nan), d_in, d_hidden, n_classes
-    )
+    out = network.views(np.full(flat.size, np.nan), d_in, d_hidden, n_classes)
     grads = network.step_gradients(p64, X64, Y, weight_decay, ws, out, input_grad=True)
     # the parameter gradients are read where training reads them, in `out`; dJ/dx is only returned
     analytic = {name: np.array(out[name]) for name in PARAM_NAMES}
     analytic["x"] = np.array(grads["x"], dtype=np.float64)
-    ws_loss = Workspace.new(len(X64), d_hidden, n_classes)  # reused by every loss evaluation
-    _, _, base_mask = _loss_and_mask(p64, X64, Y, weight_decay, ws_loss)
-    at = _Point(p64, X64, Y, weight_decay, ws_loss, base_mask, eps, tol, fail)
-    tensors_by_name = {**p64, "x": X64}
-    results = [
-        _check_tensor(
-            at,
-            name,
-            tensors_by_name[name],
-            analytic[name],
-            coordinates(name, tensors_by_name[name].shape, coords, rng),
-        )
-        for name in TENSORS
-    ]
-
+    at = gradcheck_eval.point(p64, X64, Y, weight_decay)
+    shapes = {**{name: p64[name].shape for name in PARAM_NAMES}, "x": X64.shape}
+    # the random draws in their order: each tensor's coordinates, then the direction
+    chosen = {name: coordinates(name, shapes[name], coords, rng) for name in TENSORS}
+    u = _unit_direction(p64, rng) if directional else None
+    moved = gradcheck_eval.evaluate(at, chosen, eps, u)
+    limits = _Limits(eps, tol, fail)
+    results = [_judge_tensor(name, analytic[name], chosen[name], moved[name], limits) for name in TENSORS]
     direction = None
-    if directional:
-        direction = _directional(p64, X64, Y, weight_decay, analytic, base_mask, eps, tol, fail, rng)
+    if u is not None:
+        slope = sum(float(np.vdot(analytic[name], u[name])) for name in PARAM_NAMES)
+        direction = _judge_direction(slope, moved[gradcheck_eval.DIRECTION], limits)
     return GradcheckReport(results, direction, eps=eps, tol=tol, fail=fail, rows=len(X64))
 
 
 @dataclass(frozen=True)
-class _Point:
-    """Where and how a check differences the loss: float64 copies of the parameters and rows (the
-    per-coordinate checks move one entry of these arrays and put it back), and the thresholds."""
-
-    p64: Params
-    X64: np.ndarray
-    Y: np.ndarray
-    weight_decay: float
-    ws_loss: Workspace
-    base_mask: np.ndarray  # z > 0 at the unmoved point
+class _Limits:
     eps: float
     tol: float
     fail: float
 
-    def loss_and_mask(self) -> tuple[float, float, np.ndarray]:
-        return _loss_and_mask(self.p64, self.X64, self.Y, self.weight_decay, self.ws_loss)
 
-
-def _check_tensor(
-    at: _Point, name: str, tensor: np.ndarray, analytic: np.ndarray, flat_indices: np.ndarray
+def _judge_tensor(
+    name: str, analytic: np.ndarray, flat_indices: np.ndarray, moved: gradcheck_eval.Moves, limits: _Limits
 ) -> TensorCheck:
-    """Compare `analytic` with centred differences of J in the coordinates `flat_indices` of `tensor`
-    (one of at.p64's arrays, or at.X64, moved in place and restored)."""
-    eps, tol, fail = at.eps, at.tol, at.fail
+    """Compare `analytic` with the centred differences of J in the coordinates `flat_indices`."""
+    eps, tol, fail = limits.eps, limits.tol, limits.fail
     checked = kinks = unresolved = nonfinite = 0
     verdicts: list[Verdict] = []
     max_error, noise_max, worst = 0.0, 0.0, None
     shown_error, shown_index = 0.0, None  # over unresolved coordinates too: shown when none resolved
-    for flat_index in flat_indices:
-        index = np.unravel_index(flat_index, tensor.shape)
-        original = tensor[index]
-        tensor[index] = original + eps
-        loss_plus, scale_plus, mask_plus = at.loss_and_mask()
-        tensor[index] = original - eps
-        loss_minus, scale_minus, mask_minus = at.loss_and_mask()
-        tensor[index] = original
-        a = float(analytic[index])
-        crossed = not (np.array_equal(mask_plus, at.base_mask) and np.array_equal(mask_minus, at.base_mask))
-        if crossed and math.isfinite(a):  # a non-finite analytic value is wrong on either branch
+    # Python floats: the same arithmetic as numpy's float64, without its per-element overhead
+    values = analytic.reshape(-1)[flat_indices].tolist()
+    plus, minus = moved.loss_plus.tolist(), moved.loss_minus.tolist()
+    scales = [max(p, m) for p, m in zip(moved.scale_plus.tolist(), moved.scale_minus.tolist(), strict=True)]
+    for n, (flat_index, a) in enumerate(zip(flat_indices.tolist(), values, strict=True)):
+        if moved.crossed[n] and math.isfinite(a):  # a non-finite analytic value is wrong on either branch
             kinks += 1
             continue
-        numeric = (loss_plus - loss_minus) / (2 * eps)
+        numeric = (plus[n] - minus[n]) / (2 * eps)
         error = relative_error(a, numeric)
-        noise = roundoff_bound(a, numeric, max(scale_plus, scale_minus), eps)
-        index_t = tuple(int(i) for i in index)
+        noise = roundoff_bound(a, numeric, scales[n], eps)
         if shown_index is None or error >= shown_error:
-            shown_error, shown_index = error, index_t
+            shown_error, shown_index = error, flat_index
         if math.isfinite(error) and noise > tol:  # round-off could hide or fake an error: not judged
             unresolved += 1
             noise_max = max(noise_max, noise)
@@ -339,40 +299,34 @@ def _check_tensor(
         nonfinite += not math.isfinite(error)
         verdicts.append(verdict_for(error, tol, fail))
         if worst is None or error >= max_error:
-            max_error, worst = error, index_t
+            max_error, worst = error, flat_index
     if unresolved and not checked:
         verdict, max_error, worst = Verdict.UNRELIABLE, shown_error, shown_index
     else:
         verdict = worst_verdict(verdicts)
-    return TensorCheck(name, checked, kinks, max_error, worst, verdict, unresolved, noise_max, nonfinite)
+    worst_index = None if worst is None else tuple(int(i) for i in np.unravel_index(worst, analytic.shape))
+    return TensorCheck(
+        name, checked, kinks, max_error, worst_index, verdict, unresolved, noise_max, nonfinite
+    )
 
 
-def _directional(
-    p64: Params,
-    X64: np.ndarray,
-    Y: np.ndarray,
-    weight_decay: float,
-    analytic: Params,
-    base_mask: np.ndarray,
-    eps: float,
-    tol: float,
-    fail: float,
-    rng: np.random.Generator,
-) -> DirectionalCheck:
+def _unit_direction(p64: Params, rng: np.random.Generator) -> Params:
     u = {name: rng.standard_normal(p64[name].shape) for name in PARAM_NAMES}
     norm = np.sqrt(sum(float(np.vdot(v, v)) for v in u.values()))
-    u = {name: v / norm for name, v in u.items()}
-    slope = sum(float(np.vdot(analytic[name], u[name])) for name in PARAM_NAMES)
-    plus = {name: p64[name] + eps * u[name] for name in PARAM_NAMES}
-    minus = {name: p64[name] - eps * u[name] for name in PARAM_NAMES}
-    ws = Workspace.new(len(X64), p64["W"].shape[0], p64["U"].shape[0])
-    loss_plus, scale_plus, mask_plus = _loss_and_mask(plus, X64, Y, weight_decay, ws)
-    loss_minus, scale_minus, mask_minus = _loss_and_mask(minus, X64, Y, weight_decay, ws)
-    numeric = (loss_plus - loss_minus) / (2 * eps)
-    kink = not (np.array_equal(mask_plus, base_mask) and np.array_equal(mask_minus, base_mask))
+    return {name: v / norm for name, v in u.items()}
+
+
+def _judge_direction(slope: float, moved: gradcheck_eval.Moves, limits: _Limits) -> DirectionalCheck:
+    """grad(J) . u against the centred difference of J along u."""
+    eps = limits.eps
+    numeric = float(moved.loss_plus[0] - moved.loss_minus[0]) / (2 * eps)
+    kink = bool(moved.crossed[0])
     error = relative_error(slope, numeric)
-    noise = roundoff_bound(slope, numeric, max(scale_plus, scale_minus), eps)
+    noise = roundoff_bound(slope, numeric, max(float(moved.scale_plus[0]), float(moved.scale_minus[0])), eps)
     # a kink makes the numeric value meaningless (nothing judged: not a pass), but a non-finite
     # analytic slope is wrong regardless
-    verdict = Verdict.UNRELIABLE if kink and math.isfinite(slope) else verdict_for(error, tol, fail, noise)
+    if kink and math.isfinite(slope):
+        verdict = Verdict.UNRELIABLE
+    else:
+        verdict = verdict_for(error, limits.tol, limits.fail, noise)
     return DirectionalCheck(slope, numeric, error, kink, verdict, noise)
