@@ -577,7 +577,7 @@ def measure_all(quick: bool, repeats: int) -> Measured:
     csv_loading = user_view.measure_csv_loading(3 if quick else 7)
     print(f"CSV loading: {csv_loading.time_ratio:.1f}x np.loadtxt", flush=True)
     boxes = [  # not under threadpool_limits: each process with the threads a user gets
-        user_view.measure_black_box(name, epochs, 2 if quick else 5)
+        user_view.measure_black_box(name, epochs, 2 if quick else 7)
         for name, epochs in user_view.BLACK_BOX_CASES.items()
     ]
     for box in boxes:
