@@ -205,6 +205,17 @@ def test_an_archive_is_the_zip_of_each_arrays_npy_bytes_with_a_fixed_time():
     assert artifacts.arrays_to_npz_bytes(arrays) == expected.getvalue()
 
 
+def test_an_array_past_the_zip_size_limit_is_written_as_zip64_and_reads_back(monkeypatch):
+    """A 2 GiB entry (a model of 268M float64 parameters) needs zip64; the limit is lowered here to 4 kB
+    so that an 8 kB array stands in for it."""
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 4096)
+    flat = np.arange(1000, dtype=np.float64)
+    data = artifacts.arrays_to_npz_bytes({"flat": flat, "small": np.arange(3)})
+    with np.load(io.BytesIO(data)) as loaded:
+        assert loaded["flat"].tobytes() == flat.tobytes()
+        assert loaded["small"].tolist() == [0, 1, 2]
+
+
 def count_writes(monkeypatch) -> dict[str, int]:
     """File name -> how many times the run writes it (every write goes through atomic_write_bytes)."""
     writes: dict[str, int] = {}

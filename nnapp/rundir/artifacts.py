@@ -154,16 +154,23 @@ def new_run_dir(output_dir: str | Path, name: str, now: datetime | None = None) 
     raise ArtifactError(f"output.dir: no free run directory name under {parent}")
 
 
+NPY_HEADER_MAX = 2**20  # far above any .npy header this package writes (a dict of dtype, order, shape)
+
+
 def arrays_to_npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
     """An .npz archive (readable by np.load) whose bytes depend only on the arrays."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for name, value in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_ZIP_TIME)
+            array = np.asarray(value)
             # straight into the archive, not through a copy of each entry (the bytes of writestr: it also
-            # writes through open(), whose header is rewritten with the sizes and CRC once they are known)
-            with archive.open(info, "w") as entry:
-                np.lib.format.write_array(entry, np.asarray(value), allow_pickle=False)
+            # writes through open(), whose header is rewritten with the sizes and CRC once they are known).
+            # open() picks zip64 from the size it is told, 0 here: an entry that may pass the zip limit
+            # (2 GiB) must ask for it, or close() refuses it (writestr knew the size beforehand)
+            large = array.nbytes + NPY_HEADER_MAX > zipfile.ZIP64_LIMIT
+            with archive.open(info, "w", force_zip64=large) as entry:
+                np.lib.format.write_array(entry, array, allow_pickle=False)
     return buffer.getvalue()
 
 
