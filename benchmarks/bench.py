@@ -219,8 +219,10 @@ class Row:
 
     @property
     def floor_ratio(self) -> float:
-        """nnapp's bare steps / the lean floor: the ratio of their medians."""
-        return self.ms["nnapp"] / self.ms["floor"]
+        """nnapp's bare steps / the lean floor: the median of the repeats' ratios. Each repeat runs the two
+        back to back, so a slow spell of this shared machine slows both halves of a pair alike, where
+        it can hit one median and not the other."""
+        return statistics.median(self.floor_ratios)
 
 
 def measure(case: Case, repeats: int, trainers: dict[str, Any]) -> Row:
@@ -609,8 +611,8 @@ def results_head(m: Measured) -> list[str]:
         f"{platform.python_version()}; {versions}. Mean epoch time of a run, median of {m.repeats} "
         "interleaved repeats; µs/step = ms/epoch ÷ steps/epoch; ratios = the other trainer's time ÷ "
         "nnapp's (higher: nnapp faster), "
-        "except bare steps ÷ lean floor (nnapp's time ÷ the floor's: lower is leaner; in brackets the "
-        "lowest and highest ratio of one repeat's pair). "
+        "except bare steps ÷ lean floor (nnapp's time ÷ the floor's, run back to back in each repeat: the "
+        "median of the repeats' ratios, lower is leaner; in brackets the lowest and highest). "
         "How each trainer is timed: the docstring of `benchmarks/bench.py`.",
         "",
         *(
