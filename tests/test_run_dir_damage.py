@@ -114,6 +114,18 @@ def test_every_command_that_uses_the_model_refuses_nan_weights(tmp_path, command
     assert sorted(p.name for p in run_dir.iterdir()) == before
 
 
+@pytest.mark.parametrize("command", [["evaluate"], ["plot"], ["saliency"], ["attack"]])
+def test_weights_too_large_for_training_to_have_saved_are_refused(tmp_path, command):
+    """Finite weights of 1e300 overflow the logits to NaN: a NumPy warning and NaN saliencies before."""
+    from test_run_dir_trust import rewrite_npz
+
+    run_dir = copy_of("flowers_csv", tmp_path)
+    with np.load(run_dir / "model.npz") as archive:
+        rewrite_npz(run_dir / "model.npz", W=archive["W"] * 1e300, U=archive["U"] * 1e300)
+    line = one_error_line(invoke(command[0], run_dir))
+    assert f"{run_dir / 'model.npz'}: the weights are too large for a trained model" in line
+
+
 def test_gradcheck_at_nan_weights_still_reports_a_failed_check(tmp_path, monkeypatch):
     run_dir = copy_of("flowers_csv", tmp_path)
     plant_nan_weight(run_dir)

@@ -91,6 +91,13 @@ class SavedModel:
                 raise ArtifactError(
                     f"{path}: {name} holds a non-finite value (NaN or inf); the model is damaged"
                 )
+        # training's own divergence rule (trainer: ||p||^2 must stay finite in the run's dtype): weights
+        # past it overflow the logits to NaN, which would be scored, explained and attacked as a model
+        if not math.isfinite(float(sum(np.vdot(a, a) for a in self.params.values()))):
+            raise ArtifactError(
+                f"{path}: the weights are too large for a trained model (their squared norm overflows); "
+                "the model is damaged"
+            )
 
     @property
     def input_columns(self) -> list[str]:
