@@ -96,6 +96,19 @@ def test_a_nan_in_the_weights_is_a_failure_never_a_pass(problem):
     assert any(t.nonfinite for t in report.tensors)
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_weights_fail_the_check_without_numpy_warnings(problem, value):
+    import warnings
+
+    params, X, y = problem
+    params["W"][...] = value
+    params["U"][...] = value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning from the passes would raise here
+        report = check_gradients(params, X, y, coords=None)
+    assert report.verdict == gradcheck.Verdict.FAIL
+
+
 def test_a_nan_in_the_analytic_gradient_alone_is_a_failure(problem, monkeypatch):
     real_backward = network.backward
 

@@ -211,6 +211,10 @@ def coordinates(
     return np.sort(rng.choice(size, size=coords, replace=False))
 
 
+# NaN or inf weights (a damaged model given to `nnapp gradcheck --run`, a diverging run) make the passes
+# overflow and subtract inf from inf; the check finds every non-finite value itself and reports it as a
+# failure, so NumPy's RuntimeWarnings would only print a screen of noise above that verdict.
+@np.errstate(over="ignore", invalid="ignore", divide="ignore")
 def check_gradients(
     params: Params,
     X: np.ndarray,
