@@ -15,10 +15,6 @@ SplitOption = Annotated[
 ]
 
 
-def _split_suffix(split: str) -> str:
-    return "" if split == "test" else f"_{split}"  # as evaluate names confusion_<split>.png
-
-
 @command(
     name="saliency",
     epilog=(
@@ -39,17 +35,12 @@ def saliency_command(
     original units, one column per true class) and saliency.png (ranked bars; 8x8 images: one map per
     class) into the run directory (saliency_<split>.* for splits other than test).
     """
-    from nnapp.rundir import artifacts
-    from nnapp.tools.lab_plots import saliency_png
+    from nnapp.tools.lab_outputs import write_saliency
     from nnapp.tools.saliency import saliency
 
     run = read_run(run_dir)
     result = saliency(run, split)
-    png = saliency_png(result, title=run.label)
-    suffix = _split_suffix(split)
-    csv_path, png_path = run.path / f"saliency{suffix}.csv", run.path / f"saliency{suffix}.png"
-    artifacts.atomic_write_text(csv_path, artifacts.csv_text(result.csv_columns(), result.csv_rows()))
-    artifacts.atomic_write_bytes(png_path, png)
+    csv_path, png_path = write_saliency(run, result, split)
     out.print(render.saliency_table(result, split, csv_path))
     out.print(f"wrote {csv_path}, {png_path}", markup=False, soft_wrap=True)
 
@@ -78,24 +69,13 @@ def attack_command(
     units. Writes attack.csv (eps, accuracy_fgsm, accuracy_random), attack.png and, for 8x8 image
     data, attack_examples.png into the run directory (attack_<split>.* for splits other than test).
     """
-    from nnapp.rundir import artifacts
-    from nnapp.tools.attack import CSV_COLUMNS, attack, parse_eps
-    from nnapp.tools.lab_plots import attack_examples_png, attack_png
+    from nnapp.tools.attack import attack, parse_eps
+    from nnapp.tools.lab_outputs import write_attack
 
     eps_values = parse_eps(eps)  # before reading the run: a typo costs nothing
     run = read_run(run_dir)
     result = attack(run, eps_values, split)
-    pictures = {f"attack{_split_suffix(split)}.png": attack_png(result, title=run.label)}
-    if result.examples is not None:
-        pictures[f"attack_examples{_split_suffix(split)}.png"] = attack_examples_png(
-            result.examples, title=run.label
-        )
-    csv_path = run.path / f"attack{_split_suffix(split)}.csv"
-    eps_path = run.path / f"attack_eps{_split_suffix(split)}.csv"
-    artifacts.atomic_write_text(csv_path, artifacts.csv_text(CSV_COLUMNS, result.csv_rows()))
-    artifacts.atomic_write_text(eps_path, artifacts.csv_text(result.eps_columns(), result.eps_rows()))
-    for name, png in pictures.items():
-        artifacts.atomic_write_bytes(run.path / name, png)
+    written = write_attack(run, result, split)
     out.print(render.attack_table(result, split))
     if len(result.feature_names) <= 10:
         largest = max(eps_values)
@@ -106,12 +86,11 @@ def attack_command(
         out.print(f"ε = {largest:g} in original units: {per_feature}", markup=False, soft_wrap=True)
     else:
         out.print(
-            f"ε in each feature's original units (ε × its scale): {eps_path.name}",
+            f"ε in each feature's original units (ε × its scale): {written[1].name}",
             markup=False,
             soft_wrap=True,
         )
-    written = [csv_path.name, eps_path.name, *pictures]
-    out.print(f"wrote {', '.join(written)} in {run.path}", markup=False, soft_wrap=True)
+    out.print(f"wrote {', '.join(p.name for p in written)} in {run.path}", markup=False, soft_wrap=True)
 
 
 @command(
