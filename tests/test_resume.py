@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from _shared import StopAfter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -47,18 +48,6 @@ output:
   plots: false
 """
 STEPS_PER_EPOCH = 6  # 90 training rows of iris in batches of 16
-
-
-class StopAfter(threading.Event):
-    """A stop request that arrives at the n-th time the trainer polls it (after each step and epoch)."""
-
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        self.calls, self.n = 0, n
-
-    def is_set(self) -> bool:
-        self.calls += 1
-        return self.calls >= self.n
 
 
 def metrics_without_timing(run_dir: Path) -> list[dict[str, str]]:

@@ -1,11 +1,11 @@
 """Parameter snapshots (snapshots.npz): the schedule, the size bound, the frames against the weights the
 trainer really had, and resumed runs that keep every frame."""
 
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _shared import StopAfter
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -44,18 +44,6 @@ gradcheck:
 output:
   plots: false
 """
-
-
-class StopAfter(threading.Event):
-    """A stop request that arrives at the n-th time the trainer polls it (after each step and epoch)."""
-
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        self.calls, self.n = 0, n
-
-    def is_set(self) -> bool:
-        self.calls += 1
-        return self.calls >= self.n
 
 
 class EveryEpoch(Callback):

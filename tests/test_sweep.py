@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from _shared import SMALL_SWEEP
 from typer.testing import CliRunner
 
 from nnapp.cli.app import app
@@ -24,22 +25,7 @@ from nnapp.tools.sweep import (
 
 runner = CliRunner()
 
-SMALL = """
-name: small
-seed: 0
-data:
-  dataset: iris
-model:
-  hidden: 8
-train:
-  epochs: 4
-  batch_size: 16
-gradcheck:
-  every: 0
-  coords: 2
-output:
-  plots: false
-"""
+SMALL = SMALL_SWEEP
 
 
 @pytest.fixture
