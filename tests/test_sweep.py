@@ -421,3 +421,16 @@ def test_a_sweep_directory_inside_a_run_directory_is_refused_and_the_run_is_unto
     assert f"is inside the run directory {run_dir}" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert sorted(p.name for p in run_dir.iterdir()) == before
+
+
+def test_matplotlib_is_preloaded_in_a_thread_the_interpreter_waits_for_at_exit(config, tmp_path):
+    """The interpreter must join it before finalizing: a daemon thread still loading matplotlib's C++
+    extensions when a SIGTERM'd sweep exits is the likely cause of one abort (SIGABRT) seen instead of 130."""
+    from nnapp.tools.sweep import plan_sweep
+    from nnapp.tools.sweep.outputs import preload_drawing
+
+    plan = plan_sweep(config, ["optim.lr=0.05,0.5"], None, tmp_path / "sweep")
+    thread = preload_drawing(plan)
+    assert thread is not None and not thread.daemon
+    thread.join(timeout=60)
+    assert not thread.is_alive()

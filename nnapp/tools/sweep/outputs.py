@@ -24,12 +24,21 @@ SWEEP_COLUMNS_AFTER_KEYS = (
 )
 
 
-def preload_drawing(plan: SweepPlan) -> None:
+def preload_drawing(plan: SweepPlan) -> threading.Thread | None:
     """Import matplotlib (about a second) in a background thread while the points train, so that
-    sweep.png does not wait for it at the end. Only when there is a picture to draw."""
-    if plan.axes and plan.tasks:
-        modules = ("matplotlib.figure", "matplotlib.backends.backend_agg")
-        threading.Thread(target=lambda: [importlib.import_module(m) for m in modules], daemon=True).start()
+    sweep.png does not wait for it at the end. Only when there is a picture to draw.
+
+    Not a daemon thread: the interpreter waits for the import (at most about a second) before it
+    finalizes, instead of tearing down under a thread that may be loading matplotlib's C++ extensions.
+    A sweep SIGTERM'd early once aborted (SIGABRT, "terminate called without an active exception")
+    instead of exiting 130, and this thread was the only other one alive in it (the likely cause; the
+    abort did not reproduce in 52 tries)."""
+    if not (plan.axes and plan.tasks):
+        return None
+    modules = ("matplotlib.figure", "matplotlib.backends.backend_agg")
+    thread = threading.Thread(target=lambda: [importlib.import_module(m) for m in modules], daemon=False)
+    thread.start()
+    return thread
 
 
 def sweep_csv(rows: Sequence[Row], axes: Sequence[Axis]) -> str:
