@@ -1,6 +1,6 @@
 """The epoch meter's shortcuts give network.py's and numpy's own numbers bit for bit: its backward pass
-(which starts from the loss's softmax) against network.backward, its row maxima against np.max, its
-mean against np.mean."""
+(network.backward given the softmax the loss computed) against network.backward computing the softmax
+itself, its row maxima against np.max, its mean against np.mean."""
 
 import math
 

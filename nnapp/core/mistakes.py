@@ -171,6 +171,7 @@ def wrong_backward(
     weight_decay: float = 0.0,
     input_grad: bool = True,
     out: Params | None = None,
+    y_hat: np.ndarray | None = None,
 ) -> Params:
     """`network.backward` with the one mistake `mistake` in it (same arguments, same out= contract)."""
     U, W = params["U"], params["W"]
@@ -180,7 +181,7 @@ def wrong_backward(
     Y = y if y.ndim == 2 else np.eye(U.shape[0], dtype=fwd.theta.dtype)[y]  # one-hot (B, N_c)
 
     # (1) delta1 = (y_hat - y) / B                                                      (B, N_c)
-    delta1 = softmax(fwd.theta, out=ws.delta1)
+    delta1 = softmax(fwd.theta, out=ws.delta1) if y_hat is None else y_hat
     if mistake == "forgot_minus_y":
         pass
     elif mistake == "y_minus_y_hat":

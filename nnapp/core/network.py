@@ -179,12 +179,14 @@ def backward(
     weight_decay: float = 0.0,
     input_grad: bool = True,
     out: Params | None = None,
+    y_hat: np.ndarray | None = None,
 ) -> Params:
     """Gradients of the batch-mean loss (plus L2) by the derived formulas of docs/gradients.md.
 
     `y` holds class indices (B,) or one-hot rows (B, N_c). `out`, if given, holds arrays (e.g. views of
     one flat buffer) to write the parameter gradients into; delta1 and delta2 go into `fwd.ws`.
-    `input_grad=False` skips dJ/dX, which training does not need.
+    `input_grad=False` skips dJ/dX, which training does not need. `y_hat`: softmax(theta) in
+    `fwd.ws.delta1`, from a caller that computed it already (the epoch record's loss); else computed here.
     """
     U, W = params["U"], params["W"]
     B = len(y)
@@ -192,7 +194,7 @@ def backward(
     grads: Params = out if out is not None else {}
 
     # (1) delta1 = dJ/dtheta = (y_hat - y)^T per example; mean loss => divided by B   (B, N_c)
-    delta1 = softmax(fwd.theta, out=ws.delta1)
+    delta1 = softmax(fwd.theta, out=ws.delta1) if y_hat is None else y_hat
     if y.ndim == 2:
         delta1 -= y  # y given one-hot, (B, N_c): Delta1 = (Y_hat - Y) / B (docs/gradients.md)
     else:

@@ -5,9 +5,9 @@ rows) serves both splits' loss and accuracy; one backward pass over the training
 full-data gradient, its per-tensor norms and, in `Workspace.active` (z > 0), the dead and active
 hidden units. After construction nothing that grows with the data is allocated per epoch.
 
-The backward pass is `full_gradient`, network.backward's arithmetic op for op (a test holds them
-equal bit for bit) but starting from the row maxima, exponentials and row sums that the loss has
-already computed: the softmax is not evaluated twice. The per-epoch record costs as much as an
+The backward pass is network.backward, given the softmax that the loss's exponentials and row sums
+already make (a test holds it equal bit for bit to network.backward computing it): the softmax is not
+evaluated twice. The per-epoch record costs as much as an
 epoch's steps over the training rows plus a forward pass over the validation rows (the steps'
 per-call overhead aside), so this arithmetic, not its Python, is what remains of it.
 """
@@ -64,34 +64,6 @@ def row_max(theta: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
-def full_gradient(
-    params: network.Params,
-    fwd: network.Forward,
-    exp_shifted: np.ndarray,
-    row_sum: np.ndarray,
-    Y: np.ndarray,
-    weight_decay: float,
-    out: network.Params,
-    decayed: network.Params,
-) -> None:
-    """network.backward(params, fwd, Y, weight_decay, input_grad=False, out=out) for one-hot `Y`, given
-    exp(theta - rowmax) (`exp_shifted`, in fwd.ws.delta1) and its row sums: the softmax the loss has
-    computed already. `decayed` holds arrays of W's and U's shapes for lambda W and lambda U."""
-    U, W, ws = params["U"], params["W"], fwd.ws
-    delta1 = np.divide(exp_shifted, row_sum[:, None], out=ws.delta1)  # y_hat = softmax(theta)
-    delta1 -= Y
-    delta1 /= len(Y)
-    np.matmul(delta1.T, fwd.h, out=out["U"])
-    np.matmul(ws.ones, delta1, out=out["b2"])
-    delta2 = np.matmul(delta1, U, out=ws.delta2)
-    delta2 *= np.greater(fwd.z, 0, out=ws.active)
-    np.matmul(delta2.T, fwd.X, out=out["W"])
-    np.matmul(ws.ones, delta2, out=out["b1"])
-    if weight_decay != 0.0:
-        out["W"] += np.multiply(weight_decay, W, out=decayed["W"])
-        out["U"] += np.multiply(weight_decay, U, out=decayed["U"])
-
-
 class EpochMeter:
     """Measures EpochRecords for one run's training and validation rows (see the module docstring)."""
 
@@ -128,17 +100,16 @@ class EpochMeter:
         # views taken once: each slice or [:, None] costs a Python-level call per epoch
         n = self.n
         self.theta_flat, self.exp_train = self.ws.theta.reshape(-1), self.ws.delta1[:n]
-        self.row_max_col, self.sum_train = self.row_max[:, None], self.row_sum[:n]
+        self.row_max_col, self.sum_train_col = self.row_max[:, None], self.row_sum[:n, None]
         self.loss_train, self.loss_val = self.row_loss[:n], self.row_loss[n:]
         self.correct_train, self.correct_val = self.correct[:n], self.correct[n:]
         shapes = network.param_shapes(*dims)
         self.delta = {name: np.empty(shapes[name], dtype) for name in ("W", "U")}
-        self.decayed = {name: np.empty(shapes[name], dtype) for name in ("W", "U")}
 
     def losses(self, params: network.Params) -> tuple[float, float, float, float]:
         """(train cross-entropy, train accuracy, val cross-entropy, val accuracy) from one forward
         pass over both splits: CE_i = logsumexp(theta_i) - theta[i, y_i], never log(y_hat).
-        Leaves exp(theta - rowmax) in ws.delta1 and its row sums in row_sum, for full_gradient."""
+        Leaves exp(theta - rowmax) in ws.delta1 and its row sums in row_sum, for the backward pass."""
         ws = self.ws
         network.forward(params, self.X_all, ws)
         theta, scratch, row = ws.theta, ws.delta1, self.row_loss
@@ -174,12 +145,12 @@ class EpochMeter:
         train_ce, train_acc, val_ce, val_acc = self.losses(params)
         l2 = network.l2_penalty(params, self.weight_decay)
         fwd = self.train_fwd
-        full_gradient(
-            params, fwd, self.exp_train, self.sum_train, self.Y_train, self.weight_decay, grads, self.decayed
-        )
+        # y_hat = exp(theta - rowmax) / its row sums, from the loss's own, in place in ws.delta1
+        y_hat = np.divide(self.exp_train, self.sum_train_col, out=self.exp_train)
+        network.backward(params, fwd, self.Y_train, self.weight_decay, False, grads, y_hat=y_hat)
         sq_W, sq_b1 = float(np.vdot(grads["W"], grads["W"])), float(np.vdot(grads["b1"], grads["b1"]))
         sq_U, sq_b2 = float(np.vdot(grads["U"], grads["U"])), float(np.vdot(grads["b2"], grads["b2"]))
-        # full_gradient wrote z > 0 over the training rows into the Workspace
+        # backward wrote z > 0 over the training rows into the Workspace
         dead_frac, active_frac = unit_activity(fwd.ws.active, self.unit_seen)
         ratio_W = ratio_U = 0.0  # epoch 0: no step has moved the weights yet
         if before_last_step is not None:
