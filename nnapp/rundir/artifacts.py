@@ -24,7 +24,7 @@ from nnapp import __version__
 from nnapp.core.network import PARAM_NAMES, Params
 from nnapp.errors import ArtifactError
 from nnapp.rundir.runfiles import MAX_RUN_TABLE_BYTES, read_run_text
-from nnapp.training.records import METRIC_COLUMNS, EpochRecord, GradcheckRecord
+from nnapp.training.records import GradcheckRecord
 
 GRADCHECK_COLUMNS = ("epoch", "when", "tensor", "checked", "kinks", "max_error", "verdict")
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # np.savez stamps the current time; a fixed one keeps bytes stable
@@ -316,10 +316,6 @@ def csv_line(values: Iterable[Any]) -> str:
 
 def _format(value: Any) -> Any:
     return repr(value) if isinstance(value, float) else value  # repr: shortest round-trip form
-
-
-def write_metrics(path: Path, history: Iterable[EpochRecord]) -> None:
-    atomic_write_text(path, csv_text(METRIC_COLUMNS, (r.row() for r in history)))
 
 
 def gradcheck_rows(checks: Iterable[GradcheckRecord]) -> list[dict[str, Any]]:

@@ -141,7 +141,7 @@ class _Encoded:
         )
 
     def metrics_text(self, n: int) -> str:
-        """metrics.csv of the first n epochs, as artifacts.write_metrics writes it."""
+        """metrics.csv of the first n epochs: csv_text(METRIC_COLUMNS, rows), from rows encoded once."""
         return self.metrics_header + "".join(self.metric_lines[:n])
 
 

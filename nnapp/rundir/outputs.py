@@ -29,12 +29,12 @@ def write_run(
     started_at: datetime,
     data_hash: DataFingerprint,
     notes: list[str],
-    metrics_csv: str | None = None,
+    metrics_csv: str,
 ) -> RunSummary:
     """Write every file of the run from `result`; returns what summary.json holds.
 
-    `metrics_csv`: metrics.csv's text, from a caller that has its rows encoded already (the checkpoint
-    writer: encoding 3000 epochs' rows again costs 48 ms)."""
+    `metrics_csv`: metrics.csv's text, from the checkpoint writer, which has encoded its rows already
+    (encoding 3000 epochs' rows again costs 48 ms)."""
     cfg = loaded.config
     classes = [str(c) for c in data.classes]
     test = score(result.params, data.X_test, data.y_test, classes, "test split")
@@ -49,10 +49,7 @@ def write_run(
         run_key=run_key(cfg),
     )
     model.save(run_dir / "model.npz")
-    if metrics_csv is None:
-        artifacts.write_metrics(run_dir / "metrics.csv", result.history)
-    else:
-        artifacts.atomic_write_text(run_dir / "metrics.csv", metrics_csv)
+    artifacts.atomic_write_text(run_dir / "metrics.csv", metrics_csv)
     artifacts.write_gradcheck(run_dir / "gradcheck.csv", result.checks)
     summary = _summary(loaded, data, result, started_at, data_hash, notes, test.log_loss, test.accuracy)
     write_summary(run_dir, summary)
