@@ -4,7 +4,7 @@ features, first-layer weights as images."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from nnapp.rundir.plots.base import (
@@ -165,6 +165,17 @@ def _panel_grid(count: int) -> tuple[int, int]:
     return math.ceil(count / cols), cols
 
 
+def _unit_panels(axes: Any, shown: int) -> Iterator[tuple[int, Any]]:
+    """The grid's panels, without ticks: the first `shown` with their unit's index; the rest blanked."""
+    for j, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if j < shown:
+            yield j, ax
+        else:
+            ax.set_axis_off()
+
+
 def _signed(value: float) -> str:
     return f"{value:+.1f}".replace("-", "−")
 
@@ -216,12 +227,7 @@ def hidden_units_figure(
     on = vmax * 1e-9  # any positive activation is "on"
     colours = _class_colours(len(classes))
     image = None
-    for j, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if j >= shown:
-            ax.set_axis_off()
-            continue
+    for j, ax in _unit_panels(axes, shown):
         image = ax.imshow(
             activations[j], origin="lower", extent=extent, aspect="auto", cmap=cmap, vmin=on, vmax=vmax
         )
@@ -276,12 +282,7 @@ def weight_images_figure(W: Any, shape: tuple[int, int], unseen: Any = None, tit
 
     cmap = colormaps["RdBu_r"].with_extremes(bad="#b0b0b0")
     image = None
-    for j, ax in enumerate(axes.flat):
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if j >= shown:
-            ax.set_axis_off()
-            continue
+    for j, ax in _unit_panels(axes, shown):
         picture = np.ma.masked_array(W[j].reshape(shape), mask=mask)
         image = ax.imshow(picture, cmap=cmap, vmin=-vmax, vmax=vmax, interpolation="nearest")
         ax.set_title(f"unit {j}", fontsize=7, pad=2)
