@@ -162,30 +162,40 @@ def test_resuming_with_more_epochs_keeps_the_earlier_frames_and_the_bound(write_
     assert after.flat[0].tobytes() == before.flat[0].tobytes()
 
 
-def test_the_file_is_written_with_each_checkpoint_and_holds_every_frame_up_to_it(write_config, monkeypatch):
-    """Not once per frame (about 1 ms each), but never behind the checkpoint a resume starts from."""
+def spy_on_writes(monkeypatch) -> tuple[list[int], list[tuple[int, list[int] | None]]]:
+    """Each snapshots.npz write (its last frame) and each checkpoint write (its epoch, and the frames the
+    snapshots file held at that moment: None before there was one), in the order they happen."""
     from nnapp.rundir import checkpoint, snapshots
 
-    writes, seen = [], []
+    frames_written: list[int] = []
+    checkpoints: list[tuple[int, list[int] | None]] = []
+    where: list[Path] = []
     real_save, real_archive = snapshots.save_snapshots, checkpoint._archive
 
     def save(run_dir, kept):
-        writes.append(int(kept.epochs[-1]))
+        where[:] = [Path(run_dir)]
+        frames_written.append(int(kept.epochs[-1]))
         real_save(run_dir, kept)
 
     def archive(saved, encoded, info):
-        seen.append((saved.epoch, load_snapshots(saved_dir[0]).epochs.tolist()))
+        checkpoints.append((saved.epoch, load_snapshots(where[0]).epochs.tolist() if where else None))
         return real_archive(saved, encoded, info)
-
-    saved_dir: list[Path] = []
-    real_init = checkpoint.CheckpointWriter.__init__
-
-    def every_epoch_writer(self, run_dir, info, **kwargs):  # a clock that always says "time to write"
-        saved_dir[:] = [Path(run_dir)]
-        real_init(self, run_dir, info, **{**kwargs, "interval": 0.0, "clock": lambda: 0.0})
 
     monkeypatch.setattr(snapshots, "save_snapshots", save)
     monkeypatch.setattr(checkpoint, "_archive", archive)
+    return frames_written, checkpoints
+
+
+def test_the_file_is_written_with_each_checkpoint_and_holds_every_frame_up_to_it(write_config, monkeypatch):
+    """Not once per frame (about 1 ms each), but never behind the checkpoint a resume starts from."""
+    from nnapp.rundir import checkpoint
+
+    writes, seen = spy_on_writes(monkeypatch)
+    real_init = checkpoint.CheckpointWriter.__init__
+
+    def every_epoch_writer(self, run_dir, info, **kwargs):  # a clock that always says "time to write"
+        real_init(self, run_dir, info, **{**kwargs, "interval": 0.0, "clock": lambda: 0.0})
+
     monkeypatch.setattr(checkpoint.CheckpointWriter, "__init__", every_epoch_writer)
     run_experiment(load_config(write_config(SMALL)))
     frames = schedule(90)
@@ -196,21 +206,7 @@ def test_the_file_is_written_with_each_checkpoint_and_holds_every_frame_up_to_it
 
 
 def test_frames_between_checkpoints_are_not_written_one_by_one(write_config, monkeypatch):
-    from nnapp.rundir import checkpoint, snapshots
-
-    counts = {"snapshots": 0, "checkpoint": 0}
-    real_save, real_archive = snapshots.save_snapshots, checkpoint._archive
-
-    def save(run_dir, kept):
-        counts["snapshots"] += 1
-        real_save(run_dir, kept)
-
-    def archive(saved, encoded, info):
-        counts["checkpoint"] += 1
-        return real_archive(saved, encoded, info)
-
-    monkeypatch.setattr(snapshots, "save_snapshots", save)
-    monkeypatch.setattr(checkpoint, "_archive", archive)
+    writes, checkpoints = spy_on_writes(monkeypatch)
     outcome = run_experiment(load_config(write_config(SMALL)))
     assert len(load_snapshots(outcome.run_dir).epochs) == len(schedule(90)) > 30
-    assert counts["snapshots"] <= counts["checkpoint"] + 1  # + the frames after the last checkpoint
+    assert len(writes) <= len(checkpoints) + 1  # + the frames after the last checkpoint
