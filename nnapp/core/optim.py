@@ -30,9 +30,12 @@ def sgd_init(flat_params: np.ndarray) -> SGDState:
     return SGDState(velocity=np.zeros_like(flat_params))
 
 
-def clip_by_norm(grad: np.ndarray, max_norm: float | None) -> float:
-    """Scale grad in place so that ||grad|| <= max_norm; return the norm before clipping."""
-    norm = float(np.sqrt(grad.dot(grad)))  # ndarray.dot: np.dot's BLAS call without its dispatch
+def clip_by_norm(grad: np.ndarray, max_norm: float | None, squared_norm: float | None = None) -> float:
+    """Scale grad in place so that ||grad|| <= max_norm; return the norm before clipping.
+    `squared_norm`: grad . grad, from a caller that has computed it already (the trainer's check)."""
+    if squared_norm is None:
+        squared_norm = grad.dot(grad)  # ndarray.dot: np.dot's BLAS call without its dispatch
+    norm = float(np.sqrt(squared_norm))
     if max_norm is not None and norm > max_norm:
         grad *= max_norm / norm
     return norm

@@ -186,10 +186,11 @@ class _Run:
             # A non-finite loss makes Y_hat, hence the gradient, non-finite: one BLAS pass over the
             # gradient (||g||^2, finite exactly when the norm is) finds it, sparing the hot loop a separate
             # loss evaluation per step.
-            if not math.isfinite(grad.dot(grad)):
+            squared_norm = grad.dot(grad)
+            if not math.isfinite(squared_norm):
                 return self.diverged(_divergence_message("gradient norm", epoch, step, o.lr)), step
-            if clip_norm is not None:
-                clip_by_norm(grad, clip_norm)
+            if clip_norm is not None:  # from the same ||g||^2: one pass over the gradient either way
+                clip_by_norm(grad, clip_norm, squared_norm)
             prev[...] = flat  # restored if this step diverges (np.copyto does the same, with more overhead)
             sgd_step(flat, grad, sgd, lr, momentum, nesterov)
             # A non-finite parameter need not make the next loss non-finite (a -inf weight behind a
