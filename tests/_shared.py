@@ -1,8 +1,44 @@
-"""Small pieces more than one test module needs: a stop request on a count, a sweepable config."""
+"""The tests' shared helpers, in one place: the TINY config, a sweepable config, a stop request on a
+count, and trained runs made once per session (tiny ones for evaluate/predict/gradcheck/plot, full ones for
+the teaching-lab tests). Fixtures live in conftest.py.
+
+FGSM's lesson needs a model that has learnt something: digits and breast_cancer are trained in full with
+their shipped configs (gradient checks and pictures off, which changes no weight).
+"""
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
+import tempfile
 import threading
+from pathlib import Path
+
+from nnapp.config import load_config
+from nnapp.rundir.experiment import run_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOWERS = ROOT / "data" / "flowers.csv"
+_BASE = Path(tempfile.mkdtemp(prefix="nnapp-test-runs-"))
+atexit.register(shutil.rmtree, _BASE, ignore_errors=True)
+
+# A config that trains in a blink: iris, 6 epochs, 8 hidden units, checks every 2 epochs. add output.dir
+# (the write_config fixture does).
+TINY = """
+name: tiny
+seed: 3
+data:
+  dataset: iris
+model:
+  hidden: 8
+train:
+  epochs: 6
+  batch_size: 16
+gradcheck:
+  every: 2
+  coords: 3
+"""
 
 
 class StopAfter(threading.Event):
@@ -34,3 +70,37 @@ gradcheck:
 output:
   plots: false
 """
+
+# The shipped configs shortened to a few epochs, as `trained` runs them
+SHORTENED = {
+    "iris": ["train.epochs=3"],
+    "moons": ["train.epochs=3", "data.n_samples=120"],
+    "flowers_csv": ["train.epochs=3", f"data.path={FLOWERS}"],
+}
+
+
+@functools.cache
+def trained(name: str) -> Path:
+    """The run directory of configs/<name>.yaml trained for a few epochs (never modify it in a test)."""
+    overrides = [*SHORTENED[name], f"output.dir={_BASE / 'shared'}"]
+    return run_experiment(load_config(ROOT / "configs" / f"{name}.yaml", overrides)).run_dir
+
+
+def copy_of(name: str, tmp_path: Path) -> Path:
+    """A private copy of a trained run, for tests that change or write into the run directory."""
+    target = tmp_path / name
+    shutil.copytree(trained(name), target)
+    return target
+
+
+@functools.cache
+def trained_full(name: str) -> Path:
+    """The run directory of configs/<name>.yaml trained in full (never modify it in a test)."""
+    overrides = ["gradcheck.enabled=false", "output.plots=false", f"output.dir={_BASE / 'full'}"]
+    return run_experiment(load_config(ROOT / "configs" / f"{name}.yaml", overrides)).run_dir
+
+
+def copy_of_full(name: str, tmp_path: Path) -> Path:
+    target = tmp_path / name
+    shutil.copytree(trained_full(name), target)
+    return target

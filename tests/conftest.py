@@ -1,4 +1,5 @@
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -17,32 +18,41 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+CHECKOUT_RUNS = Path(__file__).resolve().parents[1] / "runs"
+
+
+def with_output_dir(body: str, runs: Path) -> str:
+    """`body` with output.dir set to `runs` unless it names a directory itself: an `output:` block that
+    only sets plots would otherwise send the run to ./runs, the checkout's own."""
+    if re.search(r"^\s+dir:|^output:\s*\{[^}]*\bdir:", body, re.MULTILINE):
+        return body
+    if re.search(r"^output:\s*\{", body, re.MULTILINE):
+        return re.sub(r"^output:\s*\{", f"output: {{dir: '{runs}', ", body, count=1, flags=re.MULTILINE)
+    if re.search(r"^output:\s*$", body, re.MULTILINE):
+        return re.sub(r"^output:\s*$", f"output:\n  dir: {runs}", body, count=1, flags=re.MULTILINE)
+    return body + f"\noutput:\n  dir: {runs}\n"
+
+
 @pytest.fixture
 def write_config(tmp_path: Path):
     """Write a YAML config into tmp_path (runs go to tmp_path/runs) and return its path."""
 
     def write(text: str, name: str = "config.yaml") -> Path:
         path = tmp_path / name
-        body = textwrap.dedent(text)
-        if "output:" not in body:
-            body += f"\noutput:\n  dir: {tmp_path / 'runs'}\n"
-        path.write_text(body)
+        path.write_text(with_output_dir(textwrap.dedent(text), tmp_path / "runs"))
         return path
 
     return write
 
 
-TINY = """
-name: tiny
-seed: 3
-data:
-  dataset: iris
-model:
-  hidden: 8
-train:
-  epochs: 6
-  batch_size: 16
-gradcheck:
-  every: 2
-  coords: 3
-"""
+def _run_names() -> set[str]:
+    return set(os.listdir(CHECKOUT_RUNS)) if CHECKOUT_RUNS.is_dir() else set()
+
+
+@pytest.fixture(autouse=True)
+def no_run_in_the_checkout():
+    """Tests write runs only under temporary directories: the checkout's runs/ is the user's."""
+    before = _run_names()
+    yield
+    added = _run_names() - before
+    assert not added, f"a test wrote {sorted(added)} into {CHECKOUT_RUNS}: give its config an output.dir"

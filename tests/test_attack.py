@@ -5,8 +5,7 @@ import io
 
 import numpy as np
 import pytest
-from _lab_runs import copy_of_full, trained_full
-from _runs import copy_of, trained
+from _shared import copy_of, copy_of_full, trained, trained_full
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner

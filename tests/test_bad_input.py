@@ -206,7 +206,7 @@ CASES = [
     csv_case(
         "csv-values-overflow-standardization",
         GOOD_CSV.replace("\n0,", "\n1e308,").replace("\n1,", "\n-1e308,"),
-        "column(s) 'a' cannot be standardized",
+        "column(s) 'a' cannot be scaled",
     ),
     csv_case("csv-not-utf8", b"a,y\n\xff,p\n", "cannot read the CSV"),
     Case(
@@ -477,7 +477,7 @@ def _snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
 def test_every_command_refuses_bad_input_with_one_line_and_writes_nothing(
     case: CommandCase, tmp_path, monkeypatch
 ):
-    from _runs import ROOT, copy_of
+    from _shared import ROOT, copy_of
 
     from nnapp.cli.app import app
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 import yaml
-from conftest import TINY
+from _shared import TINY
 from typer.testing import CliRunner
 
 from nnapp import __version__

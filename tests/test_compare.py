@@ -17,7 +17,7 @@ from nnapp.tools.compare import comparable_config, compare, sklearn_settings
 from nnapp.training.trainer import train
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
-TINY = ["train.epochs=3", "model.hidden=8"]
+QUICK = ["train.epochs=3", "model.hidden=8"]
 
 
 def _cfg(**optim) -> Config:
@@ -92,13 +92,13 @@ def test_float32_compares_too():
 
 
 def test_cli_prints_both_columns_and_the_speed_ratio():
-    result = CliRunner().invoke(app, ["compare", str(CONFIGS / "iris.yaml"), *TINY])
+    result = CliRunner().invoke(app, ["compare", str(CONFIGS / "iris.yaml"), *QUICK])
     assert result.exit_code == 0, result.output
     assert "scikit-learn" in result.output and "as fast" in result.output and "test accuracy" in result.output
 
 
 def test_cli_refuses_a_schedule_scikit_learn_lacks_with_exit_code_2():
-    result = CliRunner().invoke(app, ["compare", str(CONFIGS / "iris.yaml"), *TINY, "optim.schedule=step"])
+    result = CliRunner().invoke(app, ["compare", str(CONFIGS / "iris.yaml"), *QUICK, "optim.schedule=step"])
     assert result.exit_code == 2
     assert "override 'optim.schedule=step'" in result.output and "Traceback" not in result.output
 
@@ -122,7 +122,7 @@ def test_train_loss_is_shown_at_nnapps_best_and_last_epochs_and_at_scikit_learns
 
 
 def test_cli_labels_which_epoch_each_train_loss_is_from():
-    result = CliRunner().invoke(app, ["compare", str(CONFIGS / "iris.yaml"), *TINY], terminal_width=200)
+    result = CliRunner().invoke(app, ["compare", str(CONFIGS / "iris.yaml"), *QUICK], terminal_width=200)
     assert result.exit_code == 0, result.output
     best = next(line for line in result.output.splitlines() if "train loss (CE), best-val epoch" in line)
     last = next(line for line in result.output.splitlines() if "train loss (CE), last epoch" in line)
@@ -133,7 +133,7 @@ def test_cli_labels_which_epoch_each_train_loss_is_from():
 def test_a_diverging_learning_rate_is_a_diverged_column_and_exit_3_never_a_traceback():
     result = CliRunner().invoke(
         app,
-        ["compare", str(CONFIGS / "iris.yaml"), *TINY, "train.epochs=20", "optim.lr=1000"],
+        ["compare", str(CONFIGS / "iris.yaml"), *QUICK, "train.epochs=20", "optim.lr=1000"],
         terminal_width=200,
     )
     assert result.exit_code == 3, result.output

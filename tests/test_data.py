@@ -41,7 +41,7 @@ def test_csv_string_labels_are_encoded_and_kept_for_display():
 
 
 def test_categorical_columns_are_one_hot_encoded():
-    data = load_dataset(flowers(standardize=False), seed=0)
+    data = load_dataset(flowers(scaling="none"), seed=0)
     assert data.feature_names[-3:] == ["garden=east", "garden=north", "garden=south"]
     np.testing.assert_array_equal(data.X_train[:, -3:].sum(axis=1), 1.0)
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from _runs import copy_of, trained
+from _shared import copy_of, trained
 
 from nnapp.config import config_from_mapping
 from nnapp.core import network

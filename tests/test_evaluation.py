@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 import numpy as np
 import pytest
-from _runs import FLOWERS, copy_of, trained
+from _shared import FLOWERS, copy_of, trained
 
 from nnapp.core.network import predict_proba
 from nnapp.errors import ChoiceError, NnappError

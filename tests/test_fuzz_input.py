@@ -57,7 +57,7 @@ SECTIONS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "missing": either(st.sampled_from(["error", "drop"]), st.just("skip")),
         "test_size": either(floats(0.1, 0.3), floats(-0.5, 1.5)),
         "val_size": either(floats(0.1, 0.3), floats(-0.5, 1.5)),
-        "standardize": either(st.booleans()),
+        "scaling": either(st.sampled_from(["standard", "minmax", "maxabs", "none"]), st.just("z")),
         "n_samples": either(st.integers(30, 120), st.integers(-5, 40) | st.just(10**9)),
         "noise": either(floats(0, 0.5), floats(-1, 0)),
         "n_features": either(st.integers(1, 6), st.integers(-1, 0) | st.just(10**6)),
@@ -348,7 +348,7 @@ def predict_csvs(draw: st.DrawFn) -> str:
 @FUZZ_SETTINGS
 @given(text=predict_csvs())
 def test_predict_gives_one_row_per_data_row_in_order_or_one_line_naming_the_file(text, tmp_path_factory):
-    from _runs import trained
+    from _shared import trained
 
     from nnapp.cli.app import app
 

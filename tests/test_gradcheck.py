@@ -235,7 +235,7 @@ def test_console_and_summary_json_report_the_same_max_error(write_config, tmp_pa
     import json
     import re
 
-    from conftest import TINY
+    from _shared import TINY
     from typer.testing import CliRunner
 
     from nnapp.cli.app import app

@@ -5,7 +5,7 @@ import io
 
 import numpy as np
 import pytest
-from _runs import FLOWERS, ROOT, copy_of, trained
+from _shared import FLOWERS, ROOT, copy_of, trained
 from typer.testing import CliRunner
 
 from nnapp.cli.app import app

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from _runs import ROOT
+from _shared import ROOT
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -148,7 +148,7 @@ def test_a_loss_non_finite_at_once_is_exit_2_in_one_line_and_writes_nothing(tmp_
           dataset: csv
           path: {tmp_path / "huge.csv"}
           target: label
-          standardize: false
+          scaling: none
         """
     )
     result = invoke("lr-find", config)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _runs import FLOWERS, ROOT, copy_of, trained
+from _shared import FLOWERS, ROOT, copy_of, trained
 from matplotlib.figure import Figure
 from typer.testing import CliRunner
 

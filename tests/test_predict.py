@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _runs import FLOWERS, trained
+from _shared import FLOWERS, trained
 
 from nnapp.errors import NnappError
 from nnapp.rundir.runs import load_run

@@ -3,7 +3,7 @@
 import json
 
 import numpy as np
-from _runs import copy_of, trained
+from _shared import copy_of, trained
 
 from nnapp.core.network import predict
 from nnapp.rundir.report import plane_grid, report_markdown

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY
+from _shared import TINY
 from typer.testing import CliRunner
 
 from nnapp.cli.app import app

@@ -5,8 +5,7 @@ import io
 
 import numpy as np
 import pytest
-from _lab_runs import copy_of_full, trained_full
-from _runs import FLOWERS, ROOT, copy_of, trained
+from _shared import FLOWERS, ROOT, copy_of, copy_of_full, trained, trained_full
 from typer.testing import CliRunner
 
 from nnapp.cli.app import app

@@ -410,7 +410,7 @@ def test_a_point_returns_the_scores_its_summary_json_holds(config, tmp_path):
 
 
 def test_a_sweep_directory_inside_a_run_directory_is_refused_and_the_run_is_untouched(tmp_path):
-    from _runs import ROOT, copy_of
+    from _shared import ROOT, copy_of
 
     run_dir = copy_of("iris", tmp_path)
     before = sorted(p.name for p in run_dir.iterdir())

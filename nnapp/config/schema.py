@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
+
+
+Scaling = Literal["standard", "minmax", "maxabs", "none"]
+SCALING_KINDS: tuple[str, ...] = get_args(Scaling)
 
 
 def _meta(**constraints: Any) -> dict[str, Any]:
@@ -44,7 +48,9 @@ class DataConfig:
     missing: Literal["error", "drop"] = "error"
     test_size: float = field(default=0.2, metadata=_meta(gt=0, lt=1))
     val_size: float = field(default=0.2, metadata=_meta(gt=0, lt=1))
-    standardize: bool = True
+    # how features are put on a common scale, fit on the training rows only, as (x - offset) / scale:
+    # standard (mean, standard deviation), minmax (min, max - min), maxabs (0, max |x|), none (0, 1)
+    scaling: Scaling = "standard"
     n_samples: int = field(default=500, metadata=_meta(ge=10, le=10_000_000))
     # spread of generated points around shapes of size ~1: beyond 1000 it is pure noise (1e308 overflows)
     noise: float = field(default=0.2, metadata=_meta(ge=0, le=1000))

@@ -101,6 +101,10 @@ def _check_range(value: Any, meta: dict[str, Any], written: Any) -> None:
             raise ValueError(f"must be {symbol} {shown} (got {written!r})")
 
 
+# keys an earlier nnapp read, and what says the same now
+RENAMED_KEYS = {"data.standardize": "; it is now data.scaling: standard (for true) or none (for false)"}
+
+
 def _build(cls: Any, raw: Any, prefix: str, where: typing.Callable[[str], str]) -> Any:
     if raw is None:
         raw = {}
@@ -114,6 +118,7 @@ def _build(cls: Any, raw: Any, prefix: str, where: typing.Callable[[str], str]) 
             dotted = f"{prefix}{key}"
             close = difflib.get_close_matches(str(key), list(fields), n=1)
             hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
+            hint = RENAMED_KEYS.get(dotted, hint)
             known = ", ".join(fields)
             raise ConfigError(f"{where(dotted)}: unknown key '{dotted}'{hint} (known here: {known})")
     values = {}

@@ -111,19 +111,20 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
         raise DataError(f"{source}: cannot split the data stratified: {exc}") from None
     X = table.X
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by column
-        if cfg.standardize:
-            mean, scale, var = splits.standard_scale(X[train])
+        if cfg.scaling == "standard":  # its variance, too: an overflowing one becomes scale 1, as in sklearn
+            offset, scale, spread = splits.standard_scale(X[train])
         else:
-            mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
-        Xs = (X - mean) / scale
-    if cfg.standardize:
-        # an overflowing variance turns into scale 1 (as in scikit-learn), leaving 1e308 in place: check both
-        overflow = ~np.isfinite(Xs).all(axis=0) | ~np.isfinite(var)
+            offset, scale = splits.fit_scaling(cfg.scaling, X[train])
+            spread = scale
+        Xs = (X - offset) / scale
+    if cfg.scaling != "none":
+        # an overflowing spread turns into scale 1 (as in scikit-learn), leaving 1e308 in place: check both
+        overflow = ~np.isfinite(Xs).all(axis=0) | ~np.isfinite(offset) | ~np.isfinite(spread)
         if overflow.any():
             bad = [table.feature_names[j] for j in np.flatnonzero(overflow)]
             raise DataError(
-                f"{source}: column(s) {', '.join(repr(b) for b in bad[:5])} cannot be standardized: "
-                "their values overflow a float64 (near 1e308); rescale them"
+                f"{source}: column(s) {', '.join(repr(b) for b in bad[:5])} cannot be scaled "
+                f"(data.scaling: {cfg.scaling}): their values overflow a float64 (near 1e308); rescale them"
             )
     return Dataset(
         X_train=Xs[train],
@@ -134,12 +135,13 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
         y_test=y[test],
         classes=classes,
         feature_names=table.feature_names,
-        scaler_mean=np.asarray(mean, dtype=np.float64),
+        scaler_mean=np.asarray(offset, dtype=np.float64),
         scaler_scale=np.asarray(scale, dtype=np.float64),
         categories=table.categories,
         columns=table.columns,
         dropped_rows=table.dropped_rows,
         name=cfg.dataset if cfg.dataset != "csv" else Path(cfg.path or "").name,
+        scaling=cfg.scaling,
     )
 
 
@@ -150,7 +152,7 @@ def load_dataset(
     config_source: str | None = None,
     progress: ReadProgress | None = None,
 ) -> Dataset:
-    """Load, encode, split (stratified, seeded) and standardize (fit on training rows only).
+    """Load, encode, split (stratified, seeded) and scale (data.scaling, fit on training rows only).
 
     `config_source` (the config file) is named in errors about a built-in dataset, which has no file;
     `progress(characters read, file size)` follows the reading of a CSV.

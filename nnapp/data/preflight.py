@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnapp.config import Config
+from nnapp.data.spread import spread_note
 from nnapp.data.tables import Dataset
 from nnapp.errors import ResourceError
 
@@ -215,6 +216,9 @@ def notes(cfg: Config, data: Dataset) -> list[str]:
             f"gradcheck.samples={cfg.gradcheck.samples} is fewer than the {data.n_classes} classes: "
             f"the gradient checks use {data.n_classes} rows, at least one of every class"
         )
+    far = spread_note(data)
+    if far is not None:
+        out.append(far)
     if data.dropped_rows:
         out.append(f"{data.dropped_rows} row(s) with missing values were dropped (data.missing: drop)")
     n_rows = n_train + len(data.y_val) + len(data.y_test)

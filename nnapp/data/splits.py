@@ -66,6 +66,28 @@ def stratified_split(
     return indices[rng.permutation(train)], indices[rng.permutation(test)]
 
 
+def fit_scaling(kind: str, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(offset, scale) by column for `data.scaling` `kind`, fit on the training rows X: a model applies
+    (x - offset) / scale whatever the kind, so every command that reads a model scales rows the same way.
+    A column with no spread gets scale 1 (it is only shifted), as in scikit-learn's scalers (whose
+    _handle_zeros_in_scale calls a spread below 10 machine epsilons none)."""
+    d = X.shape[1]
+    tiny = 10 * np.finfo(np.float64).eps
+    if kind == "standard":
+        mean, scale, _ = standard_scale(X)
+        return mean, scale
+    if kind == "minmax":
+        low, high = X.min(axis=0, initial=np.inf), X.max(axis=0, initial=-np.inf)
+        spread = high - low
+        return low, np.where(np.isfinite(spread) & (spread >= tiny), spread, 1.0)
+    if kind == "maxabs":
+        largest = np.abs(X).max(axis=0, initial=0.0)
+        return np.zeros(d), np.where(np.isfinite(largest) & (largest >= tiny), largest, 1.0)
+    if kind == "none":
+        return np.zeros(d), np.ones(d)
+    raise ValueError(f"unknown scaling {kind!r}")
+
+
 def standard_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mean, scale, var) by column, as StandardScaler's mean_, scale_, var_: the population variance,
     and its square root as scale, except 1 for (near-)constant columns (and, as there, infinite var)."""

@@ -1,4 +1,4 @@
-"""The data's typed values: a raw Table (before scaling) and a split, standardized Dataset.
+"""The data's typed values: a raw Table (before scaling) and a split, scaled Dataset.
 
 Their own module so that readers (datasets, csvtable) and checks (preflight) share them without importing
 each other.
@@ -33,12 +33,13 @@ class Dataset:
     y_test: np.ndarray
     classes: np.ndarray  # original label of each class index
     feature_names: list[str]
-    scaler_mean: np.ndarray
+    scaler_mean: np.ndarray  # the offset of (x - offset) / scale: the mean for data.scaling standard
     scaler_scale: np.ndarray
     categories: dict[str, list[str]] = field(default_factory=dict)
     columns: list[str] = field(default_factory=list)
     dropped_rows: int = 0
     name: str = ""
+    scaling: str = "standard"  # data.scaling's kind, which fit scaler_mean and scaler_scale
 
     @property
     def n_features(self) -> int:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from nnapp import __version__
+from nnapp.config.schema import SCALING_KINDS
 from nnapp.core.network import PARAM_NAMES, Params
 from nnapp.errors import ArtifactError
 from nnapp.rundir.runfiles import MAX_RUN_TABLE_BYTES, read_run_text
@@ -187,12 +188,14 @@ def model_arrays(
     columns: list[str] | None = None,
     categories: Mapping[str, list[str]] | None = None,
     key: str | None = None,
+    scaling: str = "standard",
 ) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {name: np.asarray(params[name]) for name in PARAM_NAMES}
     arrays["classes"] = np.asarray(classes).astype(str)
     arrays["class_dtype"] = np.asarray(np.asarray(classes).dtype.kind)
     arrays["scaler_mean"] = np.asarray(scaler_mean, dtype=np.float64)
     arrays["scaler_scale"] = np.asarray(scaler_scale, dtype=np.float64)
+    arrays["scaling"] = np.asarray(scaling)  # data.scaling's kind: shown, never needed to apply the scaler
     arrays["feature_names"] = np.asarray(feature_names, dtype=str)
     arrays["columns"] = np.asarray(columns or [], dtype=str)
     arrays["categories"] = np.asarray(json.dumps(dict(categories or {}), sort_keys=True))
@@ -244,9 +247,11 @@ def _validated_model(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any
     for name in ("classes", "feature_names", "columns"):
         if name in arrays and (arrays[name].dtype.kind != "U" or arrays[name].ndim != 1):
             raise refuse(f"{name} is not a list of strings")
-    for name in ("class_dtype", "categories", "run_key"):
+    for name in ("class_dtype", "categories", "run_key", "scaling"):
         if name in arrays and (arrays[name].dtype.kind != "U" or arrays[name].ndim != 0):
             raise refuse(f"{name} is not a string")
+    if str(arrays.get("scaling", "standard")) not in SCALING_KINDS:
+        raise refuse(f"scaling {str(arrays['scaling'])!r} is not one of {', '.join(SCALING_KINDS)}")
     model: dict[str, Any] = dict(arrays)
     kind = str(arrays.get("class_dtype", np.asarray("U")))
     if kind not in ("U", "i", "u"):

@@ -47,6 +47,7 @@ def write_run(
         columns=data.columns,
         categories=data.categories,
         run_key=run_key(cfg),
+        scaling=data.scaling,
     )
     model.save(run_dir / "model.npz")
     artifacts.atomic_write_text(run_dir / "metrics.csv", metrics_csv)

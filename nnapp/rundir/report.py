@@ -303,7 +303,8 @@ def hyperparameter_lines(cfg: Config) -> list[str]:
         f"- hyperparameters: lr {o.lr:g}, schedule {schedule}, momentum {momentum}, weight decay "
         f"{o.weight_decay:g}, hidden units {cfg.model.hidden} ({cfg.model.init} init, {cfg.model.dtype}), "
         f"batch size {t.batch_size}, epochs {t.epochs} (early stopping on {t.early_stopping.monitor}, "
-        f"patience {t.early_stopping.patience})" + (f", clip norm {o.clip_norm:g}" if o.clip_norm else ""),
+        f"patience {t.early_stopping.patience})" + (f", clip norm {o.clip_norm:g}" if o.clip_norm else "")
+        + f", inputs scaled {cfg.data.scaling} (data.scaling)",
     ]
 
 

@@ -50,6 +50,7 @@ class SavedModel:
     columns: list[str]  # a CSV run's input columns ([] for built-in datasets)
     categories: dict[str, list[str]]  # one-hot columns and their categories
     run_key: str | None = None  # artifacts.run_key of the config it was trained with (None: older nnapp)
+    scaling: str = "standard"  # data.scaling's kind that fit scaler_mean (the offset) and scaler_scale
 
     @classmethod
     def from_arrays(cls, model: dict[str, Any]) -> SavedModel:
@@ -62,6 +63,7 @@ class SavedModel:
             columns=[str(c) for c in model.get("columns", np.asarray([], dtype=str)).tolist()],
             categories=dict(model["categories"]),
             run_key=str(model["run_key"]) if "run_key" in model else None,
+            scaling=str(model.get("scaling", "standard")),
         )
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -75,6 +77,7 @@ class SavedModel:
             self.columns,
             self.categories,
             self.run_key,
+            self.scaling,
         )
 
     def save(self, path: Path) -> None:
@@ -307,6 +310,7 @@ def data_matches_model(data: Dataset, model: SavedModel) -> bool:
         and np.array_equal(data.scaler_mean, model.scaler_mean)
         and np.array_equal(data.scaler_scale, model.scaler_scale)
         and data.feature_names == model.feature_names
+        and data.scaling == model.scaling
     )
 
 

@@ -141,7 +141,7 @@ def range_test(
                 if k == 0:
                     raise DataError(
                         f"{source}: the loss is non-finite at the initial weights, before any step: the "
-                        "inputs are too large (set data.standardize: true or rescale the data)"
+                        "inputs are too large (set data.scaling: standard or rescale the data)"
                     )
                 stop_reason = "non-finite"
                 break
@@ -161,7 +161,7 @@ def range_test(
     if len(losses) <= burn_in:  # nothing but the burn-in: no curve to read a learning rate from
         raise DataError(
             f"{source}: the loss or its gradient turned non-finite within the first {len(losses) + 1} steps "
-            f"(lr ≤ {lrs[len(losses)]:.2g}): the inputs are too large (set data.standardize: true or "
+            f"(lr ≤ {lrs[len(losses)]:.2g}): the inputs are too large (set data.scaling: standard or "
             "rescale the data)"
         )
     loss_array = np.asarray(losses)

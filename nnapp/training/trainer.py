@@ -162,7 +162,7 @@ class _Run:
             return Stop(
                 StopReason.DIVERGED,
                 "training cannot start: the untrained network already gives a non-finite loss; "
-                "the inputs are too large (set data.standardize: true or rescale the data)",
+                "the inputs are too large (set data.scaling: standard or rescale the data)",
             )
         stop = self.periodic_check(0)
         if stop is None:
