@@ -34,5 +34,6 @@ train: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
+# build outputs and tool caches only: runs/ holds the user's results and is never deleted here
 clean:
-	rm -rf runs .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

@@ -125,7 +125,7 @@ def test_backend_dask_without_dask_installed_is_one_line_saying_how_to_install_i
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         "error: --backend dask: needs dask.distributed, which is not installed: "
-        "pip install 'nnapp[dask]' (or pip install 'dask[distributed]')"
+        "pip install -e '.[dask]' from the checkout (or pip install 'dask[distributed]')"
     ]
     assert not (tmp_path / "sweep").exists()
 

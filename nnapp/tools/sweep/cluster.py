@@ -21,7 +21,7 @@ from nnapp.errors import ConfigError
 from nnapp.tools.sweep.plan import Task
 from nnapp.tools.sweep.results import PointResult, Status
 
-INSTALL_HINT = "pip install 'nnapp[dask]' (or pip install 'dask[distributed]')"
+INSTALL_HINT = "pip install -e '.[dask]' from the checkout (or pip install 'dask[distributed]')"
 STOP_GRACE_SECONDS = 20.0  # as for local workers: time to finish the step and save after a stop
 
 
