@@ -162,9 +162,9 @@ def test_every_shipped_config_at_lr_1000_ends_cleanly_with_a_complete_run_direct
     assert all(np.isfinite(p).all() for p in artifacts.load_model(run_dir)["params"].values())
 
 
-@pytest.mark.parametrize("config, lr", [("iris", "3"), ("digits", "1"), ("wine", "5")])
+@pytest.mark.parametrize("config, lr", [("iris", "3"), ("digits", "20"), ("wine", "5")])
 def test_a_runaway_loss_is_divergence_exit_3_not_a_failed_gradient_check(config, lr, tmp_path, monkeypatch):
-    """These learning rates take the loss to 1e12-1e43, where finite differences resolve nothing."""
+    """These learning rates take the loss to 1e5-1e43 (at the top, finite differences resolve nothing)."""
     from typer.testing import CliRunner
 
     from nnapp.cli.app import app

@@ -66,6 +66,25 @@ def test_curves_x_axis_ends_at_the_last_epoch():
         assert ax.get_xlim() == (0, 100)
 
 
+def test_a_run_that_diverged_in_epoch_1_draws_epoch_0_and_marks_where_and_why_it_stopped():
+    message = "training diverged: runaway loss 1.12e+22 at the end of epoch 1, over 100x the initial loss"
+    stop = plots.stop_mark("diverged", message, epochs_trained=0)
+    assert stop == plots.StopMark(1, "training diverged: runaway loss 1.12e+22 at the end of epoch 1")
+    for ax in plots.curves_figure(HISTORY[:1], 0, "t", stop=stop).axes:
+        points = [line for line in ax.get_lines() if line.get_label() in ("train", "train (CE + L2)")]
+        assert points[0].get_marker() == "o"  # one epoch is a point, not an invisible line
+        (mark,) = [
+            line for line in ax.get_lines() if line.get_label().startswith("stopped: training diverged")
+        ]
+        assert np.allclose(mark.get_xdata(), 1)
+        assert ax.get_xlim() == (-0.5, 1.5)
+
+
+def test_only_a_run_that_stopped_on_an_error_gets_a_stop_mark():
+    assert plots.stop_mark("early_stopping", "early stopping: val_loss has not improved", 40) is None
+    assert plots.stop_mark("completed", None, 40) is None
+
+
 def test_curves_label_the_minor_log_ticks_as_plain_numbers():
     loss_ax = drawn(plots.curves_figure(HISTORY)).axes[0]
     minor = [t.get_text() for t in loss_ax.yaxis.get_minorticklabels() if t.get_text()]

@@ -28,10 +28,10 @@ output:
 """
 
 
-def train(tmp_path, epochs: int, log_every: int, *options: str):
+def train(tmp_path, epochs: int, log_every: int, *options: str, env: dict[str, str] | None = None):
     path = tmp_path / "progress.yaml"
     path.write_text(CONFIG.format(epochs=epochs, log_every=log_every, runs=tmp_path / "runs"))
-    result = runner.invoke(app, ["train", str(path), *options])
+    result = runner.invoke(app, ["train", str(path), *options], env=env)
     assert result.exit_code == 0, result.output
     (run_dir,) = (tmp_path / "runs" / "progress").iterdir()
     return result, run_dir
@@ -75,10 +75,24 @@ def test_the_first_line_is_the_initial_loss_next_to_chance_level(tmp_path):
     )
 
 
-def test_quiet_prints_no_progress_lines_only_the_summary(tmp_path):
+def test_quiet_prints_no_progress_lines_and_no_table_only_the_summary(tmp_path):
     result, _ = train(tmp_path, 4, 1, "--quiet")
     assert epoch_lines(result.output) == [] and "epoch 0:" not in result.output
-    assert "nnapp run: completed" in result.output
+    assert result.output.startswith("completed: test accuracy ")
+    assert "┃" not in result.output and len(result.output.splitlines()) == 4
+
+
+def test_the_stop_reason_prints_before_the_run_directory_which_comes_last(tmp_path):
+    result, _ = train(tmp_path, 40, 1, "train.early_stopping.patience=1")
+    lines = result.output.strip().splitlines()
+    assert lines[-1].startswith("run directory: ")
+    assert any(line.startswith("early stopping: ") for line in lines[:-1])
+
+
+def test_at_80_columns_the_summary_lines_do_not_wrap(tmp_path):
+    result, _ = train(tmp_path, 4, 1, env={"COLUMNS": "80"})
+    tail = result.output.strip().splitlines()[-3:]
+    assert tail[0].startswith("best epoch 4 of 4 · ") and tail[1].startswith("gradcheck ")
 
 
 def _check(epoch: int, verdict: str, when: str = "epoch"):
@@ -100,11 +114,11 @@ def test_a_repeated_unreliable_or_warning_check_is_printed_once_but_every_failur
     reporter.on_gradcheck(_check(60, "unreliable", when="final"))
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("gradcheck")]
     assert [line.split(":")[0] for line in lines] == [
-        "gradcheck (epoch, epoch 10)",
-        "gradcheck (epoch, epoch 30)",
-        "gradcheck (epoch, epoch 50)",
-        "gradcheck (epoch, epoch 60)",
-        "gradcheck (final, epoch 60)",
+        "gradcheck at epoch 10",
+        "gradcheck at epoch 30",
+        "gradcheck at epoch 50",
+        "gradcheck at epoch 60",
+        "gradcheck of the saved model (epoch 60)",
     ]
     assert "later unreliable checks: in gradcheck.csv" in lines[0]
 
@@ -117,7 +131,7 @@ def test_the_summary_line_counts_the_checks_that_did_not_pass():
     def line(verdicts):
         checks = [_check(10 * i, v) for i, v in enumerate(verdicts)]
         result = SimpleNamespace(checks=checks, best_epoch=3, state=SimpleNamespace(epoch=9), seconds=1.0)
-        return summary_lines(SimpleNamespace(result=result, run_dir="runs/x"))[0]
+        return summary_lines(SimpleNamespace(result=result, run_dir="runs/x"))[1]
 
     assert "gradcheck pass (3 checks, max error 1.0e-08)" in line(["pass", "pass", "pass"])
     mixed = line(["pass", "unreliable", "warn", "unreliable", "pass"])

@@ -1,5 +1,5 @@
-"""data.scaling: each kind is scikit-learn's scaler as (x - offset) / scale, fit on the training rows; the kind
-travels with the model, and a feature scaled far outside what training saw is named before training."""
+"""data.scaling: each kind is scikit-learn's scaler as (x - offset) / scale, fit on the training rows; the
+kind travels with the model, and a feature scaled far outside what training saw is named before training."""
 
 from __future__ import annotations
 
@@ -47,7 +47,12 @@ def test_scaling_none_leaves_the_rows_as_they_are():
 
 
 def test_minmax_puts_the_training_rows_in_0_1():
-    data = load_dataset(DataConfig(dataset="csv", path=str(FLOWERS), target="species", categorical=["garden"], scaling="minmax"), 0)
+    data = load_dataset(
+        DataConfig(
+            dataset="csv", path=str(FLOWERS), target="species", categorical=["garden"], scaling="minmax"
+        ),
+        0,
+    )
     assert data.X_train.min(axis=0) == pytest.approx(0.0)
     assert data.X_train.max(axis=0) == pytest.approx(1.0)
 
@@ -68,7 +73,7 @@ def test_the_model_records_its_scaling_and_predict_applies_it(tmp_path):
 def test_the_old_standardize_key_says_what_replaced_it(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text("data:\n  standardize: false\n")
-    with pytest.raises(ConfigError, match="data.scaling: standard .* or none"):
+    with pytest.raises(ConfigError, match=r"data.scaling: standard .* or none"):
         load_config(config)
 
 

@@ -15,6 +15,9 @@ if TYPE_CHECKING:  # at run time these names are only annotations: `nnapp --help
     from nnapp.training.records import EpochRecord, GradcheckRecord, TrainState
 
 
+WIDE = 100  # columns: a narrower terminal gets the progress line without its bar
+
+
 class Reporter:
     """A training Callback (nnapp.training.records) that draws progress: a rich bar on a terminal,
     plain lines otherwise."""
@@ -26,18 +29,24 @@ class Reporter:
         self.task: Any = None
         self.alarmed: set[str] = set()  # each kind of diagnostics warning is said once
         self.said_verdicts: set[str] = set()  # each non-pass periodic verdict is printed once
+        self.narrow = False  # a terminal narrower than WIDE: a shorter bar line
 
     def __enter__(self) -> Reporter:
         if not self.quiet and out.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.table import Column
 
+            # rich shrinks every column of a line that does not fit, the epoch counter and the time too:
+            # below WIDE columns the bar goes and the numbers get shorter, so that a line fits in 80
+            self.narrow = out.size.width < WIDE
+            keep = Column(no_wrap=True)
             self.progress = Progress(
                 TextColumn("epoch"),
-                MofNCompleteColumn(),
-                BarColumn(),
-                TextColumn("{task.fields[info]}"),
-                TextColumn("[green]{task.fields[check]}"),
-                TimeElapsedColumn(),
+                MofNCompleteColumn(table_column=keep),
+                *([] if self.narrow else [BarColumn()]),
+                TextColumn("{task.fields[info]}", table_column=Column(no_wrap=True)),
+                TextColumn("[green]{task.fields[check]}", table_column=Column(no_wrap=True)),
+                TimeElapsedColumn(table_column=keep),
                 console=out,
                 transient=True,
             )
@@ -66,6 +75,11 @@ class Reporter:
             f"acc {record.train_acc:.3f} val {record.val_acc:.3f}"
         )
         if self.progress is not None:
+            if self.narrow:
+                info = (
+                    f"loss {record.train_loss:.3f} val {record.val_loss:.3f} "
+                    f"acc {record.train_acc:.2f} val {record.val_acc:.2f}"
+                )
             self.progress.update(self.task, completed=record.epoch, info=info)
         elif record.epoch % self.log_every == 0 or record.epoch == 1:
             out.print(f"epoch {record.epoch:>4}/{self.epochs}  {info}  lr {record.lr:.3g}")
@@ -80,32 +94,37 @@ class Reporter:
                 console = self.progress.console if self.progress is not None else err
                 console.print(f"[yellow]warning:[/] {escape(alarm.message)}", soft_wrap=True)
 
+    def _check_text(self, verdict: str, max_error: float) -> str:
+        return f"check {verdict}" if self.narrow else f"gradcheck {verdict} {max_error:.0e}"
+
     def on_epoch_done(self, state: TrainState) -> None:
         return None  # checkpoints are the CheckpointWriter's; the console has nothing to add
 
     def on_gradcheck(self, record: GradcheckRecord) -> None:
         report = record.report
-        routine = report.verdict == "pass" and record.when != "final"
+        routine = report.verdict == "pass" and (record.when != "final" or self.quiet)
         if routine:
             # a passing periodic check is routine: it is in gradcheck.csv, and on a terminal the bar says it
             if self.progress is not None:
-                self.progress.update(self.task, check=f"gradcheck pass {report.max_error:.0e}")
+                self.progress.update(self.task, check=self._check_text("pass", report.max_error))
             return
         verdict = str(report.verdict)
         repeated = record.when != "final" and verdict != "fail" and verdict in self.said_verdicts
         if repeated:  # a long run's hundred unreliable checks: said once, counted in the summary line
             if self.progress is not None:
-                self.progress.update(self.task, check=f"gradcheck {verdict} {report.max_error:.0e}")
+                self.progress.update(self.task, check=self._check_text(verdict, report.max_error))
             return
         later = ""
         if record.when != "final" and verdict != "fail":
             self.said_verdicts.add(verdict)
             later = f" (later {verdict} checks: in gradcheck.csv, counted in the summary)"
         colour = VERDICT_COLOURS[report.verdict]
-        line = (
-            f"gradcheck ({record.when}, epoch {record.epoch}): [{colour}]{report.verdict}[/] "
-            f"max error {report.max_error:.1e}{later}"
+        which = (
+            f"of the saved model (epoch {record.epoch})"
+            if record.when == "final"
+            else f"at epoch {record.epoch}"
         )
+        line = f"gradcheck {which}: [{colour}]{report.verdict}[/] max error {report.max_error:.1e}{later}"
         if self.progress is not None:
             self.progress.console.print(line)
         else:

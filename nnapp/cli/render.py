@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 from rich.table import Table
 
+from nnapp.cli.shell import out
+
 if TYPE_CHECKING:
     from nnapp.core.gradcheck import GradcheckReport
     from nnapp.core.mistakes import Mistake
@@ -25,6 +27,37 @@ if TYPE_CHECKING:
     from nnapp.tools.saliency import Saliency
     from nnapp.tools.shapes import ShapeLine
     from nnapp.training.records import GradcheckRecord
+
+
+def fit(table: Table, width: int | None = None) -> Table:
+    """The table at least as wide as its title and caption lines, and those broken between phrases
+    (at " · ") to the console's width: rich wraps them at the table's own width, often mid-phrase."""
+    width = width or out.size.width
+    texts = []
+    for attr in ("title", "caption"):
+        text = getattr(table, attr)
+        if isinstance(text, str) and text:
+            setattr(table, attr, _break_phrases(text, width))
+            texts.extend(getattr(table, attr).splitlines())
+    if texts:
+        table.min_width = min(width, max(len(line) for line in texts))
+    return table
+
+
+def _break_phrases(text: str, width: int) -> str:
+    lines = []
+    for paragraph in text.split("\n"):
+        phrases = paragraph.split(" · ")
+        line = phrases[0]
+        for phrase in phrases[1:]:
+            if len(line) + 3 + len(phrase) <= width:
+                line += " · " + phrase
+            else:
+                lines.append(line + " ·")
+                line = phrase
+        lines.append(line)
+    return "\n".join(lines)
+
 
 VERDICT_COLOURS = {"pass": "green", "warn": "yellow", "unreliable": "magenta", "fail": "red"}
 
@@ -55,7 +88,7 @@ def evaluation_tables(evaluation: Evaluation) -> tuple[Table, Table]:
         confusion.add_column(escape(label), justify="right")
     for label, row in zip(evaluation.classes, evaluation.confusion, strict=True):
         confusion.add_row(escape(label), *(str(int(v)) for v in row))
-    return metrics, confusion
+    return fit(metrics), fit(confusion)
 
 
 def gradcheck_table(result: StandaloneCheck, mistake: str | None) -> Table:
@@ -92,7 +125,7 @@ def gradcheck_table(result: StandaloneCheck, mistake: str | None) -> Table:
         f"{report.rows} training rows (every class) · D_x={d_x} D_h={d_h} N_c={n_c} · eps {report.eps:g} · "
         f"pass ≤ {report.tol:g} < warn ≤ {report.fail:g} < fail · unresolved: round-off could exceed tol"
     )
-    return table
+    return fit(table)
 
 
 def gradcheck_verdict_lines(report: GradcheckReport, mistake: str | None) -> list[str]:
@@ -123,7 +156,7 @@ def mistakes_table(catalogue: Sequence[Mistake]) -> Table:
         if m.note:
             visible += f"; {m.note}"
         table.add_row(m.name, m.what, visible)
-    return table
+    return fit(table)
 
 
 def mistake_lines(m: Mistake, weight_decay: float) -> list[str]:
@@ -156,7 +189,7 @@ def datasets_table(rows: Sequence[tuple[str, int, int, int]]) -> Table:
         )
         table.add_row(name, str(samples), str(features), str(classes), kind)
     table.caption = "and your own: data.dataset: csv with data.path and data.target"
-    return table
+    return fit(table)
 
 
 def shapes_table(title: str, lines: Sequence[ShapeLine]) -> Table:
@@ -168,7 +201,7 @@ def shapes_table(title: str, lines: Sequence[ShapeLine]) -> Table:
         grid.add_column(column)
     for line in lines:
         grid.add_row(line.stage, escape(line.equation), fmt(line.result), escape(shape_check(line)))
-    return grid
+    return fit(grid)
 
 
 def comparison_table(result: Comparison, title: str) -> Table:
@@ -195,7 +228,7 @@ def comparison_table(result: Comparison, title: str) -> Table:
     table.add_row("ms per epoch", *(f"{s.ms_per_epoch:.2f}" for s in sides))
     table.add_row("epochs", *(str(s.epochs) for s in sides))
     table.caption = f"nnapp trained {result.speedup:.1f}× as fast\n" + "\n".join(result.notes)
-    return table
+    return fit(table)
 
 
 def saliency_table(result: Saliency, split: str, csv_path: Path) -> Table:
@@ -216,7 +249,7 @@ def saliency_table(result: Saliency, split: str, csv_path: Path) -> Table:
         )
     if len(order) > 10:
         table.caption = f"{len(order) - 10} more features in {csv_path.name}"
-    return table
+    return fit(table)
 
 
 def attack_table(result: AttackResult, split: str) -> Table:
@@ -234,7 +267,7 @@ def attack_table(result: AttackResult, split: str) -> Table:
             f"{point.accuracy_fgsm:.4f}",
             f"{point.accuracy_random:.4f}",
         )
-    return table
+    return fit(table)
 
 
 def summary_table(outcome: RunOutcome) -> Table:
@@ -250,7 +283,7 @@ def summary_table(outcome: RunOutcome) -> Table:
         (s.test_acc, s.test_loss, "test"),
     ):
         table.add_row(split, f"{accuracy:.4f}", f"{loss:.4f}")
-    return table
+    return fit(table)
 
 
 def _other_verdicts(checks: Sequence[GradcheckRecord]) -> str:
@@ -261,7 +294,8 @@ def _other_verdicts(checks: Sequence[GradcheckRecord]) -> str:
 
 
 def summary_lines(outcome: RunOutcome) -> list[str]:
-    """`nnapp train`: best epoch, the gradient checks and the run directory, under the table."""
+    """`nnapp train`: best epoch, the gradient checks and the run directory, under the table, each line
+    short enough for an 80-column console."""
     result = outcome.result
     checks = result.checks
     if checks:
@@ -272,7 +306,14 @@ def summary_lines(outcome: RunOutcome) -> list[str]:
         gradcheck = f"gradcheck {final}{when} ({len(checks)} checks{others}, max error {worst:.1e})"
     else:
         gradcheck = "gradcheck off"
-    return [
-        f"best epoch {result.best_epoch} of {result.state.epoch} · {gradcheck} · {result.seconds:.2f} s",
-        f"run directory: {outcome.run_dir}",
-    ]
+    if result.state.epoch == 0:
+        kept = "no epoch completed: the model is the initial weights (epoch 0)"
+    else:
+        kept = f"best epoch {result.best_epoch} of {result.state.epoch}"
+    return [f"{kept} · {result.seconds:.2f} s", gradcheck, f"run directory: {outcome.run_dir}"]
+
+
+def quiet_line(outcome: RunOutcome) -> str:
+    """`nnapp train -q`: the test score in one line, instead of the table."""
+    s = outcome.summary
+    return f"{outcome.result.stop_reason}: test accuracy {s.test_acc:.4f}, loss (CE) {s.test_loss:.4f}"

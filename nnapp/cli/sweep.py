@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from nnapp.cli import render
 from nnapp.cli.shell import (
     ConfigArg,
     command,
@@ -136,8 +137,8 @@ def leaderboard_table(rows: list[Any], plan: Any) -> Table:
     table.add_column("rank", justify="right")
     for axis in plan.axes:
         table.add_column(axis.key)
-    table.add_column("val acc", justify="right")
-    table.add_column("test acc", justify="right")
+    table.add_column("val acc", justify="right", no_wrap=True)  # "0.9889 ±" / "0.0192" reads as two
+    table.add_column("test acc", justify="right", no_wrap=True)
     table.add_column("val loss", justify="right")
     for rank, row in enumerate(rows, start=1):
         values = dict(row.settings)
@@ -150,7 +151,7 @@ def leaderboard_table(rows: list[Any], plan: Any) -> Table:
         )
     written = ["sweep.csv", "sweep.png"] if plan.axes else ["sweep.csv"]  # no picture without a swept key
     table.caption = " · ".join(str(plan.sweep_dir / name) for name in written)
-    return table
+    return render.fit(table)
 
 
 def _start_backend(chosen: Any, scheduler: str | None, out_dir: Path | None) -> Any:

@@ -73,7 +73,7 @@ def train(
         notes = () if job.resumed else job.notes  # a resumed run said its notes when it started
         with Reporter(cfg.train.epochs, quiet, log_every, notes) as reporter:
             outcome = execute(job, [reporter], stop_event=stop)
-        finish(outcome)  # still under our handlers: more Ctrl-C cannot cut the resume hint short
+        finish(outcome, quiet)  # still under our handlers: more Ctrl-C cannot cut the resume hint short
 
 
 def _prepare_new(config: Path | None, overrides: list[str] | None, print_config: bool, quiet: bool) -> Job:
@@ -110,12 +110,18 @@ def _prepare_resume(
         ) from None
 
 
-def finish(outcome: RunOutcome) -> None:
-    """Print the summary of a finished (or stopped) run and exit with its code."""
+def finish(outcome: RunOutcome, quiet: bool = False) -> None:
+    """Print the summary of a finished (or stopped) run and exit with its code: the table (one line with
+    -q), why it stopped, then the best epoch, the checks and the run directory, last, where it is seen."""
     code = exit_code(outcome.result.stop_reason)
-    out.print(render.summary_table(outcome))
+    out.print(render.quiet_line(outcome) if quiet else render.summary_table(outcome), markup=False)
+    _say_why_it_stopped(outcome, code)
     for line in render.summary_lines(outcome):
         out.print(line, markup=False)
+    raise typer.Exit(code)
+
+
+def _say_why_it_stopped(outcome: RunOutcome, code: int) -> None:
     if outcome.result.message and code != 0:
         hint = ""
         if outcome.result.stop_reason == "interrupted":
@@ -125,5 +131,4 @@ def finish(outcome: RunOutcome) -> None:
             )
         err.print(f"[bold red]error:[/] {escape(outcome.result.message + hint)}", markup=True)
     elif outcome.result.message:
-        out.print(outcome.result.message)
-    raise typer.Exit(code)
+        out.print(outcome.result.message, markup=False)

@@ -10,7 +10,6 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-
 Scaling = Literal["standard", "minmax", "maxabs", "none"]
 SCALING_KINDS: tuple[str, ...] = get_args(Scaling)
 

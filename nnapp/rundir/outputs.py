@@ -60,7 +60,13 @@ def write_run(
         title = cfg.name if cfg.name == data.name else f"{cfg.name} ({data.name})"
         artifacts.atomic_write_bytes(
             run_dir / "curves.png",
-            plots.curves_png(result.history, result.best_epoch, title, result.chance_loss),
+            plots.curves_png(
+                result.history,
+                result.best_epoch,
+                title,
+                result.chance_loss,
+                plots.stop_mark(result.stop_reason, result.message, result.state.epoch),
+            ),
         )
         artifacts.atomic_write_bytes(
             run_dir / "diagnostics.png", plots.diagnostics_png(result.history, title)

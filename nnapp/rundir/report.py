@@ -303,7 +303,8 @@ def hyperparameter_lines(cfg: Config) -> list[str]:
         f"- hyperparameters: lr {o.lr:g}, schedule {schedule}, momentum {momentum}, weight decay "
         f"{o.weight_decay:g}, hidden units {cfg.model.hidden} ({cfg.model.init} init, {cfg.model.dtype}), "
         f"batch size {t.batch_size}, epochs {t.epochs} (early stopping on {t.early_stopping.monitor}, "
-        f"patience {t.early_stopping.patience})" + (f", clip norm {o.clip_norm:g}" if o.clip_norm else "")
+        f"patience {t.early_stopping.patience})"
+        + (f", clip norm {o.clip_norm:g}" if o.clip_norm else "")
         + f", inputs scaled {cfg.data.scaling} (data.scaling)",
     ]
 
@@ -387,7 +388,9 @@ def redraw_run(run_dir: Path) -> list[str]:
     title = _title(cfg.name, data.name)
     chance = run.summary.chance_loss
     # every picture and the report drawn in memory first: a failure half-way must leave the old files
-    pictures = {"curves.png": plots.curves_png(history, best, title, chance)}
+    s = run.summary
+    stop = plots.stop_mark(s.stop_reason, s.message, s.epochs_trained or 0)
+    pictures = {"curves.png": plots.curves_png(history, best, title, chance, stop)}
     pictures["diagnostics.png"] = plots.diagnostics_png(history, title)
     if checks:
         pictures["gradcheck.png"] = plots.gradcheck_png(checks, cfg.gradcheck.tol, cfg.gradcheck.fail)

@@ -194,7 +194,8 @@ class Run:
         from nnapp.rundir import plots
 
         s = self.summary
-        return plots.curves_figure(self.history, s.best_epoch, self._title(), s.chance_loss)
+        stop = plots.stop_mark(s.stop_reason, s.message, s.epochs_trained or 0)
+        return plots.curves_figure(self.history, s.best_epoch, self._title(), s.chance_loss, stop)
 
     def gradcheck_plot(self) -> Figure:
         """The relative error of every gradient check of the run, per tensor, against the thresholds."""

@@ -17,7 +17,14 @@ from nnapp.rundir.plots.checks import (
     gradcheck_figure,
     gradcheck_png,
 )
-from nnapp.rundir.plots.curves import curves_figure, curves_png, overlay_curves_figure, overlay_curves_png
+from nnapp.rundir.plots.curves import (
+    StopMark,
+    curves_figure,
+    curves_png,
+    overlay_curves_figure,
+    overlay_curves_png,
+    stop_mark,
+)
 from nnapp.rundir.plots.diagnostics import diagnostics_figure, diagnostics_png
 from nnapp.rundir.plots.model import (
     MAX_UNIT_PANELS,
@@ -34,6 +41,7 @@ __all__ = [
     "MAX_UNIT_PANELS",
     "TENSOR_COLOURS",
     "TENSOR_MARKERS",
+    "StopMark",
     "SweepPoint",
     "confidence_image",
     "confusion_figure",
@@ -50,6 +58,7 @@ __all__ = [
     "overlay_curves_figure",
     "overlay_curves_png",
     "png_bytes",
+    "stop_mark",
     "sweep_figure",
     "sweep_png",
     "weight_images_figure",

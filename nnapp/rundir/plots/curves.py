@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
+import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nnapp.rundir.plots.base import (
@@ -23,15 +26,42 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
+@dataclass(frozen=True)
+class StopMark:
+    """Where and why a run stopped early on an error (diverged, a failed gradient check): drawn on the
+    curves, because a run that diverged in epoch 1 has only epoch 0 to draw."""
+
+    epoch: int
+    why: str
+
+
+def stop_mark(stop_reason: str | None, message: str | None, epochs_trained: int) -> StopMark | None:
+    """The mark for a run that stopped on an error, from its stop reason and message; None otherwise.
+    The epoch is the one the message names (a diverged epoch is not kept, so it is past the last row)."""
+    if stop_reason not in ("diverged", "gradcheck_failed") or not message:
+        return None
+    named = re.search(r"epoch (\d+)", message)
+    epoch = int(named.group(1)) if named else epochs_trained + (stop_reason == "diverged")
+    return StopMark(epoch, re.split(r"[,;]", message, maxsplit=1)[0])
+
+
+def _draw_stop(ax: Any, stop: StopMark) -> None:
+    label = "stopped: " + "\n".join(textwrap.wrap(stop.why, 34))
+    ax.axvline(stop.epoch, color="tab:red", linestyle="-.", linewidth=1.5, label=label)
+
+
 def curves_figure(
     history: Sequence[EpochRecord],
     best_epoch: int | None = None,
     title: str = "",
     chance_loss: float | None = None,
+    stop: StopMark | None = None,
 ) -> Figure:
     """Loss (train vs val, log scale, the chance level ln N_c) and accuracy (train vs val, zoomed to
-    the trained epochs) against epoch, best epoch marked."""
+    the trained epochs) against epoch, best epoch marked; a run that stopped on an error marks where
+    and why. Few epochs are drawn as points, so that one epoch is still seen."""
     epochs = [r.epoch for r in history]
+    marker = "o" if len(epochs) < 10 else None
     train_loss, clipped_train = log_safe([r.train_loss for r in history])
     val_loss, clipped_val = log_safe([r.val_loss for r in history])
     clipped = clipped_train or clipped_val
@@ -45,8 +75,8 @@ def curves_figure(
     }
     fig = new_figure(10, 4, margins)
     loss_ax, acc_ax = fig.subplots(1, 2)
-    loss_ax.plot(epochs, train_loss, label="train (CE + L2)", color="tab:blue")
-    loss_ax.plot(epochs, val_loss, label="validation (CE)", color="tab:orange")
+    loss_ax.plot(epochs, train_loss, label="train (CE + L2)", color="tab:blue", marker=marker)
+    loss_ax.plot(epochs, val_loss, label="validation (CE)", color="tab:orange", marker=marker)
     if chance_loss is not None and math.isfinite(chance_loss):
         loss_ax.axhline(
             chance_loss,
@@ -65,8 +95,8 @@ def curves_figure(
         )
     else:
         loss_ax.set_title("Loss")
-    acc_ax.plot(epochs, [r.train_acc for r in history], label="train", color="tab:blue")
-    acc_ax.plot(epochs, [r.val_acc for r in history], label="validation", color="tab:orange")
+    acc_ax.plot(epochs, [r.train_acc for r in history], label="train", color="tab:blue", marker=marker)
+    acc_ax.plot(epochs, [r.val_acc for r in history], label="validation", color="tab:orange", marker=marker)
     below = _zoom_accuracy(acc_ax, history, ("train_acc", "val_acc"))
     # epoch 0 off the zoomed axis is said under it, where the note can cover neither a curve nor a title
     acc_ax.set_xlabel("epoch" + (f"\n({below})" if below else ""))
@@ -79,11 +109,17 @@ def curves_figure(
             ax.axvline(
                 best_epoch, color="tab:green", linestyle="--", linewidth=1, label=f"best epoch {best_epoch}"
             )
+        if stop is not None:
+            _draw_stop(ax, stop)
         ax.grid(True, alpha=0.3)
         ax.grid(True, which="minor", axis="y", alpha=0.12)
         ax.legend(loc="best", fontsize="small")
         _integer_epochs(ax)
-        _epoch_range(ax, epochs)
+        shown = [*epochs, stop.epoch] if stop is not None else epochs
+        if marker is None:
+            _epoch_range(ax, shown)
+        else:  # few epochs: half an epoch of margin, so that no point or mark sits on the frame
+            ax.set_xlim(min(shown) - 0.5, max(shown) + 0.5)
     if title:
         fig.suptitle(title)
     return fig
@@ -94,8 +130,9 @@ def curves_png(
     best_epoch: int | None = None,
     title: str = "",
     chance_loss: float | None = None,
+    stop: StopMark | None = None,
 ) -> bytes:
-    return png_bytes(curves_figure(history, best_epoch, title, chance_loss))
+    return png_bytes(curves_figure(history, best_epoch, title, chance_loss, stop))
 
 
 def _best_marks(
