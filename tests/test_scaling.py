@@ -21,7 +21,7 @@ from nnapp.data.datasets import load_dataset
 from nnapp.data.spread import far_values, spread_note
 from nnapp.data.tables import Dataset
 from nnapp.errors import ConfigError
-from nnapp.rundir.experiment import run_experiment
+from nnapp.orchestration.experiment import run_experiment
 from nnapp.rundir.runs import load_run
 
 SKLEARN = {"standard": StandardScaler, "minmax": MinMaxScaler, "maxabs": MaxAbsScaler}

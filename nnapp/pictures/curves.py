@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nnapp.rundir.plots.base import (
+from nnapp.pictures.base import (
     LOG_CEILING,
     _class_colours,
     _epoch_range,
