@@ -87,7 +87,7 @@ def test_a_non_finite_loss_stops_training_at_once_with_the_last_finite_parameter
 
 def test_inputs_too_large_for_the_untrained_network_stop_before_the_first_step():
     cfg, data = _setup()
-    data.X_train[0, 0] = 1e308  # unstandardized, as with data.standardize: false
+    data.X_train[0, 0] = 1e308  # unstandardized, as with data.scaling: none
     result = trainer.train(cfg, data)
     assert result.stop_reason == "diverged" and "training cannot start" in result.message
     assert result.state.epoch == 0 and result.state.sgd.steps == 0
