@@ -122,6 +122,24 @@ def test_gradcheck_draws_markers_not_lines_and_the_final_check_in_its_own_panel(
     assert f"epoch {final[0].epoch}" in final_ax.get_xlabel()
 
 
+def test_a_tensor_that_judged_nothing_is_drawn_hollow_and_the_legend_says_what_hollow_means():
+    from nnapp.core.gradcheck import GradcheckReport, TensorCheck
+    from nnapp.training.records import GradcheckRecord
+
+    def check(epoch, checked, verdict):
+        return GradcheckRecord(
+            epoch, "epoch", GradcheckReport([TensorCheck("W", checked, 5, 2e-8, None, verdict)])
+        )
+
+    fig = pictures.gradcheck_figure([check(0, 5, "pass"), check(10, 0, "unreliable")], 1e-6, 1e-4)
+    (ax,) = fig.axes
+    drawn = [line for line in ax.get_lines() if len(line.get_xdata())]
+    hollow = [line for line in drawn if line.get_markerfacecolor() == "none"]
+    assert [list(line.get_xdata()) for line in hollow] == [[10]]  # checked=0 is drawn, not dropped
+    assert any(label.startswith("hollow: unreliable") for label in ax.get_legend_handles_labels()[1])
+    assert list(ax.get_xticks()) == [0, 10]  # ticks at the checks
+
+
 # --- confusion matrix -----------------------------------------------------------------------------
 
 

@@ -25,49 +25,69 @@ def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float,
     """Max relative error per tensor at each periodic check (markers: checks are epochs apart, nothing
     happens between them), and the final check on the returned (best) weights in its own slot on the
     right, so that it never hides the periodic check of the epoch it came from."""
-    series: dict[str, tuple[list[int], list[float]]] = {}
-    finals: dict[str, float] = {}
+    series: dict[str, tuple[list[int], list[float], list[bool]]] = {}
+    finals: dict[str, tuple[float, bool]] = {}
     final_epoch: int | None = None
     for check in checks:
-        points = [(t.name, t.max_error, t.checked) for t in check.report.tensors]
+        # (name, error, unreliable): a tensor that judged nothing (checked 0: every coordinate a kink or
+        # below round-off) is drawn too, hollow, so that a long run's markers never seem to stop
+        points = [
+            (t.name, t.max_error, t.verdict == "unreliable" or t.checked == 0) for t in check.report.tensors
+        ]
         d = check.report.directional
-        if d is not None and not d.kink:
-            points.append(("direction", d.error, 1))
-        for name, error, checked in points:
-            if checked == 0:
-                continue
+        if d is not None:
+            points.append(("direction", d.error, d.kink or d.verdict == "unreliable"))
+        for name, error, unreliable in points:
             value = log_safe([error])[0][0]  # an exact match (0) would vanish from a log axis
             if check.when == "final":
-                finals[name] = value
+                finals[name] = (value, unreliable)
                 final_epoch = check.epoch
             else:
-                xs, ys = series.setdefault(name, ([], []))
+                xs, ys, flags = series.setdefault(name, ([], [], []))
                 xs.append(check.epoch)
                 ys.append(value)
+                flags.append(unreliable)
+    any_unreliable = any(any(flags) for _, _, flags in series.values()) or any(u for _, u in finals.values())
     fig = new_figure(8.5, 4.5, {"left": 0.09, "right": 0.76, "bottom": 0.15, "top": 0.93, "wspace": 0.04})
     if finals:
         ax, final_ax = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [8, 1.3]})
     else:
         ax, final_ax = fig.subplots(), None
-    n_periodic = max((len(xs) for xs, _ in series.values()), default=0)
+    n_periodic = max((len(xs) for xs, _, _ in series.values()), default=0)
     size = 4.5 if n_periodic <= 40 else 3.0 if n_periodic <= 120 else 2.0  # 2,000 epochs: 200 checks
     names = [n for n in TENSOR_MARKERS if n in series or n in finals]
     for name in names:
         label = "directional (∇J·u)" if name == "direction" else f"dJ/d{name}"
         colour, marker = TENSOR_COLOURS.get(name), TENSOR_MARKERS[name]
-        xs, ys = series.get(name, ([], []))
-        ax.plot(
-            xs, ys, linestyle="none", marker=marker, markersize=size, alpha=0.85, color=colour, label=label
-        )
+        xs, ys, flags = series.get(name, ([], [], []))
+        judged = [(x, y) for x, y, u in zip(xs, ys, flags, strict=True) if not u]
+        style = {"linestyle": "none", "marker": marker, "markersize": size, "color": colour}
+        ax.plot([x for x, _ in judged], [y for _, y in judged], alpha=0.85, label=label, **style)
+        unsure = [(x, y) for x, y, u in zip(xs, ys, flags, strict=True) if u]
+        if unsure:
+            ax.plot([x for x, _ in unsure], [y for _, y in unsure], markerfacecolor="none", **style)
         if final_ax is not None and name in finals:
+            value, unreliable = finals[name]
             final_ax.plot(
                 [names.index(name)],
-                [finals[name]],
+                [value],
                 linestyle="none",
                 marker=marker,
                 markersize=6,
                 color=colour,
+                markerfacecolor="none" if unreliable else colour,
             )
+    if any_unreliable:  # one legend entry explains every hollow marker
+        ax.plot(
+            [],
+            [],
+            linestyle="none",
+            marker="o",
+            markersize=4.5,
+            color="tab:gray",
+            markerfacecolor="none",
+            label="hollow: unreliable\n(nothing judged)",
+        )
     for axis in (ax, final_ax):
         if axis is None:
             continue
@@ -76,10 +96,12 @@ def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float,
         axis.grid(True, alpha=0.3)
     ax.set_yscale("log")
     _integer_epochs(ax)
-    epochs = sorted({x for xs, _ in series.values() for x in xs})
+    epochs = sorted({x for xs, _, _ in series.values() for x in xs})
     if len(epochs) > 1:
         pad = 0.02 * (epochs[-1] - epochs[0])
         ax.set_xlim(epochs[0] - pad, epochs[-1] + pad)
+    if 1 < len(epochs) <= 12:  # ticks at the checks themselves: every 10 epochs reads 0, 10, 20, not 0, 4, 8
+        ax.set_xticks(epochs)
     ax.set_xlabel("epoch (periodic checks)")
     ax.set_ylabel("max relative error (log scale)")
     if final_ax is not None:
