@@ -141,5 +141,7 @@ def test_a_diverging_learning_rate_is_a_diverged_column_and_exit_3_never_a_trace
     outcome = next(line for line in result.output.splitlines() if line.startswith("│ outcome"))
     assert outcome.rstrip(" │").endswith("diverged")  # the scikit-learn column
     assert "scikit-learn diverged: non-finite weights after its 20 epochs" in result.output
+    assert "as fast" not in result.output  # nnapp stopped on the runaway loss: the times are not comparable
+    assert "no speed ratio: nnapp stopped on diverging in epoch" in result.output
     assert result.output.strip().splitlines()[-1].startswith("error: ")
     assert "diverged (see the table)" in result.output.strip().splitlines()[-1]

@@ -227,7 +227,7 @@ def comparison_table(result: Comparison, title: str) -> Table:
     table.add_row("training seconds", *(f"{s.seconds:.3f}" for s in sides))
     table.add_row("ms per epoch", *(f"{s.ms_per_epoch:.2f}" for s in sides))
     table.add_row("epochs", *(str(s.epochs) for s in sides))
-    table.caption = f"nnapp trained {result.speedup:.1f}× as fast\n" + "\n".join(result.notes)
+    table.caption = f"{result.speed_text}\n" + "\n".join(result.notes)
     return fit(table)
 
 

@@ -72,6 +72,17 @@ class Comparison:
         """How many times faster nnapp trained (scikit-learn's seconds / nnapp's)."""
         return self.sklearn.seconds / self.nnapp.seconds
 
+    @property
+    def speed_text(self) -> str:
+        """The speed ratio in words; none when nnapp diverged: it stopped on the runaway loss after a few
+        epochs while scikit-learn ran them all, so the two times measure different work."""
+        if self.nnapp.diverged:
+            return (
+                f"no speed ratio: nnapp stopped on diverging in epoch {self.nnapp.epochs + 1} and "
+                f"scikit-learn ran {self.sklearn.epochs}, so their times measure different work"
+            )
+        return f"nnapp trained {self.speedup:.1f}× as fast"
+
 
 def _where(key: str, source: str, overrides: Sequence[str]) -> str:
     """The override that set `key`, if one did, else the config file: where the user should look."""
