@@ -73,21 +73,24 @@ def _saliency_maps(result: Saliency, heading: str) -> bytes:
     ]
     columns = min(6, len(maps))
     rows = -(-len(maps) // columns)
-    fig = new_figure(2.0 * columns + 1.0, 2.1 * rows + 0.8)
+    fig = new_figure(2.0 * columns + 1.0, 2.4 * rows + 0.9)
     axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
-    vmax = float(np.nanmax(result.per_class)) if np.isfinite(result.per_class).any() else 1.0
-    image = None
+    # each map on its own scale (0 to its largest value, written under it): on one shared scale the
+    # class with the largest gradients (the least confident one) leaves every other map black
     for ax, (label, values, n) in zip(axes, maps, strict=False):
-        image = ax.imshow(np.asarray(values).reshape(side, side), cmap="magma", vmin=0, vmax=vmax)
+        grid = np.asarray(values, dtype=np.float64).reshape(side, side)
+        finite = grid[np.isfinite(grid)]
+        top = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+        ax.imshow(grid, cmap="magma", vmin=0, vmax=top)
         ax.set_title(f"{label} ({n})", fontsize="small")
+        ax.set_xlabel(f"white = {top:.2g}", fontsize="x-small")
         ax.set_xticks([])
         ax.set_yticks([])
     for ax in axes[len(maps) :]:
         ax.axis("off")
-    if image is not None:
-        fig.colorbar(image, ax=axes.tolist(), label="mean |∂J/∂x| (standardized units)", shrink=0.8)
     fig.suptitle(
-        f"{heading}: which pixels move the loss, by true class ({result.split} split, rows in brackets)",
+        f"{heading}: which pixels move the loss, by true class ({result.split} split, rows in brackets)\n"
+        "mean |∂J/∂x| in scaled input units; each map on its own scale, black 0 to white its largest value",
         fontsize="medium",
     )
     return png_bytes(fig)

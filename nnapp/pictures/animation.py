@@ -181,9 +181,11 @@ def weights_gif(
     first = W_at(epochs[0])
     columns = min(8, first.shape[0])
     start = first.copy()
-    fig = new_figure(10.5, 4.6, {"left": 0.02, "right": 0.98, "bottom": 0.12, "top": 0.86, "wspace": 0.12})
+    # 64 units of 8x8 pixels: the mosaic gets most of a tall frame (about 8 screen pixels per weight at
+    # DPI 80), so that a class can read the strokes each unit learns
+    fig = new_figure(12, 7.2, {"left": 0.02, "right": 0.97, "bottom": 0.1, "top": 0.9, "wspace": 0.15})
     fig.suptitle(title or "Training", fontsize="large")
-    image_ax, loss_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.05, 1]})
+    image_ax, loss_ax = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.7, 1]})
     cmap = colormaps["RdBu_r"].with_extremes(bad="0.75")
     image = image_ax.imshow(
         weight_mosaic(first - start, shape, columns),
