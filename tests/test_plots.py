@@ -296,6 +296,14 @@ def test_sweep_draws_each_seed_as_a_dot_beside_the_mean_without_error_bars():
     assert seed_dots.get_linestyle() == "None" and ax.get_ylim()[1] <= 1.01
 
 
+def test_overlay_of_identical_runs_draws_the_second_dashed_and_says_so():
+    fig = pictures.overlay_curves_figure([("a", HISTORY), ("a", HISTORY)])
+    labels = fig.legends[0].get_texts()
+    assert [t.get_text() for t in labels][:2] == ["a", "a (identical to run 1: drawn dashed over it)"]
+    acc_lines = [line for line in fig.axes[1].get_lines() if len(line.get_xdata())]
+    assert acc_lines[0].get_linestyle() == "-" and acc_lines[1].get_linestyle() == "--"
+
+
 def test_overlay_stars_each_runs_best_epoch_on_both_panels():
     other = [record(e, 2.0 / (e + 1), 0.8) for e in range(0, 41)]
     loss_ax, acc_ax = pictures.overlay_curves_figure([("a", HISTORY), ("b", other)], "t", [60, 7]).axes

@@ -162,18 +162,25 @@ def overlay_curves_figure(
     best_epochs: Sequence[int | None] | None = None,
 ) -> Figure:
     """Loss and validation accuracy of several runs in one figure, one colour per run, each run's best
-    epoch starred, legend below."""
+    epoch starred, legend below. A run whose curves are identical to an earlier one's is drawn dashed
+    over it and its legend entry says so: otherwise the later curve hides the earlier one."""
     fig = new_figure(12, 4.6 + 0.22 * len(runs))
     loss_ax, acc_ax = fig.subplots(1, 2)
     colours = _class_colours(len(runs))
     bests = list(best_epochs) if best_epochs is not None else [None] * len(runs)
-    for (label, history), colour, best in zip(runs, colours, bests, strict=True):
+    seen: dict[tuple[tuple[int, float, float, float], ...], int] = {}
+    for i, ((label, history), colour, best) in enumerate(zip(runs, colours, bests, strict=True)):
         epochs = [r.epoch for r in history]
-        loss_ax.plot(epochs, log_safe([r.val_loss for r in history])[0], color=colour)
+        key = tuple((r.epoch, r.train_loss, r.val_loss, r.val_acc) for r in history)
+        first = seen.setdefault(key, i)
+        style = "-" if first == i else (0, (4, 4))
+        if first != i:
+            label = f"{label} (identical to run {first + 1}: drawn dashed over it)"
+        loss_ax.plot(epochs, log_safe([r.val_loss for r in history])[0], color=colour, linestyle=style)
         loss_ax.plot(
             epochs, log_safe([r.train_loss for r in history])[0], color=colour, linestyle=":", linewidth=1
         )
-        acc_ax.plot(epochs, [r.val_acc for r in history], color=colour, label=label)
+        acc_ax.plot(epochs, [r.val_acc for r in history], color=colour, label=label, linestyle=style)
         _best_marks(loss_ax, history, best, "val_loss", colour)
         _best_marks(acc_ax, history, best, "val_acc", colour)
     loss_ax.set_yscale("log")
