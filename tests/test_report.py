@@ -112,3 +112,34 @@ def test_a_two_column_csv_gets_decision_regions_and_a_report_without_pictures_wh
     without = run_experiment(load_config(tmp_path / "two.yaml", ["output.plots=false"])).run_dir
     assert not list(without.glob("*.png"))
     assert "![" not in (without / "report.md").read_text()
+
+
+def test_nnapp_report_rewrites_report_md_with_the_lab_pictures_present(tmp_path):
+    from typer.testing import CliRunner
+
+    from nnapp.cli.app import app
+
+    run_dir = copy_of("iris", tmp_path)
+    (run_dir / "saliency.png").write_bytes(PNG)  # as `nnapp saliency` leaves it
+    (run_dir / "report.md").unlink()
+    result = CliRunner().invoke(app, ["report", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    assert "](saliency.png)" in (run_dir / "report.md").read_text()
+
+
+def test_a_run_still_training_is_said_to_be_so_not_a_missing_model(tmp_path):
+    from typer.testing import CliRunner
+
+    from nnapp.cli.app import app
+    from nnapp.rundir.runlock import lock_run_dir
+
+    run_dir = copy_of("iris", tmp_path)
+    (run_dir / "model.npz").unlink()  # written when the run ends
+    lock = lock_run_dir(run_dir)  # what a training process holds
+    try:
+        for command in (["evaluate", str(run_dir)], ["report", str(run_dir)]):
+            result = CliRunner().invoke(app, command)
+            assert result.exit_code == 2, result.output
+            assert "still training" in result.output and "no such model file" not in result.output
+    finally:
+        lock.release()

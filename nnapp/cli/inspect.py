@@ -189,6 +189,24 @@ def plot(
     out.print(f"wrote {target}")
 
 
+@command(epilog="Example:\n\n  nnapp report runs/iris/20250101-120000")
+def report(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run directory written by `nnapp train`.", show_default=False)
+    ],
+) -> None:
+    """Rewrite RUN_DIR/report.md from the run's files, listing every picture now in it (saliency, attack,
+    training.gif included); draws nothing (`nnapp plot` redraws the pictures too)."""
+    from nnapp.orchestration.report import refresh_report
+
+    run = read_run(run_dir)  # a missing or damaged run is one line, as for every command
+    if not refresh_report(run.path):
+        raise NnappError(
+            f"{run.path}: no summary.json yet: is the run still training? report.md is written when it ends"
+        )
+    out.print(f"wrote {run.path / 'report.md'}", markup=False, soft_wrap=True)
+
+
 @command()
 def datasets() -> None:
     """The built-in datasets with their samples, features and classes (generated ones at their defaults)."""

@@ -17,6 +17,7 @@ from nnapp.lab.lr_find import CSV_COLUMNS as LR_FIND_COLUMNS
 from nnapp.lab.lr_find import LrFindResult
 from nnapp.lab.pictures import attack_examples_png, attack_png, lr_find_png, saliency_png
 from nnapp.lab.saliency import Saliency
+from nnapp.orchestration.report import refresh_report
 from nnapp.rundir import artifacts
 from nnapp.rundir.runs import LoadedRun
 
@@ -32,6 +33,7 @@ def write_saliency(run: LoadedRun, result: Saliency, split: str) -> tuple[Path, 
     csv_path, png_path = run.path / f"saliency{suffix}.csv", run.path / f"saliency{suffix}.png"
     artifacts.atomic_write_text(csv_path, artifacts.csv_text(result.csv_columns(), result.csv_rows()))
     artifacts.atomic_write_bytes(png_path, png)
+    refresh_report(run.path)  # report.md shows the test split's saliency.png
     return csv_path, png_path
 
 
@@ -49,6 +51,7 @@ def write_attack(run: LoadedRun, result: AttackResult, split: str) -> list[Path]
     artifacts.atomic_write_text(eps_path, artifacts.csv_text(result.eps_columns(), result.eps_rows()))
     for path, png in pictures.items():
         artifacts.atomic_write_bytes(path, png)
+    refresh_report(run.path)  # report.md shows the test split's attack pictures
     return [csv_path, eps_path, *pictures]
 
 

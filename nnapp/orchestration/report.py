@@ -33,6 +33,11 @@ PICTURES = (
     ("decision_boundary.png", "Decision regions"),
     ("hidden_units.png", "Hidden units over the input plane"),
     ("weights.png", "First-layer weights as images"),
+    # written by the lab commands (saliency, attack, animate) on the test split; each rewrites report.md
+    ("saliency.png", "Saliency: which inputs move the loss (nnapp saliency)"),
+    ("attack.png", "Adversarial examples: FGSM against random signs (nnapp attack)"),
+    ("attack_examples.png", "FGSM examples (nnapp attack)"),
+    ("training.gif", "Training, animated (nnapp animate)"),
 )
 
 # How to read the pictures that are not self-explanatory, written under their heading in report.md
@@ -216,6 +221,15 @@ def _names_text(names: list[str], shown: int = 12) -> str:
 
 def write_report(run_dir: Path) -> None:
     artifacts.atomic_write_text(run_dir / "report.md", report_markdown(run_dir))
+
+
+def refresh_report(run_dir: Path) -> bool:
+    """report.md again, for a finished run (one with summary.json) that has gained a picture (saliency,
+    attack, the GIF); a run still training keeps its report for the trainer to write. True if written."""
+    if not (Path(run_dir) / "summary.json").is_file():
+        return False
+    write_report(Path(run_dir))
+    return True
 
 
 def write_extras(

@@ -48,6 +48,24 @@ def lock_run_dir(run_dir: Path) -> RunLock:
     return RunLock(fd)
 
 
+def training_pid(run_dir: Path) -> int | None:
+    """The pid of the process that holds RUN_DIR's lock (a run training there), 0 if one does but its
+    pid cannot be told, None if no process holds it. Takes no lock itself."""
+    try:
+        fd = os.open(run_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return lock_holder(fd) or 0
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 def lock_holder(fd: int) -> int | None:
     """The pid holding a flock on the file behind `fd`, from /proc/locks; None if it cannot be told."""
     stat = os.fstat(fd)

@@ -15,6 +15,7 @@ import numpy as np
 from nnapp.core import network
 from nnapp.data.datasets import Dataset
 from nnapp.errors import ArtifactError
+from nnapp.orchestration.report import refresh_report
 from nnapp.pictures.run import IMAGE_SHAPES, is_plane, plane_grid
 from nnapp.rundir.runs import LoadedRun, load_run, read_history, rebuild_dataset
 from nnapp.rundir.snapshots import Snapshots, load_snapshots
@@ -106,4 +107,5 @@ def animate(run_dir: str | Path) -> Path:
         W = np.stack([frames[e]["W"] for e in epochs])
         scale = float(np.percentile(np.abs(W - W[0]), WEIGHT_SCALE_PERCENTILE)) or 1.0
         weights_gif(path, epochs, lambda e: frames[e]["W"], IMAGE_SHAPES[data.name], scale, trace, title)
+    refresh_report(run.path)  # report.md shows the GIF
     return path
