@@ -43,9 +43,9 @@ def test_bad_choice_suggests_a_valid_one(write_config):
         load_config(write_config("data:\n  dataset: digit\n"))
 
 
-def test_duplicate_keys_are_refused_with_the_line():
-    with pytest.raises(ConfigError, match=r"duplicate key 'lr' \(line 3\)"):
-        parse_yaml("optim:\n  lr: 0.1\n  lr: 0.2\n", "x.yaml")
+def test_duplicate_keys_are_refused_naming_both_lines():
+    with pytest.raises(ConfigError, match=r"line 4, column 3: duplicate key 'lr' \(first defined at line 2\)"):
+        parse_yaml("optim:\n  lr: 0.1\n  momentum: 0.5\n  lr: 0.2\n", "x.yaml")
 
 
 def test_splits_must_leave_training_rows(write_config):

@@ -21,15 +21,17 @@ class _StrictLoader(yaml.SafeLoader):
 
 
 def _mapping_no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: dict[Any, Any] = {}
+    first_line: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            line = key_node.start_mark.line + 1
+        if key in first_line:  # the error's position is the second definition; name the first one too
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (line {line})", key_node.start_mark
+                None,
+                None,
+                f"duplicate key {key!r} (first defined at line {first_line[key]})",
+                key_node.start_mark,
             )
-        seen[key] = True
+        first_line[key] = key_node.start_mark.line + 1
     return loader.construct_mapping(node, deep=deep)
 
 
