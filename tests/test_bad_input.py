@@ -449,6 +449,8 @@ COMMAND_CASES = [
     # ---- plot, datasets, the command line itself
     CommandCase("plot-missing-run", ("plot", "{tmp}/no_run"), "{tmp}/no_run"),
     CommandCase("plot-no-arguments", ("plot",), "plot", ("Missing argument",)),
+    CommandCase("report-missing-run", ("report", "{tmp}/no_run"), "{tmp}/no_run"),
+    CommandCase("report-no-arguments", ("report",), "report", ("Missing argument",)),
     CommandCase("datasets-extra-argument", ("datasets", "iris"), "datasets", ("unexpected extra argument",)),
     CommandCase("unknown-command", ("trian",), "trian", ("No such command",)),
     CommandCase("unknown-option", ("train", "{iris}", "--quite"), "--quite", ("No such option",)),
