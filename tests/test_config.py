@@ -44,7 +44,8 @@ def test_bad_choice_suggests_a_valid_one(write_config):
 
 
 def test_duplicate_keys_are_refused_naming_both_lines():
-    with pytest.raises(ConfigError, match=r"line 4, column 3: duplicate key 'lr' \(first defined at line 2\)"):
+    first_at_line_2 = r"line 4, column 3: duplicate key 'lr' \(first defined at line 2\)"
+    with pytest.raises(ConfigError, match=first_at_line_2):
         parse_yaml("optim:\n  lr: 0.1\n  momentum: 0.5\n  lr: 0.2\n", "x.yaml")
 
 

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnapp.core.network import backward, forward, init_params
-from nnapp.lab.shapes import Dimensions, batch_lines, example_lines, shape_check
+from nnapp.lab.shapes import Dimensions, batch_lines, example_lines, fmt, shape_check
 
 dims = st.builds(Dimensions, st.integers(1, 6), st.integers(1, 7), st.integers(2, 5), st.integers(1, 9))
 
@@ -77,9 +77,14 @@ def test_every_product_has_matching_inner_dimensions(d):
         assert line.result == (rows, cols), line.equation
 
 
-def test_the_seeds_shape_check_reads_as_in_the_seed():
+def test_the_shape_check_reads_as_in_the_derivation():
     line = next(l for l in example_lines(Dimensions(4, 16, 3, 8)) if l.name == "δ2")
-    assert shape_check(line) == "(1×16) = δ1 (1×3) · U (3×16) ⊙ sgn(h)ᵀ (1×16)"
+    assert shape_check(line) == "(1×D_h) = δ1 (1×N_c) · U (N_c×D_h) ⊙ sgn(h)ᵀ (1×D_h)"
+
+
+def test_a_shape_names_its_dimensions_when_two_sizes_are_equal():
+    line = next(l for l in batch_lines(Dimensions(4, 16, 3, 16)) if l.name == "z")  # B = D_h = 16
+    assert fmt(line.result) == "(B×D_h: 16×16)"
 
 
 def test_every_line_names_each_operand_once_in_its_right_hand_side():

@@ -33,13 +33,38 @@ class Dimensions:
     batch: int  # rows per mini-batch
 
 
-def fmt(shape: Shape) -> str:
-    return "scalar" if shape == () else "(" + "×".join(str(n) for n in shape) + ")"
+class Dim(int):
+    """A size that knows its name (B, D_x, D_h, N_c): when B = D_h = 16, (16×16) alone does not say
+    which 16 is which."""
+
+    symbol: str
+
+    def __new__(cls, value: int, symbol: str) -> Dim:
+        dim = super().__new__(cls, value)
+        dim.symbol = symbol
+        return dim
+
+
+def fmt(shape: Shape, sizes: bool = True) -> str:
+    """'(B×D_h: 16×16)': the named dimensions and their sizes ('(B×D_h)' without sizes; '(16×16)' for
+    unnamed dimensions)."""
+    if shape == ():
+        return "scalar"
+    numbers = "×".join(str(int(n)) for n in shape)
+    if not any(isinstance(n, Dim) for n in shape):
+        return f"({numbers})"
+    names = "×".join(n.symbol if isinstance(n, Dim) else str(n) for n in shape)
+    return f"({names}: {numbers})" if sizes else f"({names})"
+
+
+def named(d: Dimensions) -> tuple[Dim, Dim, Dim, Dim]:
+    """B, D_x, D_h, N_c as named sizes."""
+    return Dim(d.batch, "B"), Dim(d.d_x, "D_x"), Dim(d.d_h, "D_h"), Dim(d.n_c, "N_c")
 
 
 def example_lines(d: Dimensions) -> list[ShapeLine]:
     """One example, column vectors, gradients as row vectors (numerator layout), as derived."""
-    x, h, c = d.d_x, d.d_h, d.n_c
+    _, x, h, c = named(d)
     return [
         ShapeLine(
             "forward",
@@ -90,7 +115,7 @@ def example_lines(d: Dimensions) -> list[ShapeLine]:
 
 def batch_lines(d: Dimensions) -> list[ShapeLine]:
     """A batch of B rows, mean loss: the form nnapp.core.network implements (biases are vectors)."""
-    b, x, h, c = d.batch, d.d_x, d.d_h, d.n_c
+    b, x, h, c = named(d)
     return [
         ShapeLine(
             "forward",
@@ -133,9 +158,10 @@ def batch_lines(d: Dimensions) -> list[ShapeLine]:
 
 
 def shape_check(line: ShapeLine) -> str:
-    """'(1×16) = δ1 (1×3) · U (3×16) ⊙ sgn(h)ᵀ (1×16)': the result's shape = the right-hand side, shaped."""
-    shaped = (f"{name} {fmt(shape)}" for name, shape in line.operands)
-    return f"{fmt(line.result)} = " + line.form.format(*shaped)
+    """'(1×D_h) = δ1 (1×N_c) · U (N_c×D_h) ⊙ sgn(h)ᵀ (1×D_h)': the result's shape = the right-hand side,
+    shaped, in the derivation's symbols (the sizes are in the shape column)."""
+    shaped = (f"{name} {fmt(shape, sizes=False)}" for name, shape in line.operands)
+    return f"{fmt(line.result, sizes=False)} = " + line.form.format(*shaped)
 
 
 def config_dimensions(loaded: LoadedConfig) -> Dimensions:
