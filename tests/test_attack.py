@@ -118,7 +118,7 @@ def test_cli_writes_the_three_columns_and_both_pictures_for_image_data(tmp_path)
     assert [float(r["eps"]) for r in rows] == [0.0, 0.1, 0.3]
     for name in ("attack.png", "attack_examples.png"):
         assert (run_dir / name).read_bytes()[:4] == b"\x89PNG"
-    assert "standardized" in result.output
+    assert "ε (scaled)" in result.output
 
 
 def test_cli_writes_eps_in_each_features_original_units(tmp_path):

@@ -31,7 +31,7 @@ def saliency_command(
 ) -> None:
     """Mean |dJ/dx| per feature over a split (dJ/dx = delta2 W): which inputs move the loss most.
 
-    J is each example's own cross-entropy. Writes saliency.csv (one row per feature: standardized and
+    J is each example's own cross-entropy. Writes saliency.csv (one row per feature: scaled and
     original units, one column per true class) and saliency.png (ranked bars; 8x8 images: one map per
     class) into the run directory (saliency_<split>.* for splits other than test).
     """
@@ -59,13 +59,13 @@ def attack_command(
     ],
     eps: Annotated[
         str,
-        typer.Option("--eps", help="Comma-separated step sizes ε ≥ 0, in standardized input units."),
+        typer.Option("--eps", help="Comma-separated step sizes ε ≥ 0, in scaled input units (data.scaling)."),
     ] = "0,0.05,0.1,0.2,0.3",
     split: SplitOption = "test",
 ) -> None:
     """FGSM: accuracy on x' = x + ε·sign(dJ/dx), next to the same ε with random signs (the control).
 
-    ε is in standardized input units: ε × the feature's training standard deviation in its original
+    ε is in scaled input units: ε × the feature's training scale (data.scaling) in its original
     units. Writes attack.csv (eps, accuracy_fgsm, accuracy_random), attack.png and, for 8x8 image
     data, attack_examples.png into the run directory (attack_<split>.* for splits other than test).
     """

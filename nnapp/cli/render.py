@@ -238,7 +238,7 @@ def saliency_table(result: Saliency, split: str, csv_path: Path) -> Table:
         "(J_i: each example's own cross-entropy)"
     )
     table.add_column("feature")
-    table.add_column("standardized units", justify="right")
+    table.add_column("scaled units", justify="right")
     table.add_column("per original unit", justify="right")
     order = sorted(range(len(result.feature_names)), key=lambda j: -result.mean_abs_grad[j])
     for j in order[:10]:
@@ -255,7 +255,7 @@ def saliency_table(result: Saliency, split: str, csv_path: Path) -> Table:
 def attack_table(result: AttackResult, split: str) -> Table:
     """`nnapp attack`: accuracy under FGSM and under random signs at each ε."""
     table = Table(title=f"FGSM vs random signs, {split} split ({result.n_rows} rows)")
-    table.add_column("ε (standardized)", justify="right")
+    table.add_column("ε (scaled)", justify="right")
     table.add_column("ε in original units (min–max over features)", justify="right")
     table.add_column("accuracy FGSM", justify="right")
     table.add_column("accuracy random", justify="right")

@@ -41,7 +41,8 @@ def parse_eps(text: str) -> tuple[float, ...]:
             raise DataError(f"{item} is negative (eps is a step size, >= 0)", option="eps")
         if value > MAX_EPS:  # huge steps overflow the perturbed inputs and the picture's axis
             raise DataError(
-                f"{item} is larger than {MAX_EPS:g} (standardized units: training std devs)", option="eps"
+                f"{item} is larger than {MAX_EPS:g} (scaled input units: each feature's training scale)",
+                option="eps",
             )
         if value in values:
             raise DataError(f"{item} is given twice", option="eps")
@@ -51,7 +52,7 @@ def parse_eps(text: str) -> tuple[float, ...]:
 
 @dataclass(frozen=True)
 class AttackPoint:
-    eps: float  # standardized units
+    eps: float  # scaled input units (data.scaling)
     accuracy_fgsm: float
     accuracy_random: float
 
@@ -74,7 +75,7 @@ class AttackResult:
     split: str
     n_rows: int
     feature_names: list[str]
-    scaler_scale: np.ndarray  # (D_x,) original units per standardized unit
+    scaler_scale: np.ndarray  # (D_x,) original units per scaled unit
     points: list[AttackPoint]
     examples: AttackExamples | None  # image data only
 

@@ -49,7 +49,7 @@ def saliency_png(result: Saliency, title: str = "") -> bytes:
             )
         ax.legend(loc="lower right", fontsize="small")
     ax.set_yticks(positions, names)
-    ax.set_xlabel("mean |∂J/∂x| per example (standardized input units)")
+    ax.set_xlabel("mean |∂J/∂x| per example (scaled input units, data.scaling)")
     ax.grid(True, axis="x", alpha=0.3)
     shown = (
         ""
@@ -109,7 +109,7 @@ def attack_png(result: AttackResult, title: str = "") -> bytes:
         label="random signs (control)",
     )
     ax.plot(eps, [p.accuracy_fgsm for p in result.points], "o-", color="tab:red", label="FGSM: ε·sign(∂J/∂x)")
-    ax.set_xlabel("ε (standardized input units: ε × each feature's standard deviation)")
+    ax.set_xlabel("ε (scaled input units: ε × each feature's training scale, data.scaling)")
     ax.set_ylabel(f"accuracy ({result.split} split, {result.n_rows} rows)")
     ax.set_ylim(-0.02, 1.02)
     ax.grid(True, alpha=0.3)
@@ -153,7 +153,7 @@ def attack_examples_png(examples: AttackExamples, title: str = "") -> bytes:
         fig.colorbar(perturb, ax=axes[1, :].tolist(), label="change in pixel value", shrink=0.9)
         fig.colorbar(pixel, ax=axes[2, :].tolist(), label="pixel value", shrink=0.9)
     fig.suptitle(
-        f"{title or 'FGSM'}: ε = {examples.eps:g} standardized units, at most {bound:.2g} in pixel value "
+        f"{title or 'FGSM'}: ε = {examples.eps:g} scaled input units, at most {bound:.2g} in pixel value "
         "(red title: fooled)",
         fontsize="medium",
     )

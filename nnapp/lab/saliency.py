@@ -4,7 +4,7 @@ The derivation ends with dJ/dx = delta2 W; `network.backward` computes it (key "
 loss J = (1/B) sum_i J_i, where J_i = -log y_hat_i[y_i] is example i's cross-entropy. Row i of x
 enters only J_i, so dJ/dx_i = (1/B) dJ_i/dx_i: the per-example gradient is B times a row of
 `backward`'s "x". The L2 term does not depend on x, so it plays no part. Everything here is in the
-standardized units the network sees; dJ_i/dx_raw = (dJ_i/dx_std) / scale feature by feature, because
+scaled units the network sees; dJ_i/dx_raw = (dJ_i/dx_std) / scale feature by feature, because
 x_std = (x_raw - mean) / scale. Nothing here prints or writes files.
 """
 
@@ -31,7 +31,7 @@ def per_example_input_gradients(params: network.Params, X: np.ndarray, y: np.nda
 
 
 def split_rows(run: LoadedRun, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """(X standardized, y class indices) of one split of the run's data, rebuilt as `evaluate` does."""
+    """(X scaled, y class indices) of one split of the run's data, rebuilt as `evaluate` does."""
     if split not in SPLITS:
         raise ChoiceError("split", split, SPLITS)
     X, y = rebuild_dataset(run).split(split)
@@ -55,7 +55,7 @@ class Saliency:
     n_rows: int
     feature_names: list[str]
     classes: list[str]  # original labels, in class-index order
-    mean_abs_grad: np.ndarray  # (D_x,) mean over the split's rows of |dJ_i/dx_i|, standardized units
+    mean_abs_grad: np.ndarray  # (D_x,) mean over the split's rows of |dJ_i/dx_i|, scaled input units
     mean_abs_grad_original: np.ndarray  # (D_x,) the same per original unit of each feature (÷ scale)
     per_class: np.ndarray  # (N_c, D_x) mean |dJ_i/dx_i| over the rows whose true class is c (nan: no rows)
     class_rows: np.ndarray  # (N_c,) rows of each true class
