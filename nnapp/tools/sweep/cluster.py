@@ -9,10 +9,10 @@ every machine sees, at the same absolute path (the config and its CSV files too)
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import threading
 import time
-import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
