@@ -100,8 +100,9 @@ def numbers_argument(name: str, values: Any, example: str) -> list[float]:
     for value in values:
         if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
             raise ArgumentError(f"{name}: {value!r} is not a number (expected e.g. {example})")
+        number: Any = value  # a Real: int, float, numpy's, Fraction, Decimal
         try:
-            floats.append(float(value))
-        except OverflowError:
-            floats.append(math.inf if value > 0 else -math.inf)  # named "not finite" by the checker
+            floats.append(float(number))
+        except OverflowError:  # an int past float's range
+            floats.append(math.inf if number > 0 else -math.inf)  # named "not finite" by the checker
     return floats
