@@ -11,9 +11,9 @@ from typing import Any
 from nnapp.config import Config, LoadedConfig, load_config
 from nnapp.data.preflight import check_memory
 from nnapp.errors import ConfigError
+from nnapp.orchestration.job import check_new_run_dir, load_data
 from nnapp.rundir import artifacts
-from nnapp.rundir.job import check_new_run_dir, load_data
-from nnapp.tools.sweep.grid import Axis, Point, parse_grid, points
+from nnapp.tools.sweep.grid import Axis, GridPoint, parse_grid, points
 from nnapp.tools.sweep.results import PointResult, Scores, Status
 
 
@@ -22,7 +22,7 @@ class Task:
     loaded: LoadedConfig  # the base config with the fixed overrides and the point's, validated once
     run_dir: Path
     action: str  # "train" | "resume"
-    point: Point
+    point: GridPoint
     plots: bool = False  # draw the run's pictures (`nnapp plot RUN` draws them any time)
 
 
@@ -60,7 +60,7 @@ def plan_sweep(
     artifacts.check_not_in_run_dir("the sweep directory", sweep_dir)  # a run is written by its training only
     data_cache: dict[Any, Any] = {}
     tasks, finished = [], []
-    configs: dict[str, Point] = {}  # each point's resolved config: values compared, not spellings
+    configs: dict[str, GridPoint] = {}  # each point's resolved config: values compared, not spellings
     for point in points(axes, seeds):
         overrides = (*fixed, *point.overrides)
         loaded = load_config(config_path, overrides)
@@ -75,7 +75,7 @@ def plan_sweep(
     return SweepPlan(config_path, fixed, axes, seeds, sweep_dir, tasks, finished)
 
 
-def _check_distinct(point: Point, first: Point) -> None:
+def _check_distinct(point: GridPoint, first: GridPoint) -> None:
     """Two points with the same resolved config (optim.lr=0.1,1e-1) would train the same run twice."""
     if first is point:
         return
