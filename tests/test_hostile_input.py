@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,12 @@ API_CASES = [
     ),
     api("train-config-none", lambda i, f, t: nnapp.train(None), ConfigError, "not NoneType"),
     api("train-config-a-number", lambda i, f, t: nnapp.train(3.5), ConfigError, "not float"),
+    api(
+        "train-config-object-holding-an-object",
+        lambda i, f, t: nnapp.train(replace(i.config, name=object())),
+        ConfigError,
+        "holds object, which is not a config value",
+    ),
     api("train-config-a-directory", lambda i, f, t: nnapp.train(t), ConfigError, "is a directory"),
     api(
         "train-override-key-not-a-string",
@@ -164,6 +170,14 @@ API_CASES = [
     api("predict-a-string", lambda i, f, t: i.predict("5.1,3.5,1.4,0.2"), DataError, "got str"),
     api("predict-a-dict", lambda i, f, t, x: i.predict(x), DataError, "got dict", {"a": 1}),
     api("predict-none", lambda i, f, t: i.predict(None), DataError, "got None"),
+    api("predict-a-generator", lambda i, f, t: i.predict(r for r in [IRIS_ROW]), DataError, "got generator"),
+    api(
+        "predict-a-masked-value",
+        lambda i, f, t, x: i.predict(x),
+        DataError,
+        "row 1 holds a masked (missing) value",
+        np.ma.masked_array([IRIS_ROW, IRIS_ROW], mask=[[0, 0, 0, 0], [0, 1, 0, 0]]),
+    ),
     api(
         "predict-3d-array", lambda i, f, t, x: i.predict(x), DataError, "shape (1, 2, 4)", np.zeros((1, 2, 4))
     ),

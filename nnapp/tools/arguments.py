@@ -52,6 +52,9 @@ def rows_argument(name: str, X: Any, width: int, columns: list[str], as_text: bo
     expected = f"rows of {width} values ({', '.join(columns)})"
     if X is None or isinstance(X, str | bytes | Mapping) or np.isscalar(X):
         raise DataError(f"{name}: expected {expected} as a list of lists or a 2-D array, got {_kind(X)}")
+    if isinstance(X, np.ma.MaskedArray) and np.ma.getmaskarray(X).any():  # masked: missing, not a value
+        row = int(np.argwhere(np.ma.getmaskarray(X))[0][0]) if X.ndim > 1 else 0
+        raise DataError(f"{name}: row {row} holds a masked (missing) value; give a number")
     if isinstance(X, np.ndarray) and X.dtype.kind in "biuf":
         rows = X
     else:
@@ -59,6 +62,8 @@ def rows_argument(name: str, X: Any, width: int, columns: list[str], as_text: bo
             rows = np.array(X, dtype=object)
         except (TypeError, ValueError):
             raise DataError(f"{name}: expected {expected}, got {_kind(X)}") from None
+    if rows.ndim == 0:  # a generator or another object numpy cannot see rows in
+        raise DataError(f"{name}: expected {expected} as a list of lists or a 2-D array, got {_kind(X)}")
     if rows.ndim == 1:
         nested = [i for i, cell in enumerate(rows) if _is_sequence_cell(cell)]
         if nested:  # a list of rows of different lengths (numpy keeps them as objects)

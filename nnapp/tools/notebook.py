@@ -89,13 +89,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _config_text(config: Config, source: str) -> str:
+    """A Config's YAML; one a caller filled with something YAML cannot write is a ConfigError."""
+    import yaml
+
+    try:
+        return dump_config(config)
+    except yaml.YAMLError as exc:
+        what = type(exc.args[1]).__name__ if len(exc.args) > 1 else "a value"
+        raise ConfigError(f"{source}: holds {what}, which is not a config value") from None
+
+
 def load(config: str | Path | Config, overrides: Overrides = None) -> LoadedConfig:
     """A config file (path) or a Config object, with overrides applied and checked as `nnapp train` does."""
     texts = override_strings(overrides)
     if isinstance(config, Config):
         # through the YAML a run's config.yaml holds: the same checks as a file, overrides included
         source = f"Config(name={config.name!r})"
-        raw = parse_yaml(dump_config(config), source)
+        raw = parse_yaml(_config_text(config, source), source)
         cfg, resolved = config_from_mapping(raw, source, texts)
         return LoadedConfig(cfg, None, tuple(texts), resolved)
     if isinstance(config, str | os.PathLike):
