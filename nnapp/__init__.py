@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from nnapp.version import __version__ as __version__
 
 __all__ = [
+    "ArgumentError",
     "ArtifactError",
     "Config",
     "ConfigError",
@@ -40,11 +41,12 @@ _HOMES = {
     "ConfigError": "nnapp.errors",
     "DataError": "nnapp.errors",
     "ArtifactError": "nnapp.errors",
+    "ArgumentError": "nnapp.errors",
 }
 
 if TYPE_CHECKING:
     from nnapp.config import Config
-    from nnapp.errors import ArtifactError, ConfigError, DataError, NnappError
+    from nnapp.errors import ArgumentError, ArtifactError, ConfigError, DataError, NnappError
     from nnapp.tools.notebook import Evaluation, Run, load_run, train
 
 

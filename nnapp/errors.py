@@ -44,6 +44,11 @@ class CompareError(NnappError):
     """`compare` cannot run this config against scikit-learn."""
 
 
+class ArgumentError(NnappError, TypeError):
+    """A public function of the notebook API was given a value of the wrong kind (a number for a path,
+    a string for a list). Also a TypeError, which is what Python code expects of a wrong type."""
+
+
 class ChoiceError(DataError):
     """A value is not one of the allowed choices (e.g. a split name). The message names the value
     neutrally; the command line words it with the option the user gave it with."""

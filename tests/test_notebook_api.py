@@ -210,5 +210,5 @@ def test_attack_at_eps_0_is_the_test_accuracy_and_bad_eps_is_one_error():
     assert point.accuracy_fgsm == point.accuracy_random == run.summary.test_acc
     with pytest.raises(nnapp.DataError, match="is negative"):
         run.attack([0, -0.1])
-    with pytest.raises(nnapp.DataError, match="not a list of numbers"):
+    with pytest.raises(nnapp.ArgumentError, match="'big' is not a number"):
         run.attack(["big"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 from nnapp.cli import inspect, lab, lab_anim, sweep, train  # noqa: F401  (registers the commands)
-from nnapp.cli.shell import app, err
-from nnapp.cli.signals import install_console_policy
+from nnapp.cli.shell import app, err, fail
+from nnapp.cli.signals import Interrupted, install_console_policy
 
 
 def main() -> None:
@@ -16,4 +16,7 @@ def main() -> None:
         app()
     except KeyboardInterrupt:  # before typer runs the command (e.g. while importing)
         err.print("interrupted")
+        sys.exit(130)
+    except Interrupted as exc:  # a stop signal before typer runs the command (parsing its arguments)
+        fail(f"interrupted by {exc.signal_name}", 130)
         sys.exit(130)

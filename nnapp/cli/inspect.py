@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from nnapp.cli import render
-from nnapp.cli.shell import ConfigArg, OverridesArg, command, err, fail, out, read_run
+from nnapp.cli.shell import ConfigArg, OverridesArg, command, err, fail, out, read_run, stdout
 from nnapp.errors import NnappError
 
 
@@ -90,7 +89,7 @@ def predict(
         check_output("--out", out_file, [run], [input_csv])
     text = predict_csv(run, input_csv).csv(with_proba=proba)
     if out_file is None:
-        sys.stdout.write(text)
+        stdout.write(text)
         return
     artifacts.atomic_write_text(out_file, text)
     err.print(f"wrote {text.count(chr(10)) - 1} predictions to {out_file}")

@@ -23,20 +23,22 @@ from rich.markup import escape
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
+from nnapp.cli.signals import Interrupted
 from nnapp.errors import ChoiceError, NnappError
 from nnapp.version import __version__
 
 if TYPE_CHECKING:
     from nnapp.rundir.runs import LoadedRun
 
-__all__ = ["ConfigArg", "OverridesArg", "app", "command", "err", "fail", "out", "read_run"]
+__all__ = ["ConfigArg", "OverridesArg", "app", "command", "err", "fail", "out", "read_run", "stdout"]
 
 
 class _OneLineUsageErrors(TyperGroup):
     """Click's usage errors (a missing argument, `--jobs 0`) as one `error:` line with exit code 2.
 
     typer draws them in a rich panel over several lines; every other bad input is one line, so these are
-    too. The group's `main` is what both the console script and typer's CliRunner call.
+    too. The group's `main` is what both the console script and typer's CliRunner call: it also says,
+    once the command is done, that its standard output was lost (`Stream`).
     """
 
     def main(
@@ -50,6 +52,8 @@ class _OneLineUsageErrors(TyperGroup):
     ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, windows_expand_args, **extra)
+        stdout.reset()
+        stderr.reset()
         try:
             # not standalone: click raises its errors here instead of drawing them
             code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
@@ -66,7 +70,20 @@ class _OneLineUsageErrors(TyperGroup):
         except typer.Abort:
             err.print("aborted", markup=False)
             sys.exit(1)
-        sys.exit(code if isinstance(code, int) else 0)
+        except OSError as exc:  # click's own echo (--help) to a failed standard output
+            stdout.failed(exc, sys.stdout)
+            code = 0
+        sys.exit(_with_lost_output(code if isinstance(code, int) else 0))
+
+
+def _with_lost_output(code: int) -> int:
+    """A command that succeeded but whose standard output was lost fails (exit 2) with one line; one that
+    failed has said why already, and keeps its exit code."""
+    stdout.flush()
+    if stdout.lost and code == 0:
+        fail(f"cannot write to standard output ({stdout.lost}): what the command printed is lost")
+        return 2
+    return code
 
 
 app = typer.Typer(
@@ -80,27 +97,84 @@ app = typer.Typer(
 )
 
 
-class _Console(Console):
-    """A console that goes quiet when its reader goes away (`nnapp train ... | head -3`).
+class Stream:
+    """Standard output or error as every command writes it: the one place that writes to them.
 
-    rich's default exits with code 1 there, which killed training mid-run and left no model: the run
-    must go on and write its directory whether or not anyone still reads the progress lines.
+    Looked up at each write (a test's runner swaps sys.stdout), flushed at once, and never raising into
+    the command: a reader gone away (`nnapp train ... | head -3`) ends the output quietly, as a pipe's
+    writer should; a stream that is closed (`>&-`) or fails (`> /dev/full`) is remembered in `lost` and
+    said once the command's work is done (`command`), so that a run still trains and writes its whole
+    directory and no output is lost silently.
     """
 
-    def on_broken_pipe(self) -> None:
-        self.quiet = True
-        # what is still buffered, and the interpreter's final flush, go nowhere instead of failing; a
-        # stream without a file descriptor (a test's in-memory one) needs nothing more than quiet
-        with contextlib.suppress(OSError, ValueError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self.file.fileno())
-            os.close(devnull)
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.lost: str | None = None  # why text meant for the stream did not reach it
+        self.gone = False  # the reader closed the pipe
+
+    def reset(self) -> None:
+        self.lost, self.gone = None, False
+
+    def _target(self) -> Any:
+        return getattr(sys, self.name)
+
+    def write(self, text: str) -> int:
+        target = self._target()
+        if self.gone or self.lost or not text:
+            return len(text)
+        if target is None:  # Python sets sys.stdout to None when started with file descriptor 1 closed
+            self.lost = "it is closed"
+            return len(text)
+        self._guarded(lambda: (target.write(text), target.flush()), target)
+        return len(text)
+
+    def flush(self) -> None:
+        target = self._target()
+        if target is not None and not (self.gone or self.lost):
+            self._guarded(target.flush, target)
+
+    def _guarded(self, action: Callable[[], Any], target: Any) -> None:
+        try:
+            action()
+        except (OSError, ValueError) as exc:  # ENOSPC, EIO, EBADF; ValueError: a closed file object
+            self.failed(exc, target)
+
+    def failed(self, exc: OSError | ValueError, target: Any) -> None:
+        """A write to `target` raised `exc`: a closed pipe ends the output quietly, anything else is lost."""
+        if isinstance(exc, BrokenPipeError):
+            self.gone = True
+        else:
+            self.lost = getattr(exc, "strerror", None) or str(exc)
+        if target is not None:
+            _to_devnull(target)
+
+    def isatty(self) -> bool:
+        target = self._target()
+        return bool(target is not None and not self.lost and target.isatty())
+
+    def fileno(self) -> int:
+        target = self._target()
+        if target is None:
+            raise OSError("closed")
+        return int(target.fileno())
+
+    @property
+    def encoding(self) -> str:
+        return str(getattr(self._target(), "encoding", None) or "utf-8")
 
 
-out = _Console(highlight=False)
+def _to_devnull(target: Any) -> None:
+    """What is still buffered, and the interpreter's final flush, go nowhere instead of failing (which
+    would print 'Exception ignored' and change the exit code); an in-memory stream needs nothing."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, target.fileno())
+        os.close(devnull)
 
 
-err = _Console(stderr=True, highlight=False, soft_wrap=True)
+stdout, stderr = Stream("stdout"), Stream("stderr")
+out = Console(file=stdout, highlight=False)  # type: ignore[arg-type]  # a text stream, duck-typed
+err = Console(file=stderr, stderr=True, highlight=False, soft_wrap=True)  # type: ignore[arg-type]
 
 
 ConfigArg = Annotated[Path, typer.Argument(help="YAML experiment config.", show_default=False)]
@@ -113,28 +187,59 @@ OverridesArg = Annotated[
 
 
 def command(**settings: Any) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """`app.command` whose function turns the library's NnappError into `error: ...` and its exit code."""
+    """`app.command` whose function turns the library's NnappError into `error: ...` and its exit code,
+    and an interruption (even one that cleanup code buried under its own error) into exit code 130."""
 
     def register(function: Callable[..., None]) -> Callable[..., None]:
         @functools.wraps(function)  # typer reads the parameters through __wrapped__
         def run(*args: Any, **kwargs: Any) -> None:
             try:
                 function(*args, **kwargs)
-            except ChoiceError as exc:  # the library names the value; the command line names its option
-                raise fail(
-                    f"--{exc.name} must be one of {', '.join(exc.choices)} (got {exc.value!r})"
-                ) from None
-            except NnappError as exc:
-                raise fail(exc.worded()) from None  # every library error is bad input: exit 2
-            except OSError as exc:  # the file system said no (permissions, a full disk, a vanished file)
-                where = f"{exc.filename}: " if exc.filename else ""
-                raise fail(f"{where}{exc.strerror or exc}") from None
-            except KeyboardInterrupt:  # Ctrl-C outside training's own handlers, e.g. while loading data
-                raise fail("interrupted", 130) from None
+            except typer.Exit as exc:  # the command's own exit code, unless an interruption is behind it
+                stopped = reported(exc) if interruption(exc) is not None else None
+                if stopped is None:
+                    raise
+                raise stopped from None
+            except BaseException as exc:
+                ended = reported(exc)
+                if ended is None:
+                    raise
+                raise ended from None
 
         return app.command(**settings)(run)
 
     return register
+
+
+def interruption(exc: BaseException) -> BaseException | None:
+    """The interruption (Ctrl-C, or a stop signal: signals.Interrupted) behind `exc`, if any: cleanup code
+    that runs as it unwinds (a library's `finally`) may raise its own error instead, with the
+    interruption as its context."""
+    seen: BaseException | None = exc
+    for _ in range(100):  # a context chain is short; a cycle must not hang the exit
+        if seen is None:
+            return None
+        if isinstance(seen, KeyboardInterrupt | Interrupted):
+            return seen
+        seen = seen.__context__
+    return None
+
+
+def reported(exc: BaseException) -> typer.Exit | None:
+    """The one `error:` line and exit code for an exception a command raised; None: not the user's."""
+    stopped = interruption(exc)
+    if isinstance(stopped, Interrupted):
+        return fail(f"interrupted by {stopped.signal_name}", 130)
+    if stopped is not None:  # Ctrl-C outside training's own handlers, e.g. while loading data
+        return fail("interrupted", 130)
+    if isinstance(exc, ChoiceError):  # the library names the value; the command line names its option
+        return fail(f"--{exc.name} must be one of {', '.join(exc.choices)} (got {exc.value!r})")
+    if isinstance(exc, NnappError):
+        return fail(exc.worded())  # every library error is bad input: exit 2
+    if isinstance(exc, OSError):  # the file system said no (permissions, a full disk, a vanished file)
+        where = f"{exc.filename}: " if exc.filename else ""
+        return fail(f"{where}{exc.strerror or exc}")
+    return None
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

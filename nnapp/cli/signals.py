@@ -14,7 +14,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from nnapp.cli.shell import fail
+
+class Interrupted(SystemExit):
+    """A stop signal ended the command (the console script's policy): exit code 130, and one
+    `error: interrupted by SIGTERM` line, which nnapp.cli.shell's command wrapper prints."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(130)
+        self.signal_name = signal.Signals(signum).name
 
 
 def stop_signals() -> list[signal.Signals]:
@@ -24,9 +31,15 @@ def stop_signals() -> list[signal.Signals]:
 
 
 def interrupt(signum: int, frame: object) -> None:
-    """The console script's SIGTERM/SIGHUP handler: one `error:` line and exit code 130."""
+    """The console script's SIGTERM/SIGHUP handler: the command ends with exit code 130.
+
+    Raised where the program happens to be (drawing a frame, say), so whatever cleanup runs as it
+    unwinds may raise its own error on top: the command wrapper finds the interruption behind it. One
+    interruption is enough: further SIGTERM/SIGHUP are ignored while the process ends."""
+    for s in stop_signals()[1:]:
+        signal.signal(s, signal.SIG_IGN)
     # SystemExit, not KeyboardInterrupt: typer would turn the latter into a silent exit 130
-    raise SystemExit(fail(f"interrupted by {signal.Signals(signum).name}", 130).exit_code)
+    raise Interrupted(signum)
 
 
 def keyboard_interrupt(signum: int, frame: object) -> None:

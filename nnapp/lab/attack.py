@@ -28,13 +28,21 @@ MAX_EPS = 1000.0  # standard deviations of each feature: far past any input the 
 
 def parse_eps(text: str) -> tuple[float, ...]:
     """'0,0.05,0.1' -> (0.0, 0.05, 0.1); a one-line DataError on anything else."""
-    values: list[float] = []
+    spelled: list[tuple[float, str]] = []
     for part in text.split(","):
         item = part.strip()
         try:
-            value = float(item)
+            spelled.append((float(item), item))
         except ValueError:
             raise DataError(f"{item!r} is not a number (expected e.g. 0,0.05,0.1)", option="eps") from None
+    return checked_eps(spelled)
+
+
+def checked_eps(values: list[tuple[float, str]]) -> tuple[float, ...]:
+    """Step sizes, each with its spelling for the message, checked and sorted: finite, >= 0, at most
+    MAX_EPS, none twice (as values: 0.1 and 1e-1 are the same step)."""
+    seen: list[float] = []
+    for value, item in values:
         if not math.isfinite(value):
             raise DataError(f"{item!r} is not a finite number", option="eps")
         if value < 0:
@@ -44,10 +52,10 @@ def parse_eps(text: str) -> tuple[float, ...]:
                 f"{item} is larger than {MAX_EPS:g} (scaled input units: each feature's training scale)",
                 option="eps",
             )
-        if value in values:
+        if value in seen:
             raise DataError(f"{item} is given twice", option="eps")
-        values.append(value)
-    return tuple(sorted(values))
+        seen.append(value)
+    return tuple(sorted(seen))
 
 
 @dataclass(frozen=True)

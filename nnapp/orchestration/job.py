@@ -24,12 +24,12 @@ from nnapp.data import preflight
 from nnapp.data.csvtable import ReadProgress
 from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import DataFingerprint, check_unchanged, fingerprint
-from nnapp.errors import ArtifactError
+from nnapp.errors import ArtifactError, NnappError
 from nnapp.orchestration.outputs import write_run
 from nnapp.rundir import artifacts, runfiles, runs, snapshots
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointWriter, RunInfo, load_checkpoint
 from nnapp.rundir.runlock import RunLock, lock_run_dir
-from nnapp.rundir.runs import RunSummary
+from nnapp.rundir.runs import RunSummary, SavedModel
 from nnapp.training.records import Callback, TrainResult
 from nnapp.training.start import dimensions
 from nnapp.training.threads import training_threads
@@ -76,6 +76,7 @@ class RunOutcome:
     result: TrainResult
     data: Dataset
     summary: RunSummary  # what summary.json holds
+    model: SavedModel  # what model.npz holds
     total_seconds: float  # training and writing the run directory
 
 
@@ -118,9 +119,44 @@ def prepare_new(
     `run_dir`: write there (created if needed) instead of a fresh `output.dir/name/<time stamp>`;
     `data`: already loaded by `load_data`; `progress`: follows the reading of a CSV.
     """
+    if run_dir is not None:
+        check_new_run_dir(run_dir, loaded.config)
     data = data if data is not None else load_data(loaded, progress)
     data_hash = fingerprint(loaded.config.data, data, data_base_dir(loaded))
     return Job(loaded, data, data_hash, preflight.notes(loaded.config, data), run_dir)
+
+
+def same_run(theirs: Config, ours: Config) -> bool:
+    """The same config but for output.plots: whether pictures were drawn changes no number."""
+    return replace(theirs, output=replace(theirs.output, plots=ours.output.plots)) == ours
+
+
+def check_new_run_dir(run_dir: Path, config: Config) -> Config | None:
+    """A folder a new run is told to write into (`nnapp.train(run_dir=...)`, a sweep's point): refused
+    if it is a file, inside another run directory, or holds a run of another config (its model would be
+    replaced and the old run's pictures left beside it). Returns the config of the run already there
+    (the same as `config`: a sweep point to go on with), or None. Raises ArtifactError, writes nothing."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ArtifactError(f"{run_dir}: exists and is not a directory (expected a run directory)")
+    enclosing = artifacts.enclosing_run_dir(run_dir.absolute().parent)
+    if enclosing is not None:  # a run is only written by its own training
+        raise ArtifactError(f"{run_dir}: is inside the run directory {enclosing}; choose another folder")
+    config_file = run_dir / "config.yaml"
+    if not config_file.exists() and not config_file.is_symlink():
+        return None
+    try:
+        theirs: Config | None = load_config(config_file).config
+    except NnappError:
+        theirs = None
+    if theirs is None or not same_run(theirs, config):
+        what = "an unreadable config" if theirs is None else f"dataset {theirs.data.dataset}"
+        if theirs is not None and theirs.data.dataset == config.data.dataset:
+            what = f"dataset {theirs.data.dataset} with other settings"
+        raise ArtifactError(
+            f"{run_dir}: holds a run of a different config ({what}); "
+            "write into another directory or remove this one"
+        )
+    return theirs
 
 
 def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
@@ -191,12 +227,12 @@ def execute(
     recorder.flush()  # also a frame taken after the last checkpoint (a failed check stops before it)
     writer.flush(metrics=False)  # the last full epoch, whatever stopped the run; write_run writes metrics.csv
     metrics_csv = writer.metrics_csv(result.history)  # from the rows the writer has encoded
-    summary = write_run(
+    summary, model = write_run(
         run_dir, job.loaded, job.data, result, started_at, job.data_hash, job.notes, metrics_csv
     )
     total_seconds = time.perf_counter() - t0
     lock.release()
-    return RunOutcome(run_dir, result, job.data, summary, total_seconds)
+    return RunOutcome(run_dir, result, job.data, summary, model, total_seconds)
 
 
 def _start_new(job: Job, started_at: datetime) -> tuple[Path, RunLock, RunInfo]:

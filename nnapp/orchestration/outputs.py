@@ -30,8 +30,8 @@ def write_run(
     data_hash: DataFingerprint,
     notes: list[str],
     metrics_csv: str,
-) -> RunSummary:
-    """Write every file of the run from `result`; returns what summary.json holds.
+) -> tuple[RunSummary, SavedModel]:
+    """Write every file of the run from `result`; returns what summary.json and model.npz hold.
 
     `metrics_csv`: metrics.csv's text, from the checkpoint writer, which has encoded its rows already
     (encoding 3000 epochs' rows again costs 48 ms)."""
@@ -80,7 +80,7 @@ def write_run(
 
     # confusion.png, decision_boundary.png, report.md
     write_extras(run_dir, cfg, data, result.params, summary, result.checks, test, result.history)
-    return summary
+    return summary, model
 
 
 def _summary(

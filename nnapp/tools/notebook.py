@@ -10,7 +10,8 @@ here prints.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,9 +21,10 @@ import numpy as np
 from nnapp.config import Config, LoadedConfig, config_from_mapping, dump_config, load_config, parse_yaml
 from nnapp.core import network
 from nnapp.data.csvfile import encode_features
-from nnapp.errors import ConfigError, DataError, NnappError
+from nnapp.errors import ArgumentError, ConfigError, DataError, NnappError
 from nnapp.rundir import runs
 from nnapp.rundir.runs import RunSummary
+from nnapp.tools.arguments import numbers_argument, optional_path_argument, path_argument, rows_argument
 from nnapp.tools.evaluation import evaluate_run
 
 if TYPE_CHECKING:
@@ -32,7 +34,8 @@ if TYPE_CHECKING:
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from nnapp.training.records import EpochRecord
+    from nnapp.data.datasets import Dataset
+    from nnapp.training.records import EpochRecord, GradcheckRecord
 
 Overrides = Mapping[str, Any] | Sequence[str] | None
 
@@ -47,6 +50,10 @@ def override_strings(overrides: Overrides) -> list[str]:
         raise ConfigError(
             f"overrides: give a dict or a list of 'key=value' strings, not the string {overrides!r}"
         )
+    if not isinstance(overrides, Mapping | Iterable) or isinstance(overrides, bytes):
+        raise ConfigError(
+            f"overrides: give a dict or a list of 'key=value' strings, not {type(overrides).__name__}"
+        )
     if isinstance(overrides, Mapping):
         import yaml
 
@@ -54,8 +61,7 @@ def override_strings(overrides: Overrides) -> list[str]:
         for key, value in overrides.items():
             if not isinstance(key, str):
                 raise ConfigError(f"overrides: key {key!r} is not a dotted string such as 'optim.lr'")
-            if isinstance(value, Path):
-                value = str(value)
+            value = _plain(value)
             try:
                 text = yaml.safe_dump(value, default_flow_style=True, width=10**9)
             except yaml.YAMLError:
@@ -69,17 +75,42 @@ def override_strings(overrides: Overrides) -> list[str]:
     return texts
 
 
+def _plain(value: Any) -> Any:
+    """A notebook's values as YAML writes them: numpy numbers and arrays, tuples and paths as the
+    Python numbers, lists and strings they stand for."""
+    if isinstance(value, np.generic | np.ndarray):
+        value = value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _config_text(config: Config, source: str) -> str:
+    """A Config's YAML; one a caller filled with something YAML cannot write is a ConfigError."""
+    import yaml
+
+    try:
+        return dump_config(config)
+    except yaml.YAMLError as exc:
+        what = type(exc.args[1]).__name__ if len(exc.args) > 1 else "a value"
+        raise ConfigError(f"{source}: holds {what}, which is not a config value") from None
+
+
 def load(config: str | Path | Config, overrides: Overrides = None) -> LoadedConfig:
     """A config file (path) or a Config object, with overrides applied and checked as `nnapp train` does."""
     texts = override_strings(overrides)
     if isinstance(config, Config):
         # through the YAML a run's config.yaml holds: the same checks as a file, overrides included
         source = f"Config(name={config.name!r})"
-        raw = parse_yaml(dump_config(config), source)
+        raw = parse_yaml(_config_text(config, source), source)
         cfg, resolved = config_from_mapping(raw, source, texts)
         return LoadedConfig(cfg, None, tuple(texts), resolved)
-    if isinstance(config, str | Path):
-        return load_config(config, texts)
+    if isinstance(config, str | os.PathLike):
+        return load_config(path_argument("config", config), texts)
     raise ConfigError(f"config: give a path to a YAML config or a nnapp Config, not {type(config).__name__}")
 
 
@@ -92,19 +123,31 @@ def train(
     ["optim.lr=0.05"]. The run directory is `output.dir/<name>/<time stamp>` (relative to the working
     directory), or `run_dir` if given. A run that diverged or failed its gradient check is still
     returned: `run.summary.stop_reason` says why it stopped (`nnapp train` exits 3 or 4 there).
-    Bad input raises an NnappError before anything is written.
+    `run_dir` may not be inside another run, nor hold a run of another config. Bad input raises an
+    NnappError before anything is written. The Run comes from memory: nothing written is read back.
     """
     from nnapp.orchestration.job import execute, prepare_new
 
+    directory = optional_path_argument("run_dir", run_dir)
     loaded = load(config, overrides)
-    job = prepare_new(loaded, Path(run_dir) if run_dir is not None else None)
-    outcome = execute(job)
-    return load_run(outcome.run_dir)
+    outcome = execute(prepare_new(loaded, directory))
+    run = runs.LoadedRun(outcome.run_dir, loaded.config, outcome.model, outcome.summary)
+    result = outcome.result
+    return Run(run, _Known(list(result.history), list(result.checks), outcome.data))
 
 
 def load_run(path: str | Path) -> Run:
     """A run directory written by `nnapp train` (or `nnapp.train`), read and checked."""
-    return Run(runs.load_run(path))
+    return Run(runs.load_run(path_argument("path", path)))
+
+
+@dataclass
+class _Known:
+    """What a Run trained in this process already holds in memory, not read back from its files."""
+
+    history: list[EpochRecord] | None = None
+    checks: list[GradcheckRecord] | None = None
+    data: Dataset | None = None
 
 
 @dataclass(frozen=True)
@@ -144,9 +187,13 @@ class Evaluation:
 class Run:
     """A finished run directory: `path`, `summary`, `history`, pictures, and its model for new rows."""
 
-    def __init__(self, loaded: runs.LoadedRun) -> None:
+    def __init__(self, loaded: runs.LoadedRun, known: _Known | None = None) -> None:
+        if not isinstance(loaded, runs.LoadedRun):
+            raise ArgumentError(
+                f"Run: made by nnapp.train(config) or nnapp.load_run(path), not Run({type(loaded).__name__})"
+            )
         self._run = loaded
-        self._history: list[EpochRecord] | None = None
+        self._known = known if known is not None else _Known()
 
     def __repr__(self) -> str:
         s = self.summary
@@ -179,9 +226,9 @@ class Run:
     @property
     def history(self) -> list[EpochRecord]:
         """One record per epoch (metrics.csv; epoch 0 is the untrained network): losses, accuracies, lr."""
-        if self._history is None:
-            self._history = runs.read_history(self.path)
-        return list(self._history)
+        if self._known.history is None:
+            self._known.history = runs.read_history(self.path)
+        return list(self._known.history)
 
     # ------------------------------------------------------------------------------------- pictures
 
@@ -201,7 +248,9 @@ class Run:
         """The relative error of every gradient check of the run, per tensor, against the thresholds."""
         from nnapp import pictures
 
-        checks = runs.read_checks(self.path)
+        if self._known.checks is None:
+            self._known.checks = runs.read_checks(self.path)
+        checks = self._known.checks
         if not checks:
             raise NnappError(
                 f"{self.path}: no gradient checks recorded (the run had gradcheck.enabled: false)"
@@ -214,7 +263,9 @@ class Run:
         training and test points; the data are rebuilt from the run's config and checked unchanged."""
         from nnapp.pictures import run as run_pictures
 
-        data = runs.rebuild_dataset(self._run)
+        if self._known.data is None:
+            self._known.data = runs.rebuild_dataset(self._run)
+        data = self._known.data
         if not run_pictures.is_plane(data):
             raise DataError(
                 f"{self.path}: decision regions need two numeric input features; "
@@ -230,21 +281,12 @@ class Run:
         """Raw rows (original units, the model's input columns in order) -> what the network sees."""
         model = self._run.model
         columns = model.input_columns
-        rows = np.asarray(X, dtype=object if model.categories else None)
-        if rows.ndim == 1:
-            rows = rows.reshape(1, -1)
-        if rows.ndim != 2 or rows.shape[1] != len(columns):
-            raise DataError(
-                f"X: expected rows of {len(columns)} values ({', '.join(columns)}), got shape {rows.shape}"
-            )
+        rows = rows_argument("X", X, len(columns), columns, as_text=bool(model.categories))
         if model.categories:  # a CSV run with categorical columns: encode as `nnapp predict` does
             cells = [[str(v) for v in row] for row in rows]
             encoded, _ = encode_features(columns, cells, columns, model.categories, "X", range(len(cells)))
         else:
-            try:
-                encoded = rows.astype(np.float64)
-            except (TypeError, ValueError):
-                raise DataError("X: every value must be a number") from None
+            encoded = rows
         bad = ~np.isfinite(encoded).all(axis=1)
         if bad.any():
             raise DataError(f"X: row {int(np.argmax(bad))} holds a value that is not a finite number")
@@ -273,11 +315,11 @@ class Run:
         `predict_proba`; the saved scaler is applied here)."""
         return self._run.classes[np.argmax(self.predict_proba(X), axis=1)]
 
-    def evaluate(self, split: str = "test", *, csv: str | Path | None = None) -> Evaluation:
-        """Accuracy, loss and per-class precision/recall/F1 on a split of the run's data (rebuilt from
-        its config and seed, refused if the data changed), or on a labelled CSV: `nnapp evaluate`'s
-        numbers."""
-        e = evaluate_run(self._run, split, csv)
+    def evaluate(self, split: str | None = None, *, csv: str | Path | None = None) -> Evaluation:
+        """Accuracy, loss and per-class precision/recall/F1 on a split of the run's data (default: test;
+        rebuilt from its config and seed, refused if the data changed), or on a whole labelled CSV (then
+        no split): `nnapp evaluate`'s numbers."""
+        e = evaluate_run(self._run, split, optional_path_argument("csv", csv))
         per_class = [
             ClassScore(label, float(e.precision[k]), float(e.recall[k]), float(e.f1[k]), int(e.support[k]))
             for k, label in enumerate(e.classes)
@@ -296,10 +338,7 @@ class Run:
     def attack(self, eps: Sequence[float] = (0.0, 0.05, 0.1, 0.2, 0.3), split: str = "test") -> AttackResult:
         """FGSM, x' = x + eps * sign(dJ_i/dx_i) with eps in STANDARDIZED units, next to the same eps with
         random signs: `nnapp attack`'s accuracies (`.points`), and for 8x8 images `.examples`."""
-        from nnapp.lab.attack import attack, parse_eps
+        from nnapp.lab.attack import attack, checked_eps
 
-        try:
-            values = [float(e) for e in eps]
-        except (TypeError, ValueError):
-            raise DataError(f"eps: {list(eps)!r} is not a list of numbers (e.g. [0, 0.05, 0.1])") from None
-        return attack(self._run, parse_eps(",".join(map(repr, values))) if values else (), split)
+        values = numbers_argument("eps", eps, "[0, 0.05, 0.1]")
+        return attack(self._run, checked_eps([(v, repr(v)) for v in values]) if values else (), split)

@@ -68,13 +68,18 @@ def run_sweep(
     yield from plan.finished
     if not plan.tasks:
         return
-    plan.sweep_dir.mkdir(parents=True, exist_ok=True)
     stop = stop_event or threading.Event()
+
+    def create_sweep_dir() -> None:
+        plan.sweep_dir.mkdir(parents=True, exist_ok=True)
+
     if backend is Backend.DASK:
         from nnapp.tools.sweep.cluster import run_on_dask
 
-        yield from run_on_dask(plan.tasks, max(1, jobs), stop, scheduler)
+        # created once connected: an unreachable scheduler leaves no empty sweep directory behind
+        yield from run_on_dask(plan.tasks, max(1, jobs), stop, scheduler, create_sweep_dir)
     else:
         from nnapp.tools.sweep.workers import run_local
 
+        create_sweep_dir()
         yield from run_local(plan.tasks, max(1, jobs), stop)

@@ -9,11 +9,12 @@ every machine sees, at the same absolute path (the config and its CSV files too)
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,39 @@ INSTALL_HINT = "pip install -e '.[dask]' from the checkout (or pip install 'dask
 STOP_GRACE_SECONDS = 20.0  # as for local workers: time to finish the step and save after a stop
 
 
+SCHEMES = ("tcp", "tls", "ws", "wss")  # dask's network transports that need no extra package
+_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):([0-9]+)")
+
+
+def scheduler_address(text: str) -> str:
+    """'HOST:PORT' or 'SCHEME://HOST:PORT' -> the address a dask Client connects to ('tcp://HOST:PORT').
+
+    Parsed here, before dask is asked: its own parser takes 'notanaddress' (a traceback later) and port
+    99999 (a 30 s wait for a connection that cannot exist)."""
+    scheme, sep, location = text.rpartition("://")
+    scheme = scheme if sep else "tcp"
+    example = "expected HOST:PORT or tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786"
+    if scheme not in SCHEMES:
+        raise ConfigError(
+            f"unknown transport {scheme!r} (one of {', '.join(SCHEMES)}); {example}",
+            option="scheduler",
+            value=repr(text),
+        )
+    match = _HOST_PORT.fullmatch(location)
+    if match is None:
+        raise ConfigError(example, option="scheduler", value=repr(text))
+    port = int(match.group(2))
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"port {port} is out of range (1-65535)", option="scheduler", value=repr(text))
+    return f"{scheme}://{location}"
+
+
 def require_dask(scheduler: str | None, out_dir: Path | None) -> None:
-    """Refuse, before anything is written, what cannot work: no dask, or a scheduler's workers that
-    could not find the sweep directory (a relative --out, or none, is relative to this machine only)."""
+    """Refuse, before anything is written, what cannot work: a malformed scheduler address, no dask, or
+    a scheduler's workers that could not find the sweep directory (a relative --out, or none, is
+    relative to this machine only)."""
+    if scheduler is not None:
+        scheduler_address(scheduler)
     try:
         import distributed  # noqa: F401
     except ImportError:
@@ -44,9 +75,15 @@ def require_dask(scheduler: str | None, out_dir: Path | None) -> None:
 
 
 def run_on_dask(
-    tasks: Sequence[Task], jobs: int, stop: threading.Event, scheduler: str | None = None
+    tasks: Sequence[Task],
+    jobs: int,
+    stop: threading.Event,
+    scheduler: str | None = None,
+    connected: Callable[[], None] = lambda: None,
 ) -> Iterator[PointResult]:
-    """Yield each point's result as it completes, on a local cluster of `jobs` workers or `scheduler`'s."""
+    """Yield each point's result as it completes, on a local cluster of `jobs` workers or `scheduler`'s;
+    `connected` runs once the client is connected (the sweep directory is created then, not before)."""
+    address = scheduler_address(scheduler) if scheduler is not None else None
     import dask
     from distributed import Client, Event, LocalCluster
 
@@ -61,8 +98,9 @@ def run_on_dask(
                 host="127.0.0.1",
                 dashboard_address=None,
             )
-    client = Client(cluster if cluster is not None else scheduler)
+    client = Client(cluster if cluster is not None else address)
     try:
+        connected()
         stop_name = f"nnapp-sweep-stop-{uuid.uuid4().hex}"
         futures = {
             client.submit(

@@ -4,14 +4,14 @@ and the points an earlier run of the same sweep finished found on disk."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nnapp.config import Config, LoadedConfig, load_config
 from nnapp.data.preflight import check_memory
-from nnapp.errors import ConfigError, NnappError
-from nnapp.orchestration.job import load_data
+from nnapp.errors import ConfigError
+from nnapp.orchestration.job import check_new_run_dir, load_data
 from nnapp.rundir import artifacts
 from nnapp.tools.sweep.grid import Axis, GridPoint, parse_grid, points
 from nnapp.tools.sweep.results import PointResult, Scores, Status
@@ -60,9 +60,11 @@ def plan_sweep(
     artifacts.check_not_in_run_dir("the sweep directory", sweep_dir)  # a run is written by its training only
     data_cache: dict[Any, Any] = {}
     tasks, finished = [], []
+    configs: dict[str, GridPoint] = {}  # each point's resolved config: values compared, not spellings
     for point in points(axes, seeds):
         overrides = (*fixed, *point.overrides)
         loaded = load_config(config_path, overrides)
+        _check_distinct(point, configs.setdefault(repr(loaded.config), point))
         _check_data(loaded, data_cache)
         run_dir = sweep_dir / point.dirname
         state, scores = _point_state(run_dir, loaded)
@@ -71,6 +73,17 @@ def plan_sweep(
         else:
             tasks.append(Task(loaded, run_dir, state, point, plots))
     return SweepPlan(config_path, fixed, axes, seeds, sweep_dir, tasks, finished)
+
+
+def _check_distinct(point: GridPoint, first: GridPoint) -> None:
+    """Two points with the same resolved config (optim.lr=0.1,1e-1) would train the same run twice."""
+    if first is point:
+        return
+    ours, theirs = dict(point.settings), dict(first.settings)
+    spelled = [f"{k}={theirs[k]} and {k}={v}" for k, v in ours.items() if theirs[k] != v]
+    raise ConfigError(
+        f"sweep: {'; '.join(spelled)} are the same value: the points would train the same run twice"
+    )
 
 
 def default_sweep_dir(config: Config) -> Path:
@@ -87,25 +100,10 @@ def _check_data(loaded: LoadedConfig, cache: dict[Any, Any]) -> None:
     check_memory(cfg, cache[key], " ".join(loaded.overrides) or str(loaded.path))
 
 
-def same_run(theirs: Config, ours: Config) -> bool:
-    """The same config but for output.plots: whether pictures were drawn changes no number."""
-    return replace(theirs, output=replace(theirs.output, plots=ours.output.plots)) == ours
-
-
 def _point_state(run_dir: Path, loaded: LoadedConfig) -> tuple[str, Scores | None]:
     """('finished', its scores), ('resume', None) (a checkpoint to go on from) or ('train', None)."""
-    config_file = run_dir / "config.yaml"
-    if not config_file.exists():
+    if check_new_run_dir(run_dir, loaded.config) is None:  # a run of another config there is refused
         return "train", None
-    try:
-        theirs = load_config(config_file).config
-    except NnappError:
-        theirs = None
-    if theirs is None or not same_run(theirs, loaded.config):
-        raise ConfigError(
-            f"{run_dir}: holds a run of a different config (did the base config change?); "
-            "sweep into another --out directory or remove this one"
-        )
     scores = finished_scores(run_dir)
     if scores is not None:
         return "finished", scores
