@@ -46,14 +46,16 @@ def check_config(
         params = network.views(state.flat, *dims)
         where = f"initial parameters (seed {cfg.seed}, {cfg.model.init} init)"
     else:
-        params = _run_params(run, loaded, data, dims)
+        params = run_params_for(run, loaded, data, dims)
         where = f"parameters of {run.path}"
     with mistakes.planted(mistake) if mistake is not None else contextlib.nullcontext():
         report = run_gradcheck(cfg, params, data, state.check_rng)
     return StandaloneCheck(report, where, dims, gradcheck_samples(cfg, data))
 
 
-def _run_params(run: Run, loaded: LoadedConfig, data: Dataset, dims: tuple[int, int, int]) -> network.Params:
+def run_params_for(
+    run: Run, loaded: LoadedConfig, data: Dataset, dims: tuple[int, int, int]
+) -> network.Params:
     """The run's weights, if they were trained on this data (its recorded hash) and fit these shapes."""
     source = str(loaded.path or "config")
     expected = network.param_shapes(*dims)
