@@ -6,7 +6,6 @@ it reproduces the epoch-0 check a `train` run records in gradcheck.csv.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from dataclasses import dataclass
 
@@ -35,7 +34,7 @@ def check_config(
     loaded: LoadedConfig, every_coordinate: bool = False, run: Run | None = None, mistake: str | None = None
 ) -> StandaloneCheck:
     """Run the config's gradient check (gradcheck.* settings) at its initial or at a run's parameters;
-    with `mistake` (a name of nnapp.core.mistakes), planted in the training path's backward."""
+    with `mistake` (a name of nnapp.core.mistakes), planted in the backward pass (and loss) it checks."""
     cfg = loaded.config
     if every_coordinate:
         cfg = dataclasses.replace(cfg, gradcheck=dataclasses.replace(cfg.gradcheck, coords="all"))
@@ -48,8 +47,8 @@ def check_config(
     else:
         params = run_params_for(run, loaded, data, dims)
         where = f"parameters of {run.path}"
-    with mistakes.planted(mistake) if mistake is not None else contextlib.nullcontext():
-        report = run_gradcheck(cfg, params, data, state.check_rng)
+    objective = mistakes.planted(mistake) if mistake is not None else network.DERIVED
+    report = run_gradcheck(cfg, params, data, state.check_rng, objective=objective)
     return StandaloneCheck(report, where, dims, gradcheck_samples(cfg, data))
 
 

@@ -84,7 +84,11 @@ def load(config: str | Path | Config, overrides: Overrides = None) -> LoadedConf
 
 
 def train(
-    config: str | Path | Config, overrides: Overrides = None, *, run_dir: str | Path | None = None
+    config: str | Path | Config,
+    overrides: Overrides = None,
+    *,
+    run_dir: str | Path | None = None,
+    objective: network.Objective = network.DERIVED,
 ) -> Run:
     """Train a config as `nnapp train CONFIG KEY=VALUE...` does and return the finished `Run`.
 
@@ -92,13 +96,14 @@ def train(
     ["optim.lr=0.05"]. The run directory is `output.dir/<name>/<time stamp>` (relative to the working
     directory), or `run_dir` if given. A run that diverged or failed its gradient check is still
     returned: `run.summary.stop_reason` says why it stopped (`nnapp train` exits 3 or 4 there).
-    Bad input raises an NnappError before anything is written.
+    Bad input raises an NnappError before anything is written. `objective`: the loss and backward pass
+    to train with (`nnapp.core.mistakes.planted(name)`: a classic mistake, to watch the check catch it).
     """
     from nnapp.rundir.job import execute, prepare_new
 
     loaded = load(config, overrides)
     job = prepare_new(loaded, Path(run_dir) if run_dir is not None else None)
-    outcome = execute(job)
+    outcome = execute(job, objective=objective)
     return load_run(outcome.run_dir)
 
 
