@@ -115,7 +115,7 @@ def test_a_failed_gradient_check_exits_with_4_and_names_the_tensor(write_config,
     from nnapp.cli.train import finish
     from nnapp.config import load_config
     from nnapp.core import mistakes
-    from nnapp.rundir.experiment import run_experiment
+    from nnapp.orchestration.experiment import run_experiment
 
     outcome = run_experiment(load_config(write_config(TINY)), objective=mistakes.planted("scaled_y"))
     with pytest.raises(typer.Exit) as exited:

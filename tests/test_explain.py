@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import nnapp
 from nnapp.cli.app import app
 from nnapp.config import load_config
-from nnapp.rundir.job import load_data
+from nnapp.orchestration.job import load_data
 from nnapp.rundir.runs import load_run
 
 runner = CliRunner()

@@ -1,1 +1,2 @@
-"""The learner-facing lab: tools for working through and checking the derivation by hand."""
+"""The learner's lab: tools for studying the derivation and a trained network (shapes, saliency, attack,
+lr-find, and their pictures and outputs)."""

@@ -22,7 +22,7 @@ from nnapp.config import LoadedConfig, load_config
 from nnapp.core import network, reference
 from nnapp.data.tables import Dataset
 from nnapp.errors import NnappError
-from nnapp.rundir.job import load_data
+from nnapp.orchestration.job import load_data
 from nnapp.rundir.runs import load_run, rebuild_dataset
 from nnapp.tools.gradcheck_run import run_params_for
 from nnapp.training.start import dimensions, init_state
