@@ -7,6 +7,7 @@ The notebook API (imported on first use, so that `nnapp --help` stays fast):
     run.summary.test_acc, run.history[-1], run.curves(), run.gradcheck_plot()
     run.predict([[5.1, 3.5, 1.4, 0.2]])   # raw features in the data's original units -> original labels
     print(run.evaluate("test"))
+    nnapp.explain("configs/iris.yaml", row=3)   # every number of one example's forward and backward pass
 
 Every mistake of the caller raises an `NnappError` (a subclass per kind) with a one-line message.
 """
@@ -26,6 +27,7 @@ __all__ = [
     "Evaluation",
     "NnappError",
     "Run",
+    "explain",
     "load_run",
     "train",
 ]
@@ -34,6 +36,7 @@ __all__ = [
 _HOMES = {
     "train": "nnapp.tools.notebook",
     "load_run": "nnapp.tools.notebook",
+    "explain": "nnapp.lab.explain",
     "Run": "nnapp.tools.notebook",
     "Evaluation": "nnapp.tools.notebook",
     "Config": "nnapp.config",
@@ -47,6 +50,7 @@ _HOMES = {
 if TYPE_CHECKING:
     from nnapp.config import Config
     from nnapp.errors import ArgumentError, ArtifactError, ConfigError, DataError, NnappError
+    from nnapp.lab.explain import explain
     from nnapp.tools.notebook import Evaluation, Run, load_run, train
 
 

@@ -435,7 +435,7 @@ COMMAND_CASES = [
         "power_t",
     ),
     CommandCase("sweep-name-dot-dot", ("sweep", "{iris}", "name=..", "optim.lr=0.1,1"), "name=.."),
-    # ---- the teaching lab: saliency, attack, lr-find
+    # ---- the teaching lab: saliency, attack, lr-find, explain
     CommandCase("saliency-unknown-split", ("saliency", "{run}", "--split", "tset"), "--split", ("'tset'",)),
     CommandCase("saliency-missing-run", ("saliency", "{tmp}/no_run"), "{tmp}/no_run"),
     CommandCase("attack-negative-eps", ("attack", "{run}", "--eps", "0,-0.1"), "--eps", ("-0.1",)),
@@ -443,6 +443,14 @@ COMMAND_CASES = [
     CommandCase("attack-missing-run", ("attack", "{tmp}/no_run"), "{tmp}/no_run"),
     CommandCase("lr-find-missing-config", ("lr-find", "{tmp}/no.yaml"), "{tmp}/no.yaml", ("no such",)),
     CommandCase("lr-find-lr-overflows", ("lr-find", "{iris}", "optim.lr=1e400"), "optim.lr=1e400"),
+    CommandCase("explain-missing-config", ("explain", "{tmp}/no.yaml"), "{tmp}/no.yaml", ("no such",)),
+    CommandCase(
+        "explain-row-past-the-end", ("explain", "{iris}", "--row", "90"), "--row 90", ("out of range",)
+    ),
+    CommandCase("explain-missing-run", ("explain", "--run", "{tmp}/no_run"), "{tmp}/no_run"),
+    CommandCase(
+        "explain-config-is-a-device", ("explain", "/dev/zero"), "/dev/zero", ("larger than 1,048,576",)
+    ),
     # ---- animate: two-feature or 8x8 image data only
     CommandCase("animate-four-features", ("animate", "{run}"), "{run}", ("cannot animate", "7 features")),
     CommandCase("animate-missing-run", ("animate", "{tmp}/no_run"), "{tmp}/no_run"),

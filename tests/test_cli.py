@@ -107,13 +107,21 @@ def test_a_missing_config_file_is_exit_code_2(tmp_path):
     assert result.exit_code == 2 and "no such config file" in result.output
 
 
-def test_a_failed_gradient_check_exits_with_4_and_names_the_tensor(write_config, tmp_path):
-    from nnapp.core import mistakes
+def test_a_failed_gradient_check_exits_with_4_and_names_the_tensor(write_config, tmp_path, capsys):
+    """A run stopped by its gradient check (a mistake planted in the objective training is given) ends
+    `nnapp train` with exit code 4 and the check's message."""
+    import typer
 
-    with mistakes.planted("scaled_y"):  # delta1 -= 0.9 * y in the backward every training step calls
-        result = runner.invoke(app, ["train", str(write_config(TINY))])
-    assert result.exit_code == 4, result.output
-    assert "gradient check failed at epoch 0: dJ/d" in result.output
+    from nnapp.cli.train import finish
+    from nnapp.config import load_config
+    from nnapp.core import mistakes
+    from nnapp.orchestration.experiment import run_experiment
+
+    outcome = run_experiment(load_config(write_config(TINY)), objective=mistakes.planted("scaled_y"))
+    with pytest.raises(typer.Exit) as exited:
+        finish(outcome)
+    assert exited.value.exit_code == 4
+    assert "gradient check failed at epoch 0: dJ/d" in capsys.readouterr().err
     (run,) = run_dirs(tmp_path)
     assert json.loads((run / "summary.json").read_text())["stop_reason"] == "gradcheck_failed"
 

@@ -4,12 +4,14 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nnapp.config import config_from_mapping
+from nnapp.core import network
 from nnapp.data.datasets import load_dataset
 from nnapp.pictures import LOG_CEILING, curves_png, log_safe
 from nnapp.rundir import artifacts
@@ -29,21 +31,19 @@ def _setup(**train: object):
     return cfg, load_dataset(cfg.data, cfg.seed)
 
 
-def test_a_nan_gradient_stops_training_at_that_step(monkeypatch):
+def test_a_nan_gradient_stops_training_at_that_step():
     cfg, data = _setup()  # 90 training rows, batch 30: 3 steps per epoch
-    original_backward = trainer.network.backward
     calls = {"n": 0}
 
     def backward(*args, **kwargs):
-        grads = original_backward(*args, **kwargs)
+        grads = network.backward(*args, **kwargs)
         if kwargs.get("out") is not None and len(args[2]) < len(data.y_train):  # mini-batch calls only
             calls["n"] += 1
             if calls["n"] == 5:  # epoch 2, step 2
                 grads["U"][0, 0] = np.nan
         return grads
 
-    monkeypatch.setattr(trainer.network, "backward", backward)
-    result = trainer.train(cfg, data)
+    result = trainer.train(cfg, data, objective=network.Objective(backward=backward))
     assert result.stop_reason == "diverged"
     assert "non-finite gradient norm at epoch 2, step 2" in result.message
     assert "smaller learning rate" in result.message
@@ -52,24 +52,25 @@ def test_a_nan_gradient_stops_training_at_that_step(monkeypatch):
     assert all(np.isfinite(p).all() for p in result.params.values())
 
 
-def test_a_non_finite_parameter_stops_training_at_that_step_and_restores_the_previous_one(monkeypatch):
+def test_a_non_finite_parameter_stops_training_at_that_step_and_restores_the_previous_one():
+    """A finite gradient (||g||^2 about 1e308) whose update overflows a weight at lr = 100."""
     cfg, data = _setup()
+    cfg = replace(cfg, optim=replace(cfg.optim, lr=100.0))
     before: list[np.ndarray] = []
 
-    original = trainer.sgd_step
+    def backward(params, fwd, y, *args, **kwargs):
+        grads = network.backward(params, fwd, y, *args, **kwargs)
+        if kwargs.get("out") is not None and len(y) < len(data.y_train):  # mini-batch calls only
+            before.append(network.flatten(params))
+            if len(before) == 2:  # epoch 1, step 2
+                grads["W"][0, 0] = 1e154
+        return grads
 
-    def sgd_step(params, grad, state, lr, momentum, nesterov):
-        before.append(params.copy())
-        original(params, grad, state, lr, momentum, nesterov)
-        if len(before) == 4:  # epoch 2, step 1: a -inf weight, which a ReLU could hide from the loss
-            params[0] = -np.inf
-
-    monkeypatch.setattr(trainer, "sgd_step", sgd_step)
-    result = trainer.train(cfg, data)
+    result = trainer.train(cfg, data, objective=network.Objective(backward=backward))
     assert result.stop_reason == "diverged"
-    assert "non-finite parameter at epoch 2, step 1" in result.message
-    assert len(before) == 4  # no update after the bad one
-    np.testing.assert_array_equal(result.state.flat, before[3])
+    assert "non-finite parameter at epoch 1, step 2" in result.message
+    assert len(before) == 2 and result.state.sgd.steps == 2  # no step after the bad one
+    np.testing.assert_array_equal(result.state.flat, before[1])
 
 
 def test_a_non_finite_loss_stops_training_at_once_with_the_last_finite_parameters(monkeypatch):

@@ -28,7 +28,7 @@ def test_correct_gradients_pass_on_every_tensor(problem):
     assert report.directional is not None and report.directional.verdict == "pass"
 
 
-def test_a_gradient_off_by_a_tenth_of_a_percent_fails(problem, monkeypatch):
+def test_a_gradient_off_by_a_tenth_of_a_percent_fails(problem):
     real_backward = network.backward
 
     def broken_backward(*args, **kwargs):
@@ -36,8 +36,7 @@ def test_a_gradient_off_by_a_tenth_of_a_percent_fails(problem, monkeypatch):
         grads["U"] *= 1.001  # in place: training reads its gradient from the `out` buffer
         return grads
 
-    monkeypatch.setattr(network, "backward", broken_backward)
-    report = check_gradients(*problem, coords=None)
+    report = check_gradients(*problem, coords=None, objective=network.Objective(backward=broken_backward))
     by_name = {t.name: t for t in report.tensors}
     assert by_name["U"].verdict == "fail" and by_name["U"].max_error > 1e-4
     assert by_name["W"].verdict == "pass"
@@ -109,7 +108,7 @@ def test_non_finite_weights_fail_the_check_without_numpy_warnings(problem, value
     assert report.verdict == gradcheck.Verdict.FAIL
 
 
-def test_a_nan_in_the_analytic_gradient_alone_is_a_failure(problem, monkeypatch):
+def test_a_nan_in_the_analytic_gradient_alone_is_a_failure(problem):
     real_backward = network.backward
 
     def nan_backward(*args, **kwargs):
@@ -117,8 +116,7 @@ def test_a_nan_in_the_analytic_gradient_alone_is_a_failure(problem, monkeypatch)
         grads["b1"][0] = np.nan
         return grads
 
-    monkeypatch.setattr(network, "backward", nan_backward)
-    report = check_gradients(*problem, coords=None)
+    report = check_gradients(*problem, coords=None, objective=network.Objective(backward=nan_backward))
     b1 = next(t for t in report.tensors if t.name == "b1")
     assert b1.verdict == "fail" and b1.nonfinite == 1 and b1.worst_index == (0,)
     assert report.verdict == "fail"
@@ -183,24 +181,27 @@ def test_verdicts_are_an_enum_that_files_write_as_the_same_strings():
 # ------------------------------------------------------------------------------ the training path
 
 
-def test_the_check_differentiates_the_step_function_training_calls(problem, monkeypatch):
+def test_the_check_differentiates_the_step_function_training_calls(problem):
+    """What the backward pass is given: what a training step gives it."""
     calls = []
-    real = network.step_gradients
 
-    def spy(params, X, y, weight_decay, ws, out, input_grad=False):
-        calls.append((y.ndim, len(ws.ones), len(X), out["W"].base is not None, X.dtype))
-        return real(params, X, y, weight_decay, ws, out, input_grad)
+    def spy(params, fwd, y, weight_decay, input_grad=True, out=None, y_hat=None):
+        capacity = len(fwd.ws.ones.base) if fwd.ws.ones.base is not None else len(fwd.ws.ones)
+        calls.append(
+            (y.ndim, capacity, len(fwd.X), out is not None and out["W"].base is not None, fwd.X.dtype)
+        )
+        return network.backward(params, fwd, y, weight_decay, input_grad, out, y_hat)
 
-    monkeypatch.setattr(network, "step_gradients", spy)
     params, X, y = problem
-    check_gradients({k: v.astype(np.float32) for k, v in params.items()}, X, y, batch_rows=16)
+    params32 = {k: v.astype(np.float32) for k, v in params.items()}
+    check_gradients(params32, X, y, batch_rows=16, objective=network.Objective(backward=spy))
     ndim, capacity, rows, views_of_a_buffer, dtype = calls[0]
     assert ndim == 2  # one-hot rows, as training passes them
     assert capacity == 16 > rows  # a short batch in a larger Workspace
     assert views_of_a_buffer and dtype == np.float64  # float32 parameters, checked in float64
 
 
-def test_a_stale_gradient_buffer_that_the_backward_adds_to_is_a_failure(problem, monkeypatch):
+def test_a_stale_gradient_buffer_that_the_backward_adds_to_is_a_failure(problem):
     real_backward = network.backward
 
     def accumulating(params, fwd, y, weight_decay=0.0, input_grad=True, out=None):
@@ -210,8 +211,7 @@ def test_a_stale_gradient_buffer_that_the_backward_adds_to_is_a_failure(problem,
             grads["U"] += previous  # forgot that `out` holds the last step's gradient
         return grads
 
-    monkeypatch.setattr(network, "backward", accumulating)
-    assert check_gradients(*problem).verdict == "fail"
+    assert check_gradients(*problem, objective=network.Objective(backward=accumulating)).verdict == "fail"
 
 
 def test_check_rows_hold_every_class_and_samples_is_raised_to_n_c():

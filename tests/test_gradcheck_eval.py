@@ -23,11 +23,11 @@ def problem():
     return params, X, one_hot(rng.integers(0, 3, 7), 3)
 
 
-def _full_pass(params, X, Y, weight_decay):
+def _full_pass(params, X, Y, weight_decay, objective=network.DERIVED):
     """J, S and the mask z > 0 by a forward pass at one point (the way the check used to evaluate)."""
     fwd = network.forward(params, X)
-    penalty = network.l2_penalty(params, weight_decay)
-    loss = network.cross_entropy(fwd, Y) + penalty
+    penalty = objective.l2_penalty(params, weight_decay)
+    loss = objective.cross_entropy(fwd, Y) + penalty
     terms = np.mean(np.abs(fwd.log_norm)) + np.mean(np.abs(np.einsum("ik,ik->i", Y, fwd.theta)))
     return loss, max(abs(loss), terms + penalty), fwd.z > 0
 
@@ -68,7 +68,7 @@ def test_chunked_evaluation_gives_the_same_report(problem, monkeypatch):
     assert chunked == whole
 
 
-def test_a_loss_that_reads_x_sees_the_moved_rows(problem, monkeypatch):
+def test_a_loss_that_reads_x_sees_the_moved_rows(problem):
     """A loss (and its gradient) reading more of the Forward than theta: the check differences it at each
     moved point, so a consistent pair passes and a loss alone, without its gradient, fails."""
     params, X, Y = problem
@@ -83,22 +83,21 @@ def test_a_loss_that_reads_x_sees_the_moved_rows(problem, monkeypatch):
             grads["x"] = grads["x"] + fwd.X / len(y)
         return grads
 
-    monkeypatch.setattr(network, "cross_entropy", cross_entropy)
-    report = check_gradients(params, X, Y.argmax(1), coords=None)
+    loss_alone = network.Objective(cross_entropy=cross_entropy)
+    report = check_gradients(params, X, Y.argmax(1), coords=None, objective=loss_alone)
     assert next(t for t in report.tensors if t.name == "x").verdict == "fail"
-    monkeypatch.setattr(network, "backward", backward)
-    report = check_gradients(params, X, Y.argmax(1), coords=None)
+    both = network.Objective(backward=backward, cross_entropy=cross_entropy)
+    report = check_gradients(params, X, Y.argmax(1), coords=None, objective=both)
     assert report.verdict == "pass", [(t.name, t.verdict, t.max_error) for t in report.tensors]
 
 
-def test_the_penalty_is_training_s_as_looked_up_at_call_time(problem, monkeypatch):
+def test_the_penalty_is_the_given_objective_s(problem):
     params, X, Y = problem
-    real_l2 = network.l2_penalty
     at = gradcheck_eval.point(params, X, Y, 0.2)
     chosen = {name: np.arange(params[name].size) for name in PARAM_NAMES}
     right = gradcheck_eval.evaluate(at, chosen, 1e-5)
-    monkeypatch.setattr(network, "l2_penalty", lambda p, wd: 3.0 * real_l2(p, wd))
-    at = gradcheck_eval.point(params, X, Y, 0.2)
+    tripled_penalty = network.Objective(l2_penalty=lambda p, wd: 3.0 * network.l2_penalty(p, wd))
+    at = gradcheck_eval.point(params, X, Y, 0.2, tripled_penalty)
     tripled = gradcheck_eval.evaluate(at, chosen, 1e-5)
     for name in ("W", "U"):  # the penalty's change along W and U is three times as large
         slope_right = (right[name].loss_plus - right[name].loss_minus) / 2e-5
@@ -107,17 +106,19 @@ def test_the_penalty_is_training_s_as_looked_up_at_call_time(problem, monkeypatc
         np.testing.assert_allclose(slope_tripled - slope_right, 2 * decay, rtol=1e-5, atol=1e-9)
 
 
-def _moved_full_pass(params, X, Y, weight_decay, name, flat_index, value):
+def _moved_full_pass(params, X, Y, weight_decay, name, flat_index, value, objective):
     """_full_pass at the point with one entry of params[name] (or of X) set to `value`."""
     p, x = {k: v.copy() for k, v in params.items()}, X.copy()
     (x if name == "x" else p[name]).reshape(-1)[flat_index] = value
-    return _full_pass(p, x, Y, weight_decay)
+    return _full_pass(p, x, Y, weight_decay, objective)
 
 
-def _assert_matches_full_passes(params, X, Y, weight_decay, eps, rel, direction=None, chosen=None):
+def _assert_matches_full_passes(
+    params, X, Y, weight_decay, eps, rel, direction=None, chosen=None, objective=network.DERIVED
+):
     """Each moved point's J, S and kink flag (of every coordinate, or those `chosen`) against a forward
-    pass (+ network.l2_penalty) there."""
-    at = gradcheck_eval.point(params, X, Y, weight_decay)
+    pass (+ the objective's l2_penalty) there."""
+    at = gradcheck_eval.point(params, X, Y, weight_decay, objective)
     every = {name: np.arange((X if name == "x" else params[name]).size) for name in gradcheck.TENSORS}
     chosen = every if chosen is None else chosen
     moved = gradcheck_eval.evaluate(at, chosen, eps, direction)
@@ -126,8 +127,10 @@ def _assert_matches_full_passes(params, X, Y, weight_decay, eps, rel, direction=
         for n, flat_index in enumerate(flat):
             m = moved[name]
             sides = [
-                _moved_full_pass(params, X, Y, weight_decay, name, flat_index, tensor[flat_index] + eps),
-                _moved_full_pass(params, X, Y, weight_decay, name, flat_index, tensor[flat_index] - eps),
+                _moved_full_pass(
+                    params, X, Y, weight_decay, name, flat_index, tensor[flat_index] + e, objective
+                )
+                for e in (eps, -eps)
             ]
             got = [(m.loss_plus[n], m.scale_plus[n]), (m.loss_minus[n], m.scale_minus[n])]
             for (loss, scale, _), (m_loss, m_scale) in zip(sides, got, strict=True):
@@ -136,8 +139,8 @@ def _assert_matches_full_passes(params, X, Y, weight_decay, eps, rel, direction=
             crossed = not all(np.array_equal(mask, at.mask) for _, _, mask in sides)
             assert bool(m.crossed[n]) == crossed, (name, flat_index)
     if direction is not None:
-        sides = [_full_pass({k: params[k] + s * eps * direction[k] for k in PARAM_NAMES}, X, Y, weight_decay)
-                 for s in (1, -1)]  # fmt: skip
+        sides = [_full_pass({k: params[k] + s * eps * direction[k] for k in PARAM_NAMES}, X, Y, weight_decay,
+                            objective) for s in (1, -1)]  # fmt: skip
         m = moved[gradcheck_eval.DIRECTION]
         np.testing.assert_allclose([m.loss_plus[0], m.loss_minus[0]], [s[0] for s in sides], rtol=rel, atol=0)
         assert bool(m.crossed[0]) == any(not np.array_equal(s[2], at.mask) for s in sides)
@@ -186,17 +189,17 @@ def test_non_finite_entries_move_as_a_forward_pass_does(problem, name, value):
         _assert_matches_full_passes(params, X, Y, 0.3, 1e-5, 1e-12)
 
 
-def test_a_penalty_not_summed_over_entries_is_priced_at_each_moved_point(problem, monkeypatch):
-    """A swapped network.l2_penalty (the mean of the squares, over W and U and b1 together) is what each
+def test_a_penalty_not_summed_over_entries_is_priced_at_each_moved_point(problem):
+    """Another l2_penalty (the mean of the squares, over W and U and b1 together) is what each
     moved point's J includes, as a forward pass + that penalty there gives it."""
 
     def penalty(params, weight_decay):
         squares = np.concatenate([params[k].ravel() ** 2 for k in ("W", "U", "b1")])
         return 0.5 * weight_decay * float(np.mean(squares)) + 0.01 * float(np.sum(params["W"])) ** 2
 
-    monkeypatch.setattr(network, "l2_penalty", penalty)
     params, X, Y = problem
-    _assert_matches_full_passes(params, X, Y, 0.3, 1e-5, 1e-13)
+    objective = network.Objective(l2_penalty=penalty)
+    _assert_matches_full_passes(params, X, Y, 0.3, 1e-5, 1e-13, objective=objective)
 
 
 def test_a_check_of_no_coordinates_is_a_report(problem):

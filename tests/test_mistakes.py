@@ -1,10 +1,11 @@
 """The catalogue of derivation mistakes: every one that changes the gradient is caught by the epoch-0
 check, before any step, on every shipped config; the invisible ones are documented and shown invisible.
 
-Mistakes are planted into the function training really calls (`nnapp.core.network.backward`, through
-`network.step_gradients`), never into a copy.
+Mistakes are planted where training takes its backward pass and loss (a `network.Objective` passed to
+`network.step_gradients`, the check and `train`), never by swapping a module's functions.
 """
 
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -46,11 +47,8 @@ def _training_gradients(cfg, data, mistake: str | None):
     stale = np.ones_like(state.flat, dtype=np.float64)  # what a previous step leaves in training's buffer
     out = network.views(stale, *start.dimensions(data, cfg))
     p64 = {k: v.astype(np.float64) for k, v in params.items()}
-    if mistake is None:
-        grads = network.step_gradients(p64, X, Y, cfg.optim.weight_decay, ws, out, input_grad=True)
-    else:
-        with mistakes.planted(mistake):
-            grads = network.step_gradients(p64, X, Y, cfg.optim.weight_decay, ws, out, input_grad=True)
+    objective = network.DERIVED if mistake is None else mistakes.planted(mistake)
+    grads = network.step_gradients(p64, X, Y, cfg.optim.weight_decay, ws, out, True, objective.backward)
     return {k: np.array(v) for k, v in grads.items()}
 
 
@@ -109,8 +107,8 @@ def test_relu_mask_ge_differs_only_at_z_0_exactly_where_the_check_skips_a_kink()
     right = {k: v.copy() for k, v in right.items()}
     wrong = mistakes.wrong_backward("relu_mask_ge", params, network.forward(params, X), one_hot(y, 3))
     assert not np.allclose(right["b1"], wrong["b1"])  # the gradients differ here...
-    with mistakes.planted("relu_mask_ge"):
-        report = check_gradients(params, X, y, coords=None, directional=False)
+    planted = mistakes.planted("relu_mask_ge")
+    report = check_gradients(params, X, y, coords=None, directional=False, objective=planted)
     b1 = next(t for t in report.tensors if t.name == "b1")
     assert b1.kinks == 4 and b1.checked == 0  # ...but every b1 coordinate is a kink there, and skipped
     assert report.verdict != Verdict.FAIL
@@ -123,8 +121,8 @@ def test_decayed_biases_is_caught_once_the_biases_have_moved():
     params = network.views(state.flat, *start.dimensions(data, cfg))
     params["b1"][:] = 0.1  # as after some training
     params["b2"][:] = [0.3, -0.3]
-    with mistakes.planted("decayed_biases"):
-        report = start.run_gradcheck(cfg, params, data, np.random.default_rng(0))
+    planted = mistakes.planted("decayed_biases")
+    report = start.run_gradcheck(cfg, params, data, np.random.default_rng(0), objective=planted)
     assert report.verdict == Verdict.FAIL
     assert {t.name for t in report.tensors if t.verdict == Verdict.FAIL} >= {"b1", "b2"}
 
@@ -133,33 +131,59 @@ def test_decayed_biases_is_caught_once_the_biases_have_moved():
 @pytest.mark.parametrize("mistake", ["scaled_y", "forgot_y_last_class", "accumulate_into_out"])
 def test_training_with_a_planted_mistake_stops_at_the_epoch_0_check_before_any_step(config, mistake):
     loaded, data = _setup(config)
-    with mistakes.planted(mistake):
-        result = trainer.train(loaded.config, data)
+    result = trainer.train(loaded.config, data, objective=mistakes.planted(mistake))
     assert result.stop_reason == "gradcheck_failed", result.message
     assert "gradient check failed at epoch 0" in result.message
     assert result.state.sgd.steps == 0 and result.state.epoch == 0
 
 
 @pytest.mark.parametrize("config", SHIPPED)
-def test_the_one_hot_branch_only_bug_of_issue_8_is_caught_at_epoch_0(config, monkeypatch):
-    """delta1 -= 0.9 * y on the one-hot branch alone: what training runs, and the old check did not."""
+def test_a_bug_on_the_one_hot_branch_alone_is_caught_at_epoch_0(config):
+    """delta1 -= 0.9 * y on the one-hot branch alone: what training runs, and an older check did not."""
     loaded, data = _setup(config)
-    real_backward = network.backward
 
     def backward(params, fwd, y, *args, **kwargs):
-        return real_backward(params, fwd, 0.9 * y if y.ndim == 2 else y, *args, **kwargs)
+        return network.backward(params, fwd, 0.9 * y if y.ndim == 2 else y, *args, **kwargs)
 
-    monkeypatch.setattr(network, "backward", backward)
-    result = trainer.train(loaded.config, data)
+    result = trainer.train(loaded.config, data, objective=network.Objective(backward=backward))
     assert result.stop_reason == "gradcheck_failed" and result.state.sgd.steps == 0
 
 
-def test_planted_restores_the_real_functions_even_after_an_error():
+def test_planted_returns_an_objective_and_changes_nothing_in_the_network_module():
     before = (network.backward, network.cross_entropy, network.l2_penalty)
-    with pytest.raises(RuntimeError), mistakes.planted("sum_not_mean"):
-        assert network.backward is not before[0] and network.cross_entropy is not before[1]
-        raise RuntimeError
+    planted = mistakes.planted("sum_not_mean")
+    assert planted.backward is not network.backward and planted.cross_entropy is not network.cross_entropy
+    assert planted.l2_penalty is network.l2_penalty  # only the loss's data term is wrong in this one
     assert (network.backward, network.cross_entropy, network.l2_penalty) == before
+    with pytest.raises(KeyError, match="unknown mistake 'nope'"):
+        mistakes.planted("nope")
+
+
+def test_training_beside_a_planted_mistake_in_another_thread_keeps_the_right_gradients():
+    """One thread trains with the derived gradients while another trains with a planted mistake: the
+    first run is the same, bit for bit, as when it runs alone, and the second fails its check."""
+    loaded, data = _setup("iris")
+    cfg = loaded.config
+    alone = trainer.train(cfg, data)
+    results: dict[str, trainer.TrainResult] = {}
+    start_together = threading.Barrier(2)
+
+    def run(name: str, objective: network.Objective) -> None:
+        start_together.wait()
+        results[name] = trainer.train(cfg, data, objective=objective)
+
+    threads = [
+        threading.Thread(target=run, args=("right", network.DERIVED)),
+        threading.Thread(target=run, args=("planted", mistakes.planted("scaled_y"))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results["planted"].stop_reason == "gradcheck_failed"
+    right = results["right"]
+    assert right.stop_reason == alone.stop_reason and right.state.flat.tobytes() == alone.state.flat.tobytes()
+    assert all(c.report.verdict != Verdict.FAIL for c in right.checks)
 
 
 def test_cli_mistake_list_names_every_mistake(monkeypatch):
@@ -180,7 +204,6 @@ def test_cli_mistake_shows_the_wrong_line_and_that_it_is_caught(monkeypatch):
     assert result.exit_code == 4, result.output
     assert "wrong: delta1[:, :-1] -= y[:, :-1]" in result.output
     assert "caught: the check fails" in result.output
-    assert network.backward is mistakes._REAL["backward"]  # restored
 
 
 def test_cli_invisible_mistake_says_so_and_passes(monkeypatch):

@@ -86,16 +86,14 @@ def test_gradient_checks_run_every_k_epochs_and_at_the_end(iris):
     assert all(c.report.verdict == "pass" for c in result.checks)
 
 
-def test_a_failing_gradient_check_stops_the_run(iris, monkeypatch):
-    real_backward = network.backward
-
+def test_a_failing_gradient_check_stops_the_run(iris):
     def off_by_a_percent(*args, **kwargs):
-        grads = real_backward(*args, **kwargs)
+        grads = network.backward(*args, **kwargs)
         grads["b2"] *= 1.01
         return grads
 
-    monkeypatch.setattr(network, "backward", off_by_a_percent)
-    result = train(replace(small(), gradcheck=GradcheckConfig(every=5)), iris)
+    wrong = network.Objective(backward=off_by_a_percent)
+    result = train(replace(small(), gradcheck=GradcheckConfig(every=5)), iris, objective=wrong)
     assert result.stop_reason == "gradcheck_failed"
     assert "gradient check failed at epoch 0: dJ/db2" in result.message
     assert result.state.sgd.steps == 0  # before any step
@@ -227,38 +225,34 @@ def test_cosine_schedule_ends_at_min_lr(iris):
     assert lrs[-1] == pytest.approx(0.01, rel=1e-12)
 
 
-def off_by_a_percent_in_b2(monkeypatch) -> None:
-    """Plant a wrong dJ/db2 in the network module: training and the check both use it from now on."""
-    real_backward = network.backward
-
-    def wrong(*args, **kwargs):
-        grads = real_backward(*args, **kwargs)
-        grads["b2"] *= 1.01
-        return grads
-
-    monkeypatch.setattr(network, "backward", wrong)
-
-
 class PlantAtEpoch(Callback):
-    """Plants the b2 mistake at the end of epoch `epoch`; records which epochs were done (checkpointable)."""
+    """An objective whose dJ/db2 turns 1% wrong at the end of epoch `epoch` (as a bug that only some
+    weights reveal would), for training and its checks alike; records which epochs were done."""
 
-    def __init__(self, monkeypatch, epoch: int) -> None:
-        self.monkeypatch, self.epoch, self.done = monkeypatch, epoch, []
+    def __init__(self, epoch: int) -> None:
+        self.epoch, self.done, self.planted = epoch, [], False
+        self.objective = network.Objective(backward=self.backward)
+
+    def backward(self, *args, **kwargs):
+        grads = network.backward(*args, **kwargs)
+        if self.planted:
+            grads["b2"] *= 1.01
+        return grads
 
     def on_epoch_end(self, record, state) -> None:
         if record.epoch == self.epoch:
-            off_by_a_percent_in_b2(self.monkeypatch)
+            self.planted = True
 
     def on_epoch_done(self, state) -> None:
         self.done.append(state.epoch)
 
 
-def test_a_check_failing_after_epoch_0_stops_at_that_epoch_before_it_is_done(iris, monkeypatch):
-    plant = PlantAtEpoch(monkeypatch, 3)
+def test_a_check_failing_after_epoch_0_stops_at_that_epoch_before_it_is_done(iris):
+    plant = PlantAtEpoch(3)
     cfg = replace(
         small(epochs=20, early_stopping=EarlyStoppingConfig(patience=0)), gradcheck=GradcheckConfig(every=5)
     )
-    result = train(cfg, iris, [plant])
+    result = train(cfg, iris, [plant], objective=plant.objective)
     assert result.stop_reason == "gradcheck_failed"
     assert result.message.startswith("gradient check failed at epoch 5: dJ/db2")
     assert [(c.epoch, c.when) for c in result.checks] == [(0, "epoch"), (5, "epoch")]  # no final check
@@ -266,24 +260,24 @@ def test_a_check_failing_after_epoch_0_stops_at_that_epoch_before_it_is_done(iri
     assert plant.done == [0, 1, 2, 3, 4]  # epoch 5 is never handed on to be checkpointed
 
 
-def test_a_failing_final_check_stops_a_run_that_completed(iris, monkeypatch):
-    plant = PlantAtEpoch(monkeypatch, 5)
+def test_a_failing_final_check_stops_a_run_that_completed(iris):
+    plant = PlantAtEpoch(5)
     cfg = replace(
         small(epochs=5, early_stopping=EarlyStoppingConfig(patience=0)), gradcheck=GradcheckConfig(every=0)
     )
-    result = train(cfg, iris, [plant])
+    result = train(cfg, iris, [plant], objective=plant.objective)
     assert result.stop_reason == "gradcheck_failed"
     assert [(c.epoch, c.when) for c in result.checks] == [(result.best_epoch, "final")]
     assert result.message.startswith(f"gradient check failed at epoch {result.best_epoch}: dJ/db2")
     assert plant.done == [0, 1, 2, 3, 4, 5]
 
 
-def test_on_fail_warn_trains_every_epoch_and_records_the_failures(iris, monkeypatch):
-    off_by_a_percent_in_b2(monkeypatch)
+def test_on_fail_warn_trains_every_epoch_and_records_the_failures(iris):
+    plant = PlantAtEpoch(-1)
+    plant.planted = True  # from the start
     gradcheck = GradcheckConfig(every=5, on_fail="warn")
-    result = train(
-        replace(small(epochs=10, early_stopping=EarlyStoppingConfig(patience=0)), gradcheck=gradcheck), iris
-    )
+    cfg = replace(small(epochs=10, early_stopping=EarlyStoppingConfig(patience=0)), gradcheck=gradcheck)
+    result = train(cfg, iris, objective=plant.objective)
     assert result.stop_reason == "completed"
     assert result.message == ""
     assert result.history[-1].epoch == 10

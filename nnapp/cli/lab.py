@@ -1,4 +1,4 @@
-"""Teaching-lab commands: saliency, attack, lr-find."""
+"""Teaching-lab commands: saliency, attack, lr-find, explain."""
 
 from __future__ import annotations
 
@@ -129,3 +129,47 @@ def lr_find_command(
     out.print(f"suggested optim.lr={result.suggestion:.3g}", markup=False, soft_wrap=True)
     out.print(f"rule: {result.rule}", markup=False, soft_wrap=True)
     out.print(f"wrote lr_find.csv, lr_find.png in {out_dir}", markup=False, soft_wrap=True)
+
+
+@command(
+    name="explain",
+    epilog=(
+        "Examples:\n\n"
+        "  nnapp explain configs/iris.yaml --row 3\n\n"
+        "  nnapp explain --run runs/iris/20250101-120000 --format markdown > row0.md\n\n"
+        "  nnapp explain --tiny"
+    ),
+)
+def explain_command(
+    config: Annotated[
+        Path | None, typer.Argument(help="YAML experiment config (optional with --run).", show_default=False)
+    ] = None,
+    overrides: OverridesArg = None,
+    row: Annotated[int, typer.Option("--row", help="Which training row (0-based).")] = 0,
+    run_dir: Annotated[
+        Path | None, typer.Option("--run", help="At this run's trained parameters, not the initial ones.")
+    ] = None,
+    tiny: Annotated[
+        bool, typer.Option("--tiny", help="A hand-sized example (D_x=2, D_h=3, N_c=2) to work on paper.")
+    ] = False,
+    output_format: Annotated[
+        str, typer.Option("--format", help="text, or markdown (LaTeX for Jupyter and GitHub).")
+    ] = "text",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Only a JSON object of every array, in full.")
+    ] = False,
+) -> None:
+    """Every number of one example's forward and backward pass, with its shape and equation.
+
+    In the derivation's order (docs/gradients.md): x, z, h, θ, ŷ, J, δ1, ∂J/∂U, ∂J/∂b2, δ2, ∂J/∂W, ∂J/∂b1,
+    ∂J/∂x, for training row N as training sees it (standardized), at the config's initial parameters or
+    a run's. Large matrices show their corners.
+    """
+    from nnapp.errors import ChoiceError
+    from nnapp.lab.explain import explain
+
+    if output_format not in ("text", "markdown"):
+        raise ChoiceError("format", output_format, ("text", "markdown"))
+    result = explain(config, row, run_dir, tiny, overrides)
+    text = result.json() if as_json else result.markdown() if output_format == "markdown" else result.text()
+    out.print(text, markup=False, emoji=False, soft_wrap=True, end="" if text.endswith("\n") else "\n")

@@ -3,9 +3,10 @@
 What is differentiated: `network.step_gradients`, the very function every training step calls, with
 what training gives it: one-hot label rows, a Workspace and `out=` arrays holding stale numbers (NaN,
 so a read of a stale entry cannot go unseen), and a batch shorter than the Workspace (as an epoch's
-last batch). It runs in float64 on copies, also for float32 runs: the same code, in float64. The loss
-it differences is `network.cross_entropy + network.l2_penalty`, looked up at call time as well, so a
-mistake planted in the network module (nnapp.core.mistakes) is what the check sees. The losses at all
+last batch). It runs in float64 on copies, also for float32 runs: the same code, in float64. The
+backward pass and the loss it differences (cross_entropy + l2_penalty) are the `network.Objective` it
+is given, the one training is given, so a planted mistake (nnapp.core.mistakes) is what the check
+sees. The losses at all
 the moved points are evaluated together, from the unmoved forward pass (nnapp.core.gradcheck_eval):
 the same values as a forward pass at each point, to round-off (a kink flag can differ where a moved z
 lands within round-off of 0), with training's penalty called at each moved point.
@@ -228,6 +229,7 @@ def check_gradients(
     rng: np.random.Generator | None = None,
     directional: bool = True,
     batch_rows: int = 0,
+    objective: network.Objective = network.DERIVED,
 ) -> GradcheckReport:
     """Check dJ/dW, dJ/db1, dJ/dU, dJ/db2 and dJ/dx of `network.step_gradients` on the rows (X, y).
 
@@ -236,7 +238,8 @@ def check_gradients(
     (None: every coordinate; b2 is always checked in full, U in every class row). `directional`: also
     compare one random directional derivative over all parameters at once (two loss evaluations).
     `batch_rows`: training's batch size; the Workspace gets at least one row more than X, so that the
-    check goes through the short-batch views as an epoch's last batch does.
+    check goes through the short-batch views as an epoch's last batch does. `objective`: the backward
+    pass checked and the loss differenced (training's).
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     (d_hidden, d_in), n_classes = params["W"].shape, params["U"].shape[0]
@@ -247,11 +250,11 @@ def check_gradients(
     Y = one_hot(y, n_classes)
     ws = _stale_workspace(max(batch_rows, len(X64) + 1), d_hidden, n_classes)
     out = network.views(np.full(flat.size, np.nan), d_in, d_hidden, n_classes)
-    grads = network.step_gradients(p64, X64, Y, weight_decay, ws, out, input_grad=True)
+    grads = network.step_gradients(p64, X64, Y, weight_decay, ws, out, True, objective.backward)
     # the parameter gradients are read where training reads them, in `out`; dJ/dx is only returned
     analytic = {name: np.array(out[name]) for name in PARAM_NAMES}
     analytic["x"] = np.array(grads["x"], dtype=np.float64)
-    at = gradcheck_eval.point(p64, X64, Y, weight_decay)
+    at = gradcheck_eval.point(p64, X64, Y, weight_decay, objective)
     shapes = {**{name: p64[name].shape for name in PARAM_NAMES}, "x": X64.shape}
     # the random draws in their order: each tensor's coordinates, then the direction
     chosen = {name: coordinates(name, shapes[name], coords, rng) for name in TENSORS}

@@ -14,12 +14,12 @@ is not the matmul's sum. So the kink flag (some z of the rows changed sign) can 
 pass's where a moved z lands within round-off of 0; that only moves such a coordinate between "kink"
 (not judged) and "judged", where the loss is smooth to that resolution.
 
-What is differenced is training's loss, looked up in nnapp.core.network at call time, so a mistake
-planted there (nnapp.core.mistakes) is what the check sees:
-- `network.cross_entropy` is called once per moved point, on a Forward of that point: its logits and
+What is differenced is training's loss, the cross_entropy and l2_penalty of the `network.Objective` the
+check is given (a planted mistake's, nnapp.core.mistakes, included):
+- `cross_entropy` is called once per moved point, on a Forward of that point: its logits and
   their log_norm (Forward's own, computed for all the points in one pass); X, z and h, which the loss
   does not read, by a full forward pass at that point should it read them;
-- `network.l2_penalty` is called at each moved point of a parameter on the whole parameter set, with
+- `l2_penalty` is called at each moved point of a parameter on the whole parameter set, with
   that entry moved in place (and put back), whatever form the penalty takes; a move of x leaves the
   parameters, and so the penalty at the unmoved point, as they are.
 """
@@ -54,12 +54,20 @@ class Unmoved:
     weight_decay: float
     fwd: Forward  # at the unmoved point, in its own Workspace
     mask: np.ndarray  # (B, D_h) z > 0 at the unmoved point
-    penalty: float  # network.l2_penalty at the unmoved point
+    penalty: float  # the objective's l2_penalty at the unmoved point
+    objective: network.Objective  # whose loss is differenced
 
 
-def point(params: Params, X: np.ndarray, Y: np.ndarray, weight_decay: float) -> Unmoved:
+def point(
+    params: Params,
+    X: np.ndarray,
+    Y: np.ndarray,
+    weight_decay: float,
+    objective: network.Objective = network.DERIVED,
+) -> Unmoved:
     fwd = network.forward(params, X, network.Workspace.new(len(X), params["W"].shape[0], len(params["b2"])))
-    return Unmoved(params, X, Y, weight_decay, fwd, fwd.z > 0, network.l2_penalty(params, weight_decay))
+    penalty = objective.l2_penalty(params, weight_decay)
+    return Unmoved(params, X, Y, weight_decay, fwd, fwd.z > 0, penalty, objective)
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,7 @@ def _losses(at: Unmoved, pieces: list[_Piece]) -> np.ndarray:
     theta = np.concatenate([piece.theta for piece in pieces])  # (M, B, N_c)
     rows = _MovedForward(theta.reshape(-1, theta.shape[-1]), None, _no_forward)  # every point's rows
     log_norm = rows.log_norm.reshape(theta.shape[:2])  # (M, B): Forward.log_norm, in one pass
-    cross_entropy = network.cross_entropy  # training's, as it is now (a planted mistake included)
+    cross_entropy = at.objective.cross_entropy  # training's (a planted mistake's included)
     points = [(piece.forward_at, m) for piece in pieces for m in range(len(piece.penalty))]
     data = [
         cross_entropy(_MovedForward(logits, norm, forward_at, m), at.Y)
@@ -224,16 +232,16 @@ def _direction_piece(at: Unmoved, u: Params, eps: float) -> _Piece:
     ]
     forwards = [network.forward(params, at.X) for params in points]
     crossed = np.array([not np.array_equal(fwd.z > 0, at.mask) for fwd in forwards])
-    penalty = np.array([network.l2_penalty(params, at.weight_decay) for params in points])
+    penalty = np.array([at.objective.l2_penalty(params, at.weight_decay) for params in points])
     return _Piece(np.stack([fwd.theta for fwd in forwards]), crossed, penalty, forwards.__getitem__)
 
 
 def _penalties(at: Unmoved, name: str, index: tuple[np.ndarray, ...], values: np.ndarray) -> np.ndarray:
-    """network.l2_penalty at each moved point: on the whole parameter set with that one entry moved in
+    """The objective's l2_penalty at each moved point: on the whole parameter set with that one entry moved in
     place, then put back (a move of x: the unmoved point's penalty, the parameters do not move)."""
     if name == "x":
         return np.full(len(values), at.penalty)
-    l2_penalty = network.l2_penalty  # training's, as it is now (a planted mistake included)
+    l2_penalty = at.objective.l2_penalty  # training's (a planted mistake's included)
     tensor, params, weight_decay = at.params[name], at.params, at.weight_decay
     out = np.empty(len(values))
     for m, entry in enumerate(zip(*(i.tolist() for i in index), strict=True)):

@@ -2,8 +2,8 @@
 
 Each `Mistake` names one wrong line of `network.backward` (or of the loss and the gradient together),
 says in one sentence what is wrong in the math, and whether finite differences can see it at all.
-`planted(name)` swaps the wrong version into `nnapp.core.network` for the duration of a `with` block: the
-training steps and the gradient check then both run it, as they would a real bug
+`planted(name)` returns the `network.Objective` with the wrong version in it: passed to training or the
+gradient check, the steps and the check both run it, as they would a real bug
 (`nnapp gradcheck CONFIG --mistake NAME`; `--mistake list` lists them).
 
 `wrong_backward` below is `network.backward` line for line; each `if mistake == ...` is one mistake.
@@ -11,15 +11,13 @@ training steps and the gradient check then both run it, as they would a real bug
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 
 from nnapp.core import network
-from nnapp.core.network import Forward, Params, softmax
+from nnapp.core.network import Forward, Objective, Params, softmax
 
 
 @dataclass(frozen=True)
@@ -227,35 +225,20 @@ def wrong_backward(
 
 
 def _sum_cross_entropy(fwd: Forward, y: np.ndarray) -> float:
-    return len(y) * _REAL["cross_entropy"](fwd, y)
+    return len(y) * network.cross_entropy(fwd, y)
 
 
 def _l2_no_half(params: Params, weight_decay: float) -> float:
-    return 2.0 * _REAL["l2_penalty"](params, weight_decay)
+    return 2.0 * network.l2_penalty(params, weight_decay)
 
 
-_REAL: dict[str, Callable] = {
-    "backward": network.backward,
-    "cross_entropy": network.cross_entropy,
-    "l2_penalty": network.l2_penalty,
-}
-
-
-@contextlib.contextmanager
-def planted(name: str) -> Iterator[Mistake]:
-    """Within the block, `nnapp.core.network` (hence every training step and the gradient check) runs the
-    mistake `name`; the correct functions are back afterwards, also on an exception."""
-    mistake = get(name)
-    swaps: dict[str, Callable] = {"backward": partial(wrong_backward, name)}
-    if name == "sum_not_mean":
-        swaps["cross_entropy"] = _sum_cross_entropy
-    if name == "l2_no_half":
-        swaps["l2_penalty"] = _l2_no_half
-    saved = {attr: getattr(network, attr) for attr in swaps}
-    try:
-        for attr, function in swaps.items():
-            setattr(network, attr, function)
-        yield mistake
-    finally:
-        for attr, function in saved.items():
-            setattr(network, attr, function)
+def planted(name: str) -> Objective:
+    """The Objective with the mistake `name` in it: its backward (and, for the mistakes that make the
+    loss wrong too, its loss). Pass it where training, the gradient check and `nnapp gradcheck` take an
+    Objective; nothing else changes, so other runs in the same process keep the derived gradients."""
+    get(name)  # an unknown name: KeyError naming the choices
+    return Objective(
+        backward=partial(wrong_backward, name),
+        cross_entropy=_sum_cross_entropy if name == "sum_not_mean" else network.cross_entropy,
+        l2_penalty=_l2_no_half if name == "l2_no_half" else network.l2_penalty,
+    )

@@ -8,6 +8,7 @@ Every gradient is written from the derived formulas; nothing here uses autograd.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -71,8 +72,8 @@ def init_params(
 class Workspace:
     """The arrays a forward and backward pass write into, for batches of up to `len(ones)` rows.
 
-    Training reuses one Workspace for every step: at this network's sizes a step's cost is mostly
-    per-call overhead, and allocating its half-dozen arrays anew each step is a good part of it.
+    Training reuses one Workspace for every step rather than allocating these arrays anew: at this
+    network's sizes a step's cost is mostly per-call overhead (benchmarks/hot_path.md).
     """
 
     z: np.ndarray  # (B, D_h)
@@ -82,8 +83,8 @@ class Workspace:
     delta2: np.ndarray  # (B, D_h)
     active: np.ndarray  # (B, D_h) bool: z > 0, where ReLU passes the gradient
     ones: np.ndarray  # (B,) sums over examples are written 1^T Delta
-    # `first`'s views by row count, made once: an epoch's short last batch comes back every epoch, and
-    # building a Workspace of views costs as much as a tenth of a small network's step
+    # `first`'s views by row count, made once: an epoch's short last batch comes back every epoch
+    # (benchmarks/hot_path.md)
     _short: dict[int, Workspace] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
@@ -235,6 +236,27 @@ def loss_and_grads(
     return loss, backward(params, fwd, y, weight_decay)
 
 
+# What a planted mistake (nnapp.core.mistakes) or a learner's own derivation replaces: each has the
+# signature of the function of this module it stands in for.
+Backward = Callable[..., Params]  # backward(params, fwd, y, weight_decay, input_grad, out, y_hat=None)
+CrossEntropy = Callable[[Forward, np.ndarray], float]
+Penalty = Callable[[Params, float], float]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The loss training minimises, J = cross_entropy + l2_penalty, and the backward pass that gives its
+    gradient. Training, its gradient checks and the standalone check take one as an argument and call
+    these: a planted mistake is another Objective passed down, never a function swapped in a module."""
+
+    backward: Backward = backward
+    cross_entropy: CrossEntropy = cross_entropy
+    l2_penalty: Penalty = l2_penalty
+
+
+DERIVED = Objective()  # the derived gradients of docs/gradients.md and the loss they differentiate
+
+
 def step_gradients(
     params: Params,
     X: np.ndarray,
@@ -243,13 +265,13 @@ def step_gradients(
     ws: Workspace,
     out: Params,
     input_grad: bool = False,
+    backward: Backward = backward,
 ) -> Params:
     """One training step's gradients: forward into `ws`, backward into `out`. Training calls this for
     every step and the gradient check differentiates this very function (nnapp.core.gradcheck), so both
     see the same label form (one-hot rows), the Workspace and `out=` arrays, and short batches.
 
-    `backward` is looked up in this module at call time: a mistake planted there (nnapp.core.mistakes)
-    reaches training and the check alike.
+    `backward`: the backward pass to run (the Objective's; a planted mistake's in nnapp.core.mistakes).
     """
     fwd = forward(params, X, ws.first(len(X)))
     return backward(params, fwd, y, weight_decay, input_grad=input_grad, out=out)

@@ -34,7 +34,7 @@ def clip_by_norm(grad: np.ndarray, max_norm: float | None, squared_norm: float |
     """Scale grad in place so that ||grad|| <= max_norm; return the norm before clipping.
     `squared_norm`: grad . grad, from a caller that has computed it already (the trainer's check)."""
     if squared_norm is None:
-        squared_norm = grad.dot(grad)  # ndarray.dot: np.dot's BLAS call without its dispatch
+        squared_norm = grad.dot(grad)  # ndarray.dot, not np.dot: see benchmarks/hot_path.md
     norm = float(np.sqrt(squared_norm))
     if max_norm is not None and norm > max_norm:
         grad *= max_norm / norm

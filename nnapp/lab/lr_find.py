@@ -29,10 +29,10 @@ import numpy as np
 
 from nnapp.config import Config
 from nnapp.core import network
-from nnapp.core.optim import clip_by_norm, sgd_step
 from nnapp.data.datasets import Dataset
 from nnapp.errors import DataError
 from nnapp.training.start import init_state
+from nnapp.training.step import sgd_stepper
 from nnapp.training.threads import training_threads
 
 LR_START, LR_END = 1e-6, 10.0
@@ -117,6 +117,7 @@ def range_test(
     batch = min(cfg.train.batch_size, n)
     ws = network.Workspace.new(batch, cfg.model.hidden, data.n_classes, dtype)
     o = cfg.optim
+    step = sgd_stepper(params, state.flat, grads, grad_flat, state.sgd, o, ws, np.empty_like(state.flat))
     lrs = lr_schedule(steps)
     losses: list[float] = []
     best = math.inf
@@ -149,11 +150,9 @@ def range_test(
             if smoothed > STOP_FACTOR * best:
                 stop_reason = "diverged"
                 break
-            network.backward(params, fwd, Y_b, o.weight_decay, input_grad=False, out=grads)
-            if not math.isfinite(clip_by_norm(grad_flat, o.clip_norm)):
+            if step(X_b, Y_b, float(lr)) is not None:  # training's step: gradient, clipping, update
                 stop_reason = "non-finite"
                 break
-            sgd_step(state.flat, grad_flat, state.sgd, float(lr), o.momentum, o.nesterov)
     burn_in = int(BURN_IN_FRACTION * steps)
     if len(losses) <= burn_in:  # nothing but the burn-in: no curve to read a learning rate from
         raise DataError(

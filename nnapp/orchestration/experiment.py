@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nnapp.config import LoadedConfig
+from nnapp.core import network
 from nnapp.data.datasets import Dataset
 from nnapp.orchestration.job import RunOutcome, execute, prepare_new
 from nnapp.training.records import Callback
@@ -20,6 +21,8 @@ def run_experiment(
     stop_event: threading.Event | None = None,
     data: Dataset | None = None,
     run_dir: Path | None = None,
+    objective: network.Objective = network.DERIVED,
 ) -> RunOutcome:
-    """prepare_new + execute: train a config and write its run directory."""
-    return execute(prepare_new(loaded, run_dir, data), callbacks, stop_event)
+    """prepare_new + execute: train a config and write its run directory (with `objective`'s loss and
+    backward pass: a planted mistake, nnapp.core.mistakes, trains as a real bug would)."""
+    return execute(prepare_new(loaded, run_dir, data), callbacks, stop_event, objective)

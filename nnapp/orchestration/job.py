@@ -203,9 +203,13 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
 
 
 def execute(
-    job: Job, callbacks: Sequence[Callback] = (), stop_event: threading.Event | None = None
+    job: Job,
+    callbacks: Sequence[Callback] = (),
+    stop_event: threading.Event | None = None,
+    objective: network.Objective = network.DERIVED,
 ) -> RunOutcome:
-    """Train the job and write its run directory (a resumed run: in place, from its checkpoint)."""
+    """Train the job and write its run directory (a resumed run: in place, from its checkpoint);
+    `objective`: the loss and backward pass training uses (a planted mistake: nnapp.core.mistakes)."""
     cfg = job.loaded.config
     if job.resumption is None:
         started_at = datetime.now()
@@ -223,7 +227,14 @@ def execute(
     t0 = time.perf_counter()
     with training_threads():  # one BLAS thread unless the environment says otherwise: the same numbers
         # the recorder before the writer: epoch 0's frame is taken before the first checkpoint write
-        result = train(cfg, job.data, [*callbacks, recorder, writer], state=state, stop_event=stop_event)
+        result = train(
+            cfg,
+            job.data,
+            [*callbacks, recorder, writer],
+            state=state,
+            stop_event=stop_event,
+            objective=objective,
+        )
     recorder.flush()  # also a frame taken after the last checkpoint (a failed check stops before it)
     writer.flush(metrics=False)  # the last full epoch, whatever stopped the run; write_run writes metrics.csv
     metrics_csv = writer.metrics_csv(result.history)  # from the rows the writer has encoded

@@ -6,7 +6,6 @@ it reproduces the epoch-0 check a `train` run records in gradcheck.csv.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from dataclasses import dataclass
 
@@ -38,7 +37,7 @@ def check_config(
     mistake: str | None = None,
 ) -> StandaloneCheck:
     """Run the config's gradient check (gradcheck.* settings) at its initial or at a run's parameters;
-    with `mistake` (a name of nnapp.core.mistakes), planted in the training path's backward."""
+    with `mistake` (a name of nnapp.core.mistakes), planted in the backward pass (and loss) it checks."""
     cfg = loaded.config
     if every_coordinate:
         cfg = dataclasses.replace(cfg, gradcheck=dataclasses.replace(cfg.gradcheck, coords="all"))
@@ -49,14 +48,14 @@ def check_config(
         params = network.views(state.flat, *dims)
         where = f"initial parameters (seed {cfg.seed}, {cfg.model.init} init)"
     else:
-        params = _run_params(run, loaded, data, dims)
+        params = run_params_for(run, loaded, data, dims)
         where = f"parameters of {run.path}"
-    with mistakes.planted(mistake) if mistake is not None else contextlib.nullcontext():
-        report = run_gradcheck(cfg, params, data, state.check_rng)
+    objective = mistakes.planted(mistake) if mistake is not None else network.DERIVED
+    report = run_gradcheck(cfg, params, data, state.check_rng, objective=objective)
     return StandaloneCheck(report, where, dims, gradcheck_samples(cfg, data))
 
 
-def _run_params(
+def run_params_for(
     run: LoadedRun, loaded: LoadedConfig, data: Dataset, dims: tuple[int, int, int]
 ) -> network.Params:
     """The run's weights, if they were trained on this data (its recorded hash) and fit these shapes."""

@@ -115,7 +115,11 @@ def load(config: str | Path | Config, overrides: Overrides = None) -> LoadedConf
 
 
 def train(
-    config: str | Path | Config, overrides: Overrides = None, *, run_dir: str | Path | None = None
+    config: str | Path | Config,
+    overrides: Overrides = None,
+    *,
+    run_dir: str | Path | None = None,
+    objective: network.Objective = network.DERIVED,
 ) -> Run:
     """Train a config as `nnapp train CONFIG KEY=VALUE...` does and return the finished `Run`.
 
@@ -125,12 +129,14 @@ def train(
     returned: `run.summary.stop_reason` says why it stopped (`nnapp train` exits 3 or 4 there).
     `run_dir` may not be inside another run, nor hold a run of another config. Bad input raises an
     NnappError before anything is written. The Run comes from memory: nothing written is read back.
+    `objective`: the loss and backward pass to train with (`nnapp.core.mistakes.planted(name)`: a
+    classic mistake, to watch the check catch it).
     """
     from nnapp.orchestration.job import execute, prepare_new
 
     directory = optional_path_argument("run_dir", run_dir)
     loaded = load(config, overrides)
-    outcome = execute(prepare_new(loaded, directory))
+    outcome = execute(prepare_new(loaded, directory), objective=objective)
     run = runs.LoadedRun(outcome.run_dir, loaded.config, outcome.model, outcome.summary)
     result = outcome.result
     return Run(run, _Known(list(result.history), list(result.checks), outcome.data))

@@ -78,9 +78,10 @@ def run_gradcheck(
     data: Dataset,
     rng: np.random.Generator,
     rows: np.ndarray | None = None,
+    objective: network.Objective = network.DERIVED,
 ) -> GradcheckReport:
     """Check the gradients at `params` on the training `rows` (default: gradcheck_rows, which a
-    training run computes once and passes to each of its checks)."""
+    training run computes once and passes to each of its checks); `objective`: training's."""
     g = cfg.gradcheck
     rows = gradcheck_rows(cfg, data) if rows is None else rows
     return check_gradients(
@@ -95,4 +96,5 @@ def run_gradcheck(
         rng=rng,
         directional=g.directional,
         batch_rows=min(cfg.train.batch_size, len(data.y_train)),  # the Workspace training steps use
+        objective=objective,
     )

@@ -19,7 +19,7 @@ import numpy as np
 from nnapp.config import Config
 from nnapp.core import network
 from nnapp.core.gradcheck import Verdict
-from nnapp.core.optim import clip_by_norm, plateau_update, schedule_lr, sgd_step
+from nnapp.core.optim import plateau_update, schedule_lr
 from nnapp.data.datasets import Dataset
 from nnapp.training.measure import EpochMeter
 from nnapp.training.records import (
@@ -33,6 +33,7 @@ from nnapp.training.records import (
     TrainState,
 )
 from nnapp.training.start import dimensions, gradcheck_rows, init_state, run_gradcheck
+from nnapp.training.step import sgd_stepper
 
 # |J0 - ln N_c| beyond this many nats flags the initial loss as far off chance. He-initialised logits
 # have a standard deviation near sqrt(2) on standardized inputs, which alone adds about one nat.
@@ -51,7 +52,6 @@ def _monitored(cfg: Config, record: EpochRecord) -> float:
 
 
 def _finite(record: EpochRecord) -> bool:
-    # not all(... for v in ...): the generator costs five times these three calls
     return (
         math.isfinite(record.train_loss)
         and math.isfinite(record.val_loss)
@@ -66,14 +66,16 @@ def runaway_limit(initial_loss: float, chance_loss: float) -> float:
 
 @dataclass
 class _Run:
-    """One call of `train`: the config, the data in training's dtype, and the buffers every step and
-    every epoch reuse. The stages below mutate `state` and return a Stop to end training."""
+    """One call of `train`: the config, the data in training's dtype, the objective (loss and backward
+    pass) and the buffers every step and every epoch reuse. The stages below mutate `state` and return
+    a Stop to end training."""
 
     cfg: Config
     data: Dataset
     callbacks: Sequence[Callback]
     state: TrainState
     stop_event: threading.Event | None
+    objective: network.Objective
 
     def __post_init__(self) -> None:
         cfg, data, dtype = self.cfg, self.data, np.dtype(self.cfg.model.dtype)
@@ -88,13 +90,24 @@ class _Run:
         self.batch = min(cfg.train.batch_size, self.n)
         self.ws = network.Workspace.new(self.batch, cfg.model.hidden, data.n_classes, dtype)  # every step's
         # Each epoch gathers its shuffled rows into these same arrays, so every step's batch is a view
-        # made once, here: at small sizes a step's cost is mostly per-call overhead.
+        # made once, here (benchmarks/hot_path.md).
         self.X_epoch, self.Y_epoch = np.empty_like(self.X_train), np.empty_like(self.Y_train)
         self.batches = [
             (self.X_epoch[start : start + self.batch], self.Y_epoch[start : start + self.batch])
             for start in range(0, self.n, self.batch)
         ]
         self.before_last_step = network.views(self.prev_flat, *self.dims)
+        self.step = sgd_stepper(
+            self.params,
+            self.state.flat,
+            self.grads,
+            self.grad_flat,
+            self.state.sgd,
+            cfg.optim,
+            self.ws,
+            self.prev_flat,
+            self.objective.backward,
+        )
         self.meter = EpochMeter(
             self.dims,
             self.X_train,
@@ -103,6 +116,7 @@ class _Run:
             data.X_val,
             data.y_val,
             cfg.optim.weight_decay,
+            self.objective,
         )
         self.chance = math.log(data.n_classes)
         self.check_rows = gradcheck_rows(cfg, data) if cfg.gradcheck.enabled else None
@@ -122,7 +136,9 @@ class _Run:
         gc = self.cfg.gradcheck
         if not gc.enabled:
             return None
-        report = run_gradcheck(self.cfg, params, self.data, self.state.check_rng, self.check_rows)
+        report = run_gradcheck(
+            self.cfg, params, self.data, self.state.check_rng, self.check_rows, self.objective
+        )
         record = GradcheckRecord(epoch, when, report)
         self.state.checks.append(record)
         for cb in self.callbacks:
@@ -171,35 +187,18 @@ class _Run:
 
     def steps(self, epoch: int, lr: float) -> tuple[Stop | None, int]:
         """One epoch of SGD steps over reshuffled mini-batches: (a Stop or None, the last step)."""
-        state, o, n = self.state, self.cfg.optim, self.n
+        state, n = self.state, self.n
         order = state.shuffle_rng.permutation(n) if self.cfg.train.shuffle else np.arange(n)
         np.take(self.X_train, order, axis=0, out=self.X_epoch)  # one gather per epoch, into self.batches
         np.take(self.Y_train, order, axis=0, out=self.Y_epoch)
-        # what every step reads, looked up once: at small sizes a step's cost is mostly per-call overhead
-        params, grads, grad, ws = self.params, self.grads, self.grad_flat, self.ws
-        flat, prev, sgd = state.flat, self.prev_flat, state.sgd
-        weight_decay, clip_norm, momentum, nesterov = o.weight_decay, o.clip_norm, o.momentum, o.nesterov
+        sgd_step_on, stop_requested = self.step, self.stop_requested
         step = 0
         for step, (X_b, Y_b) in enumerate(self.batches, start=1):
-            # the gradient check differentiates this very call (nnapp.core.gradcheck)
-            network.step_gradients(params, X_b, Y_b, weight_decay, ws, grads)
-            # A non-finite loss makes Y_hat, hence the gradient, non-finite: one BLAS pass over the
-            # gradient (||g||^2, finite exactly when the norm is) finds it, sparing the hot loop a separate
-            # loss evaluation per step.
-            squared_norm = grad.dot(grad)
-            if not math.isfinite(squared_norm):
-                return self.diverged(_divergence_message("gradient norm", epoch, step, o.lr)), step
-            if clip_norm is not None:  # from the same ||g||^2: one pass over the gradient either way
-                clip_by_norm(grad, clip_norm, squared_norm)
-            prev[...] = flat  # restored if this step diverges (np.copyto does the same, with more overhead)
-            sgd_step(flat, grad, sgd, lr, momentum, nesterov)
-            # A non-finite parameter need not make the next loss non-finite (a -inf weight behind a
-            # ReLU is masked to 0), so check the parameters themselves: one BLAS pass over them (a dot
-            # is 4-7x faster here than np.sum; ndarray.dot is np.dot without its dispatch). ||p||^2
-            # overflows only once weights pass ~1e150 (float64) or ~1e17 (float32): diverged by any measure.
-            if not math.isfinite(flat.dot(flat)):
-                return self.diverged(_divergence_message("parameter", epoch, step, o.lr)), step
-            if self.stop_requested():  # a partial epoch is neither recorded nor checkpointed
+            nonfinite = sgd_step_on(X_b, Y_b, lr)
+            if nonfinite is not None:  # prev_flat holds the last parameters that gave a finite loss
+                message = _divergence_message(nonfinite.value, epoch, step, self.cfg.optim.lr)
+                return self.diverged(message), step
+            if stop_requested():  # a partial epoch is neither recorded nor checkpointed
                 return Stop(
                     StopReason.INTERRUPTED, f"interrupted during epoch {epoch}, after step {step}"
                 ), step
@@ -266,10 +265,15 @@ def train(
     callbacks: Sequence[Callback] = (),
     state: TrainState | None = None,
     stop_event: threading.Event | None = None,
+    objective: network.Objective = network.DERIVED,
 ) -> TrainResult:
-    """Train (or, given a saved `state`, go on training) and return the best weights and the record."""
+    """Train (or, given a saved `state`, go on training) and return the best weights and the record.
+
+    `objective`: the loss and backward pass the steps, the epoch records and the checks use (another
+    than the derived one: a planted mistake, nnapp.core.mistakes)."""
     started = time.perf_counter()
-    run = _Run(cfg, data, callbacks, state if state is not None else init_state(cfg, data), stop_event)
+    initial = state if state is not None else init_state(cfg, data)
+    run = _Run(cfg, data, callbacks, initial, stop_event, objective)
     # a resumed run whose last epoch stopped early stops again, as the original run did
     stop = run.early_stopped() if run.state.history else run.epoch_zero()
     initial_loss = run.state.history[0].train_loss
