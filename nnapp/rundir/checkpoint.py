@@ -34,10 +34,10 @@ import numpy as np
 from nnapp.core.gradcheck import DirectionalCheck, GradcheckReport, TensorCheck
 from nnapp.core.optim import ScheduleState, SGDState
 from nnapp.errors import ArtifactError
-from nnapp.rundir import artifacts
+from nnapp.rundir import artifacts, files, runfiles
 from nnapp.training.records import METRIC_COLUMNS, Callback, EpochRecord, GradcheckRecord, TrainState
 
-CHECKPOINT_NAME = "checkpoint.npz"
+CHECKPOINT_NAME = runfiles.CHECKPOINT.name
 FORMAT_VERSION = 1
 DEFAULT_INTERVAL = 0.5  # seconds between checkpoint writes when epochs are faster than that
 MAX_WRITE_SHARE = 0.05  # of the time between periodic writes spent writing (binds once a write takes 25 ms)
@@ -186,7 +186,7 @@ def checkpoint_bytes(state: TrainState, info: RunInfo) -> bytes:
 
 
 def save_checkpoint(run_dir: Path, state: TrainState, info: RunInfo) -> None:
-    artifacts.atomic_write_bytes(Path(run_dir) / CHECKPOINT_NAME, checkpoint_bytes(state, info))
+    files.write(Path(run_dir) / CHECKPOINT_NAME, checkpoint_bytes(state, info))
 
 
 def load_checkpoint(run_dir: str | Path) -> Checkpoint:
@@ -310,12 +310,10 @@ class CheckpointWriter(Callback):
         started = self.clock()
         if self.before_write is not None:
             self.before_write()
-        artifacts.atomic_write_bytes(
-            self.run_dir / CHECKPOINT_NAME, _archive(self.saved, self.encoded, self.info)
-        )
+        files.write(self.run_dir / CHECKPOINT_NAME, _archive(self.saved, self.encoded, self.info))
         if metrics:
-            artifacts.atomic_write_text(
-                self.run_dir / "metrics.csv", self.encoded.metrics_text(self.saved.n_history)
+            files.write_text(
+                self.run_dir / runfiles.METRICS.name, self.encoded.metrics_text(self.saved.n_history)
             )
         self.pending, self.last_write = False, self.clock()
         self.gap = max(self.interval, (self.last_write - started) / MAX_WRITE_SHARE)

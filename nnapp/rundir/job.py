@@ -25,7 +25,7 @@ from nnapp.data.csvtable import ReadProgress
 from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import DataFingerprint, check_unchanged, fingerprint
 from nnapp.errors import ArtifactError
-from nnapp.rundir import artifacts, runfiles, runs, snapshots
+from nnapp.rundir import artifacts, files, runfiles, runs, snapshots
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointWriter, RunInfo, load_checkpoint
 from nnapp.rundir.outputs import write_run
 from nnapp.rundir.runlock import RunLock, lock_run_dir
@@ -141,7 +141,7 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
             f"must be between 1 and {MAX_EPOCHS:,} (train.epochs)", option="epochs", value=str(epochs)
         )
     extra = [f"train.epochs={epochs}"] if epochs is not None else []
-    from_file = load_config(run_dir / "config.yaml", extra)
+    from_file = load_config(run_dir / runfiles.CONFIG.name, extra)
     # earlier epoch extensions of this run are replaced, not stacked
     overrides = (*(o for o in info.overrides if not (extra and o.startswith("train.epochs="))), *extra)
     origin = Path(info.config_path) if info.config_path else None
@@ -149,7 +149,7 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
     data = load_data(loaded)
     data_hash = fingerprint(loaded.config.data, data, data_base_dir(loaded))
     if info.data_sha256 is not None:
-        check_unchanged(info.data_sha256, data_hash, run_dir, CHECKPOINT_NAME, run_dir / "config.yaml")
+        check_unchanged(info.data_sha256, data_hash, run_dir, CHECKPOINT_NAME, run_dir / runfiles.CONFIG.name)
     else:
         _check_against_old_model(run_dir, data)
     cfg = loaded.config
@@ -208,7 +208,7 @@ def _start_new(job: Job, started_at: datetime) -> tuple[Path, RunLock, RunInfo]:
         run_dir = job.run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
     lock = lock_run_dir(run_dir)  # a resume of this run while it trains is refused
-    artifacts.atomic_write_text(run_dir / "config.yaml", dump_config(cfg, loaded.overrides))
+    files.write_text(run_dir / runfiles.CONFIG.name, dump_config(cfg, loaded.overrides))
     config_path = str(loaded.path.resolve()) if loaded.path is not None else None
     info = RunInfo(
         config_path,
@@ -231,10 +231,9 @@ def _start_resumed(job: Job, resumption: Resumption) -> tuple[Path, RunLock, Run
         raise ArtifactError(
             f"{run_dir / CHECKPOINT_NAME}: written by another process since it was read; run the resume again"
         )
-    for stale in run_dir.glob(".*.tmp"):  # left by a process killed while writing
-        stale.unlink(missing_ok=True)
+    files.remove_stale(run_dir)  # left by a process killed while writing
     if resumption.epochs_changed:
-        artifacts.atomic_write_text(run_dir / "config.yaml", dump_config(loaded.config, loaded.overrides))
+        files.write_text(run_dir / runfiles.CONFIG.name, dump_config(loaded.config, loaded.overrides))
     info = replace(  # keeps cwd: CSV paths stay resolvable
         resumption.checkpoint.info,
         overrides=tuple(loaded.overrides),
@@ -252,7 +251,7 @@ def _stamp(path: Path) -> tuple[int, int, int]:
 
 def _check_against_old_model(run_dir: Path, data: Dataset) -> None:
     """A checkpoint from before data hashes: the scaler and classes must still match its model.npz."""
-    model_path = run_dir / "model.npz"
+    model_path = run_dir / runfiles.MODEL.name
     if model_path.exists() and not runs.data_matches_model(
         data, runs.SavedModel.from_arrays(artifacts.load_model(model_path))
     ):

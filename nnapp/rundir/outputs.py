@@ -13,7 +13,7 @@ from pathlib import Path
 from nnapp.config import LoadedConfig
 from nnapp.data.datasets import Dataset
 from nnapp.data.fingerprint import DataFingerprint
-from nnapp.rundir import artifacts
+from nnapp.rundir import artifacts, files, runfiles
 from nnapp.rundir.runfiles import run_key
 from nnapp.rundir.runs import RunSummary, SavedModel, write_summary
 from nnapp.rundir.scoring import score
@@ -48,25 +48,23 @@ def write_run(
         categories=data.categories,
         run_key=run_key(cfg),
     )
-    model.save(run_dir / "model.npz")
-    artifacts.atomic_write_text(run_dir / "metrics.csv", metrics_csv)
-    artifacts.write_gradcheck(run_dir / "gradcheck.csv", result.checks)
+    model.save(run_dir / runfiles.MODEL.name)
+    files.write_text(run_dir / runfiles.METRICS.name, metrics_csv)
+    artifacts.write_gradcheck(run_dir / runfiles.GRADCHECK.name, result.checks)
     summary = _summary(loaded, data, result, started_at, data_hash, notes, test.log_loss, test.accuracy)
     write_summary(run_dir, summary)
     if cfg.output.plots:
         from nnapp.rundir import plots
 
         title = cfg.name if cfg.name == data.name else f"{cfg.name} ({data.name})"
-        artifacts.atomic_write_bytes(
-            run_dir / "curves.png",
+        files.write(
+            run_dir / runfiles.CURVES.name,
             plots.curves_png(result.history, result.best_epoch, title, result.chance_loss),
         )
-        artifacts.atomic_write_bytes(
-            run_dir / "diagnostics.png", plots.diagnostics_png(result.history, title)
-        )
+        files.write(run_dir / runfiles.DIAGNOSTICS.name, plots.diagnostics_png(result.history, title))
         if result.checks:
-            artifacts.atomic_write_bytes(
-                run_dir / "gradcheck.png",
+            files.write(
+                run_dir / runfiles.GRADCHECK_PICTURE.name,
                 plots.gradcheck_png(result.checks, cfg.gradcheck.tol, cfg.gradcheck.fail),
             )
     from nnapp.rundir.report import write_extras

@@ -20,7 +20,7 @@ from nnapp.core import network
 from nnapp.core.network import Params
 from nnapp.data.datasets import Dataset
 from nnapp.errors import NnappError
-from nnapp.rundir import artifacts
+from nnapp.rundir import artifacts, files, runfiles
 from nnapp.rundir.scoring import Evaluation, score
 from nnapp.training.alarms import run_alarms
 
@@ -29,30 +29,6 @@ if TYPE_CHECKING:
 
     from nnapp.rundir.runs import Run, RunSummary
     from nnapp.training.records import EpochRecord, GradcheckRecord
-
-PICTURES = (
-    ("curves.png", "Learning curves"),
-    ("diagnostics.png", "Inside training: update ratios, hidden units, gradient norms"),
-    ("gradcheck.png", "Gradient checks"),
-    ("confusion.png", "Confusion matrix (test split)"),
-    ("decision_boundary.png", "Decision regions"),
-    ("hidden_units.png", "Hidden units over the input plane"),
-    ("weights.png", "First-layer weights as images"),
-)
-
-# How to read the pictures that are not self-explanatory, written under their heading in report.md
-READING = {
-    "diagnostics.png": "Left: how far each epoch's last step moved W and U (~1e-3 is healthy). Middle: units "
-    "inactive on every training row (dead), active per row. Right: each tensor's full-data gradient norm.",
-    "decision_boundary.png": "Colour: the predicted class, paler where its probability is lower. Dots: "
-    "training rows; diamonds: test rows, ringed in red where the model is wrong.",
-    "hidden_units.png": "Each panel is one hidden unit's activation relu(w_j·x + b1_j) over the plane: grey "
-    "where the unit is off (no gradient flows through it), its hinge w_j·x + b1_j = 0 drawn. U: what one "
-    "unit of activation adds to each class's logit; the decision regions are the sum of these half-planes.",
-    "weights.png": "Each panel is one hidden unit's row of W as an image: red pixels raise the unit's input, "
-    "blue ones lower it. Training starts from random weights, so after a short run much of each image is "
-    "still that noise; grey pixels are constant in the training rows and never get a gradient.",
-}
 
 # Datasets whose inputs are pixels of one image, and the image's shape (rows, columns)
 IMAGE_SHAPES = {"digits": (8, 8)}
@@ -138,7 +114,7 @@ def draw_model_pictures(
     two features; weights.png for image data (digits)."""
     pictures = model_pictures(cfg, data, params, test)
     for name, png in pictures.items():
-        artifacts.atomic_write_bytes(run_dir / name, png)
+        files.write(run_dir / name, png)
     return list(pictures)
 
 
@@ -155,14 +131,14 @@ def model_pictures(
     pictures = {}
     if test is None:
         test = score(params, data.X_test, data.y_test, classes, "test split")
-    pictures["confusion.png"] = plots.confusion_png(test.confusion, classes, f"{title}, test split")
+    pictures[runfiles.CONFUSION.name] = plots.confusion_png(test.confusion, classes, f"{title}, test split")
     if is_plane(data):
-        pictures["decision_boundary.png"] = plots.png_bytes(
+        pictures[runfiles.DECISION_BOUNDARY.name] = plots.png_bytes(
             decision_boundary_figure(data, params, f"{title}: decision regions")
         )
-        pictures["hidden_units.png"] = plots.png_bytes(hidden_units_figure(data, params, title))
+        pictures[runfiles.HIDDEN_UNITS.name] = plots.png_bytes(hidden_units_figure(data, params, title))
     if data.name in IMAGE_SHAPES and data.n_features == math.prod(IMAGE_SHAPES[data.name]):
-        pictures["weights.png"] = plots.png_bytes(weights_figure(data, params, title))
+        pictures[runfiles.WEIGHTS.name] = plots.png_bytes(weights_figure(data, params, title))
     return pictures
 
 
@@ -177,13 +153,13 @@ def write_confusion(run: Run, evaluation: Evaluation, data_path: Path | None = N
 
     test = data_path is None and evaluation.source == "test split"
     name = (
-        "confusion.png"
+        runfiles.CONFUSION.name
         if test
         else f"confusion_{data_path.stem if data_path else evaluation.source.split()[0]}.png"
     )
     title = f"{_title(run.config.name, run.summary.dataset or '?')}, {evaluation.source}"
     png = plots.confusion_png(evaluation.confusion, evaluation.classes, title)
-    artifacts.atomic_write_bytes(run.path / name, png)
+    files.write(run.path / name, png)
     return name
 
 
@@ -196,9 +172,9 @@ def report_markdown(run_dir: Path) -> str:
     return _report_text(
         run_dir,
         summary,
-        _hyperparameter_lines(run_dir / "config.yaml"),
-        _features_text(run_dir / "model.npz"),
-        _last_check_rows(run_dir / "gradcheck.csv"),
+        _hyperparameter_lines(run_dir / runfiles.CONFIG.name),
+        _features_text(run_dir / runfiles.MODEL.name),
+        _last_check_rows(run_dir / runfiles.GRADCHECK.name),
         _alarm_lines(run_dir),
     )
 
@@ -272,11 +248,12 @@ def _report_text(
             )
     else:
         lines.append("Gradient checks were off for this run.")
-    for file, caption in PICTURES:
+    for picture in runfiles.PICTURES:
+        file, caption = picture.name, picture.caption
         if (run_dir / file).exists():
             lines += ["", f"## {caption}", ""]
-            if file in READING:
-                lines += [READING[file], ""]
+            if picture.reading:
+                lines += [picture.reading, ""]
             lines.append(f"![{caption}]({file})")
     return "\n".join(lines) + "\n"
 
@@ -322,7 +299,7 @@ def _names_text(names: list[str], shown: int = 12) -> str:
 
 
 def write_report(run_dir: Path) -> None:
-    artifacts.atomic_write_text(run_dir / "report.md", report_markdown(run_dir))
+    files.write_text(run_dir / runfiles.REPORT.name, report_markdown(run_dir))
 
 
 def write_extras(
@@ -340,8 +317,8 @@ def write_extras(
     if cfg.output.plots:
         draw_model_pictures(run_dir, cfg, data, params, test)
     alarms = [alarm.message for alarm in run_alarms(history)]
-    artifacts.atomic_write_text(
-        run_dir / "report.md", run_report_markdown(run_dir, summary, cfg, checks, alarms)
+    files.write_text(
+        run_dir / runfiles.REPORT.name, run_report_markdown(run_dir, summary, cfg, checks, alarms)
     )
 
 
@@ -386,15 +363,17 @@ def redraw_run(run_dir: Path) -> list[str]:
     title = _title(cfg.name, data.name)
     chance = run.summary.chance_loss
     # every picture and the report drawn in memory first: a failure half-way must leave the old files
-    pictures = {"curves.png": plots.curves_png(history, best, title, chance)}
-    pictures["diagnostics.png"] = plots.diagnostics_png(history, title)
+    pictures = {runfiles.CURVES.name: plots.curves_png(history, best, title, chance)}
+    pictures[runfiles.DIAGNOSTICS.name] = plots.diagnostics_png(history, title)
     if checks:
-        pictures["gradcheck.png"] = plots.gradcheck_png(checks, cfg.gradcheck.tol, cfg.gradcheck.fail)
+        pictures[runfiles.GRADCHECK_PICTURE.name] = plots.gradcheck_png(
+            checks, cfg.gradcheck.tol, cfg.gradcheck.fail
+        )
     pictures.update(model_pictures(cfg, data, run.params))
     for name, png in pictures.items():
-        artifacts.atomic_write_bytes(run.path / name, png)
+        files.write(run.path / name, png)
     written = list(pictures)
-    if (run.path / "summary.json").exists():
+    if (run.path / runfiles.SUMMARY.name).exists():
         write_report(run.path)  # its summary was checked by load_run; it lists the pictures just written
-        written.append("report.md")
+        written.append(runfiles.REPORT.name)
     return written

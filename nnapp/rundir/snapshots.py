@@ -22,10 +22,10 @@ import numpy as np
 
 from nnapp.config import Config
 from nnapp.errors import ArtifactError
-from nnapp.rundir import artifacts
+from nnapp.rundir import artifacts, files, runfiles
 from nnapp.training.records import Callback, EpochRecord, TrainState
 
-SNAPSHOTS_NAME = "snapshots.npz"
+SNAPSHOTS_NAME = runfiles.SNAPSHOTS.name
 MAX_FRAMES = 60
 MAX_BYTES = 2 * 2**20  # 2 MiB: digits with 32 hidden units needs 0.6 MiB for 60 frames
 FRAME_DTYPE = np.float32
@@ -75,7 +75,7 @@ def save_snapshots(run_dir: Path, snapshots: Snapshots) -> None:
         "flat": snapshots.flat.astype(FRAME_DTYPE),
     }
     # not fsync'ed (8 ms here): a power cut may leave it behind the checkpoint, a killed process does not
-    artifacts.atomic_write_bytes(run_dir / SNAPSHOTS_NAME, artifacts.arrays_to_npz_bytes(arrays), fsync=False)
+    files.write(run_dir / SNAPSHOTS_NAME, artifacts.arrays_to_npz_bytes(arrays), fsync=False)
 
 
 def load_snapshots(run_dir: Path) -> Snapshots:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nnapp.rundir import artifacts
+from nnapp.rundir import artifacts, files
 from nnapp.rundir.runs import Run
 from nnapp.tools.attack import CSV_COLUMNS, AttackResult
 from nnapp.tools.lab_plots import attack_examples_png, attack_png, saliency_png
@@ -25,8 +25,8 @@ def write_saliency(run: Run, result: Saliency, split: str) -> tuple[Path, Path]:
     png = saliency_png(result, title=run.label)
     suffix = split_suffix(split)
     csv_path, png_path = run.path / f"saliency{suffix}.csv", run.path / f"saliency{suffix}.png"
-    artifacts.atomic_write_text(csv_path, artifacts.csv_text(result.csv_columns(), result.csv_rows()))
-    artifacts.atomic_write_bytes(png_path, png)
+    files.write_text(csv_path, artifacts.csv_text(result.csv_columns(), result.csv_rows()))
+    files.write(png_path, png)
     return csv_path, png_path
 
 
@@ -40,8 +40,8 @@ def write_attack(run: Run, result: AttackResult, split: str) -> list[Path]:
             result.examples, title=run.label
         )
     csv_path, eps_path = run.path / f"attack{suffix}.csv", run.path / f"attack_eps{suffix}.csv"
-    artifacts.atomic_write_text(csv_path, artifacts.csv_text(CSV_COLUMNS, result.csv_rows()))
-    artifacts.atomic_write_text(eps_path, artifacts.csv_text(result.eps_columns(), result.eps_rows()))
+    files.write_text(csv_path, artifacts.csv_text(CSV_COLUMNS, result.csv_rows()))
+    files.write_text(eps_path, artifacts.csv_text(result.eps_columns(), result.eps_rows()))
     for path, png in pictures.items():
-        artifacts.atomic_write_bytes(path, png)
+        files.write(path, png)
     return [csv_path, eps_path, *pictures]

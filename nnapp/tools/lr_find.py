@@ -34,7 +34,7 @@ from nnapp.core import network
 from nnapp.core.optim import clip_by_norm, sgd_step
 from nnapp.data.datasets import Dataset
 from nnapp.errors import DataError
-from nnapp.rundir import artifacts
+from nnapp.rundir import artifacts, files
 from nnapp.training.start import init_state
 from nnapp.training.threads import training_threads
 
@@ -178,6 +178,6 @@ def write_outputs(result: LrFindResult, loaded: LoadedConfig, now: datetime | No
     cfg = loaded.config
     png = lr_find_png(result, title=f"{cfg.name}: learning-rate range test")  # drawn before mkdir
     out_dir = artifacts.new_run_dir(cfg.output.dir, f"{cfg.name}-lr-find", now)
-    artifacts.atomic_write_text(out_dir / "lr_find.csv", artifacts.csv_text(CSV_COLUMNS, result.csv_rows()))
-    artifacts.atomic_write_bytes(out_dir / "lr_find.png", png)
+    files.write_text(out_dir / "lr_find.csv", artifacts.csv_text(CSV_COLUMNS, result.csv_rows()))
+    files.write(out_dir / "lr_find.png", png)
     return out_dir

@@ -3,7 +3,6 @@ and the points an earlier run of the same sweep finished found on disk."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,9 @@ from typing import Any
 from nnapp.config import Config, LoadedConfig, load_config
 from nnapp.data.preflight import check_memory
 from nnapp.errors import ConfigError, NnappError
-from nnapp.rundir import artifacts
+from nnapp.rundir import artifacts, runfiles
 from nnapp.rundir.job import load_data
+from nnapp.rundir.summary import read_summary
 from nnapp.tools.sweep.grid import Axis, Point, parse_grid, points
 from nnapp.tools.sweep.results import PointResult, Scores, Status
 
@@ -94,7 +94,7 @@ def same_run(theirs: Config, ours: Config) -> bool:
 
 def _point_state(run_dir: Path, loaded: LoadedConfig) -> tuple[str, Scores | None]:
     """('finished', its scores), ('resume', None) (a checkpoint to go on from) or ('train', None)."""
-    config_file = run_dir / "config.yaml"
+    config_file = run_dir / runfiles.CONFIG.name
     if not config_file.exists():
         return "train", None
     try:
@@ -109,20 +109,20 @@ def _point_state(run_dir: Path, loaded: LoadedConfig) -> tuple[str, Scores | Non
     scores = finished_scores(run_dir)
     if scores is not None:
         return "finished", scores
-    return ("resume" if (run_dir / "checkpoint.npz").exists() else "train"), None
+    return ("resume" if (run_dir / runfiles.CHECKPOINT.name).exists() else "train"), None
 
 
 def finished_scores(run_dir: Path) -> Scores | None:
     """The scores of a run that finished (not stopped by a sweep), read from its summary; else None."""
-    if not (run_dir / "model.npz").exists():
+    if not (run_dir / runfiles.MODEL.name).exists():
         return None
     try:
-        summary = json.loads((run_dir / "summary.json").read_text())
-        reason = summary.get("stop_reason")
+        summary = read_summary(run_dir)  # through the file layer: bounded, typed, checked
+        reason = summary.stop_reason
         if reason is None or reason == "interrupted":
             return None
-        return Scores.from_mapping(summary, reason)
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return Scores.from_mapping(summary.to_json(), reason)
+    except (NnappError, TypeError):  # TypeError: a score summary.json holds as null
         return None  # unreadable or incomplete: the point runs again
 
 
