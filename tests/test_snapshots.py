@@ -134,7 +134,7 @@ def test_frames_written_after_the_checkpoint_are_taken_again_on_resume(write_con
 
 @pytest.mark.parametrize(
     ("damage", "expected"),
-    [("delete", "no parameter snapshots"), ("truncate", "not a readable snapshots file")],
+    [("delete", "no parameter snapshots"), ("truncate", "not a readable nnapp snapshots file")],
 )
 def test_a_missing_or_damaged_snapshots_file_is_one_line(tmp_path, damage, expected):
     from nnapp.errors import ArtifactError

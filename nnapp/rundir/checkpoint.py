@@ -189,8 +189,90 @@ def save_checkpoint(run_dir: Path, state: TrainState, info: RunInfo) -> None:
     files.write(Path(run_dir) / CHECKPOINT_NAME, checkpoint_bytes(state, info))
 
 
+_NUMBER = (int, float)
+CHECKPOINT_ARRAYS = {  # the .npy entries; the rest is state_json, checked field by field below
+    "flat": files.Entry("f", ndim=1, finite=True),  # training only saves finite parameters
+    "velocity": files.Entry("f", ndim=1),
+    "history": files.Entry("f", ndim=2),
+    "best_flat": files.Entry("f", ndim=1, finite=True, required=False),
+    "state_json": files.Entry("U", ndim=0),
+}
+STATE_TYPES: dict[str, tuple[type, ...]] = {  # state_json's fields and the JSON types each holds
+    "format": (int,),
+    "metric_columns": (list,),
+    "epoch": (int,),
+    "sgd_steps": (int,),
+    "schedule": (dict,),
+    "shuffle_rng": (dict,),
+    "check_rng": (dict,),
+    "best_score": _NUMBER,
+    "best_epoch": (int,),
+    "bad_epochs": (int,),
+    "checks": (list,),
+    "info": (dict,),
+}
+SCHEDULE_TYPES = {"lr": _NUMBER, "best": _NUMBER, "bad_epochs": (int,)}
+INFO_TYPES: dict[str, tuple[type, ...]] = {
+    "config_path": (str, type(None)),
+    "overrides": (list,),
+    "started_at": (str,),
+    "cwd": (str, type(None)),
+    "data_sha256": (str, type(None)),
+    "data_source": (str, type(None)),
+    "run_key": (str, type(None)),
+}
+CHECK_TYPES = {"epoch": (int,), "when": (str,), "report": (dict,)}
+REPORT_TYPES = {
+    "tensors": (list,),
+    "directional": (dict, type(None)),
+    "eps": _NUMBER,
+    "tol": _NUMBER,
+    "fail": _NUMBER,
+    "rows": (int,),
+}
+TENSOR_TYPES = {
+    "name": (str,),
+    "checked": (int,),
+    "kinks": (int,),
+    "max_error": _NUMBER,
+    "worst_index": (list, type(None)),
+    "verdict": (str,),
+    "unresolved": (int,),
+    "noise": _NUMBER,
+    "nonfinite": (int,),
+}
+DIRECTIONAL_TYPES = {
+    "analytic": _NUMBER,
+    "numeric": _NUMBER,
+    "error": _NUMBER,
+    "kink": (bool,),
+    "verdict": (str,),
+    "noise": _NUMBER,
+}
+
+
+class _Damage(Exception):
+    """A field of the checkpoint that nnapp cannot have written; its message names the field."""
+
+
+def _fields(value: Any, types: Mapping[str, tuple[type, ...]], where: str) -> dict[str, Any]:
+    """`value` as a JSON object holding exactly `types`' keys, each of one of its types (a JSON true
+    is not a number, NaN is no value nnapp writes but where a float may be infinite)."""
+    if not isinstance(value, dict) or set(value) != set(types):
+        raise _Damage(f"{where} does not hold the fields nnapp writes")
+    for key, allowed in types.items():
+        item = value[key]
+        if (isinstance(item, bool) and bool not in allowed) or not isinstance(item, allowed):
+            raise _Damage(f"{where}.{key} holds {json.dumps(item)[:40]}, not what nnapp writes there")
+        if isinstance(item, float) and math.isnan(item):
+            raise _Damage(f"{where}.{key} is NaN")
+        if isinstance(item, int) and not isinstance(item, bool) and item < 0 and float not in allowed:
+            raise _Damage(f"{where}.{key} is negative")
+    return value
+
+
 def load_checkpoint(run_dir: str | Path) -> Checkpoint:
-    """Read RUN_DIR/checkpoint.npz; a missing, truncated or foreign file is a one-line ArtifactError."""
+    """Read RUN_DIR/checkpoint.npz, every field checked; any damage is a one-line ArtifactError."""
     run_dir = Path(run_dir)
     path = run_dir / CHECKPOINT_NAME
     if run_dir.exists() and not run_dir.is_dir():
@@ -202,67 +284,73 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
             f"{path}: no checkpoint here (the run stopped before its first epoch was saved, "
             "or this is not an nnapp run directory)"
         )
+    arrays = files.read_npz(path, CHECKPOINT_ARRAYS, "checkpoint")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
         s = json.loads(str(arrays["state_json"]))
-        if s.get("format") != FORMAT_VERSION or s.get("metric_columns") != list(METRIC_COLUMNS):
-            raise ArtifactError(f"{path}: checkpoint format {s.get('format')!r} is not supported")
-        history_array = arrays["history"]
-        state = TrainState(
-            flat=arrays["flat"],
-            sgd=SGDState(velocity=arrays["velocity"], steps=int(s["sgd_steps"])),
-            schedule=ScheduleState(**s["schedule"]),
-            shuffle_rng=_rng(s["shuffle_rng"]),
-            check_rng=_rng(s["check_rng"]),
-            epoch=int(s["epoch"]),
-            best_flat=arrays.get("best_flat"),
-            best_score=float(s["best_score"]),
-            best_epoch=int(s["best_epoch"]),
-            bad_epochs=int(s["bad_epochs"]),
-            history=[_record(row) for row in history_array],
-            checks=[_check_from_json(c) for c in s["checks"]],
-        )
-        info = s["info"]
-        run_info = RunInfo(
-            info["config_path"],
-            tuple(info["overrides"]),
-            info["started_at"],
-            info.get("cwd"),
-            info.get("data_sha256"),
-            info.get("data_source"),
-            info.get("run_key"),
-        )
-        texts = (
-            run_info.config_path,
-            run_info.cwd,
-            run_info.data_sha256,
-            run_info.data_source,
-            run_info.run_key,
-        )
-        if not all(t is None or isinstance(t, str) for t in texts) or not all(
-            isinstance(o, str) for o in (*run_info.overrides, run_info.started_at)
-        ):
-            raise ArtifactError(f"{path}: not a readable nnapp checkpoint (its run record is damaged)")
+        if not isinstance(s, dict) or s.get("format") != FORMAT_VERSION:
+            found = s.get("format") if isinstance(s, dict) else None
+            raise ArtifactError(
+                f"{path}: checkpoint format {found!r} is not supported (this nnapp reads format "
+                f"{FORMAT_VERSION})"
+            )
+        state, info = _state(arrays, _fields(s, STATE_TYPES, "state"))
     except ArtifactError:
         raise
-    except Exception as exc:  # zip, npy, JSON and key errors all mean "not a checkpoint we wrote"
+    except _Damage as exc:
+        raise ArtifactError(f"{path}: damaged checkpoint ({exc})") from None
+    except Exception as exc:  # JSON, RNG state and value errors: "not a checkpoint we wrote"
         raise ArtifactError(f"{path}: not a readable nnapp checkpoint ({exc.__class__.__name__})") from None
+    _check_consistent(state, path)
+    return Checkpoint(state, info, s)
+
+
+def _state(arrays: Mapping[str, np.ndarray], s: dict[str, Any]) -> tuple[TrainState, RunInfo]:
+    if s["metric_columns"] != list(METRIC_COLUMNS):
+        raise _Damage("metric_columns are not this nnapp's")
+    schedule = _fields(s["schedule"], SCHEDULE_TYPES, "schedule")
+    if not (math.isfinite(schedule["lr"]) and schedule["lr"] > 0):
+        raise _Damage(f"schedule.lr {schedule['lr']} is not a learning rate")
+    if not s["best_epoch"] <= s["epoch"]:
+        raise _Damage(f"best_epoch {s['best_epoch']} is after epoch {s['epoch']}")
+    info = _fields(s["info"], INFO_TYPES, "info")
+    if not all(isinstance(o, str) for o in info["overrides"]):
+        raise _Damage("info.overrides is not a list of strings")
+    state = TrainState(
+        flat=arrays["flat"],
+        sgd=SGDState(velocity=arrays["velocity"], steps=s["sgd_steps"]),
+        schedule=ScheduleState(
+            lr=float(schedule["lr"]), best=float(schedule["best"]), bad_epochs=schedule["bad_epochs"]
+        ),
+        shuffle_rng=_rng(s["shuffle_rng"]),
+        check_rng=_rng(s["check_rng"]),
+        epoch=s["epoch"],
+        best_flat=arrays.get("best_flat"),
+        best_score=float(s["best_score"]),
+        best_epoch=s["best_epoch"],
+        bad_epochs=s["bad_epochs"],
+        history=[_record(row) for row in arrays["history"]],
+        checks=[_check_from_json(c) for c in s["checks"]],
+    )
+    run_info = RunInfo(
+        info["config_path"],
+        tuple(info["overrides"]),
+        info["started_at"],
+        info["cwd"],
+        info["data_sha256"],
+        info["data_source"],
+        info["run_key"],
+    )
+    return state, run_info
+
+
+def _check_consistent(state: TrainState, path: Path) -> None:
     vectors = [state.flat, state.sgd.velocity, *([] if state.best_flat is None else [state.best_flat])]
-    if any(v.dtype not in (np.float32, np.float64) or v.ndim != 1 for v in vectors):
-        raise ArtifactError(f"{path}: not a readable nnapp checkpoint (its parameters are not float vectors)")
     if (
         any(v.shape != state.flat.shape or v.dtype != state.flat.dtype for v in vectors)
         or len(state.history) != state.epoch + 1
         or any(r.epoch != k for k, r in enumerate(state.history))
     ):
         raise ArtifactError(f"{path}: inconsistent checkpoint (parameters, velocity and history disagree)")
-    if not all(
-        np.isfinite(v).all() for v in (state.flat, *([] if state.best_flat is None else [state.best_flat]))
-    ):
-        # training only ever saves finite parameters (it keeps the last finite ones when it diverges)
-        raise ArtifactError(f"{path}: damaged checkpoint (its parameters hold a non-finite value)")
-    return Checkpoint(state, run_info, s)
 
 
 class CheckpointWriter(Callback):
@@ -354,12 +442,20 @@ def _check_to_json(record: GradcheckRecord) -> dict[str, Any]:
     return {"epoch": record.epoch, "when": record.when, "report": asdict(record.report)}
 
 
-def _check_from_json(d: dict[str, Any]) -> GradcheckRecord:
-    r = d["report"]
-    tensors = [
-        TensorCheck(**{**t, "worst_index": None if t["worst_index"] is None else tuple(t["worst_index"])})
-        for t in r["tensors"]
-    ]
-    directional = None if r["directional"] is None else DirectionalCheck(**r["directional"])
+def _check_from_json(d: Any) -> GradcheckRecord:
+    d = _fields(d, CHECK_TYPES, "checks[]")
+    r = _fields(d["report"], REPORT_TYPES, "checks[].report")
+    tensors = []
+    for t in r["tensors"]:
+        t = _fields(t, TENSOR_TYPES, "checks[].report.tensors[]")
+        index = t["worst_index"]
+        if index is not None and not all(isinstance(i, int) and not isinstance(i, bool) for i in index):
+            raise _Damage("checks[].report.tensors[].worst_index is not a list of integers")
+        tensors.append(TensorCheck(**{**t, "worst_index": None if index is None else tuple(index)}))
+    directional = None
+    if r["directional"] is not None:
+        directional = DirectionalCheck(
+            **_fields(r["directional"], DIRECTIONAL_TYPES, "checks[].report.directional")
+        )
     report = GradcheckReport(tensors, directional, eps=r["eps"], tol=r["tol"], fail=r["fail"], rows=r["rows"])
-    return GradcheckRecord(int(d["epoch"]), d["when"], report)
+    return GradcheckRecord(d["epoch"], d["when"], report)

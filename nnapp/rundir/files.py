@@ -247,12 +247,14 @@ def read_npz(
     path: Path, spec: Mapping[str, Entry], what: str, limit: int = MAX_NPZ_BYTES
 ) -> dict[str, np.ndarray]:
     """The entries of `spec` from an .npz archive, each checked against its Entry (entries not in the
-    spec are not read). Damage of any kind is one ArtifactError: "<path>: not a readable <what> (...)"."""
+    spec are not read). Damage is one ArtifactError naming the file: "not a readable nnapp <what>" for
+    a file that is not an archive of arrays (or misses one), "damaged <what>" for an entry of the wrong
+    kind, shape or value."""
     path = Path(path)
     data = read_bytes(path, limit)
 
     def refuse(reason: str) -> ArtifactError:
-        return ArtifactError(f"{path}: not a readable {what} ({reason})")
+        return ArtifactError(f"{path}: not a readable nnapp {what} ({reason})")
 
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
@@ -268,5 +270,5 @@ def read_npz(
     for name, array in arrays.items():
         problem = spec[name].problem(array)
         if problem is not None:
-            raise refuse(f"{name} {problem}")
+            raise ArtifactError(f"{path}: damaged {what} ({name} {problem})")
     return arrays

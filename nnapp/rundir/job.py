@@ -134,6 +134,10 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
     runfiles.check_run_writable(run_dir)  # a write failing after the checkpoint's would leave a mix
     stamp = _stamp(run_dir / CHECKPOINT_NAME)
     state, info = checkpoint.state, checkpoint.info
+    if info.data_sha256 is None or info.run_key is None:  # every nnapp release records both
+        raise ArtifactError(
+            f"{run_dir / CHECKPOINT_NAME}: records no data hash or run key; not a checkpoint this nnapp wrote"
+        )
     if epochs is not None and epochs < state.epoch:
         raise EpochsTooFewError(run_dir, epochs, state.epoch)
     if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
@@ -148,10 +152,7 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
     loaded = LoadedConfig(_from_start_dir(from_file.config, info), origin, overrides, from_file.raw)
     data = load_data(loaded)
     data_hash = fingerprint(loaded.config.data, data, data_base_dir(loaded))
-    if info.data_sha256 is not None:
-        check_unchanged(info.data_sha256, data_hash, run_dir, CHECKPOINT_NAME, run_dir / runfiles.CONFIG.name)
-    else:
-        _check_against_old_model(run_dir, data)
+    check_unchanged(info.data_sha256, data_hash, run_dir, CHECKPOINT_NAME, run_dir / runfiles.CONFIG.name)
     cfg = loaded.config
     expected = network.n_parameters(*dimensions(data, cfg))
     if state.flat.size != expected or state.flat.dtype != cfg.model.dtype:
@@ -162,6 +163,8 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
     runs.check_run_key(
         from_file.config, info.run_key, run_dir / CHECKPOINT_NAME, run_dir
     )  # same shape, other run
+    if (run_dir / snapshots.SNAPSHOTS_NAME).exists():  # read back now, checked: not mid-resume
+        snapshots.load_snapshots(run_dir)
     resumption = Resumption(run_dir, checkpoint, stamp, epochs is not None)
     return Job(loaded, data, data_hash, preflight.notes(cfg, data), run_dir, resumption)
 
@@ -247,18 +250,6 @@ def _start_resumed(job: Job, resumption: Resumption) -> tuple[Path, RunLock, Run
 def _stamp(path: Path) -> tuple[int, int, int]:
     stat = path.stat()  # every save renames a new file into place: a new inode
     return stat.st_ino, stat.st_mtime_ns, stat.st_size
-
-
-def _check_against_old_model(run_dir: Path, data: Dataset) -> None:
-    """A checkpoint from before data hashes: the scaler and classes must still match its model.npz."""
-    model_path = run_dir / runfiles.MODEL.name
-    if model_path.exists() and not runs.data_matches_model(
-        data, runs.SavedModel.from_arrays(artifacts.load_model(model_path))
-    ):
-        raise ArtifactError(
-            f"{model_path}: the data rebuilt from {run_dir / 'config.yaml'} no longer matches this model "
-            f"(has {data.name} changed since training?)"
-        )
 
 
 def _from_start_dir(cfg: Config, info: RunInfo) -> Config:

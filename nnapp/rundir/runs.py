@@ -36,7 +36,7 @@ from nnapp.rundir.summary import RunSummary as RunSummary
 from nnapp.rundir.summary import Summary as Summary
 from nnapp.rundir.summary import read_summary as read_summary
 from nnapp.rundir.summary import write_summary as write_summary
-from nnapp.training.records import DIAGNOSTIC_COLUMNS, METRIC_COLUMNS, EpochRecord, GradcheckRecord
+from nnapp.training.records import METRIC_COLUMNS, EpochRecord, GradcheckRecord
 
 
 @dataclass(frozen=True)
@@ -314,12 +314,11 @@ def data_matches_model(data: Dataset, model: SavedModel) -> bool:
 def read_history(run_dir: Path) -> list[EpochRecord]:
     """metrics.csv back into EpochRecords; a missing file or a bad cell is a one-line error."""
     path = Path(run_dir) / runfiles.METRICS.name
-    # runs written before the diagnostics columns read back with them NaN (EpochRecord's default)
-    rows = _read_rows(path, tuple(c for c in METRIC_COLUMNS if c not in DIAGNOSTIC_COLUMNS))
+    rows = _read_rows(path, METRIC_COLUMNS)
     records: list[EpochRecord] = []
     for number, row in enumerate(rows, start=2):
         try:
-            values = {k: float(row[k]) for k in METRIC_COLUMNS if row.get(k) is not None}
+            values = {k: float(row[k]) for k in METRIC_COLUMNS}
         except (TypeError, ValueError):
             raise ArtifactError(f"{path}: row {number} has a cell that is not a number") from None
         epoch = values.pop("epoch")
@@ -381,6 +380,11 @@ def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
         missing = [c for c in columns if c not in (reader.fieldnames or [])]
         if missing:
             raise ArtifactError(f"{path}: missing column(s) {', '.join(missing)}")
-        return list(reader)
+        rows = list(reader)
     except csv.Error as exc:
         raise ArtifactError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    width = len(reader.fieldnames or [])
+    for number, row in enumerate(rows, start=2):  # DictReader fills a short row with None, keeps extras
+        if None in row or any(value is None for value in row.values()):
+            raise ArtifactError(f"{path}: row {number} does not have the header's {width} cells")
+    return rows
