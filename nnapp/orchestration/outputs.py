@@ -16,9 +16,9 @@ from nnapp.data.fingerprint import DataFingerprint
 from nnapp.rundir import artifacts, files, runfiles
 from nnapp.rundir.runfiles import run_key
 from nnapp.rundir.runs import RunSummary, SavedModel, write_summary
-from nnapp.rundir.scoring import score
 from nnapp.training.evaluate import evaluate
 from nnapp.training.records import TrainResult
+from nnapp.training.scoring import score
 
 
 def write_run(
@@ -54,20 +54,20 @@ def write_run(
     summary = _summary(loaded, data, result, started_at, data_hash, notes, test.log_loss, test.accuracy)
     write_summary(run_dir, summary)
     if cfg.output.plots:
-        from nnapp.rundir import plots
+        from nnapp import pictures
 
         title = cfg.name if cfg.name == data.name else f"{cfg.name} ({data.name})"
         files.write(
             run_dir / runfiles.CURVES.name,
-            plots.curves_png(result.history, result.best_epoch, title, result.chance_loss),
+            pictures.curves_png(result.history, result.best_epoch, title, result.chance_loss),
         )
-        files.write(run_dir / runfiles.DIAGNOSTICS.name, plots.diagnostics_png(result.history, title))
+        files.write(run_dir / runfiles.DIAGNOSTICS.name, pictures.diagnostics_png(result.history, title))
         if result.checks:
             files.write(
                 run_dir / runfiles.GRADCHECK_PICTURE.name,
-                plots.gradcheck_png(result.checks, cfg.gradcheck.tol, cfg.gradcheck.fail),
+                pictures.gradcheck_png(result.checks, cfg.gradcheck.tol, cfg.gradcheck.fail),
             )
-    from nnapp.rundir.report import write_extras
+    from nnapp.orchestration.report import write_extras
 
     # confusion.png, decision_boundary.png, report.md
     write_extras(run_dir, cfg, data, result.params, summary, result.checks, test, result.history)
