@@ -57,6 +57,7 @@ class EveryEpoch(Callback):
 
 
 @given(st.integers(1, 100_000), st.integers(2, MAX_FRAMES))
+@settings(deadline=None)  # up to 50 geomspace calls an example: a loaded machine passes 200 ms
 def test_schedule_has_epoch_zero_the_last_epoch_and_at_most_the_frames_asked(epochs, frames):
     chosen = schedule(epochs, frames)
     assert chosen[0] == 0 and chosen[-1] == epochs

@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from nnapp.core.gradcheck import DirectionalCheck, GradcheckReport, TensorCheck
-from nnapp.core.optim import ScheduleState, SGDState
+from nnapp.core.optim import ScheduleState
 from nnapp.errors import ArtifactError
 from nnapp.rundir import artifacts, files, runfiles
+from nnapp.rundir import checkpoint_fields as fields
 from nnapp.training.records import METRIC_COLUMNS, Callback, EpochRecord, GradcheckRecord, TrainState
 
 CHECKPOINT_NAME = runfiles.CHECKPOINT.name
@@ -189,68 +189,6 @@ def save_checkpoint(run_dir: Path, state: TrainState, info: RunInfo) -> None:
     files.write(Path(run_dir) / CHECKPOINT_NAME, checkpoint_bytes(state, info))
 
 
-_NUMBER = (int, float)
-CHECKPOINT_ARRAYS = {  # the .npy entries; the rest is state_json, checked field by field below
-    "flat": files.Entry("f", ndim=1, finite=True),  # training only saves finite parameters
-    "velocity": files.Entry("f", ndim=1),
-    "history": files.Entry("f", ndim=2),
-    "best_flat": files.Entry("f", ndim=1, finite=True, required=False),
-    "state_json": files.Entry("U", ndim=0),
-}
-STATE_TYPES: dict[str, tuple[type, ...]] = {  # state_json's fields and the JSON types each holds
-    "format": (int,),
-    "metric_columns": (list,),
-    "epoch": (int,),
-    "sgd_steps": (int,),
-    "schedule": (dict,),
-    "shuffle_rng": (dict,),
-    "check_rng": (dict,),
-    "best_score": _NUMBER,
-    "best_epoch": (int,),
-    "bad_epochs": (int,),
-    "checks": (list,),
-    "info": (dict,),
-}
-SCHEDULE_TYPES = {"lr": _NUMBER, "best": _NUMBER, "bad_epochs": (int,)}
-INFO_TYPES: dict[str, tuple[type, ...]] = {
-    "config_path": (str, type(None)),
-    "overrides": (list,),
-    "started_at": (str,),
-    "cwd": (str, type(None)),
-    "data_sha256": (str, type(None)),
-    "data_source": (str, type(None)),
-    "run_key": (str, type(None)),
-}
-CHECK_TYPES = {"epoch": (int,), "when": (str,), "report": (dict,)}
-REPORT_TYPES = {
-    "tensors": (list,),
-    "directional": (dict, type(None)),
-    "eps": _NUMBER,
-    "tol": _NUMBER,
-    "fail": _NUMBER,
-    "rows": (int,),
-}
-TENSOR_TYPES = {
-    "name": (str,),
-    "checked": (int,),
-    "kinks": (int,),
-    "max_error": _NUMBER,
-    "worst_index": (list, type(None)),
-    "verdict": (str,),
-    "unresolved": (int,),
-    "noise": _NUMBER,
-    "nonfinite": (int,),
-}
-DIRECTIONAL_TYPES = {
-    "analytic": _NUMBER,
-    "numeric": _NUMBER,
-    "error": _NUMBER,
-    "kink": (bool,),
-    "verdict": (str,),
-    "noise": _NUMBER,
-}
-
-
 class _Damage(Exception):
     """A field of the checkpoint that nnapp cannot have written; its message names the field."""
 
@@ -284,7 +222,7 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
             f"{path}: no checkpoint here (the run stopped before its first epoch was saved, "
             "or this is not an nnapp run directory)"
         )
-    arrays = files.read_npz(path, CHECKPOINT_ARRAYS, "checkpoint")
+    arrays = files.read_npz(path, fields.CHECKPOINT_ARRAYS, "checkpoint")
     try:
         s = json.loads(str(arrays["state_json"]))
         if not isinstance(s, dict) or s.get("format") != FORMAT_VERSION:
@@ -293,44 +231,14 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
                 f"{path}: checkpoint format {found!r} is not supported (this nnapp reads format "
                 f"{FORMAT_VERSION})"
             )
-        state, info = _state(arrays, _fields(s, STATE_TYPES, "state"))
+        state, info = fields.decode_state(arrays, fields.fields(s, fields.STATE_TYPES, "state"))
     except ArtifactError:
         raise
-    except _Damage as exc:
+    except fields.Damage as exc:
         raise ArtifactError(f"{path}: damaged checkpoint ({exc})") from None
     except Exception as exc:  # JSON, RNG state and value errors: "not a checkpoint we wrote"
         raise ArtifactError(f"{path}: not a readable nnapp checkpoint ({exc.__class__.__name__})") from None
-    _check_consistent(state, path)
-    return Checkpoint(state, info, s)
-
-
-def _state(arrays: Mapping[str, np.ndarray], s: dict[str, Any]) -> tuple[TrainState, RunInfo]:
-    if s["metric_columns"] != list(METRIC_COLUMNS):
-        raise _Damage("metric_columns are not this nnapp's")
-    schedule = _fields(s["schedule"], SCHEDULE_TYPES, "schedule")
-    if not (math.isfinite(schedule["lr"]) and schedule["lr"] > 0):
-        raise _Damage(f"schedule.lr {schedule['lr']} is not a learning rate")
-    if not s["best_epoch"] <= s["epoch"]:
-        raise _Damage(f"best_epoch {s['best_epoch']} is after epoch {s['epoch']}")
-    info = _fields(s["info"], INFO_TYPES, "info")
-    if not all(isinstance(o, str) for o in info["overrides"]):
-        raise _Damage("info.overrides is not a list of strings")
-    state = TrainState(
-        flat=arrays["flat"],
-        sgd=SGDState(velocity=arrays["velocity"], steps=s["sgd_steps"]),
-        schedule=ScheduleState(
-            lr=float(schedule["lr"]), best=float(schedule["best"]), bad_epochs=schedule["bad_epochs"]
-        ),
-        shuffle_rng=_rng(s["shuffle_rng"]),
-        check_rng=_rng(s["check_rng"]),
-        epoch=s["epoch"],
-        best_flat=arrays.get("best_flat"),
-        best_score=float(s["best_score"]),
-        best_epoch=s["best_epoch"],
-        bad_epochs=s["bad_epochs"],
-        history=[_record(row) for row in arrays["history"]],
-        checks=[_check_from_json(c) for c in s["checks"]],
-    )
+    fields.check_consistent(state, path)
     run_info = RunInfo(
         info["config_path"],
         tuple(info["overrides"]),
@@ -340,7 +248,7 @@ def _state(arrays: Mapping[str, np.ndarray], s: dict[str, Any]) -> tuple[TrainSt
         info["data_source"],
         info["run_key"],
     )
-    return state, run_info
+    return Checkpoint(state, run_info, s)
 
 
 def _check_consistent(state: TrainState, path: Path) -> None:
@@ -440,22 +348,3 @@ def _record(row: np.ndarray) -> EpochRecord:
 
 def _check_to_json(record: GradcheckRecord) -> dict[str, Any]:
     return {"epoch": record.epoch, "when": record.when, "report": asdict(record.report)}
-
-
-def _check_from_json(d: Any) -> GradcheckRecord:
-    d = _fields(d, CHECK_TYPES, "checks[]")
-    r = _fields(d["report"], REPORT_TYPES, "checks[].report")
-    tensors = []
-    for t in r["tensors"]:
-        t = _fields(t, TENSOR_TYPES, "checks[].report.tensors[]")
-        index = t["worst_index"]
-        if index is not None and not all(isinstance(i, int) and not isinstance(i, bool) for i in index):
-            raise _Damage("checks[].report.tensors[].worst_index is not a list of integers")
-        tensors.append(TensorCheck(**{**t, "worst_index": None if index is None else tuple(index)}))
-    directional = None
-    if r["directional"] is not None:
-        directional = DirectionalCheck(
-            **_fields(r["directional"], DIRECTIONAL_TYPES, "checks[].report.directional")
-        )
-    report = GradcheckReport(tensors, directional, eps=r["eps"], tol=r["tol"], fail=r["fail"], rows=r["rows"])
-    return GradcheckRecord(d["epoch"], d["when"], report)
