@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _shared import StopAfter
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnapp.config import load_config
