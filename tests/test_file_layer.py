@@ -77,7 +77,7 @@ def test_writing_that_fails_inside_the_block_leaves_the_old_file(tmp_path):
 
 def test_write_all_with_one_target_a_directory_writes_none(tmp_path):
     (tmp_path / "saliency.png").mkdir()
-    with pytest.raises(ArtifactError, match="saliency.png: is a directory"):
+    with pytest.raises(ArtifactError, match=r"saliency\.png: is a directory"):
         files.write_all({tmp_path / "saliency.csv": b"csv", tmp_path / "saliency.png": b"png"})
     assert not (tmp_path / "saliency.csv").exists() and leftovers(tmp_path) == []
 
