@@ -47,7 +47,7 @@ from nnapp.config import Config, load_config
 from nnapp.core import network
 from nnapp.data.datasets import Dataset
 from nnapp.orchestration.job import load_data
-from nnapp.rundir import artifacts
+from nnapp.rundir import files
 from nnapp.tools.compare import comparable_config, sklearn_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -718,8 +718,8 @@ def main() -> None:
     measured = measure_all(args.quick, args.repeats or (2 if args.quick else 7))
     args.out.mkdir(parents=True, exist_ok=True)
     text = "\n".join(results_head(measured) + results_body(measured)) + "\n"
-    artifacts.atomic_write_text(args.out / "results.md", text)
-    artifacts.atomic_write_bytes(args.out / "results.png", chart_png(measured.rows, measured.with_torch))
+    files.write_text(args.out / "results.md", text)
+    files.write(args.out / "results.png", chart_png(measured.rows, measured.with_torch))
     print(f"wrote {args.out / 'results.md'} and {args.out / 'results.png'}")
 
 

@@ -11,8 +11,8 @@ from _shared import copy_of, trained
 from nnapp.config import config_from_mapping
 from nnapp.core import network
 from nnapp.data.datasets import load_dataset
+from nnapp.errors import ArtifactError
 from nnapp.orchestration.report import report_markdown
-from nnapp.pictures import diagnostics_png
 from nnapp.rundir.runs import read_history
 from nnapp.training.alarms import DEAD_ALARM, UPDATE_RATIO_HIGH, UPDATE_RATIO_LOW, record_alarms, run_alarms
 from nnapp.training.records import DIAGNOSTIC_COLUMNS, METRIC_COLUMNS, EpochRecord
@@ -105,7 +105,7 @@ def test_metrics_csv_holds_every_diagnostics_column_and_reads_back_the_same_valu
     assert all(math.isfinite(getattr(r, c)) for r in history for c in DIAGNOSTIC_COLUMNS)
 
 
-def test_a_metrics_csv_written_before_the_diagnostics_reads_back_with_them_nan(tmp_path):
+def test_a_metrics_csv_without_the_diagnostics_columns_is_refused_naming_them(tmp_path):
     run_dir = copy_of("iris", tmp_path)
     path = run_dir / "metrics.csv"
     with path.open() as handle:
@@ -115,10 +115,9 @@ def test_a_metrics_csv_written_before_the_diagnostics_reads_back_with_them_nan(t
         writer = csv.DictWriter(handle, old, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    history = read_history(run_dir)
-    assert [r.val_loss for r in history] == [float(row["val_loss"]) for row in rows]
-    assert all(math.isnan(r.dead_frac) and math.isnan(r.update_ratio_W) for r in history)
-    assert diagnostics_png(history)[:8] == PNG
+    with pytest.raises(ArtifactError, match="missing column") as caught:
+        read_history(run_dir)
+    assert DIAGNOSTIC_COLUMNS[0] in str(caught.value) and "\n" not in str(caught.value)
 
 
 def _record(epoch: int, **diagnostics: float) -> EpochRecord:

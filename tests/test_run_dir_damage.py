@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from nnapp.cli.app import app
 from nnapp.config import load_config
 from nnapp.orchestration.experiment import run_experiment
-from nnapp.rundir.runfiles import MAX_RUN_TABLE_BYTES, MAX_RUN_TEXT_BYTES
+from nnapp.rundir.files import MAX_TABLE_BYTES as MAX_RUN_TABLE_BYTES
+from nnapp.rundir.files import MAX_TEXT_BYTES as MAX_RUN_TEXT_BYTES
 
 runner = CliRunner()
 

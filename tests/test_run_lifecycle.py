@@ -19,7 +19,7 @@ from nnapp.config import load_config
 from nnapp.orchestration import job, outputs
 from nnapp.orchestration.report import report_markdown
 from nnapp.pictures import run as run_pictures
-from nnapp.rundir import artifacts, checkpoint
+from nnapp.rundir import artifacts, checkpoint, files
 from nnapp.rundir.checkpoint import CheckpointWriter, RunInfo, load_checkpoint, save_checkpoint
 from nnapp.rundir.runs import RunSummary, SavedModel, read_summary
 from nnapp.training.records import METRIC_COLUMNS, Callback, TrainState
@@ -59,14 +59,14 @@ def test_checkpoints_are_written_at_most_every_interval_and_always_at_the_end(
 ):
     saved: list[tuple[int, float]] = []
     clock = FakeClock()
-    original = artifacts.atomic_write_bytes
+    original = files.write
 
     def recording_write(path: Path, data: bytes, fsync: bool = True) -> None:
         original(path, data, fsync)
         if Path(path).name == checkpoint.CHECKPOINT_NAME:  # which epoch it holds, read back
             saved.append((load_checkpoint(Path(path).parent).state.epoch, clock.now))
 
-    monkeypatch.setattr(artifacts, "atomic_write_bytes", recording_write)
+    monkeypatch.setattr(files, "write", recording_write)
     cfg = load_config(write_config(TINY), ["train.epochs=10", "train.early_stopping.patience=0"]).config
     writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.5, clock=clock)
     data = job.load_data(load_config(write_config(TINY)))
@@ -85,7 +85,7 @@ def test_writes_that_take_long_are_spaced_to_take_at_most_their_share_of_the_run
 ):
     """A long history makes a checkpoint large: its writes then come further apart than `interval`."""
     clock, written = FakeClock(), []
-    original = artifacts.atomic_write_bytes
+    original = files.write
 
     def slow_write(path: Path, data: bytes, fsync: bool = True) -> None:
         original(path, data, fsync)
@@ -93,7 +93,7 @@ def test_writes_that_take_long_are_spaced_to_take_at_most_their_share_of_the_run
             clock.now += 0.125  # each checkpoint write takes 1/8 s: at most 5% means one per 2.5 s
             written.append(load_checkpoint(tmp_path).state.epoch)
 
-    monkeypatch.setattr(artifacts, "atomic_write_bytes", slow_write)
+    monkeypatch.setattr(files, "write", slow_write)
     loaded = load_config(write_config(TINY), ["train.epochs=25", "train.early_stopping.patience=0"])
     writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.5, clock=clock)
     train(loaded.config, job.load_data(loaded), [Ticker(clock, 0.25), writer])  # 1/4 s per epoch
@@ -219,15 +219,15 @@ def test_an_array_past_the_zip_size_limit_is_written_as_zip64_and_reads_back(mon
 
 
 def count_writes(monkeypatch) -> dict[str, int]:
-    """File name -> how many times the run writes it (every write goes through atomic_write_bytes)."""
+    """File name -> how many times the run writes it (every write goes through files.write)."""
     writes: dict[str, int] = {}
-    original = artifacts.atomic_write_bytes
+    original = files.write
 
     def counting(path: Path, data: bytes, fsync: bool = True) -> None:
         writes[Path(path).name] = writes.get(Path(path).name, 0) + 1
         original(path, data, fsync)
 
-    monkeypatch.setattr(artifacts, "atomic_write_bytes", counting)
+    monkeypatch.setattr(files, "write", counting)
     return writes
 
 
@@ -341,7 +341,7 @@ def test_a_resumed_run_says_where_it_resumes_and_not_the_notes_again(write_confi
 def test_files_get_the_mode_of_the_umask_at_write_time_not_at_import(tmp_path, umask):
     previous = os.umask(umask)
     try:
-        artifacts.atomic_write_text(tmp_path / "file.txt", "x")
+        files.write_text(tmp_path / "file.txt", "x")
     finally:
         os.umask(previous)
     assert (tmp_path / "file.txt").stat().st_mode & 0o777 == 0o666 & ~umask

@@ -80,7 +80,7 @@ def predict(
     The saved one-hot categories and scaler are applied; missing or extra columns, non-numeric or empty
     cells and unknown categories are errors naming the column and the row.
     """
-    from nnapp.rundir import artifacts
+    from nnapp.rundir import files
     from nnapp.rundir.runs import check_output
     from nnapp.tools.evaluation import predict_csv
 
@@ -91,7 +91,7 @@ def predict(
     if out_file is None:
         stdout.write(text)
         return
-    artifacts.atomic_write_text(out_file, text)
+    files.write_text(out_file, text)
     err.print(f"wrote {text.count(chr(10)) - 1} predictions to {out_file}")
 
 
@@ -169,7 +169,7 @@ def plot(
     The legend names each run and the config keys whose values differ between the runs.
     """
     from nnapp.orchestration.report import redraw_run
-    from nnapp.rundir import artifacts
+    from nnapp.rundir import artifacts, files
     from nnapp.rundir.runs import check_output
     from nnapp.tools.overlay import comparison_png
 
@@ -184,7 +184,7 @@ def plot(
     if target.suffix.lower() != ".png":  # the figure is PNG bytes: x.pdf would hold a PNG
         raise NnappError(f"--out {target}: the comparison is a PNG picture; give a file name ending in .png")
     png = comparison_png(runs)
-    artifacts.atomic_write_bytes(target, png)
+    files.write(target, png)
     out.print(f"wrote {target}")
 
 

@@ -26,7 +26,7 @@ from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import DataFingerprint, check_unchanged, fingerprint
 from nnapp.errors import ArtifactError, NnappError
 from nnapp.orchestration.outputs import write_run
-from nnapp.rundir import artifacts, runfiles, runs, snapshots
+from nnapp.rundir import artifacts, files, runfiles, runs, snapshots
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointWriter, RunInfo, load_checkpoint
 from nnapp.rundir.runlock import RunLock, lock_run_dir
 from nnapp.rundir.runs import RunSummary, SavedModel
@@ -170,6 +170,10 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
     runfiles.check_run_writable(run_dir)  # a write failing after the checkpoint's would leave a mix
     stamp = _stamp(run_dir / CHECKPOINT_NAME)
     state, info = checkpoint.state, checkpoint.info
+    if info.data_sha256 is None or info.run_key is None:  # every nnapp release records both
+        raise ArtifactError(
+            f"{run_dir / CHECKPOINT_NAME}: records no data hash or run key; not a checkpoint this nnapp wrote"
+        )
     if epochs is not None and epochs < state.epoch:
         raise EpochsTooFewError(run_dir, epochs, state.epoch)
     if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
@@ -177,17 +181,14 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
             f"must be between 1 and {MAX_EPOCHS:,} (train.epochs)", option="epochs", value=str(epochs)
         )
     extra = [f"train.epochs={epochs}"] if epochs is not None else []
-    from_file = load_config(run_dir / "config.yaml", extra)
+    from_file = load_config(run_dir / runfiles.CONFIG.name, extra)
     # earlier epoch extensions of this run are replaced, not stacked
     overrides = (*(o for o in info.overrides if not (extra and o.startswith("train.epochs="))), *extra)
     origin = Path(info.config_path) if info.config_path else None
     loaded = LoadedConfig(_from_start_dir(from_file.config, info), origin, overrides, from_file.raw)
     data = load_data(loaded)
     data_hash = fingerprint(loaded.config.data, data, data_base_dir(loaded))
-    if info.data_sha256 is not None:
-        check_unchanged(info.data_sha256, data_hash, run_dir, CHECKPOINT_NAME, run_dir / "config.yaml")
-    else:
-        _check_against_old_model(run_dir, data)
+    check_unchanged(info.data_sha256, data_hash, run_dir, CHECKPOINT_NAME, run_dir / runfiles.CONFIG.name)
     cfg = loaded.config
     expected = network.n_parameters(*dimensions(data, cfg))
     if state.flat.size != expected or state.flat.dtype != cfg.model.dtype:
@@ -198,6 +199,8 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
     runs.check_run_key(
         from_file.config, info.run_key, run_dir / CHECKPOINT_NAME, run_dir
     )  # same shape, other run
+    if (run_dir / snapshots.SNAPSHOTS_NAME).exists():  # read back now, checked: not mid-resume
+        snapshots.load_snapshots(run_dir)
     resumption = Resumption(run_dir, checkpoint, stamp, epochs is not None)
     return Job(loaded, data, data_hash, preflight.notes(cfg, data), run_dir, resumption)
 
@@ -255,7 +258,7 @@ def _start_new(job: Job, started_at: datetime) -> tuple[Path, RunLock, RunInfo]:
         run_dir = job.run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
     lock = lock_run_dir(run_dir)  # a resume of this run while it trains is refused
-    artifacts.atomic_write_text(run_dir / "config.yaml", dump_config(cfg, loaded.overrides))
+    files.write_text(run_dir / runfiles.CONFIG.name, dump_config(cfg, loaded.overrides))
     config_path = str(loaded.path.resolve()) if loaded.path is not None else None
     info = RunInfo(
         config_path,
@@ -278,10 +281,9 @@ def _start_resumed(job: Job, resumption: Resumption) -> tuple[Path, RunLock, Run
         raise ArtifactError(
             f"{run_dir / CHECKPOINT_NAME}: written by another process since it was read; run the resume again"
         )
-    for stale in run_dir.glob(".*.tmp"):  # left by a process killed while writing
-        stale.unlink(missing_ok=True)
+    files.remove_stale(run_dir)  # left by a process killed while writing
     if resumption.epochs_changed:
-        artifacts.atomic_write_text(run_dir / "config.yaml", dump_config(loaded.config, loaded.overrides))
+        files.write_text(run_dir / runfiles.CONFIG.name, dump_config(loaded.config, loaded.overrides))
     info = replace(  # keeps cwd: CSV paths stay resolvable
         resumption.checkpoint.info,
         overrides=tuple(loaded.overrides),
@@ -295,18 +297,6 @@ def _start_resumed(job: Job, resumption: Resumption) -> tuple[Path, RunLock, Run
 def _stamp(path: Path) -> tuple[int, int, int]:
     stat = path.stat()  # every save renames a new file into place: a new inode
     return stat.st_ino, stat.st_mtime_ns, stat.st_size
-
-
-def _check_against_old_model(run_dir: Path, data: Dataset) -> None:
-    """A checkpoint from before data hashes: the scaler and classes must still match its model.npz."""
-    model_path = run_dir / "model.npz"
-    if model_path.exists() and not runs.data_matches_model(
-        data, runs.SavedModel.from_arrays(artifacts.load_model(model_path))
-    ):
-        raise ArtifactError(
-            f"{model_path}: the data rebuilt from {run_dir / 'config.yaml'} no longer matches this model "
-            f"(has {data.name} changed since training?)"
-        )
 
 
 def _from_start_dir(cfg: Config, info: RunInfo) -> Config:

@@ -13,7 +13,7 @@ from pathlib import Path
 from nnapp.config import LoadedConfig
 from nnapp.data.datasets import Dataset
 from nnapp.data.fingerprint import DataFingerprint
-from nnapp.rundir import artifacts
+from nnapp.rundir import artifacts, files, runfiles
 from nnapp.rundir.runfiles import run_key
 from nnapp.rundir.runs import RunSummary, SavedModel, write_summary
 from nnapp.training.evaluate import evaluate
@@ -49,17 +49,17 @@ def write_run(
         run_key=run_key(cfg),
         scaling=data.scaling,
     )
-    model.save(run_dir / "model.npz")
-    artifacts.atomic_write_text(run_dir / "metrics.csv", metrics_csv)
-    artifacts.write_gradcheck(run_dir / "gradcheck.csv", result.checks)
+    model.save(run_dir / runfiles.MODEL.name)
+    files.write_text(run_dir / runfiles.METRICS.name, metrics_csv)
+    artifacts.write_gradcheck(run_dir / runfiles.GRADCHECK.name, result.checks)
     summary = _summary(loaded, data, result, started_at, data_hash, notes, test.log_loss, test.accuracy)
     write_summary(run_dir, summary)
     if cfg.output.plots:
         from nnapp import pictures
 
         title = cfg.name if cfg.name == data.name else f"{cfg.name} ({data.name})"
-        artifacts.atomic_write_bytes(
-            run_dir / "curves.png",
+        files.write(
+            run_dir / runfiles.CURVES.name,
             pictures.curves_png(
                 result.history,
                 result.best_epoch,
@@ -68,12 +68,10 @@ def write_run(
                 pictures.stop_mark(result.stop_reason, result.message, result.state.epoch),
             ),
         )
-        artifacts.atomic_write_bytes(
-            run_dir / "diagnostics.png", pictures.diagnostics_png(result.history, title)
-        )
+        files.write(run_dir / runfiles.DIAGNOSTICS.name, pictures.diagnostics_png(result.history, title))
         if result.checks:
-            artifacts.atomic_write_bytes(
-                run_dir / "gradcheck.png",
+            files.write(
+                run_dir / runfiles.GRADCHECK_PICTURE.name,
                 pictures.gradcheck_png(result.checks, cfg.gradcheck.tol, cfg.gradcheck.fail),
             )
     from nnapp.orchestration.report import write_extras

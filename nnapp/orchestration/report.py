@@ -17,42 +17,13 @@ from nnapp.core.network import Params
 from nnapp.data.datasets import Dataset
 from nnapp.errors import NnappError
 from nnapp.pictures.run import model_pictures, run_title
-from nnapp.rundir import artifacts
+from nnapp.rundir import artifacts, files, runfiles
 from nnapp.training.alarms import run_alarms
 from nnapp.training.scoring import Scores
 
 if TYPE_CHECKING:
     from nnapp.rundir.runs import LoadedRun, RunSummary
     from nnapp.training.records import EpochRecord, GradcheckRecord
-
-PICTURES = (
-    ("curves.png", "Learning curves"),
-    ("diagnostics.png", "Inside training: update ratios, hidden units, gradient norms"),
-    ("gradcheck.png", "Gradient checks"),
-    ("confusion.png", "Confusion matrix (test split)"),
-    ("decision_boundary.png", "Decision regions"),
-    ("hidden_units.png", "Hidden units over the input plane"),
-    ("weights.png", "First-layer weights as images"),
-    # written by the lab commands (saliency, attack, animate) on the test split; each rewrites report.md
-    ("saliency.png", "Saliency: which inputs move the loss (nnapp saliency)"),
-    ("attack.png", "Adversarial examples: FGSM against random signs (nnapp attack)"),
-    ("attack_examples.png", "FGSM examples (nnapp attack)"),
-    ("training.gif", "Training, animated (nnapp animate)"),
-)
-
-# How to read the pictures that are not self-explanatory, written under their heading in report.md
-READING = {
-    "diagnostics.png": "Left: how far each epoch's last step moved W and U (~1e-3 is healthy). Middle: units "
-    "inactive on every training row (dead), active per row. Right: each tensor's full-data gradient norm.",
-    "decision_boundary.png": "Colour: the predicted class, paler where its probability is lower. Dots: "
-    "training rows; diamonds: test rows, ringed in red where the model is wrong.",
-    "hidden_units.png": "Each panel is one hidden unit's activation relu(w_j·x + b1_j) over the plane: grey "
-    "where the unit is off (no gradient flows through it), its hinge w_j·x + b1_j = 0 drawn. U: what one "
-    "unit of activation adds to each class's logit; the decision regions are the sum of these half-planes.",
-    "weights.png": "Each panel is one hidden unit's row of W as an image: red pixels raise the unit's input, "
-    "blue ones lower it. Training starts from random weights, so after a short run much of each image is "
-    "still that noise; grey pixels are constant in the training rows and never get a gradient.",
-}
 
 
 def draw_model_pictures(
@@ -62,7 +33,7 @@ def draw_model_pictures(
     two features; weights.png for image data (digits)."""
     pictures = model_pictures(cfg, data, params, test)
     for name, png in pictures.items():
-        artifacts.atomic_write_bytes(run_dir / name, png)
+        files.write(run_dir / name, png)
     return list(pictures)
 
 
@@ -73,13 +44,13 @@ def write_confusion(run: LoadedRun, evaluation: Scores, data_path: Path | None =
 
     test = data_path is None and evaluation.source == "test split"
     name = (
-        "confusion.png"
+        runfiles.CONFUSION.name
         if test
         else f"confusion_{data_path.stem if data_path else evaluation.source.split()[0]}.png"
     )
     title = f"{run_title(run.config.name, run.summary.dataset or '?')}, {evaluation.source}"
     png = pictures.confusion_png(evaluation.confusion, evaluation.classes, title)
-    artifacts.atomic_write_bytes(run.path / name, png)
+    files.write(run.path / name, png)
     return name
 
 
@@ -92,9 +63,9 @@ def report_markdown(run_dir: Path) -> str:
     return _report_text(
         run_dir,
         summary,
-        _hyperparameter_lines(run_dir / "config.yaml"),
-        _features_text(run_dir / "model.npz"),
-        _last_check_rows(run_dir / "gradcheck.csv"),
+        _hyperparameter_lines(run_dir / runfiles.CONFIG.name),
+        _features_text(run_dir / runfiles.MODEL.name),
+        _last_check_rows(run_dir / runfiles.GRADCHECK.name),
         _alarm_lines(run_dir),
     )
 
@@ -168,11 +139,12 @@ def _report_text(
             )
     else:
         lines.append("Gradient checks were off for this run.")
-    for file, caption in PICTURES:
+    for picture in runfiles.REPORTED:
+        file, caption = picture.name, picture.caption
         if (run_dir / file).exists():
             lines += ["", f"## {caption}", ""]
-            if file in READING:
-                lines += [READING[file], ""]
+            if picture.reading:
+                lines += [picture.reading, ""]
             lines.append(f"![{caption}]({file})")
     return "\n".join(lines) + "\n"
 
@@ -220,13 +192,13 @@ def _names_text(names: list[str], shown: int = 12) -> str:
 
 
 def write_report(run_dir: Path) -> None:
-    artifacts.atomic_write_text(run_dir / "report.md", report_markdown(run_dir))
+    files.write_text(run_dir / runfiles.REPORT.name, report_markdown(run_dir))
 
 
 def refresh_report(run_dir: Path) -> bool:
     """report.md again, for a finished run (one with summary.json) that has gained a picture (saliency,
     attack, the GIF); a run still training keeps its report for the trainer to write. True if written."""
-    if not (Path(run_dir) / "summary.json").is_file():
+    if not (Path(run_dir) / runfiles.SUMMARY.name).is_file():
         return False
     write_report(Path(run_dir))
     return True
@@ -247,8 +219,8 @@ def write_extras(
     if cfg.output.plots:
         draw_model_pictures(run_dir, cfg, data, params, test)
     alarms = [alarm.message for alarm in run_alarms(history)]
-    artifacts.atomic_write_text(
-        run_dir / "report.md", run_report_markdown(run_dir, summary, cfg, checks, alarms)
+    files.write_text(
+        run_dir / runfiles.REPORT.name, run_report_markdown(run_dir, summary, cfg, checks, alarms)
     )
 
 
@@ -295,15 +267,16 @@ def redraw_run(run_dir: Path) -> list[str]:
     # every picture and the report drawn in memory first: a failure half-way must leave the old files
     s = run.summary
     stop = pictures.stop_mark(s.stop_reason, s.message, s.epochs_trained or 0)
-    drawn = {"curves.png": pictures.curves_png(history, best, title, chance, stop)}
-    drawn["diagnostics.png"] = pictures.diagnostics_png(history, title)
+    drawn = {runfiles.CURVES.name: pictures.curves_png(history, best, title, chance, stop)}
+    drawn[runfiles.DIAGNOSTICS.name] = pictures.diagnostics_png(history, title)
     if checks:
-        drawn["gradcheck.png"] = pictures.gradcheck_png(checks, cfg.gradcheck.tol, cfg.gradcheck.fail)
+        drawn[runfiles.GRADCHECK_PICTURE.name] = pictures.gradcheck_png(
+            checks, cfg.gradcheck.tol, cfg.gradcheck.fail
+        )
     drawn.update(model_pictures(cfg, data, run.params))
-    for name, png in drawn.items():
-        artifacts.atomic_write_bytes(run.path / name, png)
+    files.write_all({run.path / name: png for name, png in drawn.items()})  # all pictures or none
     written = list(drawn)
-    if (run.path / "summary.json").exists():
+    if (run.path / runfiles.SUMMARY.name).exists():
         write_report(run.path)  # its summary was checked by load_run; it lists the pictures just written
-        written.append("report.md")
+        written.append(runfiles.REPORT.name)
     return written

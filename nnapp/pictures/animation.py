@@ -11,7 +11,6 @@ what changes is redrawn for each frame.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,21 +73,17 @@ def _loss_panel(ax: Any, trace: LossTrace) -> tuple[Any, Any]:
 
 
 def _write_gif(fig: Any, path: Path, epochs: Sequence[int], draw: Callable[[int], None]) -> None:
-    """Draw each epoch's frame and grab it, the last one held; written beside `path`, then renamed."""
+    """Draw each epoch's frame and grab it, the last one held, into `path` (a name Pillow opens itself:
+    the caller passes a private temporary one, files.writing, and renames it into place)."""
     from matplotlib.animation import PillowWriter
 
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.gif")  # Pillow picks the format by suffix
     writer = PillowWriter(fps=FPS)
-    try:
-        with writer.saving(fig, str(tmp), DPI):
-            for epoch in epochs:
-                draw(epoch)
-                writer.grab_frame()
-            for _ in range(max(0, round(HOLD_LAST_SECONDS * FPS) - 1)):
-                writer.grab_frame()
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with writer.saving(fig, str(path), DPI):
+        for epoch in epochs:
+            draw(epoch)
+            writer.grab_frame()
+        for _ in range(max(0, round(HOLD_LAST_SECONDS * FPS) - 1)):
+            writer.grab_frame()
 
 
 def plane_gif(

@@ -15,6 +15,7 @@ from nnapp.config import Config
 from nnapp.core import network
 from nnapp.core.network import Params
 from nnapp.data.datasets import Dataset
+from nnapp.rundir import runfiles
 from nnapp.training.scoring import Scores, score
 
 if TYPE_CHECKING:
@@ -111,14 +112,14 @@ def model_pictures(
     drawn = {}
     if test is None:
         test = score(params, data.X_test, data.y_test, classes, "test split")
-    drawn["confusion.png"] = pictures.confusion_png(test.confusion, classes, f"{title}, test split")
+    drawn[runfiles.CONFUSION.name] = pictures.confusion_png(test.confusion, classes, f"{title}, test split")
     if is_plane(data):
-        drawn["decision_boundary.png"] = pictures.png_bytes(
+        drawn[runfiles.DECISION_BOUNDARY.name] = pictures.png_bytes(
             decision_boundary_figure(data, params, f"{title}: decision regions")
         )
-        drawn["hidden_units.png"] = pictures.png_bytes(hidden_units_figure(data, params, title))
+        drawn[runfiles.HIDDEN_UNITS.name] = pictures.png_bytes(hidden_units_figure(data, params, title))
     if data.name in IMAGE_SHAPES and data.n_features == math.prod(IMAGE_SHAPES[data.name]):
-        drawn["weights.png"] = pictures.png_bytes(weights_figure(data, params, title))
+        drawn[runfiles.WEIGHTS.name] = pictures.png_bytes(weights_figure(data, params, title))
     return drawn
 
 

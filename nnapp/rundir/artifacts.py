@@ -1,4 +1,4 @@
-"""The run directory: every file written atomically (temporary name, then rename), models byte-stable.
+"""The run directory's formats: CSV, JSON and byte-stable .npz encodings, written through `files`.
 
 <output.dir>/<name>/<YYYYmmdd-HHMMSS>[-N]/
     config.yaml  metrics.csv  gradcheck.csv  model.npz  summary.json  curves.png  gradcheck.png
@@ -11,7 +11,6 @@ import io
 import json
 import os
 import stat
-import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -23,61 +22,12 @@ import numpy as np
 from nnapp.config.schema import SCALING_KINDS
 from nnapp.core.network import PARAM_NAMES, Params
 from nnapp.errors import ArtifactError
-from nnapp.rundir.runfiles import MAX_RUN_TABLE_BYTES, read_run_text
+from nnapp.rundir import files, runfiles
 from nnapp.training.records import GradcheckRecord
 from nnapp.version import __version__
 
 GRADCHECK_COLUMNS = ("epoch", "when", "tensor", "checked", "kinks", "max_error", "verdict")
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # np.savez stamps the current time; a fixed one keeps bytes stable
-
-
-def file_mode() -> int:
-    """The mode open() would give a new file under the process's umask now (mkstemp alone gives 0600).
-
-    Read at each write, not at import: a program (or test) may set its umask after importing nnapp.
-    Linux reports the umask in /proc/self/status; elsewhere it is read by setting it and putting it back
-    (which another thread creating a file at that instant could see).
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
-    """Write to a temporary file in the same folder, fsync (unless `fsync` is False: a file rewritten
-    many times a second, whose loss in a power cut costs nothing), then rename over `path`.
-
-    A file system error (missing folder, no permission, disk full) is an ArtifactError naming the path.
-    """
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise ArtifactError(f"{path}: cannot write ({exc.strerror or exc})") from None
-    try:
-        os.fchmod(fd, file_mode())
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if fsync:
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise ArtifactError(f"{path}: cannot write ({exc.strerror or exc})") from None
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def check_output_file(option: str, target: Path, inputs: Sequence[Path] = ()) -> None:
@@ -115,8 +65,8 @@ SWEEP_OUTPUTS = ("sweep.csv", "sweep.png")  # next to a sweep's point run direct
 
 def is_run_dir(folder: Path) -> bool:
     """A run directory: a config.yaml with a model or a checkpoint beside it."""
-    return (folder / "config.yaml").is_file() and any(
-        (folder / name).exists() for name in ("model.npz", "checkpoint.npz")
+    return (folder / runfiles.CONFIG.name).is_file() and any(
+        (folder / name).exists() for name in (runfiles.MODEL.name, runfiles.CHECKPOINT.name)
     )
 
 
@@ -176,7 +126,7 @@ def arrays_to_npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
 
 
 def save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    atomic_write_bytes(path, arrays_to_npz_bytes(arrays))
+    files.write(path, arrays_to_npz_bytes(arrays))
 
 
 def model_arrays(
@@ -208,8 +158,8 @@ def model_arrays(
 def load_model(path: str | Path) -> dict[str, Any]:
     """Read a model.npz written by nnapp; a missing, truncated or foreign file is a one-line error."""
     path = Path(path)
-    if path.is_dir() and path.name != "model.npz":  # a run directory: its model
-        path = path / "model.npz"
+    if path.is_dir() and path.name != runfiles.MODEL.name:  # a run directory: its model
+        path = path / runfiles.MODEL.name
     if not path.exists():
         raise ArtifactError(f"{path}: no such model file (is this an nnapp run directory?)")
     if not stat.S_ISREG(path.stat().st_mode):
@@ -355,12 +305,12 @@ def gradcheck_rows(checks: Iterable[GradcheckRecord]) -> list[dict[str, Any]]:
 
 
 def write_gradcheck(path: Path, checks: Iterable[GradcheckRecord]) -> None:
-    atomic_write_text(path, csv_text(GRADCHECK_COLUMNS, gradcheck_rows(checks)))
+    files.write_text(path, csv_text(GRADCHECK_COLUMNS, gradcheck_rows(checks)))
 
 
 def read_csv_rows(path: Path) -> list[dict[str, str]]:
-    """A run directory's CSV (metrics.csv, gradcheck.csv) as rows, read through `read_run_text`."""
-    text = read_run_text(path, MAX_RUN_TABLE_BYTES)
+    """A run directory's CSV (metrics.csv, gradcheck.csv) as rows, read through `files.read_text`."""
+    text = files.read_text(path, files.MAX_TABLE_BYTES)
     try:
         return list(csv.DictReader(io.StringIO(text, newline="")))
     except csv.Error as exc:
@@ -368,7 +318,7 @@ def read_csv_rows(path: Path) -> list[dict[str, str]]:
 
 
 def write_json(path: Path, payload: Mapping[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(payload, indent=2, sort_keys=False, default=_json_default) + "\n")
+    files.write_text(path, json.dumps(payload, indent=2, sort_keys=False, default=_json_default) + "\n")
 
 
 def _json_default(value: Any) -> Any:

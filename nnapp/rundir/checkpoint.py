@@ -31,13 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from nnapp.core.gradcheck import DirectionalCheck, GradcheckReport, TensorCheck
-from nnapp.core.optim import ScheduleState, SGDState
+from nnapp.core.optim import ScheduleState
 from nnapp.errors import ArtifactError
-from nnapp.rundir import artifacts
+from nnapp.rundir import artifacts, files, runfiles
+from nnapp.rundir import checkpoint_fields as fields
 from nnapp.training.records import METRIC_COLUMNS, Callback, EpochRecord, GradcheckRecord, TrainState
 
-CHECKPOINT_NAME = "checkpoint.npz"
+CHECKPOINT_NAME = runfiles.CHECKPOINT.name
 FORMAT_VERSION = 1
 DEFAULT_INTERVAL = 0.5  # seconds between checkpoint writes when epochs are faster than that
 MAX_WRITE_SHARE = 0.05  # of the time between periodic writes spent writing (binds once a write takes 25 ms)
@@ -186,11 +186,31 @@ def checkpoint_bytes(state: TrainState, info: RunInfo) -> bytes:
 
 
 def save_checkpoint(run_dir: Path, state: TrainState, info: RunInfo) -> None:
-    artifacts.atomic_write_bytes(Path(run_dir) / CHECKPOINT_NAME, checkpoint_bytes(state, info))
+    files.write(Path(run_dir) / CHECKPOINT_NAME, checkpoint_bytes(state, info))
+
+
+class _Damage(Exception):
+    """A field of the checkpoint that nnapp cannot have written; its message names the field."""
+
+
+def _fields(value: Any, types: Mapping[str, tuple[type, ...]], where: str) -> dict[str, Any]:
+    """`value` as a JSON object holding exactly `types`' keys, each of one of its types (a JSON true
+    is not a number, NaN is no value nnapp writes but where a float may be infinite)."""
+    if not isinstance(value, dict) or set(value) != set(types):
+        raise _Damage(f"{where} does not hold the fields nnapp writes")
+    for key, allowed in types.items():
+        item = value[key]
+        if (isinstance(item, bool) and bool not in allowed) or not isinstance(item, allowed):
+            raise _Damage(f"{where}.{key} holds {json.dumps(item)[:40]}, not what nnapp writes there")
+        if isinstance(item, float) and math.isnan(item):
+            raise _Damage(f"{where}.{key} is NaN")
+        if isinstance(item, int) and not isinstance(item, bool) and item < 0 and float not in allowed:
+            raise _Damage(f"{where}.{key} is negative")
+    return value
 
 
 def load_checkpoint(run_dir: str | Path) -> Checkpoint:
-    """Read RUN_DIR/checkpoint.npz; a missing, truncated or foreign file is a one-line ArtifactError."""
+    """Read RUN_DIR/checkpoint.npz, every field checked; any damage is a one-line ArtifactError."""
     run_dir = Path(run_dir)
     path = run_dir / CHECKPOINT_NAME
     if run_dir.exists() and not run_dir.is_dir():
@@ -202,67 +222,43 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
             f"{path}: no checkpoint here (the run stopped before its first epoch was saved, "
             "or this is not an nnapp run directory)"
         )
+    arrays = files.read_npz(path, fields.CHECKPOINT_ARRAYS, "checkpoint")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
         s = json.loads(str(arrays["state_json"]))
-        if s.get("format") != FORMAT_VERSION or s.get("metric_columns") != list(METRIC_COLUMNS):
-            raise ArtifactError(f"{path}: checkpoint format {s.get('format')!r} is not supported")
-        history_array = arrays["history"]
-        state = TrainState(
-            flat=arrays["flat"],
-            sgd=SGDState(velocity=arrays["velocity"], steps=int(s["sgd_steps"])),
-            schedule=ScheduleState(**s["schedule"]),
-            shuffle_rng=_rng(s["shuffle_rng"]),
-            check_rng=_rng(s["check_rng"]),
-            epoch=int(s["epoch"]),
-            best_flat=arrays.get("best_flat"),
-            best_score=float(s["best_score"]),
-            best_epoch=int(s["best_epoch"]),
-            bad_epochs=int(s["bad_epochs"]),
-            history=[_record(row) for row in history_array],
-            checks=[_check_from_json(c) for c in s["checks"]],
-        )
-        info = s["info"]
-        run_info = RunInfo(
-            info["config_path"],
-            tuple(info["overrides"]),
-            info["started_at"],
-            info.get("cwd"),
-            info.get("data_sha256"),
-            info.get("data_source"),
-            info.get("run_key"),
-        )
-        texts = (
-            run_info.config_path,
-            run_info.cwd,
-            run_info.data_sha256,
-            run_info.data_source,
-            run_info.run_key,
-        )
-        if not all(t is None or isinstance(t, str) for t in texts) or not all(
-            isinstance(o, str) for o in (*run_info.overrides, run_info.started_at)
-        ):
-            raise ArtifactError(f"{path}: not a readable nnapp checkpoint (its run record is damaged)")
+        if not isinstance(s, dict) or s.get("format") != FORMAT_VERSION:
+            found = s.get("format") if isinstance(s, dict) else None
+            raise ArtifactError(
+                f"{path}: checkpoint format {found!r} is not supported (this nnapp reads format "
+                f"{FORMAT_VERSION})"
+            )
+        state, info = fields.decode_state(arrays, fields.fields(s, fields.STATE_TYPES, "state"))
     except ArtifactError:
         raise
-    except Exception as exc:  # zip, npy, JSON and key errors all mean "not a checkpoint we wrote"
+    except fields.Damage as exc:
+        raise ArtifactError(f"{path}: damaged checkpoint ({exc})") from None
+    except Exception as exc:  # JSON, RNG state and value errors: "not a checkpoint we wrote"
         raise ArtifactError(f"{path}: not a readable nnapp checkpoint ({exc.__class__.__name__})") from None
+    fields.check_consistent(state, path)
+    run_info = RunInfo(
+        info["config_path"],
+        tuple(info["overrides"]),
+        info["started_at"],
+        info["cwd"],
+        info["data_sha256"],
+        info["data_source"],
+        info["run_key"],
+    )
+    return Checkpoint(state, run_info, s)
+
+
+def _check_consistent(state: TrainState, path: Path) -> None:
     vectors = [state.flat, state.sgd.velocity, *([] if state.best_flat is None else [state.best_flat])]
-    if any(v.dtype not in (np.float32, np.float64) or v.ndim != 1 for v in vectors):
-        raise ArtifactError(f"{path}: not a readable nnapp checkpoint (its parameters are not float vectors)")
     if (
         any(v.shape != state.flat.shape or v.dtype != state.flat.dtype for v in vectors)
         or len(state.history) != state.epoch + 1
         or any(r.epoch != k for k, r in enumerate(state.history))
     ):
         raise ArtifactError(f"{path}: inconsistent checkpoint (parameters, velocity and history disagree)")
-    if not all(
-        np.isfinite(v).all() for v in (state.flat, *([] if state.best_flat is None else [state.best_flat]))
-    ):
-        # training only ever saves finite parameters (it keeps the last finite ones when it diverges)
-        raise ArtifactError(f"{path}: damaged checkpoint (its parameters hold a non-finite value)")
-    return Checkpoint(state, run_info, s)
 
 
 class CheckpointWriter(Callback):
@@ -310,12 +306,10 @@ class CheckpointWriter(Callback):
         started = self.clock()
         if self.before_write is not None:
             self.before_write()
-        artifacts.atomic_write_bytes(
-            self.run_dir / CHECKPOINT_NAME, _archive(self.saved, self.encoded, self.info)
-        )
+        files.write(self.run_dir / CHECKPOINT_NAME, _archive(self.saved, self.encoded, self.info))
         if metrics:
-            artifacts.atomic_write_text(
-                self.run_dir / "metrics.csv", self.encoded.metrics_text(self.saved.n_history)
+            files.write_text(
+                self.run_dir / runfiles.METRICS.name, self.encoded.metrics_text(self.saved.n_history)
             )
         self.pending, self.last_write = False, self.clock()
         self.gap = max(self.interval, (self.last_write - started) / MAX_WRITE_SHARE)
@@ -354,14 +348,3 @@ def _record(row: np.ndarray) -> EpochRecord:
 
 def _check_to_json(record: GradcheckRecord) -> dict[str, Any]:
     return {"epoch": record.epoch, "when": record.when, "report": asdict(record.report)}
-
-
-def _check_from_json(d: dict[str, Any]) -> GradcheckRecord:
-    r = d["report"]
-    tensors = [
-        TensorCheck(**{**t, "worst_index": None if t["worst_index"] is None else tuple(t["worst_index"])})
-        for t in r["tensors"]
-    ]
-    directional = None if r["directional"] is None else DirectionalCheck(**r["directional"])
-    report = GradcheckReport(tensors, directional, eps=r["eps"], tol=r["tol"], fail=r["fail"], rows=r["rows"])
-    return GradcheckRecord(int(d["epoch"]), d["when"], report)

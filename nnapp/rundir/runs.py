@@ -21,6 +21,7 @@ from nnapp.core.network import Params
 from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import check_unchanged, csv_file, fingerprint
 from nnapp.errors import ArtifactError
+from nnapp.rundir import files, runfiles
 from nnapp.rundir.artifacts import (
     GRADCHECK_COLUMNS,
     check_output_file,
@@ -29,13 +30,13 @@ from nnapp.rundir.artifacts import (
     save_npz,
 )
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, RunInfo, load_checkpoint
-from nnapp.rundir.runfiles import MAX_RUN_TABLE_BYTES, read_run_text, run_key
+from nnapp.rundir.runfiles import run_key
 from nnapp.rundir.runlock import training_pid
 from nnapp.rundir.summary import SUMMARY_TYPES as SUMMARY_TYPES
 from nnapp.rundir.summary import RunSummary as RunSummary
 from nnapp.rundir.summary import read_summary as read_summary
 from nnapp.rundir.summary import write_summary as write_summary
-from nnapp.training.records import DIAGNOSTIC_COLUMNS, METRIC_COLUMNS, EpochRecord, GradcheckRecord
+from nnapp.training.records import METRIC_COLUMNS, EpochRecord, GradcheckRecord
 
 
 @dataclass(frozen=True)
@@ -156,19 +157,19 @@ def load_run(path: str | Path, usable: bool = True) -> LoadedRun:
         raise ArtifactError(f"{path}: no such run directory")
     if not path.is_dir():
         raise ArtifactError(f"{path}: not a directory (expected an nnapp run directory)")
-    config_path = path / "config.yaml"
-    raw = parse_yaml(read_run_text(config_path), str(config_path))
+    config_path = path / runfiles.CONFIG.name
+    raw = parse_yaml(files.read_text(config_path), str(config_path))
     if raw is None:
         raise ArtifactError(f"{config_path}: empty (training writes the whole resolved config here)")
     config, _ = config_from_mapping(raw, str(config_path))
     _refuse_if_still_training(path)
-    model = SavedModel.from_arrays(load_model(path / "model.npz"))
+    model = SavedModel.from_arrays(load_model(path / runfiles.MODEL.name))
     if usable:
-        model.check_usable(path / "model.npz")
-    summary = read_summary(path) if (path / "summary.json").exists() else RunSummary()
+        model.check_usable(path / runfiles.MODEL.name)
+    summary = read_summary(path) if (path / runfiles.SUMMARY.name).exists() else RunSummary()
     check_config_fits_model(config, model, summary, path)
     check_same_run(path, model, summary)
-    check_summary_fits_model(summary, model, path / "summary.json")
+    check_summary_fits_model(summary, model, path / runfiles.SUMMARY.name)
     return LoadedRun(path, config, model, summary)
 
 
@@ -191,8 +192,8 @@ def check_same_run(run_dir: Path, model: SavedModel, summary: RunSummary) -> Non
     keys = {
         name: key
         for name, key in (
-            ("model.npz", model.run_key),
-            ("summary.json", summary.run_key),
+            (runfiles.MODEL.name, model.run_key),
+            (runfiles.SUMMARY.name, summary.run_key),
             (CHECKPOINT_NAME, info.run_key if info is not None else None),
         )
         if key is not None  # written before run keys were recorded
@@ -225,7 +226,7 @@ def check_run_key(config: Config, recorded: str | None, where: Path, run_dir: Pa
 def check_config_fits_model(config: Config, model: SavedModel, summary: RunSummary, run_dir: Path) -> None:
     """config.yaml must describe the model.npz next to it: the same hidden units, dtype and dataset
     (an edited config.yaml would otherwise be reported as the run's, and rebuild other data)."""
-    config_path, model_path = run_dir / "config.yaml", run_dir / "model.npz"
+    config_path, model_path = run_dir / runfiles.CONFIG.name, run_dir / runfiles.MODEL.name
     hidden, dtype = model.params["W"].shape[0], str(model.params["W"].dtype)
     if config.model.hidden != hidden:
         raise ArtifactError(
@@ -287,7 +288,7 @@ def recorded_data_hash(run: LoadedRun) -> tuple[str | None, str]:
             f"{checkpoint_hash[:12]}... that {run.path / CHECKPOINT_NAME} records (a file of another run?)"
         )
     if summary_hash is not None:
-        return summary_hash, "summary.json"
+        return summary_hash, runfiles.SUMMARY.name
     return checkpoint_hash, CHECKPOINT_NAME
 
 
@@ -312,7 +313,7 @@ def rebuild_dataset(run: LoadedRun) -> Dataset:
     data = load_dataset(run.config.data, run.config.seed, base_dir=run.path)
     current = fingerprint(run.config.data, data, run.path)
     recorded, where = recorded_data_hash(run)
-    check_unchanged(recorded, current, run.path, where, run.path / "config.yaml")
+    check_unchanged(recorded, current, run.path, where, run.path / runfiles.CONFIG.name)
     same = data_matches_model(data, run.model)
     if not same:
         raise ArtifactError(
@@ -335,13 +336,12 @@ def data_matches_model(data: Dataset, model: SavedModel) -> bool:
 
 def read_history(run_dir: Path) -> list[EpochRecord]:
     """metrics.csv back into EpochRecords; a missing file or a bad cell is a one-line error."""
-    path = Path(run_dir) / "metrics.csv"
-    # runs written before the diagnostics columns read back with them NaN (EpochRecord's default)
-    rows = _read_rows(path, tuple(c for c in METRIC_COLUMNS if c not in DIAGNOSTIC_COLUMNS))
+    path = Path(run_dir) / runfiles.METRICS.name
+    rows = _read_rows(path, METRIC_COLUMNS)
     records: list[EpochRecord] = []
     for number, row in enumerate(rows, start=2):
         try:
-            values = {k: float(row[k]) for k in METRIC_COLUMNS if row.get(k) is not None}
+            values = {k: float(row[k]) for k in METRIC_COLUMNS}
         except (TypeError, ValueError):
             raise ArtifactError(f"{path}: row {number} has a cell that is not a number") from None
         epoch = values.pop("epoch")
@@ -361,7 +361,7 @@ VERDICTS = tuple(v.value for v in Verdict)
 
 def read_checks(run_dir: Path) -> list[GradcheckRecord]:
     """gradcheck.csv back into GradcheckRecords (enough for plots and reports: no worst index)."""
-    path = Path(run_dir) / "gradcheck.csv"
+    path = Path(run_dir) / runfiles.GRADCHECK.name
     if not path.exists() and not path.is_symlink():
         return []
     grouped: dict[tuple[int, str], tuple[list[TensorCheck], list[DirectionalCheck]]] = {}
@@ -397,12 +397,17 @@ def read_checks(run_dir: Path) -> list[GradcheckRecord]:
 
 
 def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    text = read_run_text(path, MAX_RUN_TABLE_BYTES)
+    text = files.read_text(path, files.MAX_TABLE_BYTES)
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         missing = [c for c in columns if c not in (reader.fieldnames or [])]
         if missing:
             raise ArtifactError(f"{path}: missing column(s) {', '.join(missing)}")
-        return list(reader)
+        rows = list(reader)
     except csv.Error as exc:
         raise ArtifactError(f"{path}: cannot read ({exc.__class__.__name__})") from None
+    width = len(reader.fieldnames or [])
+    for number, row in enumerate(rows, start=2):  # DictReader fills a short row with None, keeps extras
+        if None in row or any(value is None for value in row.values()):
+            raise ArtifactError(f"{path}: row {number} does not have the header's {width} cells")
+    return rows

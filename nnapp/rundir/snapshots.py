@@ -22,10 +22,10 @@ import numpy as np
 
 from nnapp.config import Config
 from nnapp.errors import ArtifactError
-from nnapp.rundir import artifacts
+from nnapp.rundir import artifacts, files, runfiles
 from nnapp.training.records import Callback, EpochRecord, TrainState
 
-SNAPSHOTS_NAME = "snapshots.npz"
+SNAPSHOTS_NAME = runfiles.SNAPSHOTS.name
 MAX_FRAMES = 60
 MAX_BYTES = 2 * 2**20  # 2 MiB: digits with 32 hidden units needs 0.6 MiB for 60 frames
 FRAME_DTYPE = np.float32
@@ -75,27 +75,25 @@ def save_snapshots(run_dir: Path, snapshots: Snapshots) -> None:
         "flat": snapshots.flat.astype(FRAME_DTYPE),
     }
     # not fsync'ed (8 ms here): a power cut may leave it behind the checkpoint, a killed process does not
-    artifacts.atomic_write_bytes(run_dir / SNAPSHOTS_NAME, artifacts.arrays_to_npz_bytes(arrays), fsync=False)
+    files.write(run_dir / SNAPSHOTS_NAME, artifacts.arrays_to_npz_bytes(arrays), fsync=False)
+
+
+SNAPSHOT_ARRAYS = {
+    "epochs": files.Entry("i", ndim=1),
+    "flat": files.Entry("f", ndim=2, finite=True),
+}
 
 
 def load_snapshots(run_dir: Path) -> Snapshots:
     """RUN_DIR/snapshots.npz; a missing or damaged file is a one-line ArtifactError."""
     path = Path(run_dir) / SNAPSHOTS_NAME
-    if not path.is_file():
-        raise ArtifactError(
-            f"{path}: no parameter snapshots (runs written before nnapp kept them cannot be animated; "
-            "train again)"
-        )
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            epochs, flat = np.asarray(archive["epochs"]), np.asarray(archive["flat"])
-    except Exception as exc:  # zipfile, KeyError, ValueError: all one kind of damage to the user
-        raise ArtifactError(f"{path}: not a readable snapshots file ({type(exc).__name__})") from None
-    ordered = epochs.ndim == 1 and bool(np.all(np.diff(epochs) > 0))
-    if not ordered or flat.ndim != 2 or len(flat) != len(epochs) or len(epochs) == 0:
+    if not path.exists() and not path.is_symlink():
+        raise ArtifactError(f"{path}: no parameter snapshots (the run stopped before its first epoch)")
+    arrays = files.read_npz(path, SNAPSHOT_ARRAYS, "snapshots file")
+    epochs, flat = arrays["epochs"], arrays["flat"]
+    ordered = bool(np.all(np.diff(epochs) > 0)) and (len(epochs) == 0 or epochs[0] >= 0)
+    if not ordered or len(flat) != len(epochs) or len(epochs) == 0:
         raise ArtifactError(f"{path}: damaged (epochs and parameter frames do not match)")
-    if not np.all(np.isfinite(flat)):
-        raise ArtifactError(f"{path}: damaged (non-finite parameters)")
     return Snapshots(epochs, flat)
 
 

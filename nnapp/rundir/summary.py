@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from nnapp.errors import ArtifactError
+from nnapp.rundir import files, runfiles
 from nnapp.rundir.artifacts import write_json
-from nnapp.rundir.runfiles import read_run_text
 
 # summary.json's keys that nnapp reads back, and the JSON types each may hold (None: JSON null)
 _NUMBER = (int, float)
@@ -98,13 +98,13 @@ class RunSummary:
 
 
 def write_summary(run_dir: Path, summary: RunSummary) -> None:
-    write_json(Path(run_dir) / "summary.json", summary.to_json())
+    write_json(Path(run_dir) / runfiles.SUMMARY.name, summary.to_json())
 
 
 def read_summary(run_dir: Path) -> RunSummary:
     """summary.json, checked: a JSON object whose known keys hold what nnapp writes there."""
-    path = Path(run_dir) / "summary.json"
-    text = read_run_text(path)
+    path = Path(run_dir) / runfiles.SUMMARY.name
+    text = files.read_text(path)
     try:
         summary = json.loads(text)
     except (ValueError, RecursionError) as exc:

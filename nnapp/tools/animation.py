@@ -9,19 +9,25 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nnapp.core import network
+from nnapp.core.network import Params
 from nnapp.data.datasets import Dataset
 from nnapp.errors import ArtifactError
 from nnapp.orchestration.report import refresh_report
 from nnapp.pictures.run import IMAGE_SHAPES, is_plane, plane_grid
+from nnapp.rundir import files, runfiles
 from nnapp.rundir.runs import LoadedRun, load_run, read_history, rebuild_dataset
 from nnapp.rundir.snapshots import Snapshots, load_snapshots
 from nnapp.training.start import dimensions
 
-GIF_NAME = "training.gif"
+if TYPE_CHECKING:
+    from nnapp.pictures.animation import LossTrace
+
+GIF_NAME = runfiles.ANIMATION.name
 GRID_RESOLUTION = 150  # per side: a smooth boundary at the GIF's size, 60 frames in seconds
 WEIGHT_SCALE_PERCENTILE = (
     99  # of |W - W at epoch 0| over every frame: one stray weight does not wash out the rest
@@ -60,7 +66,7 @@ def _checked_snapshots(run: LoadedRun, data: Dataset) -> Snapshots:
 
 def animate(run_dir: str | Path) -> Path:
     """Write RUN/training.gif and return its path; NnappError (nothing written) for bad input."""
-    from nnapp.pictures.animation import LossTrace, plane_gif, weights_gif
+    from nnapp.pictures.animation import LossTrace
 
     run = load_run(run_dir)
     data = rebuild_dataset(run)
@@ -82,6 +88,23 @@ def animate(run_dir: str | Path) -> Path:
     epochs = sorted(frames)
     title = f"{run.config.name}: {kind.value}"
     path = run.path / GIF_NAME
+    with files.writing(path) as target:  # Pillow writes by name: a private temporary one, then renamed
+        _draw(kind, data, frames, epochs, trace, title, target)
+    refresh_report(run.path)  # report.md shows the GIF
+    return path
+
+
+def _draw(
+    kind: AnimationKind,
+    data: Dataset,
+    frames: dict[int, Params],
+    epochs: list[int],
+    trace: LossTrace,
+    title: str,
+    path: Path,
+) -> None:
+    from nnapp.pictures.animation import plane_gif, weights_gif
+
     if kind is AnimationKind.PLANE:
         X_raw = np.vstack([data.X_train, data.X_test]) * data.scaler_scale + data.scaler_mean
         xx, yy, points = plane_grid(X_raw, GRID_RESOLUTION)
@@ -107,5 +130,3 @@ def animate(run_dir: str | Path) -> Path:
         W = np.stack([frames[e]["W"] for e in epochs])
         scale = float(np.percentile(np.abs(W - W[0]), WEIGHT_SCALE_PERCENTILE)) or 1.0
         weights_gif(path, epochs, lambda e: frames[e]["W"], IMAGE_SHAPES[data.name], scale, trace, title)
-    refresh_report(run.path)  # report.md shows the GIF
-    return path

@@ -6,7 +6,7 @@ import importlib
 import threading
 from collections.abc import Sequence
 
-from nnapp.rundir import artifacts
+from nnapp.rundir import artifacts, files
 from nnapp.tools.sweep.grid import Axis, points
 from nnapp.tools.sweep.leaderboard import Row, leaderboard
 from nnapp.tools.sweep.plan import SweepPlan
@@ -88,9 +88,9 @@ def write_outputs(plan: SweepPlan, results: Sequence[PointResult]) -> list[Row]:
     if not rows:
         return rows
     plan.sweep_dir.mkdir(parents=True, exist_ok=True)
-    artifacts.atomic_write_text(plan.sweep_dir / "sweep.csv", sweep_csv(rows, plan.axes))
+    files.write_text(plan.sweep_dir / "sweep.csv", sweep_csv(rows, plan.axes))
     if plan.axes:
         seeds = f"{len(plan.seeds)} seeds" if len(plan.seeds) > 1 else f"seed {plan.seeds[0]}"
         title = f"sweep of {plan.config_path.name} ({seeds} per point)"
-        artifacts.atomic_write_bytes(plan.sweep_dir / "sweep.png", sweep_png(ranked, plan.axes, title))
+        files.write(plan.sweep_dir / "sweep.png", sweep_png(ranked, plan.axes, title))
     return rows

@@ -3,16 +3,16 @@ and the points an earlier run of the same sweep finished found on disk."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nnapp.config import Config, LoadedConfig, load_config
 from nnapp.data.preflight import check_memory
-from nnapp.errors import ConfigError
+from nnapp.errors import ConfigError, NnappError
 from nnapp.orchestration.job import check_new_run_dir, load_data
-from nnapp.rundir import artifacts
+from nnapp.rundir import artifacts, runfiles
+from nnapp.rundir.summary import read_summary
 from nnapp.tools.sweep.grid import Axis, GridPoint, parse_grid, points
 from nnapp.tools.sweep.results import PointResult, Scores, Status
 
@@ -107,20 +107,20 @@ def _point_state(run_dir: Path, loaded: LoadedConfig) -> tuple[str, Scores | Non
     scores = finished_scores(run_dir)
     if scores is not None:
         return "finished", scores
-    return ("resume" if (run_dir / "checkpoint.npz").exists() else "train"), None
+    return ("resume" if (run_dir / runfiles.CHECKPOINT.name).exists() else "train"), None
 
 
 def finished_scores(run_dir: Path) -> Scores | None:
     """The scores of a run that finished (not stopped by a sweep), read from its summary; else None."""
-    if not (run_dir / "model.npz").exists():
+    if not (run_dir / runfiles.MODEL.name).exists():
         return None
     try:
-        summary = json.loads((run_dir / "summary.json").read_text())
-        reason = summary.get("stop_reason")
+        summary = read_summary(run_dir)  # through the file layer: bounded, typed, checked
+        reason = summary.stop_reason
         if reason is None or reason == "interrupted":
             return None
-        return Scores.from_mapping(summary, reason)
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return Scores.from_mapping(summary.to_json(), reason)
+    except (NnappError, TypeError):  # TypeError: a score summary.json holds as null
         return None  # unreadable or incomplete: the point runs again
 
 
