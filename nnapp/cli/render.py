@@ -48,7 +48,10 @@ def evaluation_tables(evaluation: Evaluation) -> tuple[Table, Table]:
             f"{evaluation.f1[k]:.4f}",
             str(int(evaluation.support[k])),
         )
-    metrics.caption = f"accuracy {evaluation.accuracy:.4f} · log loss {evaluation.log_loss:.4f}"
+    metrics.caption = (
+        f"accuracy {evaluation.accuracy:.4f} · log loss {evaluation.log_loss:.4f} · majority class "
+        f"{evaluation.majority_rate:.4f} (always {escape(evaluation.majority_class)})"
+    )
     confusion = Table(title="confusion matrix (rows: true class, columns: predicted)", show_header=True)
     confusion.add_column("true \\ predicted")
     for label in evaluation.classes:
@@ -244,13 +247,36 @@ def summary_table(outcome: RunOutcome) -> Table:
     table.add_column("split")
     table.add_column("accuracy", justify="right")
     table.add_column("loss (CE)", justify="right")
-    for accuracy, loss, split in (
-        (s.train_acc, s.train_loss, "train"),
-        (s.val_acc, s.val_loss, "val"),
-        (s.test_acc, s.test_loss, "test"),
+    table.add_column("majority class", justify="right")
+    for accuracy, loss, split, rate in (
+        (s.train_acc, s.train_loss, "train", s.train_majority_rate),
+        (s.val_acc, s.val_loss, "val", s.val_majority_rate),
+        (s.test_acc, s.test_loss, "test", s.test_majority_rate),
     ):
-        table.add_row(split, f"{accuracy:.4f}", f"{loss:.4f}")
+        table.add_row(split, f"{accuracy:.4f}", f"{loss:.4f}", "" if rate is None else f"{rate:.4f}")
+    if s.majority_class is not None:
+        table.caption = f"majority class: always answering {s.majority_class!r} (the baseline to beat)"
     return table
+
+
+def baseline_lines(accuracy: float, majority: float | None, majority_class: str, what: str) -> list[str]:
+    """A warning when the model does no better than always answering the most frequent class."""
+    if majority is None or accuracy > majority:
+        return []
+    return [
+        f"warning: {what} accuracy {accuracy:.4f} is no better than always answering {majority_class!r} "
+        f"({majority:.4f}): the model has learned nothing the class counts do not tell"
+    ]
+
+
+def recall_line(classes: Sequence[str], recall: Sequence[float], majority: float | None) -> list[str]:
+    """Per-class recall on one line, when the classes are imbalanced (accuracy alone hides a lost class)."""
+    from nnapp.core.metrics import is_imbalanced  # numpy: imported once a run has finished
+
+    if majority is None or not is_imbalanced(majority, len(classes)):
+        return []
+    shown = ", ".join(f"{c} {r:.4f}" for c, r in zip(classes, recall, strict=True))
+    return [f"imbalanced classes; recall per class: {shown}"]
 
 
 def _other_verdicts(checks: Sequence[GradcheckRecord]) -> str:
@@ -272,7 +298,13 @@ def summary_lines(outcome: RunOutcome) -> list[str]:
         gradcheck = f"gradcheck {final}{when} ({len(checks)} checks{others}, max error {worst:.1e})"
     else:
         gradcheck = "gradcheck off"
+    s = outcome.summary
+    checks_lines = []
+    if s.test_acc is not None and s.majority_class is not None:
+        checks_lines += baseline_lines(s.test_acc, s.test_majority_rate, s.majority_class, "test")
+        checks_lines += recall_line(s.classes or [], s.test_recall or [], s.test_majority_rate)
     return [
+        *checks_lines,
         f"best epoch {result.best_epoch} of {result.state.epoch} · {gradcheck} · {result.seconds:.2f} s",
         f"run directory: {outcome.run_dir}",
     ]

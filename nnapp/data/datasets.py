@@ -140,6 +140,7 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
         columns=table.columns,
         dropped_rows=table.dropped_rows,
         name=cfg.dataset if cfg.dataset != "csv" else Path(cfg.path or "").name,
+        notes=table.notes,
     )
 
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
 from nnapp.config import LoadedConfig
 from nnapp.data.datasets import Dataset
 from nnapp.data.fingerprint import DataFingerprint
 from nnapp.rundir import artifacts
 from nnapp.rundir.runfiles import run_key
 from nnapp.rundir.runs import RunSummary, SavedModel, write_summary
-from nnapp.rundir.scoring import score
+from nnapp.rundir.scoring import Evaluation, score
 from nnapp.training.evaluate import evaluate
 from nnapp.training.records import TrainResult
 
@@ -51,7 +53,7 @@ def write_run(
     model.save(run_dir / "model.npz")
     artifacts.atomic_write_text(run_dir / "metrics.csv", metrics_csv)
     artifacts.write_gradcheck(run_dir / "gradcheck.csv", result.checks)
-    summary = _summary(loaded, data, result, started_at, data_hash, notes, test.log_loss, test.accuracy)
+    summary = _summary(loaded, data, result, started_at, data_hash, notes, test)
     write_summary(run_dir, summary)
     if cfg.output.plots:
         from nnapp.rundir import plots
@@ -83,8 +85,7 @@ def _summary(
     started_at: datetime,
     data_hash: DataFingerprint,
     notes: list[str],
-    test_loss: float,
-    test_acc: float,
+    test: Evaluation,
 ) -> RunSummary:
     cfg = loaded.config
     params = result.params
@@ -93,6 +94,7 @@ def _summary(
         X, y = data.split(split)
         split_metrics[split] = evaluate(params, X.astype(params["W"].dtype, copy=False), y)
     last_check = result.checks[-1].report if result.checks else None
+    majority, rates = _baselines(data)
     return RunSummary(
         name=cfg.name,
         dataset=data.name,
@@ -105,8 +107,13 @@ def _summary(
         train_acc=float(split_metrics["train"][1]),
         val_loss=float(split_metrics["val"][0]),
         val_acc=float(split_metrics["val"][1]),
-        test_loss=float(test_loss),
-        test_acc=float(test_acc),
+        test_loss=float(test.log_loss),
+        test_acc=float(test.accuracy),
+        train_majority_rate=rates[0],
+        val_majority_rate=rates[1],
+        test_majority_rate=rates[2],
+        majority_class=majority,
+        test_recall=[float(r) for r in test.recall],
         initial_loss=float(result.initial_loss),
         chance_loss=float(result.chance_loss),
         gradcheck_verdict=str(last_check.verdict) if last_check else "off",
@@ -127,3 +134,10 @@ def _summary(
         train_seconds=result.seconds,
         versions=artifacts.versions(),
     )
+
+
+def _baselines(data: Dataset) -> tuple[str, list[float]]:
+    """The training split's most frequent class, and the accuracy of always answering it on each split."""
+    majority = int(np.argmax(np.bincount(data.y_train, minlength=len(data.classes))))
+    rates = [float(np.mean(data.split(split)[1] == majority)) for split in ("train", "val", "test")]
+    return str(data.classes[majority]), rates
