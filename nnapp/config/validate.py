@@ -166,7 +166,7 @@ def _cross_checks(cfg: Config, where: typing.Callable[[str], str]) -> None:
 
 
 def _check_csv_marks(
-    delimiter: str | None, decimal: str, thousands: str | None, where: typing.Callable[[str], str]
+    delimiter: str | None, decimal: str | None, thousands: str | None, where: typing.Callable[[str], str]
 ) -> None:
     """The CSV's separator, decimal mark and thousands separator: one character each, all different."""
     for key, mark in (("data.delimiter", delimiter), ("data.thousands", thousands)):

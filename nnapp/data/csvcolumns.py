@@ -7,7 +7,7 @@ notebook API), so a cell means the same thing everywhere. Messages name the file
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -58,8 +58,14 @@ def read_column(raw: CsvFrame, name: str, as_text: bool = False) -> Column:
         if gone.any():
             cells[np.flatnonzero(present)[gone]] = None
     missing = np.asarray(pd.isna(cells), dtype=bool)
-    numbers = np.full(len(cells), np.nan) if as_text else _as_numbers(cells, missing, raw.options)
-    bad = np.zeros_like(missing) if as_text else ~missing & np.isnan(numbers)
+    if as_text:
+        return Column(name, np.full(len(cells), np.nan), cells, missing, np.zeros_like(missing))
+    numbers = _as_numbers(cells, missing, raw.options)
+    bad = ~missing & np.isnan(numbers)
+    if bad.any() and raw.options.decimal is None and raw.delimiter != ",":  # "0,5" in a ;-separated file
+        commas = _as_numbers(cells, missing, replace(raw.options, decimal=","))
+        if not (~missing & np.isnan(commas)).any():
+            numbers, bad = commas, np.zeros_like(missing)
     return Column(name, numbers, cells, missing, bad)
 
 
@@ -76,7 +82,7 @@ def _as_numbers(cells: np.ndarray, missing: np.ndarray, options: CsvOptions) -> 
     values = np.where(missing, "", cells).astype(str)
     if options.thousands:
         values = np.char.replace(values, options.thousands, "")
-    if options.decimal != ".":
+    if options.decimal not in (None, "."):
         values = np.char.replace(values, options.decimal, ".")
     numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(
         dtype=np.float64, copy=True

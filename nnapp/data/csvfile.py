@@ -15,6 +15,7 @@ import csv
 import io
 import re
 import stat
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,7 @@ class CsvOptions:
     """How the file's text reads as cells: data.delimiter (None: sniffed), data.decimal, data.thousands."""
 
     delimiter: str | None = None
-    decimal: str = "."
+    decimal: str | None = None  # None: '.', and ',' for a text column that reads as numbers only so
     thousands: str | None = None
 
 
@@ -225,11 +226,12 @@ def read_csv(
     header, row_names = _header(path, head, delimiter)
     text = {name: str for name in text_columns if name in header}
     try:
-        with path.open("rb") as handle:
+        with path.open("rb") as handle, warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
             frame = pd.read_csv(
                 _CheckedStream(handle, path, progress),
                 sep=delimiter,
-                decimal=options.decimal,
+                decimal=options.decimal or ".",
                 thousands=options.thousands,
                 engine="c",
                 encoding="utf-8-sig",
@@ -257,7 +259,9 @@ def read_csv(
         raise DataError(f"{path}: the CSV has a header but no data rows")
     frame.columns = header
     table = CsvFrame(path, header, frame, delimiter, options, row_names)
-    if frame.iloc[:, -1].isna().any():  # pandas pads a short row with NaN: the csv module counts cells
+    # pandas pads a short row with NaN, and cuts a first row longer than the header with a warning
+    ragged = any(issubclass(w.category, pd.errors.ParserWarning) for w in warned)
+    if ragged or frame.iloc[:, -1].isna().any():  # the csv module counts the cells
         lines, widths = _scan_rows(path, delimiter)
         table._lines = lines
         for line, width in zip(lines, widths, strict=False):
