@@ -269,16 +269,6 @@ def baseline_lines(accuracy: float, majority: float | None, majority_class: str,
     ]
 
 
-def recall_line(classes: Sequence[str], recall: Sequence[float], majority: float | None) -> list[str]:
-    """Per-class recall on one line, when the classes are imbalanced (accuracy alone hides a lost class)."""
-    from nnapp.core.metrics import is_imbalanced  # numpy: imported once a run has finished
-
-    if majority is None or not is_imbalanced(majority, len(classes)):
-        return []
-    shown = ", ".join(f"{c} {r:.4f}" for c, r in zip(classes, recall, strict=True))
-    return [f"imbalanced classes; recall per class: {shown}"]
-
-
 def _other_verdicts(checks: Sequence[GradcheckRecord]) -> str:
     """The checks that did not pass, by verdict: the headline verdict is the last check's, and a run whose
     periodic checks were unreliable or warned must not read as all passes."""
@@ -298,13 +288,8 @@ def summary_lines(outcome: RunOutcome) -> list[str]:
         gradcheck = f"gradcheck {final}{when} ({len(checks)} checks{others}, max error {worst:.1e})"
     else:
         gradcheck = "gradcheck off"
-    s = outcome.summary
-    checks_lines = []
-    if s.test_acc is not None and s.majority_class is not None:
-        checks_lines += baseline_lines(s.test_acc, s.test_majority_rate, s.majority_class, "test")
-        checks_lines += recall_line(s.classes or [], s.test_recall or [], s.test_majority_rate)
     return [
-        *checks_lines,
+        *outcome.summary.baseline_sentences(),
         f"best epoch {result.best_epoch} of {result.state.epoch} · {gradcheck} · {result.seconds:.2f} s",
         f"run directory: {outcome.run_dir}",
     ]

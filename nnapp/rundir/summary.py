@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from nnapp.core.metrics import is_imbalanced
 from nnapp.errors import ArtifactError
 from nnapp.rundir.artifacts import write_json
 from nnapp.rundir.runfiles import read_run_text
@@ -95,6 +96,25 @@ class RunSummary:
     started_at: str | None = None
     train_seconds: float | None = None
     versions: dict[str, Any] | None = None
+
+    def baseline_sentences(self) -> list[str]:
+        """A warning when the model does not beat always answering the majority class on the test split,
+        and the per-class recall when the classes are imbalanced (accuracy alone hides a lost class)."""
+        rate, accuracy = self.test_majority_rate, self.test_acc
+        if rate is None or accuracy is None or self.majority_class is None:
+            return []
+        lines = []
+        if accuracy <= rate:
+            lines.append(
+                f"warning: test accuracy {accuracy:.4f} is no better than always answering "
+                f"{self.majority_class!r} ({rate:.4f}): the model has learned nothing the class counts "
+                "do not tell"
+            )
+        classes, recall = self.classes or [], self.test_recall or []
+        if recall and is_imbalanced(rate, len(classes)):
+            shown = ", ".join(f"{c} {r:.4f}" for c, r in zip(classes, recall, strict=True))
+            lines.append(f"imbalanced classes; test recall per class: {shown}")
+        return lines
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object summary.json holds, every key in field order."""
