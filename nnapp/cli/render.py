@@ -255,7 +255,7 @@ def summary_table(outcome: RunOutcome) -> Table:
     ):
         table.add_row(split, f"{accuracy:.4f}", f"{loss:.4f}", "" if rate is None else f"{rate:.4f}")
     if s.majority_class is not None:
-        table.caption = f"majority class: always answering {s.majority_class!r} (the baseline to beat)"
+        table.caption = f"majority class: always {escape(repr(s.majority_class))}"
     return table
 
 
