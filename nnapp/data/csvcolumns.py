@@ -48,29 +48,29 @@ def read_column(raw: CsvFrame, name: str, as_text: bool = False) -> Column:
         numbers = series.to_numpy(dtype=np.float64, na_value=np.nan)
         missing = np.isnan(numbers)
         return Column(name, numbers, None, missing, np.zeros_like(missing))
-    texts = series.astype(object).to_numpy()
-    present = pd.notna(texts)
-    cells = np.full(len(texts), None, dtype=object)
-    if present.any():
-        stripped = np.char.strip(texts[present].astype(str))
-        cells[present] = stripped
-        gone = np.isin(np.char.lower(stripped), list(MISSING_TOKENS))
-        if gone.any():
-            cells[np.flatnonzero(present)[gone]] = None
-    missing = np.asarray(pd.isna(cells), dtype=bool)
+    # each distinct cell is stripped, checked and converted once: a label column repeats a few values
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    distinct = np.array([str(value).strip() for value in uniques], dtype=object)
+    gone = np.array([value.lower() in MISSING_TOKENS for value in distinct], dtype=bool)
+    missing = (codes < 0) | np.append(gone, True)[codes]  # code -1 (pandas' NaN) picks the appended True
+    cells = np.append(distinct, np.array([None], dtype=object))[codes]
+    cells[missing] = None
     if as_text:
         return Column(name, np.full(len(cells), np.nan), cells, missing, np.zeros_like(missing))
-    numbers = _as_numbers(cells, missing, raw.options)
-    bad = ~missing & np.isnan(numbers)
-    if bad.any() and raw.options.decimal is None and raw.delimiter != ",":  # "0,5" in a ;-separated file
-        commas = _as_numbers(cells, missing, replace(raw.options, decimal=","))
-        if not (~missing & np.isnan(commas)).any():
-            numbers, bad = commas, np.zeros_like(missing)
-    return Column(name, numbers, cells, missing, bad)
+    numbers = _as_numbers(distinct, gone, raw.options)
+    if np.isnan(numbers[~gone]).any() and raw.options.decimal is None and raw.delimiter != ",":
+        commas = _as_numbers(distinct, gone, replace(raw.options, decimal=","))  # "0,5" in a ;-file
+        if not np.isnan(commas[~gone]).any():
+            numbers = commas
+    values = np.append(numbers, np.nan)[codes]
+    values[missing] = np.nan
+    return Column(name, values, cells, missing, ~missing & np.isnan(values))
 
 
 def first(mask: np.ndarray, rows: np.ndarray) -> int | None:
     """The first of `rows` where `mask` holds, or None."""
+    if not mask.any():
+        return None
     hits = mask[rows]
     return int(rows[int(np.argmax(hits))]) if hits.any() else None
 
@@ -122,28 +122,37 @@ def not_a_number(raw: CsvFrame, column: Column, row: int) -> str:
 
 
 def encode(
-    raw: CsvFrame, columns: Sequence[str], categories: dict[str, list[str]], rows: np.ndarray
+    raw: CsvFrame,
+    columns: Sequence[str],
+    categories: dict[str, list[str]],
+    rows: np.ndarray,
+    read: dict[str, Column] | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Numeric matrix of `rows` from the named columns, `categories` one-hot encoded with their known
-    values; DataError naming file, line and column of a missing, non-numeric or infinite cell."""
-    blocks: list[np.ndarray] = []
+    values; DataError naming file, line and column of a missing, non-numeric or infinite cell. `read`:
+    columns already read (as text for the categories)."""
+    widths = [len(categories[name]) if name in categories else 1 for name in columns]
+    X = np.empty((len(rows), sum(widths)))  # filled in place: one copy of the data, not two
+    whole = len(rows) == len(raw.frame)  # every row (then no row index is applied)
     names: list[str] = []
-    for name in columns:
-        column = read_column(raw, name, as_text=name in categories)
+    start = 0
+    for name, width in zip(columns, widths, strict=True):
+        column = (read or {}).get(name) or read_column(raw, name, as_text=name in categories)
         row = first(column.missing, rows)
         if row is not None:
             raise DataError(f"{raw.path}: line {raw.line_of(row)}, column {name!r}: missing value")
         if name in categories:
-            blocks.append(one_hot(raw, column, categories[name], rows))
+            X[:, start : start + width] = one_hot(raw, column, categories[name], rows)
             names.extend(f"{name}={value}" for value in categories[name])
-            continue
-        row = first(column.bad, rows)
-        if row is not None:
-            raise DataError(f"{raw.path}: {not_a_number(raw, column, row)}")
-        check_finite(raw, column, rows)
-        blocks.append(column.numbers[rows, None])
-        names.append(name)
-    X = np.hstack(blocks) if blocks else np.empty((len(rows), 0))
+        else:
+            row = first(column.bad, rows)
+            if row is not None:
+                raise DataError(f"{raw.path}: {not_a_number(raw, column, row)}")
+            X[:, start] = column.numbers if whole else column.numbers[rows]
+            if not np.isfinite(X[:, start]).all():
+                check_finite(raw, column, rows)  # names the line
+            names.append(name)
+        start += width
     return X, names
 
 

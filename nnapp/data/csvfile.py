@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from nnapp.data import preflight
 from nnapp.errors import DataError
 
@@ -102,18 +104,19 @@ class _CheckedStream:
         self.handle, self.path, self.progress = handle, path, progress
         self.size = path.stat().st_size
         self.done = 0
-        self.line = 1
         self.run = 0  # bytes since the last line end
 
     def read(self, size: int = -1) -> bytes:
         block = self.handle.read(_PARSER_BLOCK if size is None or size < 0 else min(size, _PARSER_BLOCK))
-        start = 0
-        for match in re.finditer(rb"\r\n|\n|\r", block):  # line ends as the csv module counts them
-            if self.run + match.start() - start > MAX_CSV_LINE_CHARS - 1:
+        raw = np.frombuffer(block, dtype=np.uint8)
+        ends = np.flatnonzero((raw == 10) | (raw == 13))  # "\n" and "\r": a CRLF is an empty line between
+        if len(ends):  # each line's length without its end: from the previous end (or the carry-over)
+            longest = max(self.run + int(ends[0]), int(np.diff(ends).max(initial=1)) - 1)
+            self.run = len(block) - int(ends[-1]) - 1
+            if longest >= MAX_CSV_LINE_CHARS:  # with its line end, longer than the limit
                 self._too_long()
-            self.run, start = 0, match.end()
-            self.line += 1
-        self.run += len(block) - start
+        else:
+            self.run += len(block)
         if self.run > MAX_CSV_LINE_CHARS:
             self._too_long()
         self.done += len(block)
@@ -122,8 +125,15 @@ class _CheckedStream:
         return block
 
     def _too_long(self) -> None:
+        """Refuse the file, naming the first line that is too long (counted again from the start)."""
+        self.handle.seek(0)
+        number = 1
+        for line in iter(lambda: self.handle.readline(MAX_CSV_LINE_CHARS + 1), b""):
+            if len(line.rstrip(b"\r\n")) >= MAX_CSV_LINE_CHARS:
+                break
+            number += 1
         raise DataError(
-            f"{self.path}: line {self.line} is longer than {MAX_CSV_LINE_CHARS:,} characters; "
+            f"{self.path}: line {number} is longer than {MAX_CSV_LINE_CHARS:,} characters; "
             "is this a CSV file?"
         )
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from nnapp.config import DataConfig
 from nnapp.data import preflight
-from nnapp.data.csvcolumns import Column, check_finite, encode, first, not_a_number, read_column
+from nnapp.data.csvcolumns import Column, encode, first, not_a_number, read_column
 from nnapp.data.csvfile import ROW_NAMES, CsvFrame, CsvOptions, ReadProgress, likely_delimiter, read_csv
 from nnapp.data.tables import Table
 from nnapp.errors import DataError
@@ -69,11 +69,10 @@ def csv_table(cfg: DataConfig, base_dir: Path | None = None, progress: ReadProgr
     rows = _kept_rows(raw, cfg, [*features, cfg.target], [*columns.values(), target])
     for name in features:
         if name not in categorical:
-            check_finite(raw, columns[name], rows)
             _note_row_index(source, columns[name], rows, notes)
     categories = {c: sorted(set(columns[c].texts[rows].tolist())) for c in categorical}  # type: ignore[index]
     check_width(source, len(rows), features, categories)
-    X, names = encode(raw, features, categories, rows)
+    X, names = encode(raw, features, categories, rows, columns)
     assert target.texts is not None
     y = target.texts[rows].astype(str)
     return Table(X, y, names, categories, features, len(raw.frame) - len(rows), notes)
@@ -211,9 +210,7 @@ def _note_row_index(source: str, column: Column, rows: np.ndarray, notes: list[s
 def _kept_rows(raw: CsvFrame, cfg: DataConfig, names: list[str], columns: list[Column]) -> np.ndarray:
     """The rows to train on: all, or (data.missing: drop) those without a missing cell in a used column."""
     source = str(raw.path)
-    missing = np.zeros(len(raw.frame), dtype=bool)
-    for column in columns:
-        missing |= column.missing
+    missing = np.logical_or.reduce([column.missing for column in columns])
     if not missing.any():
         return np.arange(len(raw.frame))
     if cfg.missing == "error":
