@@ -19,20 +19,20 @@ from nnapp.data.csvfile import ROW_NAMES, CsvFrame, read_csv
 from nnapp.data.csvtable import csv_options
 from nnapp.errors import ChoiceError, DataError
 from nnapp.rundir.artifacts import csv_text
-from nnapp.rundir.runs import Run, rebuild_dataset, target_column
-from nnapp.rundir.scoring import Evaluation, score
+from nnapp.rundir.runs import LoadedRun, rebuild_dataset, target_column
+from nnapp.training.scoring import Scores, score
 
 SPLITS = ("train", "val", "test")
 
 
-def class_labels(run: Run) -> list[str]:
+def class_labels(run: LoadedRun) -> list[str]:
     return [str(c) for c in run.classes.tolist()]
 
 
-def evaluate_run(run: Run, split: str | None = None, data_path: str | Path | None = None) -> Evaluation:
+def evaluate_run(run: LoadedRun, split: str | None = None, data_path: str | Path | None = None) -> Scores:
     """Score the run's model on one split (default test) of its rebuilt data, or on another CSV holding the
     model's columns and the label column (then no split: the whole CSV is scored, and a split given with it
-    is refused). Columns the model does not use are ignored (`Evaluation.notes` names them)."""
+    is refused). Columns the model does not use are ignored (`Scores.notes` names them)."""
     if data_path is not None:
         if split is not None:
             raise DataError(
@@ -65,7 +65,7 @@ class Inputs:
 
 
 def _read_inputs(
-    run: Run, path: str | Path, label: str | None, keep: Sequence[str] = (), scoring: bool = False
+    run: LoadedRun, path: str | Path, label: str | None, keep: Sequence[str] = (), scoring: bool = False
 ) -> Inputs:
     """The model's input columns of a CSV, encoded with its saved categories and scaled with its scaler.
 
@@ -117,7 +117,7 @@ def _read_inputs(
     return Inputs(X, rows, len(raw.frame), raw, notes)
 
 
-def read_labelled_csv(run: Run, path: str | Path) -> Inputs:
+def read_labelled_csv(run: LoadedRun, path: str | Path) -> Inputs:
     """Scaled features and class indices of a CSV holding the model's columns and the label column."""
     label = target_column(run.config)
     source = str(path)
@@ -165,7 +165,7 @@ class Predictions:
         return csv_text(columns, rows)
 
 
-def predict_csv(run: Run, path: str | Path, keep: Sequence[str] = ()) -> Predictions:
+def predict_csv(run: LoadedRun, path: str | Path, keep: Sequence[str] = ()) -> Predictions:
     """Predicted labels and class probabilities for each data row of a CSV holding the model's input
     columns, in the file's order; `keep` columns are copied into the output as written.
 
