@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nnapp.config import DataConfig, load_config
@@ -277,3 +279,43 @@ def test_a_model_no_better_than_the_majority_class_is_warned_about(tmp_path):
     assert result.exit_code == 0, result.output
     assert "is no better than always answering 'No'" in result.stdout
     assert "imbalanced classes; test recall per class: No " in result.stdout
+
+
+# ------------------------------------------------------------------ hostile files
+
+PIECES = ["a", "y", "1", "2,5", "NA", "", '"', '""', ",", ";", "\t", "|", "\n", "\r\n", "\r", "\x00",
+          "\ufeff", "é", "3,504", "2024-01-02", " ", "inf", "1e400", "-0"]  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(pieces=st.lists(st.sampled_from(PIECES), max_size=60), auto=st.booleans())
+def test_any_mix_of_separators_quotes_and_odd_bytes_reads_or_is_one_clean_error(
+    pieces, auto, tmp_path_factory
+):
+    path = tmp_path_factory.mktemp("hostile") / "d.csv"
+    path.write_text("a,y\n" + "".join(pieces), encoding="utf-8")
+    cfg = DataConfig(dataset="csv", path=str(path), target="y", categorical="auto" if auto else [])
+    try:
+        t = load_table(cfg, seed=0)
+    except DataError as exc:
+        assert str(path) in str(exc) and "\n" not in str(exc).strip()
+    else:
+        assert t.X.shape[0] == len(t.y) and np.isfinite(t.X).all()
+
+
+def test_a_quoted_cell_may_hold_the_separator_and_a_line_end(tmp_path):
+    (tmp_path / "d.csv").write_text('note,x,left\n"a, b\nc",1,No\n"d",2,Yes\n' + "e,3,No\nf,4,Yes\n" * 10)
+    t = table(csv(tmp_path, drop=["note"]))
+    assert t.X[:2, 0].tolist() == [1.0, 2.0]
+
+
+def test_a_short_row_is_refused_naming_its_line_not_padded(tmp_path):
+    (tmp_path / "d.csv").write_text("x,z,left\n1,2,No\n3,4\n")
+    with pytest.raises(DataError, match=r"line 3 has 2 cells, the header has 3 columns"):
+        table(csv(tmp_path))
+
+
+def test_a_first_row_longer_than_the_header_is_refused_not_cut(tmp_path):
+    (tmp_path / "d.csv").write_text("x,left\n1,No,9\n3,Yes,8\n")
+    with pytest.raises(DataError, match=r"line 2 has 3 cells, the header has 2 columns"):
+        table(csv(tmp_path))

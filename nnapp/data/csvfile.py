@@ -16,7 +16,7 @@ import io
 import re
 import stat
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,8 @@ class CsvFrame:
         """The file line (header = 1, blank lines counted) on which data row `row` starts."""
         if self._lines is None:
             self._lines, _ = _scan_rows(self.path, self.delimiter)
+        if len(self._lines) != len(self.frame):  # the csv module split the rows otherwise: count plainly
+            self._lines = list(range(2, len(self.frame) + 2))
         return self._lines[row]
 
 
@@ -274,7 +276,7 @@ def read_csv(
     if ragged or frame.iloc[:, -1].isna().any():  # the csv module counts the cells
         lines, widths = _scan_rows(path, delimiter)
         table._lines = lines
-        for line, width in zip(lines, widths, strict=False):
+        for line, width in zip(lines, widths, strict=False):  # (the first ragged row, whatever else differs)
             if width != len(header):
                 raise DataError(
                     f"{path}: line {line} has {width} cells, the header has {len(header)} columns"
@@ -300,10 +302,17 @@ def _scan_rows(path: Path, delimiter: str) -> tuple[list[int], list[int]]:
     lines: list[int] = []
     widths: list[int] = []
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle, delimiter=delimiter, skipinitialspace=True)
+        last = [""]  # the physical line read last: a line of spaces is blank, a line '""' is a cell
+
+        def physical_lines() -> Iterator[str]:
+            for line in handle:
+                last[0] = line
+                yield line
+
+        reader = csv.reader(physical_lines(), delimiter=delimiter, skipinitialspace=True)
         first_line, seen_header = 1, False
         for row in reader:
-            blank = not row or (len(row) == 1 and not row[0].strip())
+            blank = not row or (len(row) == 1 and not last[0].strip())
             if not blank:
                 if seen_header:
                     lines.append(first_line)
