@@ -6,9 +6,9 @@ CSV loading: a 300,000-row x 10-column numeric CSV (plus an integer label column
 a temporary folder, read by `np.loadtxt` (numpy's C parser, the old floor), by `pandas.read_csv` alone
 (the C engine nnapp's reader uses) and by nnapp's CSV reader (the raw Table `nnapp train` builds:
 sniffing, parsing, features, labels, checks), interleaved. Time is wall clock; peak memory is the growth
-of the process's peak resident set (ru_maxrss) during one read in a fresh process (pandas' tokenizer
-allocates outside Python's allocator, where tracemalloc would not see it), as a multiple of the float64
-data (rows x 10 x 8 bytes).
+of the peak resident set (VmHWM, reset after the imports) during one read in a fresh process (pandas'
+tokenizer allocates outside Python's allocator, where tracemalloc would not see it), as a multiple of the
+float64 data (rows x 10 x 8 bytes).
 
 Black-box per epoch: `nnapp train configs/<name>.yaml -q` as a fresh process (plots off, early stopping
 off) at two epoch counts; (wall(E1) - wall(E0)) / (E1 - E0) is what one more epoch costs the user, with
@@ -86,19 +86,29 @@ def write_numeric_csv(path: Path, rows: int, columns: int, seed: int = 0) -> Non
 
 
 _PEAK_SCRIPT = """
-import resource, sys
+import sys
 import numpy as np, pandas as pd
 from nnapp.config import DataConfig
 from nnapp.data.datasets import load_table
+
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+
+
 path, reader = sys.argv[1], sys.argv[2]
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+with open("/proc/self/clear_refs", "w") as handle:
+    handle.write("5")  # resets the peak resident set (VmHWM) to the current one: imports do not count
+before = status("VmRSS")
 if reader == "loadtxt":
     np.loadtxt(path, delimiter=",", skiprows=1)
 elif reader == "pandas":
     pd.read_csv(path, engine="c")
 else:
     load_table(DataConfig(dataset="csv", path=path, target="label"), seed=0)
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+print(status("VmHWM") - before)
 """
 
 
