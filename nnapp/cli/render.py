@@ -289,7 +289,6 @@ def summary_lines(outcome: RunOutcome) -> list[str]:
     else:
         gradcheck = "gradcheck off"
     return [
-        *outcome.summary.baseline_sentences(),
         f"best epoch {result.best_epoch} of {result.state.epoch} · {gradcheck} · {result.seconds:.2f} s",
         f"run directory: {outcome.run_dir}",
     ]

@@ -114,6 +114,8 @@ def finish(outcome: RunOutcome) -> None:
     """Print the summary of a finished (or stopped) run and exit with its code."""
     code = exit_code(outcome.result.stop_reason)
     out.print(render.summary_table(outcome))
+    for line in outcome.summary.baseline_sentences():  # a model no better than the majority class
+        out.print(line, markup=False)
     for line in render.summary_lines(outcome):
         out.print(line, markup=False)
     if outcome.result.message and code != 0:
