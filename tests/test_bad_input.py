@@ -253,18 +253,10 @@ def test_every_bad_input_case_has_its_own_name():
     assert len({c.id for c in CASES}) == len(CASES)
 
 
-# the CSV rows run twice: through the fast path (which falls back when it must) and the careful reader alone
-READER_CASES = [pytest.param(c, True, id=c.id) for c in CASES] + [
-    pytest.param(c, False, id=f"{c.id}-careful-reader") for c in CASES if c.names == "csv"
-]
-
-
-@pytest.mark.parametrize(("case", "fast_path"), READER_CASES)
-def test_bad_input_exits_2_with_one_line_naming_file_and_key(case: Case, fast_path, tmp_path, monkeypatch):
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+def test_bad_input_exits_2_with_one_line_naming_file_and_key(case: Case, tmp_path, monkeypatch):
     from nnapp.cli.app import app
-    from nnapp.data import csvtable
 
-    monkeypatch.setattr(csvtable, "FAST_PATH", fast_path)
     monkeypatch.chdir(tmp_path)  # output.dir defaults to ./runs: it must not appear
     config = tmp_path / "config.yaml"
     csv_path = tmp_path / "data.csv"

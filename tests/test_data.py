@@ -13,15 +13,6 @@ from nnapp.errors import DataError
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True, params=["fast path", "careful reader"])
-def csv_reader(request, monkeypatch):
-    """Every rule here holds for both CSV readers: the fast path (falling back when it must) and the careful
-    reader alone."""
-    from nnapp.data import csvtable
-
-    monkeypatch.setattr(csvtable, "FAST_PATH", request.param == "fast path")
-
-
 def write_csv(tmp_path: Path, text: str) -> str:
     path = tmp_path / "d.csv"
     path.write_text(text)
@@ -124,8 +115,10 @@ def test_rows_and_their_file_lines_come_back_in_order(tmp_path):
     from nnapp.data.csvfile import read_csv
 
     table = read_csv(write_csv(tmp_path, 'a,b\n1,2\n\n,\n"multi\nline",3\n4,5\n'))
-    assert table.rows == [["1", "2"], ["", ""], ["multi\nline", "3"], ["4", "5"]]
-    assert table.lines == [2, 4, 5, 7]  # a quoted cell over two lines: the row starts on line 5
+    assert table.frame["a"].tolist()[2:] == ["multi\nline", "4"] and table.frame["b"].tolist()[2:] == [3, 5]
+    assert table.frame.iloc[1].isna().all()  # a row of empty cells keeps its place
+    # a quoted cell over two lines: the row starts on line 5
+    assert [table.line_of(row) for row in range(4)] == [2, 4, 5, 7]
 
 
 def test_a_csv_line_longer_than_the_documented_limit_is_refused_naming_it(tmp_path):
@@ -150,19 +143,11 @@ def test_a_data_path_that_is_not_a_regular_file_is_refused_before_opening(tmp_pa
         read_csv(path)
 
 
-def test_running_out_of_memory_while_reading_a_csv_is_one_line_naming_the_file(tmp_path, monkeypatch):
-    from nnapp.data import csvfile as data
+def test_running_out_of_memory_while_reading_a_csv_is_one_line_naming_the_file(tmp_path):
+    from nnapp.data.csvfile import read_csv
 
-    class ReaderThatRunsOut:  # csv.reader's interface: rows and line_num
-        line_num = 0
+    def memory_runs_out(done: int, size: int) -> None:  # called from inside pandas' parser, as it reads
+        raise MemoryError
 
-        def __init__(self, lines):
-            pass
-
-        def __iter__(self):
-            yield ["a", "b"]
-            raise MemoryError
-
-    monkeypatch.setattr(data.csv, "reader", ReaderThatRunsOut)
     with pytest.raises(DataError, match=r"d.csv: the CSV does not fit in memory once read .* GiB"):
-        data.read_csv(write_csv(tmp_path, "a,b\n1,2\n"))
+        read_csv(write_csv(tmp_path, "a,b\n1,2\n"), progress=memory_runs_out)

@@ -31,7 +31,7 @@ def _setup(name: str):
     loaded = load_config(ROOT / "configs" / f"{name}.yaml", [])
     if loaded.config.data.dataset == "csv":  # the CSV config names its data relative to the project
         loaded = load_config(
-            ROOT / "configs" / f"{name}.yaml", [f"data.path={ROOT / 'data' / 'flowers.csv'}"]
+            ROOT / "configs" / f"{name}.yaml", [f"data.path={ROOT / str(loaded.config.data.path)}"]
         )
     return loaded, load_data(loaded)
 

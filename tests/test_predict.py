@@ -68,6 +68,31 @@ def test_the_label_column_may_be_present_and_is_ignored(tmp_path):
     np.testing.assert_array_equal(predict_csv(run, without).proba, predict_csv(run, with_label).proba)
 
 
+def test_columns_the_model_does_not_use_are_ignored_and_named_in_a_note(tmp_path):
+    run = load_run(trained("flowers_csv"))
+    plain = predict_csv(run, write(tmp_path, f"{HEADER}\n5.1,3.5,1.4,0.2,east\n"))
+    wider = tmp_path / "wider.csv"
+    wider.write_text(f"id,{HEADER},colour\n7,5.1,3.5,1.4,0.2,east,red\n")
+    predictions = predict_csv(run, wider)
+    np.testing.assert_array_equal(predictions.proba, plain.proba)
+    assert predictions.notes == [f"{wider}: column(s) id, colour are not model inputs: ignored"]
+
+
+def test_keep_copies_columns_as_written_in_front_of_the_predictions(tmp_path):
+    path = tmp_path / "keyed.csv"
+    path.write_text(f"id,{HEADER},when\n007,5.1,3.5,1.4,0.2,east,2024-01-02\n008,6.7,3.0,5.2,2.3,north,\n")
+    text = predict_csv(load_run(trained("flowers_csv")), path, keep=["id", "when"]).csv()
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[0] == ["id", "when", "predicted"]
+    assert [row[:2] for row in rows[1:]] == [["007", "2024-01-02"], ["008", ""]]
+
+
+def test_keep_names_a_column_the_file_lacks(tmp_path):
+    path = write(tmp_path, f"{HEADER}\n5.1,3.5,1.4,0.2,east\n")
+    with pytest.raises(NnappError, match=r"input\.csv: missing column\(s\) 'id' \(--keep\)"):
+        predict_csv(load_run(trained("flowers_csv")), path, keep=["id"])
+
+
 def test_builtin_runs_take_their_feature_names_as_columns(tmp_path):
     run = load_run(trained("moons"))
     assert predict_csv(run, write(tmp_path, "x1,x2\n0.0,0.5\n1.0,-0.5\n")).labels[0] in ("0", "1")
@@ -77,7 +102,6 @@ def test_builtin_runs_take_their_feature_names_as_columns(tmp_path):
     ("text", "message"),
     [
         ("sepal_length,sepal_width,petal_length,garden\n1,2,3,east\n", "missing column(s) 'petal_width'"),
-        (f"{HEADER},colour\n1,2,3,4,east,red\n", "extra column(s) 'colour'"),
         (f"{HEADER}\n1,2,3,4,east\n1,two,3,4,east\n", "line 3, column 'sepal_width': 'two' is not a number"),
         (f"{HEADER}\n1,2,,4,east\n", "line 2, column 'petal_length': missing value"),
         (f"{HEADER}\n1,2,3,4,mars\n", "line 2, column 'garden': unknown category 'mars'"),

@@ -3,7 +3,6 @@
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -142,15 +141,22 @@ def test_a_batch_larger_than_the_training_set_is_noted_on_stderr_and_in_the_summ
 
 
 def test_an_id_column_declared_categorical_is_refused_before_one_hot_encoding(monkeypatch, tmp_path):
+    import tracemalloc
+
     csv = tmp_path / "ids.csv"
-    csv.write_text("id,a,y\n" + "".join(f"row{i},{i % 3},{'pq'[i % 2]}\n" for i in range(300)))
-    monkeypatch.setattr(preflight, "machine_memory_bytes", lambda: 2**20)  # 300 x 301 x 24 B > 1 MiB
-    monkeypatch.setattr(np, "zeros", lambda *a, **k: pytest.fail("encoded before the check"))
+    csv.write_text("id,a,y\n" + "".join(f"row{i},{i % 3},{'pq'[i % 2]}\n" for i in range(3000)))
+    monkeypatch.setattr(preflight, "machine_memory_bytes", lambda: 2**20)  # 3000 x 3001 x 24 B > 1 MiB
     loaded = _loaded({"data": {"dataset": "csv", "path": str(csv), "target": "y", "categorical": ["id"]}})
-    with pytest.raises(
-        DataError, match=r"ids.csv: 300 rows x 301 encoded columns .* column 'id' .* 300 distinct"
-    ):
-        experiment.load_data(loaded)
+    tracemalloc.start()
+    try:
+        with pytest.raises(
+            DataError, match=r"ids.csv: 3,000 rows x 3,001 encoded columns .* column 'id' .* 3,000 distinct"
+        ):
+            experiment.load_data(loaded)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3000 * 3001 * 8 / 4  # the encoding (72 MB) was never built
 
 
 def test_gradcheck_samples_beyond_the_training_rows_are_noted():

@@ -33,7 +33,7 @@ def evaluate(
         typer.Option(
             "--data",
             help="Score this CSV instead: the model's input columns plus the label column (data.target, "
-            "or 'target' for built-in datasets).",
+            "or 'target' for built-in datasets); other columns are ignored.",
         ),
     ] = None,
 ) -> None:
@@ -47,8 +47,15 @@ def evaluate(
 
     run = read_run(run_dir)
     evaluation = evaluate_run(run, split, data)
+    for note in evaluation.notes:
+        err.print(f"note: {note}", markup=False)
     for table in render.evaluation_tables(evaluation):
         out.print(table)
+    what = evaluation.source
+    for line in render.baseline_lines(
+        evaluation.accuracy, evaluation.majority_rate, evaluation.majority_class, what
+    ):
+        err.print(line, markup=False)
     name = write_confusion(run, evaluation, data)
     out.print(f"wrote {run.path / name}")
 
@@ -57,7 +64,8 @@ def evaluate(
     epilog=(
         "Examples:\n\n"
         "  nnapp predict runs/iris/20250101-120000 new_flowers.csv\n\n"
-        "  nnapp predict runs/iris/20250101-120000 new_flowers.csv --proba --out predictions.csv"
+        "  nnapp predict runs/iris/20250101-120000 new_flowers.csv --proba --out predictions.csv\n\n"
+        "  nnapp predict runs/flowers_csv/20250101-120000 new.csv --keep id --keep name"
     )
 )
 def predict(
@@ -67,18 +75,28 @@ def predict(
     input_csv: Annotated[
         Path,
         typer.Argument(
-            help="CSV with the model's input columns (a label column is ignored).", show_default=False
+            help="CSV with the model's input columns (other columns are ignored).", show_default=False
         ),
     ],
     proba: Annotated[bool, typer.Option("--proba", help="Add a probability column per class.")] = False,
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write the CSV here instead of to standard output.")
     ] = None,
+    keep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--keep",
+            help="Copy this input column into the output, before the prediction (repeat for more), so "
+            "results join back by key.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Label each row of a CSV with the trained model (original label values), in the input's order.
 
-    The saved one-hot categories and scaler are applied; missing or extra columns, non-numeric or empty
-    cells and unknown categories are errors naming the column and the row.
+    The saved one-hot categories and scaler are applied; a missing column, a non-numeric or empty cell and
+    an unknown category are errors naming the column and the row (with data.missing: drop, a row with an
+    empty cell gets an empty prediction, counted on stderr).
     """
     from nnapp.rundir import files
     from nnapp.rundir.runs import check_output
@@ -87,7 +105,10 @@ def predict(
     run = read_run(run_dir)
     if out_file is not None:  # before scoring: never the input, nor the run's own CSV or config
         check_output("--out", out_file, [run], [input_csv])
-    text = predict_csv(run, input_csv).csv(with_proba=proba)
+    predictions = predict_csv(run, input_csv, keep or [])
+    for note in predictions.notes:
+        err.print(f"note: {note}", markup=False)
+    text = predictions.csv(with_proba=proba)
     if out_file is None:
         stdout.write(text)
         return

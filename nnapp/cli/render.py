@@ -81,7 +81,10 @@ def evaluation_tables(evaluation: Scores) -> tuple[Table, Table]:
             f"{evaluation.f1[k]:.4f}",
             str(int(evaluation.support[k])),
         )
-    metrics.caption = f"accuracy {evaluation.accuracy:.4f} · log loss {evaluation.log_loss:.4f}"
+    metrics.caption = (
+        f"accuracy {evaluation.accuracy:.4f} · log loss {evaluation.log_loss:.4f} · majority class "
+        f"{evaluation.majority_rate:.4f} (always {escape(evaluation.majority_class)})"
+    )
     confusion = Table(title="confusion matrix (rows: true class, columns: predicted)", show_header=True)
     confusion.add_column("true \\ predicted")
     for label in evaluation.classes:
@@ -277,13 +280,26 @@ def summary_table(outcome: RunOutcome) -> Table:
     table.add_column("split")
     table.add_column("accuracy", justify="right")
     table.add_column("loss (CE)", justify="right")
-    for accuracy, loss, split in (
-        (s.train_acc, s.train_loss, "train"),
-        (s.val_acc, s.val_loss, "val"),
-        (s.test_acc, s.test_loss, "test"),
+    table.add_column("majority class", justify="right")
+    for accuracy, loss, split, rate in (
+        (s.train_acc, s.train_loss, "train", s.train_majority_rate),
+        (s.val_acc, s.val_loss, "val", s.val_majority_rate),
+        (s.test_acc, s.test_loss, "test", s.test_majority_rate),
     ):
-        table.add_row(split, f"{accuracy:.4f}", f"{loss:.4f}")
+        table.add_row(split, f"{accuracy:.4f}", f"{loss:.4f}", "" if rate is None else f"{rate:.4f}")
+    if s.majority_class is not None:
+        table.caption = f"majority class: always {escape(repr(s.majority_class))}"
     return fit(table)
+
+
+def baseline_lines(accuracy: float, majority: float | None, majority_class: str, what: str) -> list[str]:
+    """A warning when the model does no better than always answering the most frequent class."""
+    if majority is None or accuracy > majority:
+        return []
+    return [
+        f"warning: {what} accuracy {accuracy:.4f} is no better than always answering {majority_class!r} "
+        f"({majority:.4f}): the model has learned nothing the class counts do not tell"
+    ]
 
 
 def _other_verdicts(checks: Sequence[GradcheckRecord]) -> str:

@@ -115,6 +115,8 @@ def finish(outcome: RunOutcome, quiet: bool = False) -> None:
     -q), why it stopped, then the best epoch, the checks and the run directory, last, where it is seen."""
     code = exit_code(outcome.result.stop_reason)
     out.print(render.quiet_line(outcome) if quiet else render.summary_table(outcome), markup=False)
+    for line in outcome.summary.baseline_sentences():  # a model no better than the majority class
+        out.print(line, markup=False)
     _say_why_it_stopped(outcome, code)
     for line in render.summary_lines(outcome):
         out.print(line, markup=False)

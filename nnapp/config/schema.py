@@ -43,8 +43,16 @@ class DataConfig:
     path: str | None = None
     target: str | None = None
     features: list[str] | None = None
-    categorical: list[str] = field(default_factory=list)
+    categorical: list[str] | Literal["auto"] = field(
+        default_factory=list, metadata=_meta(note="columns to one-hot encode; auto: every text column")
+    )
+    drop: list[str] = field(default_factory=list, metadata=_meta(note="CSV columns never used as features"))
     missing: Literal["error", "drop"] = "error"
+    delimiter: str | None = field(default=None, metadata=_meta(note="None: sniffed from , ; tab |"))
+    decimal: Literal[".", ","] | None = field(
+        default=None, metadata=_meta(note="None: '.', or ',' where a column reads only that way")
+    )
+    thousands: str | None = field(default=None, metadata=_meta(note="e.g. ',' reads '3,504' as 3504"))
     test_size: float = field(default=0.2, metadata=_meta(gt=0, lt=1))
     val_size: float = field(default=0.2, metadata=_meta(gt=0, lt=1))
     # how features are put on a common scale, fit on the training rows only, as (x - offset) / scale:

@@ -155,6 +155,7 @@ def _cross_checks(cfg: Config, where: typing.Callable[[str], str]) -> None:
             raise ConfigError(f"{where('data.path')}: data.path is required when data.dataset is 'csv'")
         if not d.target:
             raise ConfigError(f"{where('data.target')}: data.target is required when data.dataset is 'csv'")
+    _check_csv_marks(d.delimiter, d.decimal, d.thousands, where)
     if d.dataset == "spiral" and d.n_samples < MIN_POINTS_PER_ARM * d.centers:
         raise ConfigError(
             f"{where('data.n_samples')}: a spiral of {d.centers} arms (data.centers) needs data.n_samples >= "
@@ -167,6 +168,27 @@ def _cross_checks(cfg: Config, where: typing.Callable[[str], str]) -> None:
         )
     _check_name(cfg.name, where)
     _check_schedule(cfg.optim, cfg.train.epochs, where)
+
+
+def _check_csv_marks(
+    delimiter: str | None, decimal: str | None, thousands: str | None, where: typing.Callable[[str], str]
+) -> None:
+    """The CSV's separator, decimal mark and thousands separator: one character each, all different."""
+    for key, mark in (("data.delimiter", delimiter), ("data.thousands", thousands)):
+        if mark is not None and (len(mark) != 1 or mark in '"\r\n' or mark.isalnum()):
+            raise ConfigError(
+                f"{where(key)}: {key} must be one character, not a letter, digit, quote or line end "
+                f"(got {mark!r})"
+            )
+    if thousands is not None and thousands == decimal:
+        raise ConfigError(
+            f"{where('data.thousands')}: data.thousands and data.decimal must differ (both {decimal!r})"
+        )
+    if delimiter is not None and delimiter in (decimal, thousands):
+        raise ConfigError(
+            f"{where('data.delimiter')}: data.delimiter {delimiter!r} is also the decimal mark or the "
+            "thousands separator"
+        )
 
 
 MAX_NAME_LENGTH = 100  # the run directory adds a time stamp, a sweep '-sweep': stay far below NAME_MAX (255)

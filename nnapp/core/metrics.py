@@ -16,6 +16,21 @@ def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndar
     return np.bincount(cells, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
+def majority_rate(y: np.ndarray, n_classes: int) -> float:
+    """The share of the most frequent class in y: the accuracy of always answering that class."""
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=n_classes)
+    return float(counts.max() / max(len(y), 1))
+
+
+# classes are "imbalanced" (per-class recall is shown beside accuracy) when the most frequent one holds at
+# least this many times an even share of the rows (2 classes: 75%; 3: 50%; 10: 15%)
+IMBALANCED_SHARE = 1.5
+
+
+def is_imbalanced(majority: float, n_classes: int) -> bool:
+    return n_classes > 1 and majority >= IMBALANCED_SHARE / n_classes
+
+
 def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """numerator / denominator, 0 where the denominator is 0 (scikit-learn's zero_division=0)."""
     out = np.zeros(len(numerator), dtype=np.float64)

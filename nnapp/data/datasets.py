@@ -142,6 +142,7 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
         dropped_rows=table.dropped_rows,
         name=cfg.dataset if cfg.dataset != "csv" else Path(cfg.path or "").name,
         scaling=cfg.scaling,
+        notes=table.notes,
     )
 
 

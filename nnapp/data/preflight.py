@@ -199,7 +199,7 @@ def check_memory(cfg: Config, data: Dataset, source: str) -> None:
 
 def notes(cfg: Config, data: Dataset) -> list[str]:
     """What the run will adjust in the user's config, one sentence each (printed and kept in summary.json)."""
-    out = []
+    out = list(data.notes)
     n_train = len(data.y_train)
     if cfg.train.batch_size > n_train:
         out.append(

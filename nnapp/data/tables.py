@@ -21,6 +21,7 @@ class Table:
     categories: dict[str, list[str]] = field(default_factory=dict)  # one-hot encoded columns
     columns: list[str] = field(default_factory=list)  # the CSV's input columns, in order
     dropped_rows: int = 0
+    notes: list[str] = field(default_factory=list)  # what reading the data found (printed before training)
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Dataset:
     dropped_rows: int = 0
     name: str = ""
     scaling: str = "standard"  # data.scaling's kind, which fit scaler_mean and scaler_scale
+    notes: list[str] = field(default_factory=list)  # the Table's notes
 
     @property
     def n_features(self) -> int:

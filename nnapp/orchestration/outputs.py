@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
 from nnapp.config import LoadedConfig
 from nnapp.data.datasets import Dataset
 from nnapp.data.fingerprint import DataFingerprint
@@ -18,7 +20,7 @@ from nnapp.rundir.runfiles import run_key
 from nnapp.rundir.runs import RunSummary, SavedModel, write_summary
 from nnapp.training.evaluate import evaluate
 from nnapp.training.records import TrainResult
-from nnapp.training.scoring import score
+from nnapp.training.scoring import Scores, score
 
 
 def write_run(
@@ -52,7 +54,7 @@ def write_run(
     model.save(run_dir / runfiles.MODEL.name)
     files.write_text(run_dir / runfiles.METRICS.name, metrics_csv)
     artifacts.write_gradcheck(run_dir / runfiles.GRADCHECK.name, result.checks)
-    summary = _summary(loaded, data, result, started_at, data_hash, notes, test.log_loss, test.accuracy)
+    summary = _summary(loaded, data, result, started_at, data_hash, notes, test)
     write_summary(run_dir, summary)
     if cfg.output.plots:
         from nnapp import pictures
@@ -88,8 +90,7 @@ def _summary(
     started_at: datetime,
     data_hash: DataFingerprint,
     notes: list[str],
-    test_loss: float,
-    test_acc: float,
+    test: Scores,
 ) -> RunSummary:
     cfg = loaded.config
     params = result.params
@@ -98,6 +99,7 @@ def _summary(
         X, y = data.split(split)
         split_metrics[split] = evaluate(params, X.astype(params["W"].dtype, copy=False), y)
     last_check = result.checks[-1].report if result.checks else None
+    majority, rates = _baselines(data)
     return RunSummary(
         name=cfg.name,
         dataset=data.name,
@@ -110,8 +112,13 @@ def _summary(
         train_acc=float(split_metrics["train"][1]),
         val_loss=float(split_metrics["val"][0]),
         val_acc=float(split_metrics["val"][1]),
-        test_loss=float(test_loss),
-        test_acc=float(test_acc),
+        test_loss=float(test.log_loss),
+        test_acc=float(test.accuracy),
+        train_majority_rate=rates[0],
+        val_majority_rate=rates[1],
+        test_majority_rate=rates[2],
+        majority_class=majority,
+        test_recall=[float(r) for r in test.recall],
         initial_loss=float(result.initial_loss),
         chance_loss=float(result.chance_loss),
         gradcheck_verdict=str(last_check.verdict) if last_check else "off",
@@ -132,3 +139,10 @@ def _summary(
         train_seconds=result.seconds,
         versions=artifacts.versions(),
     )
+
+
+def _baselines(data: Dataset) -> tuple[str, list[float]]:
+    """The training split's most frequent class, and the accuracy of always answering it on each split."""
+    majority = int(np.argmax(np.bincount(data.y_train, minlength=len(data.classes))))
+    rates = [float(np.mean(data.split(split)[1] == majority)) for split in ("train", "val", "test")]
+    return str(data.classes[majority]), rates

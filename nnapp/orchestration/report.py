@@ -114,14 +114,14 @@ def _report_text(
         "",
         "## Summary",
         "",
-        "| split | accuracy | loss (CE) |",
-        "|---|---:|---:|",
+        "| split | accuracy | loss (CE) | majority class |",
+        "|---|---:|---:|---:|",
     ]
-    for split in ("train", "val", "test"):
-        accuracy, loss = getattr(summary, f"{split}_acc"), getattr(summary, f"{split}_loss")
-        lines.append(f"| {split} | {_num(accuracy)} | {_num(loss)} |")
-    lines += ["", "## Diagnostics", ""]
-    lines += [f"- warning: {a}" for a in alarms] or ["No warning line was crossed (README: Diagnostics)."]
+    for split in ("train", "val", "test"):  # majority class: always answering training's most frequent
+        values = (getattr(summary, f"{split}_{key}") for key in ("acc", "loss", "majority_rate"))
+        lines.append(f"| {split} | " + " | ".join(_num(v) for v in values) + " |")
+    found = [f"- warning: {a}" for a in alarms] + [f"- {line}" for line in summary.baseline_sentences()]
+    lines += ["", "## Diagnostics", "", *(found or ["No warning line was crossed (README: Diagnostics)."])]
     lines += ["", "## Gradient check", ""]
     if rows:
         first = rows[0]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from nnapp.core.metrics import is_imbalanced
 from nnapp.errors import ArtifactError
 from nnapp.rundir import files, runfiles
 from nnapp.rundir.artifacts import write_json
@@ -26,6 +27,9 @@ SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
     "epochs_trained": (int,),
     "best_epoch": (int, type(None)),
     **{f"{split}_{m}": (*_NUMBER, type(None)) for split in ("train", "val", "test") for m in ("loss", "acc")},
+    **{f"{split}_majority_rate": (*_NUMBER, type(None)) for split in ("train", "val", "test")},
+    "majority_class": (str, type(None)),
+    "test_recall": (list, type(None)),
     "initial_loss": (*_NUMBER, type(None)),
     "chance_loss": (*_NUMBER, type(None)),
     "gradcheck_verdict": (str,),
@@ -67,6 +71,12 @@ class RunSummary:
     val_acc: float | None = None
     test_loss: float | None = None
     test_acc: float | None = None
+    # the accuracy of always answering the training split's most frequent class (majority_class)
+    train_majority_rate: float | None = None
+    val_majority_rate: float | None = None
+    test_majority_rate: float | None = None
+    majority_class: str | None = None
+    test_recall: list[float] | None = None  # per class, in the order of `classes`
     initial_loss: float | None = None
     chance_loss: float | None = None
     gradcheck_verdict: str | None = None
@@ -86,6 +96,25 @@ class RunSummary:
     started_at: str | None = None
     train_seconds: float | None = None
     versions: dict[str, Any] | None = None
+
+    def baseline_sentences(self) -> list[str]:
+        """A warning when the model does not beat always answering the majority class on the test split,
+        and the per-class recall when the classes are imbalanced (accuracy alone hides a lost class)."""
+        rate, accuracy = self.test_majority_rate, self.test_acc
+        if rate is None or accuracy is None or self.majority_class is None:
+            return []
+        lines = []
+        if accuracy <= rate:
+            lines.append(
+                f"warning: test accuracy {accuracy:.4f} is no better than always answering "
+                f"{self.majority_class!r} ({rate:.4f}): the model has learned nothing the class counts "
+                "do not tell"
+            )
+        classes, recall = self.classes or [], self.test_recall or []
+        if recall and is_imbalanced(rate, len(classes)):
+            shown = ", ".join(f"{c} {r:.4f}" for c, r in zip(classes, recall, strict=True))
+            lines.append(f"imbalanced classes; test recall per class: {shown}")
+        return lines
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object summary.json holds, every key in field order."""
@@ -144,6 +173,14 @@ def _check_summary_values(summary: RunSummary, path: Path) -> None:
             raise ArtifactError(f"{path}: {split}_acc {acc} is not an accuracy between 0 and 1")
         if loss is not None and not loss >= 0.0:  # NaN fails this too
             raise ArtifactError(f"{path}: {split}_loss {loss} is not a loss (>= 0)")
+        rate = getattr(summary, f"{split}_majority_rate")
+        if rate is not None and not 0.0 <= rate <= 1.0:
+            raise ArtifactError(f"{path}: {split}_majority_rate {rate} is not a rate between 0 and 1")
+    recall = summary.test_recall
+    if recall is not None and not all(
+        isinstance(r, (int, float)) and not isinstance(r, bool) and 0.0 <= r <= 1.0 for r in recall
+    ):
+        raise ArtifactError(f"{path}: test_recall is not a list of recalls between 0 and 1")
     best, trained = summary.best_epoch, summary.epochs_trained
     if best is not None and (best < 0 or (trained is not None and best > trained)):
         raise ArtifactError(f"{path}: best_epoch {best} is not one of the {trained} epochs trained")

@@ -20,7 +20,7 @@ import numpy as np
 
 from nnapp.config import Config, LoadedConfig, config_from_mapping, dump_config, load_config, parse_yaml
 from nnapp.core import network
-from nnapp.data.csvfile import encode_features
+from nnapp.data.csvcolumns import encode, frame_of_rows
 from nnapp.errors import ArgumentError, ConfigError, DataError, NnappError
 from nnapp.rundir import runs
 from nnapp.rundir.runs import RunSummary
@@ -289,8 +289,8 @@ class Run:
         columns = model.input_columns
         rows = rows_argument("X", X, len(columns), columns, as_text=bool(model.categories))
         if model.categories:  # a CSV run with categorical columns: encode as `nnapp predict` does
-            cells = [[str(v) for v in row] for row in rows]
-            encoded, _ = encode_features(columns, cells, columns, model.categories, "X", range(len(cells)))
+            raw = frame_of_rows(columns, rows.tolist(), "X")
+            encoded, _ = encode(raw, columns, model.categories, np.arange(len(rows)))
         else:
             encoded = rows
         bad = ~np.isfinite(encoded).all(axis=1)

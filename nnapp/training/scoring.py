@@ -6,7 +6,7 @@ test metrics and confusion.png come from the same `Scores`), and `nnapp evaluate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,6 +26,24 @@ class Scores:
     f1: np.ndarray
     support: np.ndarray  # true rows per class
     confusion: np.ndarray  # (N_c, N_c): rows are true classes, columns predicted ones
+    notes: list[str] = field(default_factory=list)  # what reading the rows found (columns ignored, ...)
+
+    @property
+    def majority_rate(self) -> float:
+        """The accuracy of always answering the most frequent class of these rows: the baseline."""
+        return float(self.support.max() / max(self.support.sum(), 1))
+
+    @property
+    def majority_class(self) -> str:
+        return self.classes[int(np.argmax(self.support))]
+
+    @property
+    def beats_baseline(self) -> bool:
+        return self.accuracy > self.majority_rate
+
+    @property
+    def imbalanced(self) -> bool:
+        return metrics.is_imbalanced(self.majority_rate, len(self.classes))
 
 
 def score(params: network.Params, X: np.ndarray, y: np.ndarray, classes: list[str], source: str) -> Scores:
