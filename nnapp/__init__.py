@@ -7,6 +7,7 @@ The notebook API (imported on first use, so that `nnapp --help` stays fast):
     run.summary.test_acc, run.history[-1], run.curves(), run.gradcheck_plot()
     run.predict([[5.1, 3.5, 1.4, 0.2]])   # raw features in the data's original units -> original labels
     print(run.evaluate("test"))
+    clf = nnapp.Classifier(hidden=16).fit(X, y)   # a scikit-learn estimator (Pipeline, GridSearchCV)
 
 Every mistake of the caller raises an `NnappError` (a subclass per kind) with a one-line message.
 """
@@ -19,6 +20,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ArtifactError",
+    "Classifier",
     "Config",
     "ConfigError",
     "DataError",
@@ -35,6 +37,7 @@ _HOMES = {
     "load_run": "nnapp.tools.notebook",
     "Run": "nnapp.tools.notebook",
     "Evaluation": "nnapp.tools.notebook",
+    "Classifier": "nnapp.estimator",  # imports scikit-learn: only on first use
     "Config": "nnapp.config",
     "NnappError": "nnapp.errors",
     "ConfigError": "nnapp.errors",
@@ -45,6 +48,7 @@ _HOMES = {
 if TYPE_CHECKING:
     from nnapp.config import Config
     from nnapp.errors import ArtifactError, ConfigError, DataError, NnappError
+    from nnapp.estimator import Classifier
     from nnapp.tools.notebook import Evaluation, Run, load_run, train
 
 

@@ -109,22 +109,7 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
         train, val = splits.stratified_split(rest, y[rest], val_fraction, seed)
     except ValueError as exc:
         raise DataError(f"{source}: cannot split the data stratified: {exc}") from None
-    X = table.X
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by column
-        if cfg.standardize:
-            mean, scale, var = splits.standard_scale(X[train])
-        else:
-            mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
-        Xs = (X - mean) / scale
-    if cfg.standardize:
-        # an overflowing variance turns into scale 1 (as in scikit-learn), leaving 1e308 in place: check both
-        overflow = ~np.isfinite(Xs).all(axis=0) | ~np.isfinite(var)
-        if overflow.any():
-            bad = [table.feature_names[j] for j in np.flatnonzero(overflow)]
-            raise DataError(
-                f"{source}: column(s) {', '.join(repr(b) for b in bad[:5])} cannot be standardized: "
-                "their values overflow a float64 (near 1e308); rescale them"
-            )
+    Xs, mean, scale = scale_features(table.X, train, cfg.standardize, table.feature_names, source)
     return Dataset(
         X_train=Xs[train],
         y_train=y[train],
@@ -134,13 +119,36 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
         y_test=y[test],
         classes=classes,
         feature_names=table.feature_names,
-        scaler_mean=np.asarray(mean, dtype=np.float64),
-        scaler_scale=np.asarray(scale, dtype=np.float64),
+        scaler_mean=mean,
+        scaler_scale=scale,
         categories=table.categories,
         columns=table.columns,
         dropped_rows=table.dropped_rows,
         name=cfg.dataset if cfg.dataset != "csv" else Path(cfg.path or "").name,
     )
+
+
+def scale_features(
+    X: np.ndarray, train: np.ndarray, standardize: bool, feature_names: list[str], source: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X scaled, offset, scale): the scaler (x - offset) / scale fit on the rows `train` (standardize:
+    mean and standard deviation; otherwise 0 and 1), applied to every row."""
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by column
+        if standardize:
+            mean, scale, var = splits.standard_scale(X[train])
+        else:
+            mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
+        Xs = (X - mean) / scale
+    if standardize:
+        # an overflowing variance turns into scale 1 (as in scikit-learn), leaving 1e308 in place: check both
+        overflow = ~np.isfinite(Xs).all(axis=0) | ~np.isfinite(var)
+        if overflow.any():
+            bad = [feature_names[j] for j in np.flatnonzero(overflow)]
+            raise DataError(
+                f"{source}: column(s) {', '.join(repr(b) for b in bad[:5])} cannot be standardized: "
+                "their values overflow a float64 (near 1e308); rescale them"
+            )
+    return Xs, np.asarray(mean, dtype=np.float64), np.asarray(scale, dtype=np.float64)
 
 
 def load_dataset(

@@ -12,8 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from nnapp.core import network
-from nnapp.data.csvfile import MISSING_TOKENS, CsvRows, encode_features, read_csv
+from nnapp.data.csvfile import MISSING_TOKENS, CsvRows, read_csv
 from nnapp.errors import ChoiceError, DataError
 from nnapp.rundir.artifacts import csv_text
 from nnapp.rundir.runs import Run, rebuild_dataset, target_column
@@ -46,8 +45,9 @@ def evaluate_run(run: Run, split: str | None = None, data_path: str | Path | Non
     return score(run.params, X, y, class_labels(run), f"{split} split")
 
 
-def _read_inputs(run: Run, path: str | Path, label: str | None) -> tuple[np.ndarray, CsvRows]:
-    """Scaled features of a CSV with exactly the model's input columns (plus, optionally, `label`)."""
+def _read_inputs(run: Run, path: str | Path, label: str | None) -> tuple[np.ndarray, np.ndarray, CsvRows]:
+    """Scaled features and class probabilities of a CSV with exactly the model's input columns (plus,
+    optionally, `label`)."""
     source = str(path)
     table = read_csv(path)
     header, rows = table.header, table.rows
@@ -61,36 +61,22 @@ def _read_inputs(run: Run, path: str | Path, label: str | None) -> tuple[np.ndar
             f"{source}: extra column(s) {', '.join(map(repr, extra))} the model was not trained on "
             f"(expected: {', '.join(columns)})"
         )
-    categories = run.model.categories
     for line, row in zip(table.lines, rows, strict=True):
         for column in columns:
             cell = row[header.index(column)]
             if cell.lower() in MISSING_TOKENS:
                 raise DataError(f"{source}: line {line}, column {column!r}: missing value")
-    X, _ = encode_features(header, rows, columns, categories, source, table.lines)
-    if X.shape[1] != len(run.model.scaler_mean):
-        raise DataError(
-            f"{source}: the encoded columns do not match the model's {len(run.model.scaler_mean)} inputs"
-        )
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by line
-        X = (X - run.model.scaler_mean) / run.model.scaler_scale
-        params = run.params
-        proba = network.predict_proba(params, X.astype(params["W"].dtype, copy=False))
-    finite = np.isfinite(X).all(axis=1) & np.isfinite(proba).all(axis=1)
-    if not finite.all():  # a NaN probability would silently read as the first class
-        line = table.lines[int(np.argmin(finite))]
-        raise DataError(
-            f"{source}: line {line}: the model's output overflows a float for these values, "
-            "which are far outside the training data"
-        )
-    return X, table
+    model = run.model.as_model()
+    X = model.scaled(model.encode_cells(header, rows, source, table.lines))
+    proba = model.probabilities(X, table.lines, source)  # refuses rows that overflow, naming the line
+    return X, proba, table
 
 
 def read_labelled_csv(run: Run, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Scaled features and class indices of a CSV holding the model's columns and the label column."""
     label = target_column(run.config)
     source = str(path)
-    X, table = _read_inputs(run, path, label)
+    X, _, table = _read_inputs(run, path, label)
     header, rows = table.header, table.rows
     if label not in header:
         raise DataError(f"{source}: no label column {label!r} (needed to score the model)")
@@ -129,8 +115,6 @@ def predict_csv(run: Run, path: str | Path) -> Predictions:
 
     The label column (data.target, or 'target'), if present, is ignored.
     """
-    X, _ = _read_inputs(run, path, target_column(run.config))
-    params = run.params
-    proba = network.predict_proba(params, X.astype(params["W"].dtype, copy=False))
+    _, proba, _ = _read_inputs(run, path, target_column(run.config))
     classes = class_labels(run)
     return Predictions([classes[k] for k in np.argmax(proba, axis=1)], proba, classes)

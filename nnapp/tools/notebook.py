@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnapp.config import Config, LoadedConfig, config_from_mapping, dump_config, load_config, parse_yaml
-from nnapp.core import network
-from nnapp.data.csvfile import encode_features
 from nnapp.errors import ConfigError, DataError, NnappError
 from nnapp.rundir import runs
 from nnapp.rundir.runs import RunSummary
 from nnapp.tools.evaluation import evaluate_run
+from nnapp.training.model import Model
 
 if TYPE_CHECKING:
     from nnapp.tools.attack import AttackResult
@@ -223,30 +222,10 @@ class Run:
 
     # ------------------------------------------------------------------------------------- the model
 
-    def _standardized(self, X: Any) -> np.ndarray:
-        """Raw rows (original units, the model's input columns in order) -> what the network sees."""
-        model = self._run.model
-        columns = model.input_columns
-        rows = np.asarray(X, dtype=object if model.categories else None)
-        if rows.ndim == 1:
-            rows = rows.reshape(1, -1)
-        if rows.ndim != 2 or rows.shape[1] != len(columns):
-            raise DataError(
-                f"X: expected rows of {len(columns)} values ({', '.join(columns)}), got shape {rows.shape}"
-            )
-        if model.categories:  # a CSV run with categorical columns: encode as `nnapp predict` does
-            cells = [[str(v) for v in row] for row in rows]
-            encoded, _ = encode_features(columns, cells, columns, model.categories, "X", range(len(cells)))
-        else:
-            try:
-                encoded = rows.astype(np.float64)
-            except (TypeError, ValueError):
-                raise DataError("X: every value must be a number") from None
-        bad = ~np.isfinite(encoded).all(axis=1)
-        if bad.any():
-            raise DataError(f"X: row {int(np.argmax(bad))} holds a value that is not a finite number")
-        dtype = self._run.params["W"].dtype
-        return ((encoded - model.scaler_mean) / model.scaler_scale).astype(dtype, copy=False)
+    @property
+    def model(self) -> Model:
+        """The trained model: weights, classes, scaler and encoding; labels raw rows (predict_proba)."""
+        return self._run.model.as_model()
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (rows, N_c), columns in the order of `classes`.
@@ -255,20 +234,12 @@ class Run:
         datasets in the original feature order, e.g. iris's sepal length, sepal width, petal length,
         petal width in cm); the run's saved scaler is applied here. A single row may be given flat.
         """
-        with np.errstate(over="ignore", invalid="ignore"):
-            proba = network.predict_proba(self._run.params, self._standardized(X))
-        bad = ~np.isfinite(proba).all(axis=1)
-        if bad.any():
-            raise DataError(
-                f"X: row {int(np.argmax(bad))}: the model's output overflows a float for these values, "
-                "which are far outside the training data"
-            )
-        return proba
+        return self.model.predict_proba(X)
 
     def predict(self, X: Any) -> np.ndarray:
         """The predicted original class label of each row of X (raw features in ORIGINAL units, as for
         `predict_proba`; the saved scaler is applied here)."""
-        return self._run.classes[np.argmax(self.predict_proba(X), axis=1)]
+        return self.model.predict(X)
 
     def evaluate(self, split: str = "test", *, csv: str | Path | None = None) -> Evaluation:
         """Accuracy, loss and per-class precision/recall/F1 on a split of the run's data (rebuilt from
