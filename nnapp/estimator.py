@@ -38,38 +38,17 @@ _M, _O, _T, _G = _DEFAULT.model, _DEFAULT.optim, _DEFAULT.train, _DEFAULT.gradch
 _ES = _T.early_stopping
 
 # each constructor parameter and the config key it sets (early_stopping and random_state: see _raw_config)
+OPTIM = ("lr", "momentum", "nesterov", "weight_decay", "schedule", "step_every", "decay", "power_t")
+CHECKS = ("every", "samples", "coords", "directional", "eps", "tol", "fail", "on_fail")
 KEYS = {
-    "hidden": "model.hidden",
-    "init": "model.init",
-    "dtype": "model.dtype",
-    "lr": "optim.lr",
-    "momentum": "optim.momentum",
-    "nesterov": "optim.nesterov",
-    "weight_decay": "optim.weight_decay",
-    "schedule": "optim.schedule",
-    "step_every": "optim.step_every",
-    "decay": "optim.decay",
-    "power_t": "optim.power_t",
-    "plateau_patience": "optim.plateau_patience",
-    "min_lr": "optim.min_lr",
-    "clip_norm": "optim.clip_norm",
-    "epochs": "train.epochs",
-    "batch_size": "train.batch_size",
-    "shuffle": "train.shuffle",
-    "monitor": "train.early_stopping.monitor",
-    "patience": "train.early_stopping.patience",
-    "min_delta": "train.early_stopping.min_delta",
+    **{param: f"model.{param}" for param in ("hidden", "init", "dtype")},
+    **{param: f"optim.{param}" for param in (*OPTIM, "plateau_patience", "min_lr", "clip_norm")},
+    **{param: f"train.{param}" for param in ("epochs", "batch_size", "shuffle")},
+    **{param: f"train.early_stopping.{param}" for param in ("monitor", "patience", "min_delta")},
     "validation_fraction": "data.val_size",
     "standardize": "data.standardize",
     "gradcheck": "gradcheck.enabled",
-    "gradcheck_every": "gradcheck.every",
-    "gradcheck_samples": "gradcheck.samples",
-    "gradcheck_coords": "gradcheck.coords",
-    "gradcheck_directional": "gradcheck.directional",
-    "gradcheck_eps": "gradcheck.eps",
-    "gradcheck_tol": "gradcheck.tol",
-    "gradcheck_fail": "gradcheck.fail",
-    "gradcheck_on_fail": "gradcheck.on_fail",
+    **{f"gradcheck_{param}": f"gradcheck.{param}" for param in CHECKS},
     "random_state": "seed",
 }
 _LOG = logging.getLogger("nnapp.estimator")
@@ -206,6 +185,43 @@ class Classifier(ClassifierMixin, BaseEstimator):
             values["patience"] = _ES.patience
         return cls(**{**values, **params})
 
+    @classmethod
+    def from_run(cls, run_dir: str | Path) -> Classifier:
+        """A fitted estimator of a run directory `nnapp train` wrote: its config's parameters, its
+        model (predictions equal `nnapp predict`'s), its history and gradient checks."""
+        from nnapp.rundir import runs
+
+        run = _as_value_error(runs.load_run, run_dir)
+        clf = cls.from_config(run.config)
+        model = run.model.as_model()
+        history = runs.read_history(run.path)
+        clf.model_, clf.classes_, clf.seed_, clf._result = model, model.classes, run.config.seed, None
+        clf.n_features_in_ = len(model.input_columns)
+        clf.n_iter_ = history[-1].epoch
+        clf.loss_curve_ = [r.train_loss for r in history[1:]]
+        clf.validation_scores_ = [r.val_acc for r in history[1:]] if clf.early_stopping else None
+        clf.best_epoch_ = run.summary.best_epoch
+        clf.stop_reason_ = run.summary.stop_reason
+        clf.gradcheck_ = runs.read_checks(run.path)
+        clf.W_, clf.b1_, clf.U_, clf.b2_ = (model.params[name].copy() for name in network.PARAM_NAMES)
+        return clf
+
+    def to_run(self, run_dir: str | Path, X: Any, y: Any) -> Path:
+        """Write a run directory (new, or an empty folder) of this fitted estimator, with the rows X and
+        labels y (e.g. the rows it was fit on) as its data (`run_dir`/data.csv): `nnapp evaluate`, `plot`,
+        `predict` and `gradcheck RUN_DIR/config.yaml --run RUN_DIR` accept it. Returns `run_dir`."""
+        from nnapp.tools.model_runs import write_model_run
+
+        check_is_fitted(self)
+        if self._result is None:
+            raise ValueError(
+                "to_run: this estimator was read from a run directory (from_run); copy that instead"
+            )
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return _as_value_error(
+            write_model_run, run_dir, self.to_config(self.seed_), self.model_, self._result, X, np.asarray(y)
+        )
+
     # ----------------------------------------------------------------------------------- training
 
     def fit(self, X: Any, y: Any) -> Classifier:
@@ -241,6 +257,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
                 raise ValueError("classes must be given at the first call to partial_fit")
             all_classes = unique_labels(classes)
         else:
+            if self._result is None:
+                raise ValueError("partial_fit: a model read by from_run has no optimizer state; call fit")
             all_classes = self.classes_
             if classes is not None and not np.array_equal(unique_labels(classes), all_classes):
                 raise ValueError(f"classes {list(classes)} differ from the first call's {list(all_classes)}")
@@ -263,7 +281,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
         cfg = dataclasses.replace(
             cfg, train=dataclasses.replace(cfg.train, epochs=epochs, early_stopping=no_stopping)
         )
-        result = self._train(cfg, data, None if first else self._state)
+        result = self._train(
+            cfg, data, self._result.state if self._result is not None and not first else None
+        )
         current = network.views(result.state.flat.copy(), *dimensions(data, cfg))  # the last weights
         self._set_fitted(Model.trained(current, data), result, seed)
         return self
@@ -291,7 +311,9 @@ class Classifier(ClassifierMixin, BaseEstimator):
         self.model_ = model
         self.classes_ = model.classes
         self.seed_ = seed
-        self._state = result.state
+        self._result: TrainResult | None = (
+            result  # its state continues partial_fit; to_run writes its records
+        )
         history = result.state.history
         self.n_iter_ = result.state.epoch
         self.loss_curve_ = [r.train_loss for r in history[1:]]

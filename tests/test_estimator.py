@@ -91,7 +91,8 @@ def test_early_stopping_holds_out_validation_rows_and_keeps_the_best_epoch():
 
 
 def test_feature_names_come_from_a_dataframe():
-    pandas = pytest.importorskip("pandas")
+    import pandas
+
     frame = pandas.DataFrame(X_IRIS, columns=["sl", "sw", "pl", "pw"])
     clf = Classifier(**FAST, random_state=0).fit(frame, Y_IRIS)
     assert clf.feature_names_in_.tolist() == ["sl", "sw", "pl", "pw"]
@@ -148,7 +149,9 @@ def test_it_works_in_a_pipeline_a_grid_search_and_cross_validation():
 
 
 def test_importing_nnapp_and_its_command_line_does_not_import_scikit_learn():
-    code = "import sys, nnapp, nnapp.cli.app; print('sklearn' in sys.modules, 'nnapp.estimator' in sys.modules)"
+    code = (
+        "import sys, nnapp, nnapp.cli.app; print('sklearn' in sys.modules, 'nnapp.estimator' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "False"]
 
@@ -180,3 +183,51 @@ def test_a_search_on_a_dask_cluster_scores_as_one_process_does(dask_client):
     assert len({task["worker"] for task in tasks.data}) == 2  # the fits ran on both workers
     np.testing.assert_array_equal(remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"])
     assert remote.best_params_ == local.best_params_
+
+
+def test_from_run_predicts_what_nnapp_predict_does(tmp_path):
+    from _runs import trained
+    from typer.testing import CliRunner
+
+    from nnapp.cli.app import app
+
+    run_dir = trained("iris")
+    names = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+    rows = X_IRIS[::7]
+    (tmp_path / "new.csv").write_text(
+        ",".join(names) + "\n" + "".join(",".join(map(repr, row.tolist())) + "\n" for row in rows)
+    )
+    done = CliRunner().invoke(app, ["predict", str(run_dir), str(tmp_path / "new.csv"), "--proba"])
+    assert done.exit_code == 0, done.output
+    lines = [line.split(",") for line in done.stdout.splitlines()[1:]]
+    clf = Classifier.from_run(run_dir)
+    assert clf.predict(rows).tolist() == [line[0] for line in lines]
+    np.testing.assert_array_equal(clf.predict_proba(rows), [[float(v) for v in line[1:]] for line in lines])
+    assert (clf.n_iter_, clf.hidden, clf.lr, clf.early_stopping) == (3, 16, 0.05, True)  # configs/iris.yaml
+
+
+def test_to_run_writes_a_run_that_evaluate_plot_and_gradcheck_accept(tmp_path):
+    from typer.testing import CliRunner
+
+    from nnapp.cli.app import app
+
+    clf = Classifier(**FAST, random_state=0).fit(X_IRIS, Y_IRIS)
+    run_dir = clf.to_run(tmp_path / "run", X_IRIS, Y_IRIS)
+    runner = CliRunner()
+    evaluated = runner.invoke(app, ["evaluate", str(run_dir)])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert runner.invoke(app, ["plot", str(run_dir)]).exit_code == 0
+    assert (run_dir / "report.md").is_file() and (run_dir / "curves.png").is_file()
+    checked = runner.invoke(app, ["gradcheck", str(run_dir / "config.yaml"), "--run", str(run_dir)])
+    assert checked.exit_code == 0, checked.output
+    from nnapp import load_run
+
+    run = load_run(run_dir)  # the same function of the raw rows, its scaler folded into W and b1
+    np.testing.assert_allclose(run.predict_proba(X_IRIS), clf.predict_proba(X_IRIS), rtol=1e-9, atol=1e-12)
+    assert [str(c) for c in run.predict(X_IRIS)] == [str(c) for c in clf.predict(X_IRIS)]
+
+
+def test_from_config_takes_a_configs_training_keys_and_lets_parameters_override_them():
+    clf = Classifier.from_config(ROOT / "configs" / "iris.yaml", epochs=5)
+    assert (clf.hidden, clf.lr, clf.batch_size, clf.epochs, clf.patience) == (16, 0.05, 16, 5, 40)
+    assert clf.early_stopping and clf.random_state == 0
