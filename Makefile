@@ -33,6 +33,7 @@ train: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/estimator.py  # nnapp.Classifier vs MLPClassifier(sgd): benchmarks/estimator.md
 
 clean:
 	rm -rf runs .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
