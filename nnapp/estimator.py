@@ -328,8 +328,10 @@ class Classifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (rows, N_c), columns in the order of `classes_`."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
         model = self.model_
+        if model.categories:  # a CSV run's model (from_run): raw rows, its categories as text
+            return _as_value_error(model.predict_proba, X)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
         return _as_value_error(model.probabilities, model.scaled(X))
 
     def predict(self, X: Any) -> np.ndarray:

@@ -231,3 +231,25 @@ def test_from_config_takes_a_configs_training_keys_and_lets_parameters_override_
     clf = Classifier.from_config(ROOT / "configs" / "iris.yaml", epochs=5)
     assert (clf.hidden, clf.lr, clf.batch_size, clf.epochs, clf.patience) == (16, 0.05, 16, 5, 40)
     assert clf.early_stopping and clf.random_state == 0
+
+
+def test_verbose_logs_each_epoch_to_the_nnapp_estimator_logger(caplog):
+    with caplog.at_level("INFO", logger="nnapp.estimator"):
+        Classifier(epochs=3, hidden=4, gradcheck=False, verbose=1, random_state=0).fit(X_IRIS, Y_IRIS)
+    epochs = [r.getMessage().split(":")[0] for r in caplog.records]
+    assert epochs == ["epoch 0", "epoch 1", "epoch 2", "epoch 3"]
+
+
+def test_from_run_of_a_csv_run_takes_raw_rows_with_their_categories(tmp_path):
+    from _runs import FLOWERS, trained
+    from typer.testing import CliRunner
+
+    from nnapp.cli.app import app
+
+    lines = FLOWERS.read_text().splitlines()[:12]
+    (tmp_path / "new.csv").write_text("\n".join(lines) + "\n")
+    done = CliRunner().invoke(app, ["predict", str(trained("flowers_csv")), str(tmp_path / "new.csv")])
+    assert done.exit_code == 0, done.output
+    rows = [line.split(",")[:5] for line in lines[1:]]  # sepal/petal lengths and widths, garden
+    clf = Classifier.from_run(trained("flowers_csv"))
+    assert clf.predict(rows).tolist() == done.stdout.splitlines()[1:]
