@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -293,8 +294,6 @@ class Classifier(ClassifierMixin, BaseEstimator):
         with training_threads():  # one BLAS thread unless the environment says otherwise (same numbers)
             result = train(cfg, data, callbacks, state=state)
         if result.stop_reason in (StopReason.DIVERGED, StopReason.GRADCHECK_FAILED):
-            import warnings
-
             warnings.warn(result.message, TrainingStoppedWarning, stacklevel=3)
         return result
 

@@ -253,3 +253,12 @@ def test_from_run_of_a_csv_run_takes_raw_rows_with_their_categories(tmp_path):
     rows = [line.split(",")[:5] for line in lines[1:]]  # sepal/petal lengths and widths, garden
     clf = Classifier.from_run(trained("flowers_csv"))
     assert clf.predict(rows).tolist() == done.stdout.splitlines()[1:]
+
+
+def test_a_diverging_fit_warns_with_the_trainers_message_and_keeps_finite_weights():
+    from nnapp.estimator import TrainingStoppedWarning
+
+    with pytest.warns(TrainingStoppedWarning, match="training diverged: runaway loss"):
+        clf = Classifier(lr=50, epochs=20, gradcheck=False, random_state=0).fit(X_IRIS, Y_IRIS)
+    assert clf.stop_reason_ == "diverged"
+    assert np.isfinite(clf.predict_proba(X_IRIS)).all()
