@@ -282,9 +282,8 @@ class Classifier(ClassifierMixin, BaseEstimator):
         cfg = dataclasses.replace(
             cfg, train=dataclasses.replace(cfg.train, epochs=epochs, early_stopping=no_stopping)
         )
-        result = self._train(
-            cfg, data, self._result.state if self._result is not None and not first else None
-        )
+        previous = None if first else self._result  # not None: refused above
+        result = self._train(cfg, data, previous.state if previous is not None else None)
         current = network.views(result.state.flat.copy(), *dimensions(data, cfg))  # the last weights
         self._set_fitted(Model.trained(current, data), result, seed)
         return self

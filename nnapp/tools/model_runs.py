@@ -18,9 +18,9 @@ import numpy as np
 from nnapp.config import Config, DataConfig, LoadedConfig, dump_config
 from nnapp.data.fingerprint import fingerprint
 from nnapp.errors import ArtifactError, DataError
+from nnapp.orchestration.job import load_data
+from nnapp.orchestration.outputs import write_run
 from nnapp.rundir import artifacts
-from nnapp.rundir.job import load_data
-from nnapp.rundir.outputs import write_run
 from nnapp.training.model import Model
 from nnapp.training.records import METRIC_COLUMNS, TrainResult
 
