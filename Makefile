@@ -33,6 +33,7 @@ train: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/estimator.py  # nnapp.Classifier vs MLPClassifier(sgd): benchmarks/estimator.md
 
 # build outputs and tool caches only: runs/ holds the user's results and is never deleted here
 clean:

@@ -8,6 +8,7 @@ The notebook API (imported on first use, so that `nnapp --help` stays fast):
     run.predict([[5.1, 3.5, 1.4, 0.2]])   # raw features in the data's original units -> original labels
     print(run.evaluate("test"))
     nnapp.explain("configs/iris.yaml", row=3)   # every number of one example's forward and backward pass
+    clf = nnapp.Classifier(hidden=16).fit(X, y)   # a scikit-learn estimator (Pipeline, GridSearchCV)
 
 Every mistake of the caller raises an `NnappError` (a subclass per kind) with a one-line message.
 """
@@ -21,6 +22,7 @@ from nnapp.version import __version__ as __version__
 __all__ = [
     "ArgumentError",
     "ArtifactError",
+    "Classifier",
     "Config",
     "ConfigError",
     "DataError",
@@ -39,6 +41,7 @@ _HOMES = {
     "explain": "nnapp.lab.explain",
     "Run": "nnapp.tools.notebook",
     "Evaluation": "nnapp.tools.notebook",
+    "Classifier": "nnapp.estimator",  # imports scikit-learn: only on first use
     "Config": "nnapp.config",
     "NnappError": "nnapp.errors",
     "ConfigError": "nnapp.errors",
@@ -50,6 +53,7 @@ _HOMES = {
 if TYPE_CHECKING:
     from nnapp.config import Config
     from nnapp.errors import ArgumentError, ArtifactError, ConfigError, DataError, NnappError
+    from nnapp.estimator import Classifier
     from nnapp.lab.explain import explain
     from nnapp.tools.notebook import Evaluation, Run, load_run, train
 

@@ -109,23 +109,7 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
         train, val = splits.stratified_split(rest, y[rest], val_fraction, seed)
     except ValueError as exc:
         raise DataError(f"{source}: cannot split the data stratified: {exc}") from None
-    X = table.X
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by column
-        if cfg.scaling == "standard":  # its variance, too: an overflowing one becomes scale 1, as in sklearn
-            offset, scale, spread = splits.standard_scale(X[train])
-        else:
-            offset, scale = splits.fit_scaling(cfg.scaling, X[train])
-            spread = scale
-        Xs = (X - offset) / scale
-    if cfg.scaling != "none":
-        # an overflowing spread turns into scale 1 (as in scikit-learn), leaving 1e308 in place: check both
-        overflow = ~np.isfinite(Xs).all(axis=0) | ~np.isfinite(offset) | ~np.isfinite(spread)
-        if overflow.any():
-            bad = [table.feature_names[j] for j in np.flatnonzero(overflow)]
-            raise DataError(
-                f"{source}: column(s) {', '.join(repr(b) for b in bad[:5])} cannot be scaled "
-                f"(data.scaling: {cfg.scaling}): their values overflow a float64 (near 1e308); rescale them"
-            )
+    Xs, offset, scale = scale_features(table.X, train, cfg.scaling, table.feature_names, source)
     return Dataset(
         X_train=Xs[train],
         y_train=y[train],
@@ -135,8 +119,8 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
         y_test=y[test],
         classes=classes,
         feature_names=table.feature_names,
-        scaler_mean=np.asarray(offset, dtype=np.float64),
-        scaler_scale=np.asarray(scale, dtype=np.float64),
+        scaler_mean=offset,
+        scaler_scale=scale,
         categories=table.categories,
         columns=table.columns,
         dropped_rows=table.dropped_rows,
@@ -144,6 +128,30 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
         scaling=cfg.scaling,
         notes=table.notes,
     )
+
+
+def scale_features(
+    X: np.ndarray, train: np.ndarray, scaling: str, feature_names: list[str], source: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X scaled, offset, scale): the scaler (x - offset) / scale of `scaling` (data.scaling: standard,
+    minmax, maxabs or none) fit on the rows `train`, applied to every row."""
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by column
+        if scaling == "standard":  # its variance, too: an overflowing one becomes scale 1, as in sklearn
+            offset, scale, spread = splits.standard_scale(X[train])
+        else:
+            offset, scale = splits.fit_scaling(scaling, X[train])
+            spread = scale
+        Xs = (X - offset) / scale
+    if scaling != "none":
+        # an overflowing spread turns into scale 1 (as in scikit-learn), leaving 1e308 in place: check both
+        overflow = ~np.isfinite(Xs).all(axis=0) | ~np.isfinite(offset) | ~np.isfinite(spread)
+        if overflow.any():
+            bad = [feature_names[j] for j in np.flatnonzero(overflow)]
+            raise DataError(
+                f"{source}: column(s) {', '.join(repr(b) for b in bad[:5])} cannot be scaled "
+                f"(data.scaling: {scaling}): their values overflow a float64 (near 1e308); rescale them"
+            )
+    return Xs, np.asarray(offset, dtype=np.float64), np.asarray(scale, dtype=np.float64)
 
 
 def load_dataset(

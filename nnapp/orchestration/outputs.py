@@ -19,6 +19,7 @@ from nnapp.rundir import artifacts, files, runfiles
 from nnapp.rundir.runfiles import run_key
 from nnapp.rundir.runs import RunSummary, SavedModel, write_summary
 from nnapp.training.evaluate import evaluate
+from nnapp.training.model import Model
 from nnapp.training.records import TrainResult
 from nnapp.training.scoring import Scores, score
 
@@ -40,17 +41,7 @@ def write_run(
     cfg = loaded.config
     classes = [str(c) for c in data.classes]
     test = score(result.params, data.X_test, data.y_test, classes, "test split")
-    model = SavedModel(
-        params=result.params,
-        classes=data.classes,
-        scaler_mean=data.scaler_mean,
-        scaler_scale=data.scaler_scale,
-        feature_names=data.feature_names,
-        columns=data.columns,
-        categories=data.categories,
-        run_key=run_key(cfg),
-        scaling=data.scaling,
-    )
+    model = SavedModel.of(Model.trained(result.params, data), run_key(cfg))
     model.save(run_dir / runfiles.MODEL.name)
     files.write_text(run_dir / runfiles.METRICS.name, metrics_csv)
     artifacts.write_gradcheck(run_dir / runfiles.GRADCHECK.name, result.checks)

@@ -36,6 +36,7 @@ from nnapp.rundir.summary import SUMMARY_TYPES as SUMMARY_TYPES
 from nnapp.rundir.summary import RunSummary as RunSummary
 from nnapp.rundir.summary import read_summary as read_summary
 from nnapp.rundir.summary import write_summary as write_summary
+from nnapp.training.model import Model
 from nnapp.training.records import METRIC_COLUMNS, EpochRecord, GradcheckRecord
 
 
@@ -79,6 +80,36 @@ class SavedModel:
             self.categories,
             self.run_key,
             self.scaling,
+        )
+
+    @classmethod
+    def of(cls, model: Model, run_key: str | None) -> SavedModel:
+        """model.npz's record of `model`, trained with the config whose run key is `run_key`."""
+        m = model
+        return cls(
+            m.params,
+            m.classes,
+            m.offset,
+            m.scale,
+            m.feature_names,
+            m.columns,
+            m.categories,
+            run_key,
+            m.scaling,
+        )
+
+    def as_model(self) -> Model:
+        """The model value that labels raw rows (predict, evaluate, the notebook API)."""
+        s = self
+        return Model(
+            s.params,
+            s.classes,
+            s.scaler_mean,
+            s.scaler_scale,
+            s.feature_names,
+            s.columns,
+            s.categories,
+            s.scaling,
         )
 
     def save(self, path: Path) -> None:

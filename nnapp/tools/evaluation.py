@@ -103,10 +103,10 @@ def _read_inputs(
         raise DataError(
             f"{source}: the encoded columns do not match the model's {len(run.model.scaler_mean)} inputs"
         )
+    model = run.model.as_model()
+    X = model.scaled(X)  # (x - offset) / scale in the weights' dtype
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by line
-        X = (X - run.model.scaler_mean) / run.model.scaler_scale
-        params = run.params
-        proba = network.predict_proba(params, X.astype(params["W"].dtype, copy=False))
+        proba = network.predict_proba(model.params, X)
     finite = np.isfinite(X).all(axis=1) & np.isfinite(proba).all(axis=1)
     if not finite.all():  # a NaN probability would silently read as the first class
         line = raw.line_of(int(rows[int(np.argmin(finite))]))

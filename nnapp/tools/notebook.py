@@ -20,12 +20,12 @@ import numpy as np
 
 from nnapp.config import Config, LoadedConfig, config_from_mapping, dump_config, load_config, parse_yaml
 from nnapp.core import network
-from nnapp.data.csvcolumns import encode, frame_of_rows
 from nnapp.errors import ArgumentError, ConfigError, DataError, NnappError
 from nnapp.rundir import runs
 from nnapp.rundir.runs import RunSummary
 from nnapp.tools.arguments import numbers_argument, optional_path_argument, path_argument, rows_argument
 from nnapp.tools.evaluation import evaluate_run
+from nnapp.training.model import Model
 
 if TYPE_CHECKING:
     from nnapp.lab.attack import AttackResult
@@ -283,21 +283,10 @@ class Run:
 
     # ------------------------------------------------------------------------------------- the model
 
-    def _standardized(self, X: Any) -> np.ndarray:
-        """Raw rows (original units, the model's input columns in order) -> what the network sees."""
-        model = self._run.model
-        columns = model.input_columns
-        rows = rows_argument("X", X, len(columns), columns, as_text=bool(model.categories))
-        if model.categories:  # a CSV run with categorical columns: encode as `nnapp predict` does
-            raw = frame_of_rows(columns, rows.tolist(), "X")
-            encoded, _ = encode(raw, columns, model.categories, np.arange(len(rows)))
-        else:
-            encoded = rows
-        bad = ~np.isfinite(encoded).all(axis=1)
-        if bad.any():
-            raise DataError(f"X: row {int(np.argmax(bad))} holds a value that is not a finite number")
-        dtype = self._run.params["W"].dtype
-        return ((encoded - model.scaler_mean) / model.scaler_scale).astype(dtype, copy=False)
+    @property
+    def model(self) -> Model:
+        """The trained model: weights, classes, scaler and encoding; labels raw rows (predict_proba)."""
+        return self._run.model.as_model()
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (rows, N_c), columns in the order of `classes`.
@@ -306,20 +295,15 @@ class Run:
         datasets in the original feature order, e.g. iris's sepal length, sepal width, petal length,
         petal width in cm); the run's saved scaler is applied here. A single row may be given flat.
         """
-        with np.errstate(over="ignore", invalid="ignore"):
-            proba = network.predict_proba(self._run.params, self._standardized(X))
-        bad = ~np.isfinite(proba).all(axis=1)
-        if bad.any():
-            raise DataError(
-                f"X: row {int(np.argmax(bad))}: the model's output overflows a float for these values, "
-                "which are far outside the training data"
-            )
-        return proba
+        model = self.model
+        columns = model.input_columns
+        rows = rows_argument("X", X, len(columns), columns, as_text=bool(model.categories))
+        return model.predict_proba(rows)
 
     def predict(self, X: Any) -> np.ndarray:
         """The predicted original class label of each row of X (raw features in ORIGINAL units, as for
         `predict_proba`; the saved scaler is applied here)."""
-        return self._run.classes[np.argmax(self.predict_proba(X), axis=1)]
+        return self.model.classes[np.argmax(self.predict_proba(X), axis=1)]
 
     def evaluate(self, split: str | None = None, *, csv: str | Path | None = None) -> Evaluation:
         """Accuracy, loss and per-class precision/recall/F1 on a split of the run's data (default: test;
