@@ -66,6 +66,19 @@ def training_pid(run_dir: Path) -> int | None:
         os.close(fd)
 
 
+def refuse_if_still_training(run_dir: Path) -> None:
+    """A run directory without model.npz that a process is training: say so, not "no such model file"."""
+    if (run_dir / "model.npz").exists():
+        return
+    pid = training_pid(run_dir)
+    if pid is not None:
+        who = f" (pid {pid})" if pid else ""
+        raise ArtifactError(
+            f"{run_dir}: still training{who}; model.npz is written when the run ends (Ctrl-C there stops "
+            "it and saves the model so far)"
+        )
+
+
 def lock_holder(fd: int) -> int | None:
     """The pid holding a flock on the file behind `fd`, from /proc/locks; None if it cannot be told."""
     stat = os.fstat(fd)
