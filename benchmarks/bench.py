@@ -542,6 +542,7 @@ class Measured:
     boxes: list[user_view.BlackBox]
     sweep: user_view.SweepCost
     seconds: float
+    picture_times: user_view.PictureTimes | None = None
 
 
 def measure_all(quick: bool, repeats: int) -> Measured:
@@ -588,9 +589,23 @@ def measure_all(quick: bool, repeats: int) -> Measured:
         )
     sweep = user_view.measure_sweep(2 if quick else 5)
     print(f"27-run iris sweep: {sweep.ratio:.1f}x one nnapp train", flush=True)
+    with threadpool_limits(limits=1):
+        picture_times = user_view.measure_pictures(3 if quick else 7)
+    print(*user_view.picture_lines(picture_times), sep="\n", flush=True)
     seconds = time.perf_counter() - started
     return Measured(
-        quick, repeats, with_torch, threads, rows, overheads, startups, csv_loading, boxes, sweep, seconds
+        quick,
+        repeats,
+        with_torch,
+        threads,
+        rows,
+        overheads,
+        startups,
+        csv_loading,
+        boxes,
+        sweep,
+        seconds,
+        picture_times,
     )
 
 
@@ -691,6 +706,10 @@ def results_body(m: Measured) -> list[str]:
         "## A sweep, black box",
         "",
         *user_view.sweep_lines(m.sweep),
+        "",
+        "## Pictures",
+        "",
+        *(user_view.picture_lines(m.picture_times) if m.picture_times else []),
         "",
         "## Loading a CSV",
         "",

@@ -15,6 +15,10 @@ off) at two epoch counts; (wall(E1) - wall(E0)) / (E1 - E0) is what one more epo
 everything a run does per epoch (metrics, gradient checks, progress, checkpoints). scikit-learn's
 MLPClassifier is timed the same way (fit at two epoch counts) on the same split with the same settings.
 
+Pictures: what a two-feature run (configs/moons.yaml) waits for after training: each picture drawn in
+process from the run's records, as `nnapp train` draws them (matplotlib already imported: a fresh process
+pays about 0.9 s more to import it), next to the training call itself (`train()`, checks on).
+
 A sweep: the README's 27-run iris sweep at `--jobs 2`, whole process, next to one `nnapp train` of the
 same config (plots off), both fresh processes, interleaved.
 """
@@ -304,6 +308,58 @@ def sweep_lines(result: SweepCost) -> list[str]:
         "|---|---|---|",
         f"| `nnapp train` (one run) | {result.train_s.text()} | 1.0× |",
         f"| `nnapp sweep` (27 runs, 2 workers) | {result.sweep_s.text()} | {result.ratio:.1f}× |",
+    ]
+
+
+@dataclass(frozen=True)
+class PictureTimes:
+    """Seconds to draw each picture of a moons run, next to its training."""
+
+    train: Spread
+    pictures: dict[str, Spread]
+
+
+def measure_pictures(repeats: int) -> PictureTimes:
+    from nnapp import pictures
+    from nnapp.orchestration.experiment import run_experiment
+    from nnapp.pictures.run import model_pictures
+    from nnapp.rundir.runs import load_run, read_checks, read_history, rebuild_dataset
+    from nnapp.training.trainer import train
+
+    with tempfile.TemporaryDirectory() as tmp:
+        loaded = load_config(ROOT / "configs" / "moons.yaml", [f"output.dir={tmp}", "output.plots=false"])
+        run = load_run(run_experiment(loaded).run_dir)
+        history, checks, data = read_history(run.path), read_checks(run.path), rebuild_dataset(run)
+    cfg = run.config
+    draws: dict[str, Callable[[], Any]] = {
+        "curves.png": lambda: pictures.curves_png(history, run.summary.best_epoch, "moons"),
+        "diagnostics.png": lambda: pictures.diagnostics_png(history, "moons"),
+        "gradcheck.png": lambda: pictures.gradcheck_png(checks, cfg.gradcheck.tol, cfg.gradcheck.fail),
+        "confusion, decision regions, hidden units": lambda: model_pictures(cfg, data, run.params),
+    }
+    for draw in draws.values():  # the first call pays for matplotlib's imports and font cache
+        draw()
+    times: dict[str, list[float]] = {name: [] for name in draws}
+    trains = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        train(cfg, data)
+        trains.append(time.perf_counter() - started)
+        for name, draw in draws.items():
+            started = time.perf_counter()
+            draw()
+            times[name].append(time.perf_counter() - started)
+    return PictureTimes(Spread(tuple(trains)), {k: Spread(tuple(v)) for k, v in times.items()})
+
+
+def picture_lines(result: PictureTimes) -> list[str]:
+    total = sum(s.median for s in result.pictures.values())
+    return [
+        "| moons (2 features) | median s (min–max) |",
+        "|---|---|",
+        f"| training, `train()` | {result.train.text(digits=3)} |",
+        *[f"| {name} | {spread.text(digits=3)} |" for name, spread in result.pictures.items()],
+        f"| all pictures | {total:.3f} ({total / result.train.median:.1f}× the training) |",
     ]
 
 

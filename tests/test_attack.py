@@ -32,13 +32,12 @@ def test_eps_zero_is_exactly_the_splits_accuracy(name, split):
     assert zero.accuracy_fgsm == expected and zero.accuracy_random == expected
 
 
-@pytest.mark.parametrize("name", ["digits", "breast_cancer"])
-def test_fgsm_accuracy_falls_far_below_the_random_control_at_the_larger_eps(name):
-    points = attack(load_run(trained_full(name))).points
-    largest = points[-1]
-    assert largest.eps == 0.3
-    assert largest.accuracy_fgsm < largest.accuracy_random - 0.25
-    assert largest.accuracy_random > 0.9  # the same step size at random barely matters
+# digits on maxabs pixels: ε = 0.1 is 1.6 of a pixel's 0-16 range; breast_cancer's ε is in standard deviations
+@pytest.mark.parametrize("name, eps", [("digits", 0.1), ("breast_cancer", 0.3)])
+def test_fgsm_accuracy_falls_far_below_the_random_control_at_the_larger_eps(name, eps):
+    point = next(p for p in attack(load_run(trained_full(name))).points if p.eps == eps)
+    assert point.accuracy_fgsm < point.accuracy_random - 0.25
+    assert point.accuracy_random > 0.9  # the same step size at random barely matters
 
 
 def test_fgsm_raises_each_examples_loss_more_than_its_random_control():

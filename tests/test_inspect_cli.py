@@ -202,11 +202,12 @@ def test_gradcheck_with_a_bad_override_is_an_error():
 # ------------------------------------------------------------------------------------ shapes, datasets
 
 
-def test_shapes_prints_the_seeds_shape_check_with_concrete_sizes():
+def test_shapes_prints_the_derivations_shape_check_and_the_named_sizes():
     result = invoke("shapes", IRIS)
     assert result.exit_code == 0, result.output
     assert "δ2 = ∂J/∂z = δ1 U ⊙ sgn(h)" in result.output
-    assert "(1×16) = δ1 (1×3) · U (3×16) ⊙ sgn(h)ᵀ (1×16)" in result.output
+    assert "(1×D_h) = δ1 (1×N_c) · U (N_c×D_h) ⊙ sgn(h)ᵀ (1×D_h)" in result.output
+    assert "(B×D_h: 16×16)" in result.output  # B = D_h = 16 in iris.yaml: the names tell them apart
     assert "Δ2 = (Δ1 U) ⊙ [Z > 0]" in result.output  # brackets survive rich markup
 
 

@@ -43,9 +43,29 @@ def test_the_tutorial_runs_every_cell(tmp_path: Path, monkeypatch: pytest.Monkey
         "image/png" in output.get("data", {}) for cell in nb.cells for output in cell.get("outputs", [])
     )
     assert images == 6  # curves, gradient checks, decision regions, saliency, attack, examples: inline
-    (runs,) = (tmp_path / "tmp").glob("nnapp-tutorial-*")  # the notebook's runs went to the temp dir
-    assert sorted(p.name for p in runs.iterdir()) == ["digits", "iris", "moons"]
+    removed = nb.cells[-1].outputs[0]["text"]  # the last cell removes the notebook's temporary runs
+    assert removed.startswith(f"removed {tmp_path / 'tmp'}/nnapp-tutorial-")
+    assert not list((tmp_path / "tmp").glob("nnapp-tutorial-*"))  # and leaves no run behind
     assert sorted(p.name for p in work.iterdir()) == ["configs"]  # nothing written next to the notebook
+
+
+def test_a_copy_outside_the_repository_says_where_the_configs_must_come_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import nbclient
+    import nbformat
+    from nbclient.exceptions import CellExecutionError
+
+    _kernel_of_this_python(tmp_path, monkeypatch)
+    monkeypatch.delenv("NNAPP_CONFIGS", raising=False)
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb.cells = nb.cells[:2]  # the set-up cell only
+    client = nbclient.NotebookClient(
+        nb, kernel_name="python3", timeout=60, resources={"metadata": {"path": str(tmp_path / "tmp")}}
+    )
+    with pytest.raises(CellExecutionError, match="set NNAPP_CONFIGS=") as caught:
+        client.execute()
+    assert caught.value.ename == "FileNotFoundError"  # not a bare StopIteration
 
 
 def test_a_failing_cell_fails_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

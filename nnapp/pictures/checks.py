@@ -21,11 +21,14 @@ if TYPE_CHECKING:
 TENSOR_MARKERS = {"W": "o", "b1": "s", "U": "^", "b2": "v", "x": "D", "direction": "X"}
 
 
-def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float, title: str = "") -> Figure:
-    """Max relative error per tensor at each periodic check (markers: checks are epochs apart, nothing
-    happens between them), and the final check on the returned (best) weights in its own slot on the
-    right, so that it never hides the periodic check of the epoch it came from."""
-    series: dict[str, tuple[list[int], list[float], list[bool]]] = {}
+Series = dict[str, tuple[list[int], list[float], list[bool]]]
+
+
+def _check_points(
+    checks: Sequence[GradcheckRecord],
+) -> tuple[Series, dict[str, tuple[float, bool]], int | None]:
+    """Each tensor's periodic (epoch, error, unreliable) points and its final check's (error, unreliable)."""
+    series: Series = {}
     finals: dict[str, tuple[float, bool]] = {}
     final_epoch: int | None = None
     for check in checks:
@@ -47,6 +50,14 @@ def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float,
                 xs.append(check.epoch)
                 ys.append(value)
                 flags.append(unreliable)
+    return series, finals, final_epoch
+
+
+def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float, title: str = "") -> Figure:
+    """Max relative error per tensor at each periodic check (markers: checks are epochs apart, nothing
+    happens between them), and the final check on the returned (best) weights in its own slot on the
+    right, so that it never hides the periodic check of the epoch it came from."""
+    series, finals, final_epoch = _check_points(checks)
     any_unreliable = any(any(flags) for _, _, flags in series.values()) or any(u for _, u in finals.values())
     fig = new_figure(8.5, 4.5, {"left": 0.09, "right": 0.76, "bottom": 0.15, "top": 0.93, "wspace": 0.04})
     if finals:

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from nnapp.errors import ArtifactError
+from nnapp.rundir import runfiles
 
 
 class RunLock:
@@ -64,6 +65,19 @@ def training_pid(run_dir: Path) -> int | None:
         return None
     finally:
         os.close(fd)
+
+
+def refuse_if_still_training(run_dir: Path) -> None:
+    """A run directory without model.npz that a process is training: say so, not "no such model file"."""
+    if (run_dir / runfiles.MODEL.name).exists():
+        return
+    pid = training_pid(run_dir)
+    if pid is not None:
+        who = f" (pid {pid})" if pid else ""
+        raise ArtifactError(
+            f"{run_dir}: still training{who}; model.npz is written when the run ends (Ctrl-C there stops "
+            "it and saves the model so far)"
+        )
 
 
 def lock_holder(fd: int) -> int | None:

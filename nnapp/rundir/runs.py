@@ -31,7 +31,7 @@ from nnapp.rundir.artifacts import (
 )
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, RunInfo, load_checkpoint
 from nnapp.rundir.runfiles import run_key
-from nnapp.rundir.runlock import training_pid
+from nnapp.rundir.runlock import refuse_if_still_training
 from nnapp.rundir.summary import SUMMARY_TYPES as SUMMARY_TYPES
 from nnapp.rundir.summary import RunSummary as RunSummary
 from nnapp.rundir.summary import read_summary as read_summary
@@ -160,24 +160,6 @@ class LoadedRun:
         return f"{self.config.name} ({self.path.name})"
 
 
-def _refuse_if_still_training(path: Path) -> None:
-    """A run without model.npz that a process is training: say so, not "no such model file"."""
-    if (path / "model.npz").exists():
-        return
-    pid = training_pid(path)
-    if pid is not None:
-        who = f" (pid {pid})" if pid else ""
-        raise ArtifactError(
-            f"{path}: still training{who}; model.npz is written when the run ends (Ctrl-C there stops it "
-            "and saves the model so far)"
-        )
-    if (path / "checkpoint.npz").exists():
-        raise ArtifactError(
-            f"{path}: no model.npz: training stopped before the end; resume it with "
-            f"nnapp train --resume {path}"
-        )
-
-
 def load_run(path: str | Path, usable: bool = True) -> LoadedRun:
     """Read config.yaml, model.npz and summary.json of a run directory; NnappError on anything amiss.
 
@@ -193,7 +175,7 @@ def load_run(path: str | Path, usable: bool = True) -> LoadedRun:
     if raw is None:
         raise ArtifactError(f"{config_path}: empty (training writes the whole resolved config here)")
     config, _ = config_from_mapping(raw, str(config_path))
-    _refuse_if_still_training(path)
+    refuse_if_still_training(path)
     model = SavedModel.from_arrays(load_model(path / runfiles.MODEL.name))
     if usable:
         model.check_usable(path / runfiles.MODEL.name)
