@@ -36,7 +36,7 @@ from threadpoolctl import threadpool_limits
 
 from nnapp import Classifier
 from nnapp.config import Config, load_config
-from nnapp.rundir import artifacts
+from nnapp.rundir import files
 from nnapp.tools.compare import sklearn_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,7 +142,7 @@ def main() -> None:
             "",
         ]
     )
-    artifacts.atomic_write_text(args.out, text)
+    files.write_text(args.out, text)
     print(text)
 
 

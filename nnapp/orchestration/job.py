@@ -141,7 +141,7 @@ def check_new_run_dir(run_dir: Path, config: Config) -> Config | None:
     enclosing = artifacts.enclosing_run_dir(run_dir.absolute().parent)
     if enclosing is not None:  # a run is only written by its own training
         raise ArtifactError(f"{run_dir}: is inside the run directory {enclosing}; choose another folder")
-    config_file = run_dir / "config.yaml"
+    config_file = run_dir / runfiles.CONFIG.name
     if not config_file.exists() and not config_file.is_symlink():
         return None
     try:

@@ -20,7 +20,7 @@ from nnapp.data.fingerprint import fingerprint
 from nnapp.errors import ArtifactError, DataError
 from nnapp.orchestration.job import load_data
 from nnapp.orchestration.outputs import write_run
-from nnapp.rundir import artifacts
+from nnapp.rundir import artifacts, files, runfiles
 from nnapp.training.model import Model
 from nnapp.training.records import METRIC_COLUMNS, TrainResult
 
@@ -67,7 +67,7 @@ def write_model_run(
         {**dict(zip(model.feature_names, map(float, x), strict=True)), target: label}
         for x, label in zip(X, y, strict=True)
     )
-    artifacts.atomic_write_text(data_path, artifacts.csv_text([*model.feature_names, target], rows))
+    files.write_text(data_path, artifacts.csv_text([*model.feature_names, target], rows))
     data_config = DataConfig(
         dataset="csv", path=str(data_path), target=target, scaling="none", val_size=cfg.data.val_size
     )
@@ -77,7 +77,7 @@ def write_model_run(
     loaded = LoadedConfig(cfg, None, (), cfg.to_dict())
     data = load_data(loaded)
     written = _reordered(folded(model), data.classes, str(data_path))
-    artifacts.atomic_write_text(run_dir / "config.yaml", dump_config(cfg))
+    files.write_text(run_dir / runfiles.CONFIG.name, dump_config(cfg))
     metrics = artifacts.csv_text(METRIC_COLUMNS, (r.row() for r in result.history))
     notes = [
         "written by nnapp.Classifier.to_run: the weights were fit by Classifier.fit on its own rows, not on "
