@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,dask]'  # dask: the sweep's --backend dask is tested too
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask,tensorboard]'  # dask: the sweep's --backend dask is tested too; tensorboard: event files read back
 	touch $(STAMP)
 
 install: $(STAMP)
