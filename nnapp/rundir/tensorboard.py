@@ -19,7 +19,6 @@ buffers and the checksum. It is imported here only, and only when the option is 
 
 from __future__ import annotations
 
-import importlib.util
 import struct
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -62,7 +61,7 @@ SCALAR_TAGS: Mapping[str, str] = {
     "seconds": "optim/epoch_seconds",
     **{column: f"diagnostics/{column}" for column in DIAGNOSTIC_COLUMNS},
 }
-GRADCHECK_TAG = "gradcheck/max_error_{}"  # per tensor, and "directional"
+GRADCHECK_TAG = "gradcheck/max_error_{}"  # per tensor (W, b1, U, b2, x) and "direction"
 FINAL_CHECK_TAG = "gradcheck_final/max_error_{}"
 PARAMETERS_TAG, GRADIENTS_TAG = "parameters/{}", "gradients/{}"
 CONFIG_TAG = "config"
@@ -70,7 +69,12 @@ HPARAM_METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss",
 
 
 def available() -> bool:
-    return importlib.util.find_spec("tensorboardX") is not None
+    """Whether tensorboardX imports (an import, not a look-up: a broken install counts as missing)."""
+    try:
+        import tensorboardX.proto.event_pb2  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def require(available: bool) -> None:
@@ -169,11 +173,9 @@ def epoch_values(values: _Values, record: EpochRecord) -> list[Any]:
 
 
 def check_values(values: _Values, record: GradcheckRecord, template: str = GRADCHECK_TAG) -> list[Any]:
-    report = record.report
-    chosen = [values.scalar(template.format(t.name), t.max_error) for t in report.tensors]
-    if report.directional is not None:
-        chosen.append(values.scalar(template.format("directional"), report.directional.error))
-    return chosen
+    """The check's max error per tensor (and for the direction), as gradcheck.csv's rows hold them."""
+    rows = artifacts.gradcheck_rows([record])
+    return [values.scalar(template.format(row["tensor"]), float(row["max_error"])) for row in rows]
 
 
 def parameter_values(params: network.Params, grads: network.Params | None) -> list[Any]:
