@@ -1,6 +1,7 @@
 """TensorBoard's event files (output.tensorboard): read back with a reader of this file's own (records of
 uint64 length, uint32 masked CRC-32C, Event bytes, uint32 masked CRC-32C), they hold the numbers of
-metrics.csv, gradcheck.csv and the checkpoint; a resumed run appends and never repeats an epoch."""
+metrics.csv, gradcheck.csv (as TensorBoard keeps scalars: float32) and the checkpoint; a resumed run
+appends and never repeats an epoch."""
 
 from __future__ import annotations
 
@@ -73,13 +74,18 @@ def read_events(path: Path) -> list[Event]:
 
 
 def scalars(events: list[Event]) -> dict[str, list[tuple[int, float]]]:
-    """tag -> [(step, value)] of the scalar (rank-0 tensor) values, in file order."""
+    """tag -> [(step, value)] of the scalar values, in file order."""
     found: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for event in events:
         for value in event.summary.value:
-            if value.HasField("tensor") and value.tensor.double_val:
-                found[value.tag].append((event.step, value.tensor.double_val[0]))
+            if value.WhichOneof("value") == "simple_value":
+                found[value.tag].append((event.step, value.simple_value))
     return found
+
+
+def f32(text: str) -> float:
+    """A number of a CSV file as TensorBoard keeps scalars: rounded to float32."""
+    return float(np.float32(float(text)))
 
 
 def training_events(run_dir: Path) -> list[Event]:
@@ -95,7 +101,7 @@ def assert_scalars_are_metrics_csv(run_dir: Path) -> None:
     found, rows = scalars(training_events(run_dir)), metrics_rows(run_dir)
     for column in METRIC_COLUMNS[1:]:
         tag = tensorboard.SCALAR_TAGS[column]
-        assert found[tag] == [(int(r["epoch"]), float(r[column])) for r in rows], column
+        assert found[tag] == [(int(r["epoch"]), f32(r[column])) for r in rows], column
 
 
 @pytest.fixture
@@ -118,7 +124,7 @@ def test_each_periodic_check_is_its_max_error_per_tensor_as_in_gradcheck_csv(con
         periodic = [r for r in csv.DictReader(handle) if r["when"] == "epoch"]
     by_tensor = defaultdict(list)
     for row in periodic:
-        by_tensor[row["tensor"]].append((int(row["epoch"]), float(row["max_error"])))
+        by_tensor[row["tensor"]].append((int(row["epoch"]), f32(row["max_error"])))
     assert sorted(by_tensor) == ["U", "W", "b1", "b2", "direction", "x"]
     for name, expected in by_tensor.items():
         assert found[tensorboard.GRADCHECK_TAG.format(name)] == expected
@@ -162,7 +168,7 @@ def test_the_config_is_text_and_the_outcome_has_hparams_and_final_metrics(config
     summary = json.loads((run_dir / "summary.json").read_text())
     found = scalars(outcome)
     for name in ("test_acc", "val_loss", "train_acc"):
-        assert found[f"hparam/{name}"] == [(12, summary[name])]
+        assert found[f"hparam/{name}"] == [(12, f32(repr(summary[name])))]
     final = [e for e in found[tensorboard.FINAL_CHECK_TAG.format("W")]]
     assert final and final[0][1] <= summary["gradcheck_max_error"]
 
@@ -230,3 +236,46 @@ def test_the_override_turns_it_on_from_the_command_line(tmp_path):
     assert result.exit_code == 0, result.output
     (run_dir,) = (tmp_path / "runs" / "board").iterdir()
     assert_scalars_are_metrics_csv(run_dir)
+
+
+def test_export_writes_the_event_files_of_a_run_trained_without_the_option(tmp_path):
+    config = tmp_path / "board.yaml"
+    config.write_text(
+        CONFIG.format(runs=tmp_path / "runs").replace("tensorboard: true", "tensorboard: false")
+    )
+    run_dir = run_experiment(load_config(config)).run_dir
+    result = CliRunner().invoke(app, ["export", str(run_dir), "--tensorboard"])
+    assert result.exit_code == 0, result.output
+    assert_scalars_are_metrics_csv(run_dir)
+    with_option = run_experiment(load_config(config, ["output.tensorboard=true"])).run_dir
+    exported = read_events(run_dir / "tensorboard" / tensorboard.OUTCOME_EVENTS)
+    written = read_events(with_option / "tensorboard" / tensorboard.OUTCOME_EVENTS)
+    assert scalars(exported) == scalars(written)  # the final metrics and the final check, the same
+
+
+def test_export_into_a_folder_of_ones_choice_and_without_a_format_is_refused(config, tmp_path):
+    run_dir = run_experiment(load_config(config)).run_dir
+    runner = CliRunner()
+    assert (
+        runner.invoke(app, ["export", str(run_dir), "--tensorboard", str(tmp_path / "board")]).exit_code == 0
+    )
+    ours = scalars(read_events(tmp_path / "board" / tensorboard.TRAINING_EVENTS))
+    assert ours == scalars(training_events(run_dir))
+    refused = runner.invoke(app, ["export", str(run_dir)])
+    assert refused.exit_code == 2 and "--tensorboard" in refused.output
+
+
+def test_a_sweep_with_tensorboard_gives_every_run_its_hparams(tmp_path):
+    config = tmp_path / "board.yaml"
+    config.write_text(
+        CONFIG.format(runs=tmp_path / "runs").replace("tensorboard: true", "tensorboard: false")
+    )
+    args = ["sweep", str(config), "optim.lr=0.05,0.2", "--tensorboard", "--out", str(tmp_path / "sweep")]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    learning_rates = []
+    for run_dir in sorted((tmp_path / "sweep").glob("optim.lr=*")):
+        events = read_events(run_dir / "tensorboard" / tensorboard.OUTCOME_EVENTS)
+        start = [v for e in events for v in e.summary.value if v.tag == "_hparams_/session_start_info"]
+        info = HParamsPluginData.FromString(start[0].metadata.plugin_data.content).session_start_info
+        learning_rates.append(info.hparams["optim.lr"].number_value)
+    assert learning_rates == [0.05, 0.2]

@@ -199,7 +199,9 @@ def execute(
         run_dir, job.loaded, job.data, result, started_at, job.data_hash, job.notes, metrics_csv
     )
     if cfg.output.tensorboard:
-        tensorboard.write_outcome(run_dir, tensorboard.outcome_of(cfg, summary, result))
+        tensorboard.write_outcome(
+            tensorboard.events_dir(run_dir), tensorboard.outcome_of(cfg, summary, result)
+        )
     total_seconds = time.perf_counter() - t0
     lock.release()
     return RunOutcome(run_dir, result, job.data, summary, total_seconds)

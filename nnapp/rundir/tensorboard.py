@@ -3,7 +3,7 @@
 TensorBoard reads the two files of the folder as one run:
 
 - `events.out.tfevents.0.training`, the record of training, one event per epoch: every column of
-  metrics.csv as a float64 scalar (the same numbers, not rounded to float32), each periodic gradient
+  metrics.csv as a scalar (rounded to float32, as TensorBoard keeps them), each periodic gradient
   check's max error per tensor (as gradcheck.csv), histograms of W, b1, U, b2 and of their full-data
   gradients at the snapshot epochs and the last one, and the resolved config as text at step 0. It is a
   companion of the checkpoint (`CheckpointWriter(companions=...)`): appended just before each checkpoint
@@ -131,23 +131,13 @@ def _file_version() -> bytes:
     return record_bytes(Event(wall_time=time.time(), file_version="brain.Event:2").SerializeToString())
 
 
-class _Values:
-    """Summary values, with the scalars plugin's metadata on the first value of each tag in a file
-    (TensorBoard takes a tag's kind from its first value)."""
+def scalar(tag: str, value: float) -> Any:
+    """A scalar value. TensorBoard keeps scalars as float32 (`simple_value`): its default loader shows
+    no float64 tensor scalars (checked with TensorBoard 2.21), so metrics.csv's numbers appear rounded to
+    float32 there; metrics.csv keeps them whole."""
+    from tensorboardX.proto.summary_pb2 import Summary
 
-    def __init__(self, described: set[str] | None = None) -> None:
-        self.described = set() if described is None else described
-
-    def scalar(self, tag: str, value: float) -> Any:
-        from tensorboardX.proto.summary_pb2 import Summary, SummaryMetadata
-        from tensorboardX.proto.tensor_pb2 import TensorProto
-
-        tensor = TensorProto(dtype="DT_DOUBLE", double_val=[value])
-        if tag in self.described:
-            return Summary.Value(tag=tag, tensor=tensor)
-        self.described.add(tag)
-        metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"))
-        return Summary.Value(tag=tag, tensor=tensor, metadata=metadata)
+    return Summary.Value(tag=tag, simple_value=value)
 
 
 def histogram(tag: str, values: np.ndarray) -> Any:
@@ -168,14 +158,14 @@ def histogram(tag: str, values: np.ndarray) -> Any:
     return Summary.Value(tag=tag, histo=proto)
 
 
-def epoch_values(values: _Values, record: EpochRecord) -> list[Any]:
-    return [values.scalar(tag, float(getattr(record, column))) for column, tag in SCALAR_TAGS.items()]
+def epoch_values(record: EpochRecord) -> list[Any]:
+    return [scalar(tag, float(getattr(record, column))) for column, tag in SCALAR_TAGS.items()]
 
 
-def check_values(values: _Values, record: GradcheckRecord, template: str = GRADCHECK_TAG) -> list[Any]:
+def check_values(record: GradcheckRecord, template: str = GRADCHECK_TAG) -> list[Any]:
     """The check's max error per tensor (and for the direction), as gradcheck.csv's rows hold them."""
     rows = artifacts.gradcheck_rows([record])
-    return [values.scalar(template.format(row["tensor"]), float(row["max_error"])) for row in rows]
+    return [scalar(template.format(row["tensor"]), float(row["max_error"])) for row in rows]
 
 
 def parameter_values(params: network.Params, grads: network.Params | None) -> list[Any]:
@@ -210,7 +200,6 @@ class TrainingEvents(Callback):
         self.folder, self.dims, self.config_yaml = events_dir(run_dir), dims, config_yaml
         self.path = self.folder / TRAINING_EVENTS
         self.plan = set(schedule(cfg.train.epochs))  # the histograms' epochs: the snapshots' schedule
-        self.values = _Values()
         self.pending: list[_Pending] = []
         self.gradient = np.zeros(0)  # the last full-data gradient reported
         self.done_flat = np.zeros(0)  # the parameters and gradient of the last epoch done
@@ -224,7 +213,7 @@ class TrainingEvents(Callback):
         self.done_flat, self.done_gradient = np.zeros_like(state.flat), np.zeros_like(state.flat)
         if state.history:
             self.drawn = state.epoch  # its last epoch's histograms, if any, came with its checkpoint
-            self.values = _Values(cut_after(self.path, state.epoch))
+            cut_after(self.path, state.epoch)
         else:
             artifacts.atomic_write_bytes(self.path, _file_version(), fsync=False)
             self.pending.append(_Pending(0, config_values(self.config_yaml)))
@@ -233,14 +222,14 @@ class TrainingEvents(Callback):
         np.copyto(self.gradient, gradient)
 
     def on_start(self, initial: EpochRecord, chance_loss: float, far_off: bool) -> None:
-        self.pending.append(_Pending(0, epoch_values(self.values, initial)))
+        self.pending.append(_Pending(0, epoch_values(initial)))
 
     def on_epoch_end(self, record: EpochRecord, state: TrainState) -> None:
-        self.pending.append(_Pending(record.epoch, epoch_values(self.values, record)))
+        self.pending.append(_Pending(record.epoch, epoch_values(record)))
 
     def on_gradcheck(self, record: GradcheckRecord) -> None:
         if record.when == "epoch":  # the final check is the outcome's
-            self.pending.append(_Pending(record.epoch, check_values(self.values, record)))
+            self.pending.append(_Pending(record.epoch, check_values(record)))
 
     def on_epoch_done(self, state: TrainState) -> None:
         np.copyto(self.done_flat, state.flat)
@@ -272,23 +261,23 @@ class TrainingEvents(Callback):
             raise ArtifactError(f"{self.path}: cannot write ({exc.strerror or exc})") from None
 
 
-def cut_after(path: Path, epoch: int) -> set[str]:
+def write_training(folder: Path, epochs: Sequence[tuple[int, list[Any]]]) -> None:
+    """FOLDER/TRAINING_EVENTS written whole, from (step, values) in order (`nnapp export`)."""
+    blob = b"".join(record_bytes(_event(step, values).SerializeToString()) for step, values in epochs)
+    folder.mkdir(parents=True, exist_ok=True)
+    artifacts.atomic_write_bytes(folder / TRAINING_EVENTS, _file_version() + blob)
+
+
+def cut_after(path: Path, epoch: int) -> None:
     """Keep the events of `path` up to `epoch` (a resume's checkpoint), drop later ones and any record
-    cut off by a crash; returns the tags kept (whose kind TensorBoard already knows)."""
+    cut off by a crash."""
     from tensorboardX.proto.event_pb2 import Event
 
     if not path.is_file():  # a run started without the option, or the folder removed: start the file
         artifacts.atomic_write_bytes(path, _file_version(), fsync=False)
-        return set()
-    kept: list[bytes] = []
-    tags: set[str] = set()
-    for data in read_records(path):
-        event = Event.FromString(data)
-        if event.step <= epoch:
-            kept.append(record_bytes(data))
-            tags.update(value.tag for value in event.summary.value)
+        return
+    kept = [record_bytes(data) for data in read_records(path) if Event.FromString(data).step <= epoch]
     artifacts.atomic_write_bytes(path, b"".join(kept) or _file_version(), fsync=False)
-    return tags
 
 
 # ------------------------------------------------------------------------------------- the outcome
@@ -320,21 +309,19 @@ def hparams_of(cfg: Config) -> dict[str, float | int | str | bool]:
     return flat
 
 
-def write_outcome(run_dir: Path, outcome: Outcome) -> None:
-    """OUTCOME_EVENTS, written whole (atomically)."""
+def write_outcome(folder: Path, outcome: Outcome) -> None:
+    """FOLDER/OUTCOME_EVENTS (a run's `events_dir`), written whole (atomically)."""
     from tensorboardX.summary import hparams
 
-    values = _Values()
     metrics = {f"hparam/{name}": value for name, value in outcome.metrics.items()}
     experiment, start, end = hparams(dict(outcome.hparams), metrics)
     events = [_event(0, list(summary.value)) for summary in (experiment, start)]
-    scalars = [values.scalar(tag, value) for tag, value in metrics.items()]
+    scalars = [scalar(tag, value) for tag, value in metrics.items()]
     if outcome.final_check is not None:
-        scalars += check_values(values, outcome.final_check, FINAL_CHECK_TAG)
+        scalars += check_values(outcome.final_check, FINAL_CHECK_TAG)
     events += [_event(outcome.step, scalars), _event(outcome.step, list(end.value))]
     blob = _file_version() + b"".join(record_bytes(e.SerializeToString()) for e in events)
-    folder = events_dir(run_dir)
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     artifacts.atomic_write_bytes(folder / OUTCOME_EVENTS, blob)
 
 
