@@ -109,16 +109,22 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
         train, val = splits.stratified_split(rest, y[rest], val_fraction, seed)
     except ValueError as exc:
         raise DataError(f"{source}: cannot split the data stratified: {exc}") from None
-    X = table.X
+    # Each split is gathered once (a copy of its rows) and standardized in place: no other copy of the
+    # whole table is made ((X - mean) / scale made two), and the same numbers come out element by element.
+    X_train, X_val, X_test = (np.asarray(table.X[rows], dtype=np.float64) for rows in (train, val, test))
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by column
         if cfg.standardize:
-            mean, scale, var = splits.standard_scale(X[train])
+            mean, scale, var = splits.standard_scale(X_train)
+            for part in (X_train, X_val, X_test):
+                part -= mean
+                part /= scale
         else:
-            mean, scale = np.zeros(X.shape[1]), np.ones(X.shape[1])
-        Xs = (X - mean) / scale
+            mean, scale = np.zeros(X_train.shape[1]), np.ones(X_train.shape[1])
     if cfg.standardize:
         # an overflowing variance turns into scale 1 (as in scikit-learn), leaving 1e308 in place: check both
-        overflow = ~np.isfinite(Xs).all(axis=0) | ~np.isfinite(var)
+        overflow = ~np.isfinite(var)
+        for part in (X_train, X_val, X_test):
+            overflow |= ~np.isfinite(part).all(axis=0)
         if overflow.any():
             bad = [table.feature_names[j] for j in np.flatnonzero(overflow)]
             raise DataError(
@@ -126,11 +132,11 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
                 "their values overflow a float64 (near 1e308); rescale them"
             )
     return Dataset(
-        X_train=Xs[train],
+        X_train=X_train,
         y_train=y[train],
-        X_val=Xs[val],
+        X_val=X_val,
         y_val=y[val],
-        X_test=Xs[test],
+        X_test=X_test,
         y_test=y[test],
         classes=classes,
         feature_names=table.feature_names,

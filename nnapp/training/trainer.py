@@ -21,7 +21,7 @@ from nnapp.core import network
 from nnapp.core.gradcheck import Verdict
 from nnapp.core.optim import clip_by_norm, plateau_update, schedule_lr, sgd_step
 from nnapp.data.datasets import Dataset
-from nnapp.training.measure import EpochMeter
+from nnapp.training.measure_chunked import epoch_meter
 from nnapp.training.records import (
     COMPLETED,
     Callback,
@@ -95,7 +95,7 @@ class _Run:
             for start in range(0, self.n, self.batch)
         ]
         self.before_last_step = network.views(self.prev_flat, *self.dims)
-        self.meter = EpochMeter(
+        self.meter = epoch_meter(  # in chunks of rows above a size: memory bounded
             self.dims,
             self.X_train,
             self.Y_train,
