@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 LINT_PATHS := nnapp tests $(wildcard benchmarks)
-TYPED_BENCHMARKS := $(wildcard benchmarks/bench.py benchmarks/floor.py benchmarks/user_view.py)
+TYPED_BENCHMARKS := $(wildcard benchmarks/bench.py benchmarks/floor.py benchmarks/user_view.py benchmarks/whole_run.py)
 STAMP := $(VENV)/.installed
 
 .PHONY: install test lint format train bench clean

@@ -25,6 +25,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,7 @@ def _stages(config: Path, traced: bool) -> list[Stage]:
         tracemalloc.start()
     try:
         table = stage("parse the CSV", lambda: load_table(cfg.data, cfg.seed))
-        data = stage("split and standardize", lambda: split_and_scale(table, cfg.data, cfg.seed, "csv"))
+        data = stage("split and standardize", partial(split_and_scale, table, cfg.data, cfg.seed, "csv"))
         del table
         stage("fingerprint", lambda: fingerprint(cfg.data, data, None))
         job = prepare_new(loaded, data=data)
@@ -153,7 +154,9 @@ def measure_big_csv(repeats: int) -> BigCsv:
         for name, rows in (("big", CSV_ROWS), ("small", SMALL_ROWS)):
             write_numeric_csv(folder / f"{name}.csv", rows, CSV_COLUMNS)
             configs[name] = folder / f"{name}.yaml"
-            configs[name].write_text(CONFIG.format(name=name, path=folder / f"{name}.csv", runs=folder / "runs"))
+            configs[name].write_text(
+                CONFIG.format(name=name, path=folder / f"{name}.csv", runs=folder / "runs")
+            )
         walls: dict[str, list[float]] = {"big": [], "small": [], "loadtxt": []}
         peaks: dict[str, list[float]] = {"big": [], "small": []}
         for _ in range(repeats):
