@@ -112,7 +112,7 @@ def _stages(config: Path, traced: bool) -> list[Stage]:
     from nnapp.config import load_config
     from nnapp.data.datasets import load_table, split_and_scale
     from nnapp.data.fingerprint import fingerprint
-    from nnapp.rundir.job import execute, prepare_new
+    from nnapp.orchestration.job import execute, prepare_new
 
     loaded = load_config(config)
     cfg = loaded.config

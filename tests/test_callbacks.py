@@ -9,10 +9,10 @@ from pathlib import Path
 from conftest import TINY
 
 from nnapp.config import load_config
-from nnapp.rundir import job
+from nnapp.orchestration import job
+from nnapp.orchestration.experiment import run_experiment
+from nnapp.orchestration.job import execute, prepare_resume
 from nnapp.rundir.checkpoint import CheckpointWriter, RunInfo, load_checkpoint
-from nnapp.rundir.experiment import run_experiment
-from nnapp.rundir.job import execute, prepare_resume
 from nnapp.rundir.snapshots import load_snapshots
 from nnapp.training.records import Callback, TrainResult, TrainState
 from nnapp.training.trainer import train

@@ -25,10 +25,10 @@ from nnapp.cli.app import app
 from nnapp.config import load_config
 from nnapp.core import network
 from nnapp.errors import ConfigError
+from nnapp.orchestration.experiment import run_experiment
+from nnapp.orchestration.job import execute, prepare_resume
 from nnapp.rundir import tensorboard
 from nnapp.rundir.checkpoint import load_checkpoint
-from nnapp.rundir.experiment import run_experiment
-from nnapp.rundir.job import execute, prepare_resume
 from nnapp.rundir.snapshots import load_snapshots
 from nnapp.training.records import METRIC_COLUMNS, Callback
 

@@ -17,7 +17,7 @@ import numpy as np
 from nnapp.config import dump_config
 from nnapp.core import network
 from nnapp.rundir import tensorboard
-from nnapp.rundir.runs import Run, load_run, read_checks, read_history, rebuild_dataset
+from nnapp.rundir.runs import LoadedRun, load_run, read_checks, read_history, rebuild_dataset
 from nnapp.rundir.snapshots import SNAPSHOTS_NAME, load_snapshots
 
 
@@ -45,7 +45,7 @@ def export_tensorboard(run_dir: str | Path, folder: str | Path | None = None) ->
     return target
 
 
-def _histograms(run: Run) -> list[tuple[int, list[Any]]]:
+def _histograms(run: LoadedRun) -> list[tuple[int, list[Any]]]:
     """Parameters and full-data gradients at each snapshot epoch (none if the run has no snapshots)."""
     if not (run.path / SNAPSHOTS_NAME).exists():
         return []
