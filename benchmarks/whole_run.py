@@ -12,7 +12,8 @@ and standardize, fingerprint, train, write the run directory), timed, then again
 each stage's peak above what was held before it.
 
 TensorBoard: `nnapp train configs/iris.yaml -q` and the same with output.tensorboard=true, with and
-without pictures, fresh processes taking turns; the ratio of medians is what the option adds.
+without pictures, fresh processes taking turns; the ratio of their median CPU times (user + system: on a
+shared machine less noisy than wall clock) is what the option adds.
 """
 
 from __future__ import annotations
@@ -66,15 +67,16 @@ try:
 except SystemExit as exit:
     if exit.code:
         raise
-print(time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(time.perf_counter() - started, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime)
 """
 
 
-def _process(*args: str) -> tuple[float, float]:
-    """(wall seconds, peak resident bytes) of one `nnapp train ARGS` in a fresh process."""
+def _process(*args: str) -> tuple[float, float, float]:
+    """(wall seconds, peak resident bytes, CPU seconds) of one `nnapp train ARGS` in a fresh process."""
     done = subprocess.run([sys.executable, "-c", PROCESS, *args], capture_output=True, text=True, check=True)
-    wall, peak = done.stdout.strip().splitlines()[-1].split()
-    return float(wall), float(peak)
+    wall, peak, cpu = done.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(peak), float(cpu)
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,7 @@ def measure_big_csv(repeats: int) -> BigCsv:
         peaks: dict[str, list[float]] = {"big": [], "small": []}
         for _ in range(repeats):
             for name, config in configs.items():
-                wall, peak = _process(str(config))
+                wall, peak, _ = _process(str(config))
                 walls[name].append(wall)
                 peaks[name].append(peak)
             started = time.perf_counter()
@@ -183,7 +185,7 @@ def measure_big_csv(repeats: int) -> BigCsv:
 @dataclass(frozen=True)
 class TensorboardCost:
     plots: bool
-    off_s: Spread
+    off_s: Spread  # CPU seconds (user + system) of the whole process: less sensitive to other load
     on_s: Spread
 
     @property
@@ -197,11 +199,11 @@ def measure_tensorboard(repeats: int) -> list[TensorboardCost]:
         config = str(ROOT / "configs" / "iris.yaml")
         for plots in (True, False):
             common = [f"output.dir={tmp}", f"output.plots={str(plots).lower()}"]
-            walls: dict[bool, list[float]] = {False: [], True: []}
+            cpu: dict[bool, list[float]] = {False: [], True: []}
             for _ in range(repeats):
                 for on in (False, True):
-                    walls[on].append(_process(config, *common, f"output.tensorboard={str(on).lower()}")[0])
-            costs.append(TensorboardCost(plots, Spread(tuple(walls[False])), Spread(tuple(walls[True]))))
+                    cpu[on].append(_process(config, *common, f"output.tensorboard={str(on).lower()}")[2])
+            costs.append(TensorboardCost(plots, Spread(tuple(cpu[False])), Spread(tuple(cpu[True]))))
     return costs
 
 
@@ -238,7 +240,8 @@ def tensorboard_lines(costs: list[TensorboardCost]) -> list[str]:
     lines = [
         "### What output.tensorboard costs",
         "",
-        "`nnapp train configs/iris.yaml -q` (fresh processes, taking turns, median (range) seconds):",
+        "`nnapp train configs/iris.yaml -q` (200 epochs; fresh processes taking turns; median (range) CPU "
+        "seconds, user + system, of the whole process):",
         "",
         "| pictures | option off | option on | on / off |",
         "|---|---:|---:|---:|",

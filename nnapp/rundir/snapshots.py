@@ -17,6 +17,7 @@ whatever stopped it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,17 +51,22 @@ def frame_budget(n_params: int) -> int:
 def schedule(epochs: int, frames: int = MAX_FRAMES) -> list[int]:
     """Epoch 0 and at most `frames` - 1 epochs in 1..`epochs`, roughly evenly spaced on a log scale
     (so every epoch at first), always including `epochs` itself."""
+    return list(_schedule(epochs, frames))
+
+
+@functools.lru_cache(maxsize=16)  # a run asks twice (its snapshots, its TensorBoard histograms): ~5 ms each
+def _schedule(epochs: int, frames: int) -> tuple[int, ...]:
     if frames < 2 or epochs < 1:
-        return [0] if frames >= 1 else []
+        return (0,) if frames >= 1 else ()
     if epochs <= frames - 1:
-        return list(range(epochs + 1))
+        return tuple(range(epochs + 1))
     chosen = [epochs]
     for count in range(2, 50 * frames):  # rounding merges early points: ask for more until full
         candidate = sorted({int(e) for e in np.rint(np.geomspace(1, epochs, count))})
         if len(candidate) > frames - 1:
             break
         chosen = candidate
-    return [0, *chosen]
+    return (0, *chosen)
 
 
 def thin(snapshots: Snapshots, frames: int) -> Snapshots:
