@@ -184,12 +184,14 @@ def execute(
             datetime.fromisoformat(saved.info.started_at) if saved.info.started_at else datetime.now()
         )
         state = saved.state
-    companions: list[Callback] = [snapshots.SnapshotRecorder(run_dir, cfg)]  # for `nnapp animate`
+    companions: list[snapshots.SnapshotRecorder | tensorboard.TrainingEvents] = [
+        snapshots.SnapshotRecorder(run_dir, cfg)  # for `nnapp animate`
+    ]
     if cfg.output.tensorboard:
         config_yaml = dump_config(cfg, job.loaded.overrides)
         companions.append(tensorboard.TrainingEvents(run_dir, cfg, config_yaml, dimensions(job.data, cfg)))
     # write_run writes the final metrics.csv (with the record of an epoch whose check failed)
-    writer = CheckpointWriter(run_dir, info, companions=companions, final_metrics=False)  # type: ignore[arg-type]
+    writer = CheckpointWriter(run_dir, info, companions=companions, final_metrics=False)
     t0 = time.perf_counter()
     with training_threads():  # one BLAS thread unless the environment says otherwise: the same numbers
         # companions before the writer: they hold each epoch (and the last frame) before it writes
