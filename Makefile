@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 LINT_PATHS := nnapp tests $(wildcard benchmarks)
-TYPED_BENCHMARKS := $(wildcard benchmarks/bench.py benchmarks/floor.py benchmarks/user_view.py)
+TYPED_BENCHMARKS := $(wildcard benchmarks/bench.py benchmarks/floor.py benchmarks/user_view.py benchmarks/whole_run.py)
 STAMP := $(VENV)/.installed
 
 .PHONY: install test lint format train bench clean
@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,dask]'  # dask: the sweep's --backend dask is tested too
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask,tensorboard]'  # dask: the sweep's --backend dask is tested too; tensorboard: event files read back
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -41,6 +41,7 @@ from typing import Any
 import floor  # next to this script
 import numpy as np
 import user_view
+import whole_run
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from nnapp.config import Config, load_config
@@ -543,6 +544,8 @@ class Measured:
     sweep: user_view.SweepCost
     seconds: float
     picture_times: user_view.PictureTimes | None = None
+    big_csv: whole_run.BigCsv | None = None
+    tensorboard: list[whole_run.TensorboardCost] | None = None
 
 
 def measure_all(quick: bool, repeats: int) -> Measured:
@@ -592,6 +595,13 @@ def measure_all(quick: bool, repeats: int) -> Measured:
     with threadpool_limits(limits=1):
         picture_times = user_view.measure_pictures(3 if quick else 7)
     print(*user_view.picture_lines(picture_times), sep="\n", flush=True)
+    big_csv = whole_run.measure_big_csv(2 if quick else 5)
+    print(
+        f"big CSV, whole run: {big_csv.time_ratio:.1f}x np.loadtxt, {big_csv.memory_ratio:.1f}x the data",
+        flush=True,
+    )
+    tensorboard = whole_run.measure_tensorboard(3 if quick else 7)
+    print(f"output.tensorboard: x{max(c.ratio for c in tensorboard):.2f} at most", flush=True)
     seconds = time.perf_counter() - started
     return Measured(
         quick,
@@ -606,6 +616,8 @@ def measure_all(quick: bool, repeats: int) -> Measured:
         sweep,
         seconds,
         picture_times,
+        big_csv,
+        tensorboard,
     )
 
 
@@ -715,6 +727,8 @@ def results_body(m: Measured) -> list[str]:
         "",
         *user_view.csv_lines(m.csv_loading),
         "",
+        *(whole_run.big_csv_lines(m.big_csv) if m.big_csv is not None else []),
+        *(whole_run.tensorboard_lines(m.tensorboard) if m.tensorboard is not None else []),
         "## Start-up",
         "",
         "Fresh processes (the CLI's threads are not pinned here). Wall time depends on what else runs on "

@@ -446,6 +446,9 @@ COMMAND_CASES = [
     # ---- animate: two-feature or 8x8 image data only
     CommandCase("animate-four-features", ("animate", "{run}"), "{run}", ("cannot animate", "7 features")),
     CommandCase("animate-missing-run", ("animate", "{tmp}/no_run"), "{tmp}/no_run"),
+    # ---- export: a format asked for, a run that exists
+    CommandCase("export-no-format", ("export", "{run}"), "--tensorboard", ("say which format",)),
+    CommandCase("export-missing-run", ("export", "{tmp}/no_run", "--tensorboard"), "{tmp}/no_run"),
     # ---- plot, datasets, the command line itself
     CommandCase("plot-missing-run", ("plot", "{tmp}/no_run"), "{tmp}/no_run"),
     CommandCase("plot-no-arguments", ("plot",), "plot", ("Missing argument",)),

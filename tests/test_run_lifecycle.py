@@ -71,9 +71,8 @@ def test_checkpoints_are_written_at_most_every_interval_and_always_at_the_end(
     writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.5, clock=clock)
     data = job.load_data(load_config(write_config(TINY)))
     result = train(cfg, data, [Ticker(clock), writer])
-    assert not saved or saved[-1][0] < 10  # the last epoch waits for the final flush
-    writer.flush()
-    # epoch 0 at once; then whenever 0.5 fake seconds have passed (3 ticks of 0.2); the last epoch at the end
+    # epoch 0 at once; then whenever 0.5 fake seconds have passed (3 ticks of 0.2); the last epoch when
+    # training ends (the writer's on_end), without a flush of the caller's
     assert [epoch for epoch, _ in saved] == [0, 3, 6, 9, 10]
     times = [t for _, t in saved[:-1]]
     assert all(later - earlier >= 0.5 for earlier, later in itertools.pairwise(times))
@@ -97,18 +96,17 @@ def test_writes_that_take_long_are_spaced_to_take_at_most_their_share_of_the_run
     loaded = load_config(write_config(TINY), ["train.epochs=25", "train.early_stopping.patience=0"])
     writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.5, clock=clock)
     train(loaded.config, job.load_data(loaded), [Ticker(clock, 0.25), writer])  # 1/4 s per epoch
-    writer.flush()
     assert checkpoint.MAX_WRITE_SHARE == 0.05 and written == [0, 10, 20, 25]  # every 2.5 s, and the last
 
 
-def test_flush_without_metrics_writes_only_the_checkpoint(write_config, tmp_path):
+def test_without_final_metrics_the_end_of_training_writes_only_the_checkpoint(write_config, tmp_path):
     cfg = load_config(write_config(TINY), ["train.epochs=2"]).config
-    writer = CheckpointWriter(tmp_path, RunInfo(None), interval=1e9)  # only epoch 0 is written on its own
+    # only epoch 0 is written on its own; the caller writes the final metrics.csv
+    writer = CheckpointWriter(tmp_path, RunInfo(None), interval=1e9, final_metrics=False)
     train(cfg, job.load_data(load_config(write_config(TINY))), [writer])
-    epoch_0_metrics = (tmp_path / "metrics.csv").read_bytes()
-    writer.flush(metrics=False)
+    epoch_0_metrics = artifacts.csv_text(METRIC_COLUMNS, [load_checkpoint(tmp_path).state.history[0].row()])
     assert load_checkpoint(tmp_path).state.epoch == 2
-    assert (tmp_path / "metrics.csv").read_bytes() == epoch_0_metrics
+    assert (tmp_path / "metrics.csv").read_text() == epoch_0_metrics
 
 
 class Copier(Callback):

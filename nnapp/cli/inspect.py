@@ -291,3 +291,32 @@ def compare(
     if result.nnapp.diverged or result.sklearn.diverged:
         names = " and ".join(s.name for s in (result.nnapp, result.sklearn) if s.diverged)
         raise fail(f"{names} diverged (see the table); try a smaller optim.lr", 3)
+
+
+@command(
+    epilog=(
+        "Examples:\n\n"
+        "  nnapp export runs/iris/20250101-120000 --tensorboard\n\n"
+        "  nnapp export runs/iris/20250101-120000 --tensorboard board/iris-lr0.1\n\n"
+        "Then: tensorboard --logdir runs (or the folder given)."
+    )
+)
+def export(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run directory written by `nnapp train`.", show_default=False)
+    ],
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="Where to write (default: RUN/tensorboard).", show_default=False),
+    ] = None,
+    tensorboard: Annotated[
+        bool, typer.Option("--tensorboard", help="TensorBoard event files (needs the .[tensorboard] extra).")
+    ] = False,
+) -> None:
+    """Write a finished run in another tool's format: TensorBoard's event files (--tensorboard)."""
+    if not tensorboard:
+        raise fail("say which format: --tensorboard")
+    from nnapp.tools.tensorboard_export import export_tensorboard
+
+    written = export_tensorboard(run_dir, folder)
+    out.print(f"wrote {written}", markup=False)

@@ -12,7 +12,7 @@ from nnapp.cli.render import VERDICT_COLOURS
 from nnapp.cli.shell import err, out
 
 if TYPE_CHECKING:  # at run time these names are only annotations: `nnapp --help` must not import numpy
-    from nnapp.training.records import EpochRecord, GradcheckRecord, TrainState
+    from nnapp.training.records import EpochRecord, GradcheckRecord, TrainResult, TrainState
 
 
 WIDE = 100  # columns: a narrower terminal gets the progress line without its bar
@@ -97,8 +97,17 @@ class Reporter:
     def _check_text(self, verdict: str, max_error: float) -> str:
         return f"check {verdict}" if self.narrow else f"gradcheck {verdict} {max_error:.0e}"
 
+    def on_begin(self, state: TrainState) -> None:
+        return None  # the console starts at epoch 0's line (on_start) or, resumed, at the next epoch
+
+    def on_gradient(self, epoch: int, gradient: Any) -> None:
+        return None
+
     def on_epoch_done(self, state: TrainState) -> None:
         return None  # checkpoints are the CheckpointWriter's; the console has nothing to add
+
+    def on_end(self, result: TrainResult) -> None:
+        return None  # the command prints the summary from the run's outcome
 
     def on_gradcheck(self, record: GradcheckRecord) -> None:
         report = record.report

@@ -18,6 +18,15 @@ from nnapp.cli.shell import (
 )
 from nnapp.cli.signals import stop_on_signals
 
+TensorboardOption = Annotated[
+    bool,
+    typer.Option(
+        "--tensorboard",
+        help="TensorBoard event files in each run (output.tensorboard=true): its HParams view compares "
+        "the runs (tensorboard --logdir SWEEP_DIR).",
+    ),
+]
+
 
 @command(
     epilog=(
@@ -53,6 +62,7 @@ def sweep(
     plots: Annotated[
         bool, typer.Option("--plots", help="Draw each run's pictures (any time later: nnapp plot RUN).")
     ] = False,
+    tensorboard: TensorboardOption = False,
     backend: Annotated[
         str, typer.Option("--backend", help="processes (this machine) or dask (a dask cluster).")
     ] = "processes",
@@ -79,7 +89,8 @@ def sweep(
     from nnapp.tools.sweep.outputs import preload_drawing
 
     chosen = _start_backend(_backend(Backend, backend, scheduler), scheduler, out_dir)
-    plan = plan_sweep(config, grid or [], parse_seeds(seeds), out_dir, plots)
+    specs = [*(grid or []), *(["output.tensorboard=true"] if tensorboard else [])]  # fixed for every point
+    plan = plan_sweep(config, specs, parse_seeds(seeds), out_dir, plots)
     out.print(
         f"sweep: {plan.total} runs ({len(plan.finished)} finished earlier, {len(plan.tasks)} to run) "
         f"in {plan.sweep_dir}",

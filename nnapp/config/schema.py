@@ -118,6 +118,7 @@ class OutputConfig:
     log_every: int = field(
         default=0, metadata=_meta(ge=0, note="epochs between plain log lines; 0: ~20 lines")
     )
+    tensorboard: bool = False  # TensorBoard event files in the run's tensorboard/ (the .[tensorboard] extra)
 
 
 @dataclass(frozen=True)

@@ -109,13 +109,16 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
         train, val = splits.stratified_split(rest, y[rest], val_fraction, seed)
     except ValueError as exc:
         raise DataError(f"{source}: cannot split the data stratified: {exc}") from None
-    Xs, offset, scale = scale_features(table.X, train, cfg.scaling, table.feature_names, source)
+    # Each split is gathered once (a copy of its rows) and scaled in place: no other copy of the whole
+    # table is made ((X - offset) / scale made two), and the same numbers come out element by element.
+    X_train, X_val, X_test = (np.asarray(table.X[rows], dtype=np.float64) for rows in (train, val, test))
+    offset, scale = scale_parts([X_train, X_val, X_test], cfg.scaling, table.feature_names, source)
     return Dataset(
-        X_train=Xs[train],
+        X_train=X_train,
         y_train=y[train],
-        X_val=Xs[val],
+        X_val=X_val,
         y_val=y[val],
-        X_test=Xs[test],
+        X_test=X_test,
         y_test=y[test],
         classes=classes,
         feature_names=table.feature_names,
@@ -130,28 +133,47 @@ def split_and_scale(table: Table, cfg: DataConfig, seed: int, source: str) -> Da
     )
 
 
-def scale_features(
-    X: np.ndarray, train: np.ndarray, scaling: str, feature_names: list[str], source: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(X scaled, offset, scale): the scaler (x - offset) / scale of `scaling` (data.scaling: standard,
-    minmax, maxabs or none) fit on the rows `train`, applied to every row."""
+def scale_parts(
+    parts: list[np.ndarray],
+    scaling: str,
+    feature_names: list[str],
+    source: str,
+    fit_rows: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(offset, scale) of the scaler (x - offset) / scale of `scaling` (data.scaling: standard, minmax,
+    maxabs or none), fit on `fit_rows` (default: parts[0], the training rows) and applied to every part
+    in place (float64 arrays)."""
+    fit_on = parts[0] if fit_rows is None else fit_rows
     with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, by column
         if scaling == "standard":  # its variance, too: an overflowing one becomes scale 1, as in sklearn
-            offset, scale, spread = splits.standard_scale(X[train])
+            offset, scale, spread = splits.standard_scale(fit_on)
         else:
-            offset, scale = splits.fit_scaling(scaling, X[train])
+            offset, scale = splits.fit_scaling(scaling, fit_on)
             spread = scale
-        Xs = (X - offset) / scale
+        for part in parts:
+            part -= offset
+            part /= scale
     if scaling != "none":
         # an overflowing spread turns into scale 1 (as in scikit-learn), leaving 1e308 in place: check both
-        overflow = ~np.isfinite(Xs).all(axis=0) | ~np.isfinite(offset) | ~np.isfinite(spread)
+        overflow = ~np.isfinite(offset) | ~np.isfinite(spread)
+        for part in parts:
+            overflow |= ~np.isfinite(part).all(axis=0)
         if overflow.any():
             bad = [feature_names[j] for j in np.flatnonzero(overflow)]
             raise DataError(
                 f"{source}: column(s) {', '.join(repr(b) for b in bad[:5])} cannot be scaled "
                 f"(data.scaling: {scaling}): their values overflow a float64 (near 1e308); rescale them"
             )
-    return Xs, np.asarray(offset, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+    return np.asarray(offset, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+
+
+def scale_features(
+    X: np.ndarray, train: np.ndarray, scaling: str, feature_names: list[str], source: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X scaled, offset, scale): scale_parts on one array holding every row, fit on the rows `train`."""
+    Xs = np.array(X, dtype=np.float64)  # the caller's array stays as it was
+    offset, scale = scale_parts([Xs], scaling, feature_names, source, fit_rows=Xs[train])
+    return Xs, offset, scale
 
 
 def load_dataset(

@@ -50,7 +50,7 @@ def fingerprint(cfg: DataConfig, data: Dataset, base_dir: Path | None) -> DataFi
     for array in (*(a for split in ("train", "val", "test") for a in data.split(split)), data.classes):
         array = np.ascontiguousarray(array if array.dtype.kind != "U" else array.astype(str))
         digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(array.tobytes())
+        digest.update(array.data)  # the bytes tobytes() would copy, read in place
     return DataFingerprint(f"dataset {cfg.dataset}", digest.hexdigest())
 
 

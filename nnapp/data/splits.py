@@ -57,13 +57,15 @@ def stratified_split(
     rng = np.random.RandomState(seed)
     n_i = _approximate_mode(class_counts, n_train, rng)
     t_i = _approximate_mode(class_counts - n_i, n_test, rng)
-    train: list[int] = []
-    test: list[int] = []
+    train: list[np.ndarray] = []
+    test: list[np.ndarray] = []
     for i in range(len(classes)):
         members = class_indices[i].take(rng.permutation(class_counts[i]), mode="clip")
-        train.extend(members[: n_i[i]])
-        test.extend(members[n_i[i] : n_i[i] + t_i[i]])
-    return indices[rng.permutation(train)], indices[rng.permutation(test)]
+        train.append(members[: n_i[i]])
+        test.append(members[n_i[i] : n_i[i] + t_i[i]])
+    # joined as arrays, not lists of numpy ints (a third of a second for 300,000 rows): the same intp
+    # values in the same order, so the same permutations
+    return indices[rng.permutation(np.concatenate(train))], indices[rng.permutation(np.concatenate(test))]
 
 
 def fit_scaling(kind: str, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,9 +95,10 @@ def standard_scale(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     and its square root as scale, except 1 for (near-)constant columns (and, as there, infinite var)."""
     n = X.shape[0]
     mean = X.sum(axis=0) / n
-    centred = X - mean
+    centred = X - mean  # the one copy of X made here: squared in place below
     # the two-pass variance with its rounding correction (sklearn.utils.extmath._incremental_mean_and_var)
-    var = ((centred**2).sum(axis=0) - centred.sum(axis=0) ** 2 / n) / n
+    correction = centred.sum(axis=0) ** 2 / n
+    var = (np.square(centred, out=centred).sum(axis=0) - correction) / n
     eps = np.finfo(np.float64).eps
     constant = var <= n * eps * var + (n * mean * eps) ** 2
     scale = np.sqrt(var)

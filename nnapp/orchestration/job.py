@@ -26,7 +26,7 @@ from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import DataFingerprint, check_unchanged, fingerprint
 from nnapp.errors import ArtifactError, NnappError
 from nnapp.orchestration.outputs import write_run
-from nnapp.rundir import artifacts, files, runfiles, runs, snapshots
+from nnapp.rundir import artifacts, files, runfiles, runs, snapshots, tensorboard
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointWriter, RunInfo, load_checkpoint
 from nnapp.rundir.runlock import RunLock, lock_run_dir
 from nnapp.rundir.runs import RunSummary, SavedModel
@@ -119,6 +119,7 @@ def prepare_new(
     `run_dir`: write there (created if needed) instead of a fresh `output.dir/name/<time stamp>`;
     `data`: already loaded by `load_data`; `progress`: follows the reading of a CSV.
     """
+    _check_outputs(loaded.config)
     if run_dir is not None:
         check_new_run_dir(run_dir, loaded.config)
     data = data if data is not None else load_data(loaded, progress)
@@ -186,6 +187,7 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
     overrides = (*(o for o in info.overrides if not (extra and o.startswith("train.epochs="))), *extra)
     origin = Path(info.config_path) if info.config_path else None
     loaded = LoadedConfig(_from_start_dir(from_file.config, info), origin, overrides, from_file.raw)
+    _check_outputs(loaded.config)
     data = load_data(loaded)
     data_hash = fingerprint(loaded.config.data, data, data_base_dir(loaded))
     check_unchanged(info.data_sha256, data_hash, run_dir, CHECKPOINT_NAME, run_dir / runfiles.CONFIG.name)
@@ -225,28 +227,42 @@ def execute(
             datetime.fromisoformat(saved.info.started_at) if saved.info.started_at else datetime.now()
         )
         state = saved.state
-    recorder = snapshots.SnapshotRecorder(run_dir, cfg)  # frames for `nnapp animate`; survive resume
-    writer = CheckpointWriter(run_dir, info, before_write=recorder.flush)
+    companions: list[snapshots.SnapshotRecorder | tensorboard.TrainingEvents] = [
+        snapshots.SnapshotRecorder(run_dir, cfg)  # for `nnapp animate`
+    ]
+    if cfg.output.tensorboard:
+        config_yaml = dump_config(cfg, job.loaded.overrides)
+        companions.append(tensorboard.TrainingEvents(run_dir, cfg, config_yaml, dimensions(job.data, cfg)))
+    # write_run writes the final metrics.csv (with the record of an epoch whose check failed)
+    writer = CheckpointWriter(run_dir, info, companions=companions, final_metrics=False)
     t0 = time.perf_counter()
     with training_threads():  # one BLAS thread unless the environment says otherwise: the same numbers
-        # the recorder before the writer: epoch 0's frame is taken before the first checkpoint write
+        # companions before the writer: they hold each epoch (and the last frame) before it writes
         result = train(
             cfg,
             job.data,
-            [*callbacks, recorder, writer],
+            [*callbacks, *companions, writer],
             state=state,
             stop_event=stop_event,
             objective=objective,
         )
-    recorder.flush()  # also a frame taken after the last checkpoint (a failed check stops before it)
-    writer.flush(metrics=False)  # the last full epoch, whatever stopped the run; write_run writes metrics.csv
     metrics_csv = writer.metrics_csv(result.history)  # from the rows the writer has encoded
     summary, model = write_run(
         run_dir, job.loaded, job.data, result, started_at, job.data_hash, job.notes, metrics_csv
     )
+    if cfg.output.tensorboard:
+        tensorboard.write_outcome(
+            tensorboard.events_dir(run_dir), tensorboard.outcome_of(cfg, summary, result)
+        )
     total_seconds = time.perf_counter() - t0
     lock.release()
     return RunOutcome(run_dir, result, job.data, summary, model, total_seconds)
+
+
+def _check_outputs(cfg: Config) -> None:
+    """What the run's outputs need, checked before anything is read or written."""
+    if cfg.output.tensorboard:
+        tensorboard.require(tensorboard.available())
 
 
 def _start_new(job: Job, started_at: datetime) -> tuple[Path, RunLock, RunInfo]:

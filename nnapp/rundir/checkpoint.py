@@ -24,10 +24,10 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -35,7 +35,14 @@ from nnapp.core.optim import ScheduleState
 from nnapp.errors import ArtifactError
 from nnapp.rundir import artifacts, files, runfiles
 from nnapp.rundir import checkpoint_fields as fields
-from nnapp.training.records import METRIC_COLUMNS, Callback, EpochRecord, GradcheckRecord, TrainState
+from nnapp.training.records import (
+    METRIC_COLUMNS,
+    Callback,
+    EpochRecord,
+    GradcheckRecord,
+    TrainResult,
+    TrainState,
+)
 
 CHECKPOINT_NAME = runfiles.CHECKPOINT.name
 FORMAT_VERSION = 1
@@ -261,9 +268,20 @@ def _check_consistent(state: TrainState, path: Path) -> None:
         raise ArtifactError(f"{path}: inconsistent checkpoint (parameters, velocity and history disagree)")
 
 
+class Companion(Protocol):
+    """A file kept in lockstep with the checkpoint (snapshots.npz, TensorBoard's events): flushed just
+    before each checkpoint write, never ahead of it. A crash between the two leaves the companion ahead
+    by at most the epochs since the previous checkpoint; a resume (`Callback.on_begin`) drops those, so
+    no epoch is ever in it twice and none that the checkpoint holds is missing."""
+
+    def flush(self, epoch: int) -> None:
+        """Write what it holds of epochs up to `epoch` (the checkpoint about to be written), none later."""
+
+
 class CheckpointWriter(Callback):
     """Keeps the state after each epoch and writes it (plus metrics.csv so far) at most every `interval` s
-    (and further apart when writes take longer than MAX_WRITE_SHARE of that)."""
+    (and further apart when writes take longer than MAX_WRITE_SHARE of that), and at the end of training
+    (`on_end`). List it after its companions' callbacks: they then hold the epochs it writes."""
 
     def __init__(
         self,
@@ -271,12 +289,13 @@ class CheckpointWriter(Callback):
         info: RunInfo,
         interval: float = DEFAULT_INTERVAL,
         clock: Callable[[], float] = time.monotonic,  # a test passes a fake one: no timed tests
-        before_write: Callable[[], None] | None = None,
+        companions: Sequence[Companion] = (),
+        final_metrics: bool = True,
     ) -> None:
-        """`before_write`: called before each checkpoint write, for files that must never be behind
-        the checkpoint (the snapshots a resumed run continues from)."""
+        """`companions`: flushed to the epoch of each checkpoint write, just before it. `final_metrics`
+        False: the end of training writes the checkpoint only (the caller writes the final metrics.csv)."""
         self.run_dir, self.info, self.interval, self.clock = Path(run_dir), info, interval, clock
-        self.before_write = before_write
+        self.companions, self.final_metrics = tuple(companions), final_metrics
         self.encoded = _Encoded()
         self.saved: _Capture | None = None  # the last full epoch; its buffers are reused for the next
         self.pending = False  # `saved` is not written yet
@@ -291,6 +310,10 @@ class CheckpointWriter(Callback):
         if self.clock() - self.last_write >= self.gap:
             self.flush()
 
+    def on_end(self, result: TrainResult) -> None:
+        """The last full epoch, whatever stopped the run (a partial epoch is neither saved nor lost)."""
+        self.flush(metrics=self.final_metrics)
+
     def metrics_csv(self, history: list[EpochRecord]) -> str:
         """metrics.csv of `history`: the history the writer has seen, and any records after it (the
         last one of a run stopped before its epoch was done: divergence, a failed check)."""
@@ -304,8 +327,8 @@ class CheckpointWriter(Callback):
         if not self.pending or self.saved is None:
             return
         started = self.clock()
-        if self.before_write is not None:
-            self.before_write()
+        for companion in self.companions:
+            companion.flush(self.saved.epoch)
         files.write(self.run_dir / CHECKPOINT_NAME, _archive(self.saved, self.encoded, self.info))
         if metrics:
             files.write_text(

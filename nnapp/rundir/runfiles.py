@@ -91,6 +91,8 @@ WEIGHTS = RunFile(
     "still that noise; grey pixels are constant in the training rows and never get a gradient.",
 )
 REPORT = RunFile("report.md", "Markdown", "report.write_extras, report.write_report", "-", True)
+# a folder, with output.tensorboard: true (or by nnapp export --tensorboard): TensorBoard's event files
+TENSORBOARD = RunFile("tensorboard", "TensorBoard event files, a folder", "rundir.tensorboard", "-", False)
 # written later, by the commands that read a finished run (per split or CSV: RunFile.variant)
 ANIMATION = RunFile(
     "training.gif",
@@ -139,6 +141,7 @@ RUN_FILES = (
     HIDDEN_UNITS,
     WEIGHTS,
     REPORT,
+    TENSORBOARD,
     ANIMATION,
     SALIENCY,
     SALIENCY_PICTURE,

@@ -5,16 +5,19 @@ epoch at first, when learning is fast, then further and further apart), at most 
 and at the epoch training stopped. The file is bounded: MAX_BYTES at most, parameters stored as float32
 (the pictures need no more); a model too large for even two frames keeps none.
 
-`SnapshotRecorder` is a training callback: it keeps the frames in memory and rewrites the file
-(atomically) when the checkpoint is written, just before it (`CheckpointWriter(before_write=...)`), and
-when the run ends, so the file is never behind the checkpoint (short of a power cut: it is not
-fsync'ed). (Writing it at each frame cost about 1 ms a frame on iris, 60 frames a run: about a quarter
-of a 200-epoch iris run.) A resumed run starts with the frames of the file before the epoch it resumes
-from, so it animates whole, and the same as the run never interrupted.
+`SnapshotRecorder` is a training callback and a companion of the checkpoint: it keeps the frames in
+memory and rewrites the file (atomically) when the checkpoint is written, just before it
+(`CheckpointWriter(companions=...)`), so the file is never behind the checkpoint (short of a power cut: it
+is not fsync'ed), and a resume drops any frame past the checkpoint's epoch. (Writing it at each frame
+cost about 1 ms a frame on iris, 60 frames a run: about a quarter of a 200-epoch iris run.) A resumed run
+starts with the frames of the file up to the epoch it resumes from, so it animates whole, and the same
+as the run never interrupted. The last frame is the last epoch the run did (`TrainResult.done_epoch`),
+whatever stopped it.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +26,7 @@ import numpy as np
 from nnapp.config import Config
 from nnapp.errors import ArtifactError
 from nnapp.rundir import artifacts, files, runfiles
-from nnapp.training.records import Callback, EpochRecord, TrainState
+from nnapp.training.records import Callback, TrainResult, TrainState
 
 SNAPSHOTS_NAME = runfiles.SNAPSHOTS.name
 MAX_FRAMES = 60
@@ -48,17 +51,22 @@ def frame_budget(n_params: int) -> int:
 def schedule(epochs: int, frames: int = MAX_FRAMES) -> list[int]:
     """Epoch 0 and at most `frames` - 1 epochs in 1..`epochs`, roughly evenly spaced on a log scale
     (so every epoch at first), always including `epochs` itself."""
+    return list(_schedule(epochs, frames))
+
+
+@functools.lru_cache(maxsize=16)  # a run asks twice (its snapshots, its TensorBoard histograms): ~5 ms each
+def _schedule(epochs: int, frames: int) -> tuple[int, ...]:
     if frames < 2 or epochs < 1:
-        return [0] if frames >= 1 else []
+        return (0,) if frames >= 1 else ()
     if epochs <= frames - 1:
-        return list(range(epochs + 1))
+        return tuple(range(epochs + 1))
     chosen = [epochs]
     for count in range(2, 50 * frames):  # rounding merges early points: ask for more until full
         candidate = sorted({int(e) for e in np.rint(np.geomspace(1, epochs, count))})
         if len(candidate) > frames - 1:
             break
         chosen = candidate
-    return [0, *chosen]
+    return (0, *chosen)
 
 
 def thin(snapshots: Snapshots, frames: int) -> Snapshots:
@@ -98,22 +106,24 @@ def load_snapshots(run_dir: Path) -> Snapshots:
 
 
 class SnapshotRecorder(Callback):
-    """Takes the frames of `schedule` while training and keeps RUN_DIR/snapshots.npz up to date."""
+    """Takes the frames of `schedule` while training and keeps RUN_DIR/snapshots.npz up to date: a
+    companion of the checkpoint (`CheckpointWriter(companions=...)`), written with it, never ahead."""
 
     def __init__(self, run_dir: Path, cfg: Config) -> None:
         self.run_dir = Path(run_dir)
         self.epochs = cfg.train.epochs
-        self.patience = cfg.train.early_stopping.patience
         self.kept = Snapshots(np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=FRAME_DTYPE))
-        self.plan: set[int] | None = None  # the epochs to keep, once the parameter count is known
+        self.plan: set[int] = set()  # the epochs to keep, once the parameter count is known
         self.budget = 0
+        self.latest = np.zeros(0, dtype=FRAME_DTYPE)  # the last epoch done: the final frame, if unplanned
         self.unsaved = False  # frames taken since the file was last written
 
-    def _start(self, state: TrainState) -> None:
+    def on_begin(self, state: TrainState) -> None:
         self.budget = frame_budget(state.flat.size)
         self.plan = set(schedule(self.epochs, self.budget))
         self.kept = Snapshots(np.zeros(0, dtype=np.int64), np.zeros((0, state.flat.size), dtype=FRAME_DTYPE))
-        if state.epoch > 0:  # resumed: the frames before this epoch are those the file holds
+        self.latest = np.zeros(state.flat.size, dtype=FRAME_DTYPE)
+        if state.history:  # resumed: the frames up to its checkpoint's epoch are those the file holds
             self._resume(state.epoch, state.flat.size)
 
     def _resume(self, epoch: int, width: int) -> None:
@@ -121,38 +131,38 @@ class SnapshotRecorder(Callback):
             earlier = load_snapshots(self.run_dir)
         except ArtifactError:
             return  # a run from before snapshots, or a damaged file: animate will say what is missing
-        before = earlier.epochs < epoch  # later ones were taken after the checkpoint: taken again
+        upto = earlier.epochs <= epoch  # later ones were written before a checkpoint that never came
         if earlier.flat.shape[1] == width:
-            self.kept = Snapshots(earlier.epochs[before], earlier.flat[before])
+            self.kept = Snapshots(earlier.epochs[upto], earlier.flat[upto])
+            self.unsaved = not upto.all()
 
     def on_epoch_done(self, state: TrainState) -> None:
-        if state.epoch == 0 and self.plan is None:  # a fresh run: the untrained network is frame 0
-            self._start(state)
-            self._take(state)
-
-    def on_epoch_end(self, record: EpochRecord, state: TrainState) -> None:
-        if self.plan is None:  # the first epoch of a resumed run (its epoch 0 was done before)
-            self._start(state)
-        assert self.plan is not None
-        # the trainer stops after this epoch: keep it, whatever the schedule says
-        last = state.epoch >= self.epochs or (0 < self.patience <= state.bad_epochs)
-        if state.epoch in self.plan or last:
-            self._take(state)
-
-    def _take(self, state: TrainState) -> None:
-        if self.budget == 0 or (len(self.kept.epochs) and self.kept.epochs[-1] >= state.epoch):
+        if self.budget == 0:
             return
-        epochs = np.append(self.kept.epochs, state.epoch)
-        flat = np.vstack([self.kept.flat, state.flat.astype(FRAME_DTYPE)[None, :]])
-        self.kept = thin(Snapshots(epochs, flat), self.budget)
+        np.copyto(self.latest, state.flat, casting="same_kind")
+        if state.epoch in self.plan:
+            self._take(state.epoch, self.latest)
+
+    def on_end(self, result: TrainResult) -> None:
+        """The last epoch done is the animation's last frame, whatever stopped the run."""
+        if self.budget and result.done_epoch >= 0:
+            self._take(result.done_epoch, self.latest)
+
+    def _take(self, epoch: int, flat: np.ndarray) -> None:
+        if len(self.kept.epochs) and self.kept.epochs[-1] >= epoch:
+            return
+        epochs = np.append(self.kept.epochs, epoch)
+        frames = np.vstack([self.kept.flat, flat[None, :]])
+        self.kept = thin(Snapshots(epochs, frames), self.budget)
         self.unsaved = True
 
-    def flush(self) -> None:
-        """Write the frames taken so far, if any are not in the file yet: before each checkpoint write,
-        and when training returns."""
+    def flush(self, epoch: int) -> None:
+        """Write the frames up to `epoch` (all of them: frames are taken when their epoch is done, as the
+        checkpoint writer keeps it), if any are not in the file yet."""
         if self.unsaved:
-            save_snapshots(self.run_dir, self.kept)
-            self.unsaved = False
+            upto = self.kept.epochs <= epoch
+            save_snapshots(self.run_dir, Snapshots(self.kept.epochs[upto], self.kept.flat[upto]))
+            self.unsaved = not upto.all()
 
 
 def size_bound_text() -> str:

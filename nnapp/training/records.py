@@ -125,11 +125,20 @@ class TrainResult:
     chance_loss: float
     seconds: float
     state: TrainState
+    done_epoch: int  # the last epoch reported done (on_epoch_done): what the run's checkpoint holds
 
 
 class Callback(Protocol):
-    """What training reports, as it happens. Any object with these four methods is a Callback; a class
-    that subclasses Callback inherits a no-op for each hook it does not define."""
+    """What training reports, as it happens. Any object with these seven methods is a Callback; a class
+    that subclasses Callback inherits a no-op for each hook it does not define.
+
+    Every run, new or resumed, is framed the same way: `on_begin` first, `on_end` last (also when
+    training stops early, diverges, fails a check or is interrupted)."""
+
+    def on_begin(self, state: TrainState) -> None:
+        """Training begins from `state`: epoch 0 of a new run (not yet measured), or the last epoch a
+        resumed run's checkpoint holds (`state.epoch`, its history and checks up to it)."""
+        return None
 
     def on_start(self, initial: EpochRecord, chance_loss: float, far_off: bool) -> None:
         """Epoch 0 (the untrained network) is measured; `far_off`: its loss is far from chance."""
@@ -145,4 +154,15 @@ class Callback(Protocol):
     def on_epoch_done(self, state: TrainState) -> None:
         """After epoch 0 and each full epoch, its periodic gradient check included: `state` is then
         exactly what a checkpoint must hold to resume to the same numbers (nnapp.rundir.checkpoint)."""
+        return None
+
+    def on_gradient(self, epoch: int, gradient: np.ndarray) -> None:
+        """The full-data gradient at epoch `epoch`'s end weights (flat, network.views's order), measured
+        with its record (before `on_start` or `on_epoch_end`); the buffer is reused: copy what you keep."""
+        return None
+
+    def on_end(self, result: TrainResult) -> None:
+        """Training has returned: `result.done_epoch` is the last epoch done (what the checkpoint holds;
+        `result.history` has one more record when a periodic check failed after measuring an epoch),
+        `result.checks` every check, the final one included."""
         return None

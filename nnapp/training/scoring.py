@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nnapp.core import metrics, network
-from nnapp.training.evaluate import evaluate as loss_and_accuracy
+from nnapp.training.evaluate import predictions
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,7 @@ class Scores:
 def score(params: network.Params, X: np.ndarray, y: np.ndarray, classes: list[str], source: str) -> Scores:
     """Accuracy, log loss, per-class precision/recall/F1 and the confusion matrix of params on (X, y)."""
     X = np.asarray(X).astype(params["W"].dtype, copy=False)
-    loss, accuracy = loss_and_accuracy(params, X, y)
-    predicted = network.predict(params, X)
+    loss, accuracy, predicted = predictions(params, X, y)  # one forward pass for all three
     # numpy, not sklearn.metrics: importing scikit-learn would double `nnapp train`'s start-up time
     confusion = metrics.confusion(y, predicted, len(classes))
     precision, recall, f1, support = metrics.precision_recall_f1(confusion)

@@ -21,7 +21,7 @@ from nnapp.core import network
 from nnapp.core.gradcheck import Verdict
 from nnapp.core.optim import plateau_update, schedule_lr
 from nnapp.data.datasets import Dataset
-from nnapp.training.measure import EpochMeter
+from nnapp.training.measure_chunked import epoch_meter
 from nnapp.training.records import (
     COMPLETED,
     Callback,
@@ -108,7 +108,7 @@ class _Run:
             self.prev_flat,
             self.objective.backward,
         )
-        self.meter = EpochMeter(
+        self.meter = epoch_meter(  # in chunks of rows above a size: memory bounded
             self.dims,
             self.X_train,
             self.Y_train,
@@ -120,6 +120,7 @@ class _Run:
         )
         self.chance = math.log(data.n_classes)
         self.check_rows = gradcheck_rows(cfg, data) if cfg.gradcheck.enabled else None
+        self.done_epoch = self.state.epoch if self.state.history else -1  # the last epoch reported done
 
     def stop_requested(self) -> bool:
         return self.stop_event is not None and self.stop_event.is_set()
@@ -165,6 +166,7 @@ class _Run:
             plateau_update(cfg.optim, state.schedule, record.val_loss)
 
     def epoch_done(self) -> None:
+        self.done_epoch = self.state.epoch
         for cb in self.callbacks:
             cb.on_epoch_done(self.state)
 
@@ -173,6 +175,7 @@ class _Run:
         initial = self.meter.record(self.params, self.grads, None, 0, self.cfg.optim.lr, 0.0)
         self.record(initial)
         for cb in self.callbacks:
+            cb.on_gradient(0, self.grad_flat)
             cb.on_start(initial, self.chance, abs(initial.train_ce - self.chance) > CHANCE_FLAG_MARGIN)
         if not _finite(initial):  # no learning rate is to blame: the inputs are too large
             return Stop(
@@ -233,6 +236,7 @@ class _Run:
         self.state.epoch = record.epoch
         self.record(record)
         for cb in self.callbacks:
+            cb.on_gradient(record.epoch, self.grad_flat)  # the meter's full-data gradient, in grad_flat
             cb.on_epoch_end(record, self.state)
         stop = self.periodic_check(record.epoch)
         if stop is not None:
@@ -274,13 +278,15 @@ def train(
     started = time.perf_counter()
     initial = state if state is not None else init_state(cfg, data)
     run = _Run(cfg, data, callbacks, initial, stop_event, objective)
+    for cb in callbacks:
+        cb.on_begin(run.state)
     # a resumed run whose last epoch stopped early stops again, as the original run did
     stop = run.early_stopped() if run.state.history else run.epoch_zero()
     initial_loss = run.state.history[0].train_loss
     while stop is None and run.state.epoch < cfg.train.epochs:
         stop = run.epoch(run.state.epoch + 1, initial_loss)
     params, stop = run.final(stop or COMPLETED)
-    return TrainResult(
+    result = TrainResult(
         params=params,
         history=list(run.state.history),
         checks=list(run.state.checks),
@@ -291,7 +297,11 @@ def train(
         chance_loss=run.chance,
         seconds=time.perf_counter() - started,
         state=run.state,
+        done_epoch=run.done_epoch,
     )
+    for cb in callbacks:
+        cb.on_end(result)
+    return result
 
 
 def _divergence_message(what: str, epoch: int, step: int, lr: float, epoch_end: bool = False) -> str:

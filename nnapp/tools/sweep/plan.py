@@ -11,7 +11,7 @@ from nnapp.config import Config, LoadedConfig, load_config
 from nnapp.data.preflight import check_memory
 from nnapp.errors import ConfigError, NnappError
 from nnapp.orchestration.job import check_new_run_dir, load_data
-from nnapp.rundir import artifacts, runfiles
+from nnapp.rundir import artifacts, runfiles, tensorboard
 from nnapp.rundir.summary import read_summary
 from nnapp.tools.sweep.grid import Axis, GridPoint, parse_grid, points
 from nnapp.tools.sweep.results import PointResult, Scores, Status
@@ -52,6 +52,8 @@ def plan_sweep(
     config_path = Path(config_path).absolute()  # worker processes must find it too
     axes, fixed = parse_grid(specs)
     base = load_config(config_path, fixed)
+    if base.config.output.tensorboard:  # refused before any point trains, as `nnapp train` does
+        tensorboard.require(tensorboard.available())
     seeds = list(seeds) if seeds is not None else [base.config.seed]
     sweep_dir = default_sweep_dir(base.config) if out_dir is None else Path(out_dir)
     sweep_dir = sweep_dir.absolute()
