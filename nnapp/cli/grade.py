@@ -1,0 +1,115 @@
+"""`nnapp grade`: a learner's own gradients against finite differences of J, diagnosed in words."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nnapp.cli.shell import command, fail, out
+
+LayoutOption = Annotated[
+    str,
+    typer.Option(
+        "--layout",
+        help="column: one example as column vectors (the derivation's); rows: X (B, D_x), integer labels, "
+        "J the batch mean; columns: X (D_x, B), one-hot Y (N_c, B), J the batch mean.",
+    ),
+]
+WeightsOption = Annotated[
+    str,
+    typer.Option("--weights", help="out-in: W is D_h×D_x (the derivation's); in-out: W is D_x×D_h (X @ W)."),
+]
+
+
+@command(
+    name="grade",
+    epilog=(
+        "Examples:\n\n"
+        "  nnapp grade --template > my_grad.py\n\n"
+        "  nnapp grade my_grad.py\n\n"
+        "  nnapp grade my_grad.py --layout rows --json\n\n"
+        "  nnapp grade net.py:TwoLayerNet.loss --layout rows --weights in-out --tensors U,b2,W,b1\n\n"
+        "  nnapp grade submissions/ --csv gradebook.csv"
+    ),
+)
+def grade_command(
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            help="FILE.py[:FUNCTION or Class.method] (default function: gradients), or a folder of "
+            "submissions; with --template, the template's name.",
+            show_default=False,
+        ),
+    ] = None,
+    layout: LayoutOption = "column",
+    weights: WeightsOption = "out-in",
+    tensors: Annotated[
+        str, typer.Option("--tensors", help="The gradients required, comma-separated.")
+    ] = "U,b2,W,b1,x",
+    names: Annotated[
+        str, typer.Option("--names", help="Other gradient key names, THEIRS=OURS, e.g. dWh=W,dWo=U.")
+    ] = "",
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds the code may run.", min=0.1)] = 10.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON object on stdout.")] = False,
+    template: Annotated[
+        bool,
+        typer.Option(
+            "--template",
+            help="Print a starting file with the contract in its docstring (for --layout; or name one: "
+            "column, rows, columns, cs231n-layers, cs231n-twolayer).",
+        ),
+    ] = False,
+    file: Annotated[str, typer.Option("--file", help="In a class folder: each sub-folder's file.")] = "",
+    jobs: Annotated[int, typer.Option("--jobs", help="Submissions graded at once.", min=1)] = 2,
+    csv: Annotated[Path | None, typer.Option("--csv", help="Write the class's gradebook CSV here.")] = None,
+    format_: Annotated[
+        str, typer.Option("--format", help="text, or gradescope (writes results.json, see --results).")
+    ] = "text",
+    results: Annotated[
+        Path, typer.Option("--results", help="Where --format gradescope writes its results.json.")
+    ] = Path("results.json"),
+) -> None:
+    """Grade a learner's gradients(x, y, W, b1, U, b2) on random problems against finite differences of J.
+
+    Each tensor gets a verdict, its shape, its largest error and, when wrong, what is wrong in the
+    derivation's words. The file runs in a child process with a time limit. Exit codes: 0 every
+    gradient right, 4 a gradient wrong or missing, 2 the file could not be graded.
+    """
+    from nnapp.lab.grade import grading, templates
+
+    if template:
+        out.print(templates.template(target or layout), markup=False, end="", soft_wrap=True)
+        return
+    if target is None:
+        raise fail("nnapp grade: give FILE.py (or a folder), or --template")
+    convention = grading.convention_of(layout, weights)
+    required = grading.parse_tensors(tensors)
+    if Path(target).is_dir():
+        from nnapp.cli.grade_class import grade_class
+
+        grade_class(
+            Path(target), convention, required, grading.parse_names(names), timeout, file, jobs, csv, as_json
+        )
+        return
+    path, function, method = grading.parse_target(target)
+    if not path.is_file():
+        raise fail(f"{path}: no such file")
+    from nnapp.lab.grade.runner import Limits, Target
+
+    graded = Target(path, function, method, convention, required, grading.parse_names(names))
+    report = grading.grade_file(graded, Limits(timeout=timeout))
+    if format_ == "gradescope":
+        from nnapp.lab.grade.classroom import gradescope_results
+
+        results.write_text(json.dumps(gradescope_results(report), indent=2) + "\n")
+    elif format_ != "text":
+        raise fail(f"--format must be one of text, gradescope (got {format_!r})")
+    if as_json:
+        out.print(json.dumps(report.to_json(), indent=2), markup=False, soft_wrap=True)
+    else:
+        for line in report.lines():
+            out.print(line, markup=False, soft_wrap=True)
+    raise typer.Exit(report.exit_code)

@@ -1,0 +1,1 @@
+"""The learner's room: tools for studying the network rather than training it (grading a derivation, ...)."""

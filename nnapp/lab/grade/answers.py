@@ -1,0 +1,203 @@
+"""Calling a learner's code on the problems and reading what it returns, in plain values.
+
+The same functions run in the child process (`nnapp grade FILE`) and in the notebook's own process
+(`nnapp.grade(function)`); between child and parent an answer travels as JSON (`encode`/`decode`):
+numbers and shapes only, nothing the parent would execute.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nnapp.lab.grade.conventions import INPUTS, TENSORS, Convention
+from nnapp.lab.grade.problems import Problem
+
+# the names learners give the gradients, mapped to the derivation's
+ALIASES = {
+    **{name: name for name in TENSORS},
+    **{f"d{name}": name for name in TENSORS},
+    "X": "x",
+    "dX": "x",
+    "W1": "W",
+    "dW1": "W",
+    "W2": "U",
+    "dW2": "U",
+    "b1": "b1",
+    "b2": "b2",
+}
+REG_NAMES = ("reg", "lam", "lambd", "lambda_", "l2", "weight_decay", "lmbda")
+
+
+class GradeFailure(Exception):
+    """The learner's code cannot be graded (wrong count, wrong container): one message for the learner."""
+
+
+@dataclass(frozen=True)
+class Returned:
+    """What one call gave back: each tensor as a float64 array, or the name of the wrong type it was."""
+
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    wrong_types: dict[str, str] = field(default_factory=dict)
+    loss: float | None = None
+    mutated: tuple[str, ...] = ()  # inputs the call changed in place
+    ignored: tuple[str, ...] = ()  # keys of a returned dict that name no gradient
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What to call: a function, or `Class.method` (an instance is made for each problem)."""
+
+    target: Callable[..., Any]
+    method: str = ""  # "" for a plain function
+    names: dict[str, str] = field(default_factory=dict)  # --names: their key -> ours
+
+
+def _as_array(value: Any) -> np.ndarray | str:
+    if isinstance(value, bool) or value is None or isinstance(value, str | dict | set):
+        return type(value).__name__
+    try:
+        array = np.array(value, dtype=np.float64, copy=True)  # the learner may reuse its own later
+    except (TypeError, ValueError):
+        return type(value).__name__
+    return array
+
+
+def read_return(value: Any, required: tuple[str, ...], names: dict[str, str]) -> Returned:
+    """The tensors of a returned dict (any of the usual key names) or tuple (the derivation's order)."""
+    found: dict[str, Any] = {}
+    ignored: list[str] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = names.get(str(key)) or ALIASES.get(str(key))
+            if name is None:
+                ignored.append(str(key))
+            else:
+                found[name] = item
+    elif isinstance(value, tuple | list):
+        order = TENSORS if len(value) == len(TENSORS) else required
+        if len(value) != len(order):
+            raise GradeFailure(
+                f"returned {len(value)} values; expected {len(TENSORS)} in the derivation's order "
+                f"({', '.join(TENSORS)}), or a dict with those keys"
+            )
+        found = dict(zip(order, value, strict=True))
+    else:
+        raise GradeFailure(
+            f"returned a {type(value).__name__}; expected a dict with keys {', '.join(TENSORS)} "
+            f"or a tuple in that order"
+        )
+    arrays, wrong = {}, {}
+    for name, item in found.items():
+        converted = _as_array(item)
+        if isinstance(converted, str):
+            wrong[name] = converted
+        else:
+            arrays[name] = converted
+    return Returned(arrays, wrong, ignored=tuple(ignored))
+
+
+def learner_inputs(problem: Problem, convention: Convention) -> dict[str, np.ndarray]:
+    n_classes = problem.U.shape[0]
+    inputs = {
+        name: convention.learner_form(name, problem.array(name)) for name in ("x", "W", "b1", "U", "b2")
+    }
+    inputs["y"] = convention.labels(problem.y, n_classes)
+    return {name: np.array(inputs[name], copy=True) for name in INPUTS}
+
+
+def _reg_keyword(function: Callable[..., Any]) -> str | None:
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return None
+    return next((name for name in REG_NAMES if name in parameters), None)
+
+
+def _instance(cls: Callable[..., Any], problem: Problem) -> Any:
+    """The learner's class made for the problem's sizes (D_x, D_h, N_c) where its constructor takes them."""
+    dims = problem.dims
+    try:
+        parameters = [
+            p
+            for p in inspect.signature(cls).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        parameters = []
+    args = (dims["D_x"], dims["D_h"], dims["N_c"]) if len(parameters) >= 3 else ()
+    keywords = {"reg": 0.0} if any(p.name == "reg" for p in parameters[3:]) else {}
+    return cls(*args, **keywords)
+
+
+def call(entry: Entry, problem: Problem, convention: Convention, required: tuple[str, ...]) -> Returned:
+    """One call of the learner's code on copies of the problem's inputs (changes to them are noted)."""
+    inputs = learner_inputs(problem, convention)
+    pristine = {name: array.copy() for name, array in inputs.items()}
+    loss: float | None = None
+    if entry.method:
+        instance = _instance(entry.target, problem)
+        if hasattr(instance, "reg"):
+            instance.reg = 0.0
+        instance.params = {
+            "W1": inputs["W"],
+            "b1": inputs["b1"],
+            "W2": inputs["U"],
+            "b2": inputs["b2"],
+        }
+        method = getattr(instance, entry.method)
+        reg = _reg_keyword(method)
+        value = method(inputs["x"], inputs["y"], **({reg: 0.0} if reg else {}))
+        if not (isinstance(value, tuple | list) and len(value) == 2):
+            raise GradeFailure(f"{entry.method} returned {type(value).__name__}; expected (loss, grads)")
+        raw_loss, value = value
+        loss = float(raw_loss) if np.ndim(raw_loss) == 0 else math.nan
+    else:
+        value = entry.target(*(inputs[name] for name in INPUTS))
+    returned = read_return(value, required, entry.names)
+    mutated = tuple(name for name in INPUTS if not np.array_equal(inputs[name], pristine[name]))
+    return Returned(returned.arrays, returned.wrong_types, loss, mutated, returned.ignored)
+
+
+def reg_note(entry: Entry) -> str:
+    """What the grader did with a regularization argument, for the report ("" when there was none)."""
+    if not entry.method:
+        return ""
+    method = getattr(entry.target, entry.method, None)
+    reg = _reg_keyword(method) if method is not None else None
+    return f"{entry.method}({reg}=0): the penalty is off, J is the cross-entropy alone" if reg else ""
+
+
+def encode(returned: Returned) -> dict[str, Any]:
+    return {
+        "arrays": {
+            name: {"shape": list(a.shape), "data": a.reshape(-1).tolist()}
+            for name, a in returned.arrays.items()
+        },
+        "wrong_types": returned.wrong_types,
+        "loss": returned.loss,
+        "mutated": list(returned.mutated),
+        "ignored": list(returned.ignored),
+    }
+
+
+def decode(data: dict[str, Any]) -> Returned:
+    """Read back what `encode` wrote (a child's message; anything malformed raises ValueError/KeyError)."""
+    arrays = {
+        str(name): np.asarray(item["data"], dtype=np.float64).reshape([int(n) for n in item["shape"]])
+        for name, item in data["arrays"].items()
+        if str(name) in TENSORS
+    }
+    loss = data.get("loss")
+    return Returned(
+        arrays,
+        {str(k): str(v) for k, v in data.get("wrong_types", {}).items() if str(k) in TENSORS},
+        None if loss is None else float(loss),
+        tuple(str(n) for n in data.get("mutated", ()) if str(n) in INPUTS),
+        tuple(str(n) for n in data.get("ignored", ())),
+    )

@@ -1,0 +1,125 @@
+"""Grading one learner's code: a file in a child process, or a function in this process (the notebook)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nnapp.errors import NnappError
+from nnapp.lab.grade import answers, compare, runner, source
+from nnapp.lab.grade.conventions import TENSORS, Convention, parse_layout, parse_weights
+from nnapp.lab.grade.problems import Problem, expected, make_problems
+from nnapp.lab.grade.report import GradeReport, ungradable
+
+ALL = TENSORS
+
+
+@functools.cache
+def _cases(convention: Convention) -> tuple[tuple[Problem, ...], tuple[compare.Case, ...]]:
+    problems = make_problems(convention.batched)
+    return problems, tuple(compare.make_case(p, expected(p), convention) for p in problems)
+
+
+def parse_target(spec: str) -> tuple[Path, str, str]:
+    """`FILE.py`, `FILE.py:function` or `FILE.py:Class.method` -> (path, function or class, method)."""
+    head, _, tail = spec.rpartition(":")
+    path_text, entry = (head, tail) if head.endswith(".py") else (spec, "")
+    function, _, method = (entry or "gradients").partition(".")
+    if not function.isidentifier() or (method and not method.isidentifier()):
+        raise NnappError(f"{spec}: after the colon comes a function name or Class.method (got {entry!r})")
+    return Path(path_text), function, method
+
+
+def parse_tensors(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in TENSORS]
+    if unknown or not names:
+        raise NnappError(f"--tensors: choose among {','.join(TENSORS)} (got {text!r})")
+    return names
+
+
+def parse_names(text: str) -> dict[str, str]:
+    """`dW1=W,dW2=U` (their key = ours) -> {their key: ours}."""
+    mapping = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        theirs, _, ours = pair.partition("=")
+        if ours.strip() not in TENSORS or not theirs.strip():
+            raise NnappError(f"--names: write THEIRS=OURS with OURS among {','.join(TENSORS)} (got {pair!r})")
+        mapping[theirs.strip()] = ours.strip()
+    return mapping
+
+
+def convention_of(layout: str, weights: str) -> Convention:
+    return Convention(parse_layout(layout), parse_weights(weights))
+
+
+def _with_notes(report: GradeReport, *notes: str) -> GradeReport:
+    extra = tuple(n for n in notes if n)
+    if not extra:
+        return report
+    from dataclasses import replace
+
+    return replace(report, notes=(*report.notes, *extra))
+
+
+def grade_file(
+    target: runner.Target, limits: runner.Limits | None = None, sandbox: bool = True
+) -> GradeReport:
+    """Grade `target` in a child process; a file that cannot run gives a report with verdict error."""
+    try:
+        text = target.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return ungradable(f"{target.path}: cannot read it ({getattr(exc, 'strerror', None) or exc})")
+    found = source.problem(text, str(target.path))
+    if found:
+        return ungradable(f"{target.path.name}, {found}")
+    problems, cases = _cases(target.convention)
+    result = runner.run(target, text, problems, limits or runner.Limits(), sandbox)
+    refused = tuple(f"refused: {r}" for r in dict.fromkeys(result.refused))
+    if result.error:
+        hint = _hint(result.error, target.convention)
+        return _with_notes(ungradable(f"{target.path.name}: {result.error}", (*result.lines, *refused)), hint)
+    report = compare.judge(
+        cases, result.calls, target.required, result.repeat, graded_loss=bool(target.method)
+    )
+    return _with_notes(report, result.reg_note, *refused)
+
+
+def _hint(error: str, convention: Convention) -> str:
+    if (
+        "matmul" in error or "shapes" in error or "broadcast" in error
+    ) and convention.weights.value == "out-in":
+        return (
+            "a shape error: if your code stores the weights input-major (X @ W1), "
+            "grade it with --weights in-out"
+        )
+    return ""
+
+
+def grade(
+    function: Callable[..., Any],
+    layout: str = "column",
+    weights: str = "out-in",
+    tensors: str | tuple[str, ...] = ALL,
+    method: str = "",
+    names: dict[str, str] | None = None,
+) -> GradeReport:
+    """Grade a gradient function (or a class and its method's name) in this process, on copies of the inputs.
+
+    No time limit here (it runs in the notebook's own process); `nnapp grade FILE` runs a file in a child.
+    """
+    convention = convention_of(layout, weights)
+    required = parse_tensors(tensors) if isinstance(tensors, str) else tuple(tensors)
+    problems, cases = _cases(convention)
+    entry = answers.Entry(function, method, names or {})
+    try:
+        calls = [answers.call(entry, p, convention, required) for p in problems]
+        repeat = answers.call(entry, problems[0], convention, required)
+    except answers.GradeFailure as exc:
+        return ungradable(str(exc))
+    except Exception as exc:  # the learner's function raised: said, not raised again
+        return ungradable(f"{type(exc).__name__}: {exc}")
+    report = compare.judge(cases, calls, required, repeat, graded_loss=bool(method))
+    return _with_notes(report, answers.reg_note(entry))
