@@ -7,6 +7,7 @@ The notebook API (imported on first use, so that `nnapp --help` stays fast):
     run.summary.test_acc, run.history[-1], run.curves(), run.gradcheck_plot()
     run.predict([[5.1, 3.5, 1.4, 0.2]])   # raw features in the data's original units -> original labels
     print(run.evaluate("test"))
+    nnapp.grade(my_gradients)             # my own gradients(x, y, W, b1, U, b2) against finite differences
 
 Every mistake of the caller raises an `NnappError` (a subclass per kind) with a one-line message.
 """
@@ -25,6 +26,7 @@ __all__ = [
     "Evaluation",
     "NnappError",
     "Run",
+    "grade",
     "load_run",
     "train",
 ]
@@ -32,6 +34,7 @@ __all__ = [
 # where each public name lives; imported on first access (module __getattr__, PEP 562)
 _HOMES = {
     "train": "nnapp.tools.notebook",
+    "grade": "nnapp.lab.grade",
     "load_run": "nnapp.tools.notebook",
     "Run": "nnapp.tools.notebook",
     "Evaluation": "nnapp.tools.notebook",
@@ -45,6 +48,7 @@ _HOMES = {
 if TYPE_CHECKING:
     from nnapp.config import Config
     from nnapp.errors import ArtifactError, ConfigError, DataError, NnappError
+    from nnapp.lab.grade import grade
     from nnapp.tools.notebook import Evaluation, Run, load_run, train
 
 

@@ -159,7 +159,8 @@ DELTA1_VARIANTS = (
         "no_1_over_B",
         1,
         "δ1 is not divided by the batch size: the gradients are summed over the batch instead of "
-        "averaged, B times too large (step 1: J is the mean, so δ1 = (ŷ − y) / B)",
+        "averaged, B times too large (step 1: J is the mean, so δ1 = (ŷ − y) / B; a loss that sums "
+        "too is the catalogue's sum_not_mean)",
         _with_delta1(lambda f: f.y_hat - f.Y),
         "no_1_over_B",
     ),
