@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -85,28 +86,29 @@ def grade_command(
         return
     if target is None:
         raise fail("nnapp grade: give FILE.py (or a folder), or --template")
+    from nnapp.lab.grade.runner import Limits, Target
+
     convention = grading.convention_of(layout, weights)
     required = grading.parse_tensors(tensors)
     if Path(target).is_dir():
         from nnapp.cli.grade_class import grade_class
 
-        grade_class(
-            Path(target), convention, required, grading.parse_names(names), timeout, file, jobs, csv, as_json
-        )
+        each = Target(Path(target), "gradients", "", convention, required, grading.parse_names(names))
+        grade_class(Path(target), each, Limits(timeout=timeout), jobs, file, csv, as_json)
         return
     path, function, method = grading.parse_target(target)
     if not path.is_file():
         raise fail(f"{path}: no such file")
-    from nnapp.lab.grade.runner import Limits, Target
-
     graded = Target(path, function, method, convention, required, grading.parse_names(names))
+    if format_ not in ("text", "gradescope"):
+        raise fail(f"--format must be one of text, gradescope (got {format_!r})")
+    started = time.monotonic()
     report = grading.grade_file(graded, Limits(timeout=timeout))
     if format_ == "gradescope":
         from nnapp.lab.grade.classroom import gradescope_results
 
-        results.write_text(json.dumps(gradescope_results(report), indent=2) + "\n")
-    elif format_ != "text":
-        raise fail(f"--format must be one of text, gradescope (got {format_!r})")
+        data = gradescope_results(report, required, time.monotonic() - started)
+        results.write_text(json.dumps(data, indent=2) + "\n")
     if as_json:
         out.print(json.dumps(report.to_json(), indent=2), markup=False, soft_wrap=True)
     else:

@@ -140,6 +140,7 @@ def _target(module: types.ModuleType, function: str, method: str) -> Any:
 
 
 def main() -> None:
+    sys.dont_write_bytecode = True  # -I ignores PYTHONDONTWRITEBYTECODE; no .pyc next to the learner's files
     request = json.loads(sys.stdin.read())
     channel = os.fdopen(os.dup(1), "w")
     output = os.open("output.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

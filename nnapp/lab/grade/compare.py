@@ -140,6 +140,11 @@ def explain_values(
             diagnosis[n] = (
                 variant.explain() if n in matched else "follows from an earlier wrong step; fix that first"
             )
+    zeros = [n for n, got in wrong.items() if n not in diagnosis and all(not g.any() for g in got)]
+    if zeros:
+        text = f"{', '.join(zeros)}: all zeros; not computed yet (a template's placeholder)?"
+        findings.append(text)
+        diagnosis.update({n: text for n in zeros})
     factors = {n: _factor(n, got, cases) for n, got in wrong.items() if n not in diagnosis}
     shared = {f for f in factors.values()}
     if len(factors) >= 3 and len(shared) == 1 and "" not in shared:

@@ -97,7 +97,7 @@ class GradeReport:
     def lines(self) -> list[str]:
         """The report as plain text lines (what the CLI prints and the notebook's repr shows)."""
         if self.verdict is Overall.ERROR:
-            return [f"could not be graded: {self.error}", *self.details]
+            return [f"could not be graded: {self.error}", *self.details, *(f"note: {n}" for n in self.notes)]
         out = []
         if self.convention is not None:
             out.append(f"graded on {self.problems} random problems, {self.convention.describe()}")
