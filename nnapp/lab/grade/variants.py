@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnapp.core import mistakes
+from nnapp.core import mistakes, reference
 from nnapp.lab.grade.problems import Problem
 
 Grads = dict[str, np.ndarray]
@@ -64,7 +64,9 @@ def backward(
 
 
 def right(p: Problem) -> Grads:
-    return backward(p, forward(p))
+    """The derivation's gradients, from the reference path (the variants above change one piece of it)."""
+    g = reference.gradients(p.params(), p.X, p.y)
+    return {"U": g.U, "b2": g.b2, "W": g.W, "b1": g.b1, "x": g.x}
 
 
 @dataclass(frozen=True)
