@@ -65,6 +65,12 @@ CATALOGUE = [
     ("cat_accumulate_into_out", "fail", "accumulate_into_out"),
     ("cat_sum_not_mean", "fail", "sum_not_mean"),
 ]
+# the L2 term's mistakes, graded with --weight-decay (the function takes weight_decay=)
+WEIGHT_DECAY = [
+    ("right_rows_decay", "pass", ""),
+    ("cat_double_weight_decay", "fail", "double_weight_decay"),
+    ("cat_decayed_biases", "fail", "decayed_biases"),
+]
 
 
 def said(report) -> str:
@@ -86,9 +92,25 @@ def test_every_catalogue_mistake_is_named(name, verdict, mistake):
     assert mistake in said(report), report
 
 
-def test_the_catalogue_mistakes_a_gradient_function_can_make_are_all_in_the_table():
-    without_penalty = {m.name for m in mistakes.MISTAKES if not m.weight_decay}
-    assert without_penalty <= {mistake for _, _, mistake in CATALOGUE}
+@pytest.mark.parametrize(("name", "verdict", "mistake"), WEIGHT_DECAY)
+def test_the_l2_terms_mistakes_are_named(name, verdict, mistake):
+    report = grade(learner(name), layout="rows", weight_decay=0.3)
+    assert report.verdict.value == verdict, report
+    assert mistake in said(report), report
+
+
+def test_a_loss_with_l2_and_no_half_is_named_l2_no_half():
+    module = importlib.util.module_from_spec(
+        spec := importlib.util.spec_from_file_location("nohalf", LEARNERS / "cat_l2_no_half.py")
+    )
+    spec.loader.exec_module(module)
+    report = grade(module.TwoLayerNet, "rows", "in-out", "U,b2,W,b1", "loss", weight_decay=0.3)
+    assert "catalogue: l2_no_half" in report.loss.diagnosis
+
+
+def test_every_catalogue_mistake_is_in_the_tables():
+    named = {m for _, _, m in CATALOGUE} | {m for _, _, m in WEIGHT_DECAY} | {"l2_no_half"}
+    assert {m.name for m in mistakes.MISTAKES} <= named
 
 
 def test_a_wrong_delta1_is_said_once_for_every_tensor_it_spoils():

@@ -53,6 +53,15 @@ def grade_command(
     names: Annotated[
         str, typer.Option("--names", help="Other gradient key names, THEIRS=OURS, e.g. dWh=W,dWo=U.")
     ] = "",
+    weight_decay: Annotated[
+        float,
+        typer.Option(
+            "--weight-decay",
+            help="λ of an L2 term (λ/2)(‖W‖² + ‖U‖²) added to J, handed to the function's weight_decay "
+            "(or reg) argument; 0: no penalty.",
+            min=0.0,
+        ),
+    ] = 0.0,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds the code may run.", min=0.1)] = 10.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print only a JSON object on stdout.")] = False,
     template: Annotated[
@@ -93,13 +102,15 @@ def grade_command(
     if Path(target).is_dir():
         from nnapp.cli.grade_class import grade_class
 
-        each = Target(Path(target), "gradients", "", convention, required, grading.parse_names(names))
+        each = Target(
+            Path(target), "gradients", "", convention, required, grading.parse_names(names), weight_decay
+        )
         grade_class(Path(target), each, Limits(timeout=timeout), jobs, file, csv, as_json)
         return
     path, function, method = grading.parse_target(target)
     if not path.is_file():
         raise fail(f"{path}: no such file")
-    graded = Target(path, function, method, convention, required, grading.parse_names(names))
+    graded = Target(path, function, method, convention, required, grading.parse_names(names), weight_decay)
     if format_ not in ("text", "gradescope"):
         raise fail(f"--format must be one of text, gradescope (got {format_!r})")
     started = time.monotonic()

@@ -135,15 +135,22 @@ def _instance(cls: Callable[..., Any], problem: Problem) -> Any:
     return cls(*args, **keywords)
 
 
-def call(entry: Entry, problem: Problem, convention: Convention, required: tuple[str, ...]) -> Returned:
-    """One call of the learner's code on copies of the problem's inputs (changes to them are noted)."""
+def call(
+    entry: Entry,
+    problem: Problem,
+    convention: Convention,
+    required: tuple[str, ...],
+    weight_decay: float = 0.0,
+) -> Returned:
+    """One call of the learner's code on copies of the problem's inputs (changes to them are noted); with
+    `weight_decay`, a function gets it as its regularization keyword (weight_decay, reg, lam, ...)."""
     inputs = learner_inputs(problem, convention)
     pristine = {name: array.copy() for name, array in inputs.items()}
     loss: float | None = None
     if entry.method:
         instance = _instance(entry.target, problem)
         if hasattr(instance, "reg"):
-            instance.reg = 0.0
+            instance.reg = weight_decay
         instance.params = {
             "W1": inputs["W"],
             "b1": inputs["b1"],
@@ -152,25 +159,40 @@ def call(entry: Entry, problem: Problem, convention: Convention, required: tuple
         }
         method = getattr(instance, entry.method)
         reg = _reg_keyword(method)
-        value = method(inputs["x"], inputs["y"], **({reg: 0.0} if reg else {}))
+        if weight_decay and reg is None and not hasattr(instance, "reg"):
+            raise GradeFailure(f"an L2 term was asked for, but {entry.method} takes no reg argument")
+        value = method(inputs["x"], inputs["y"], **({reg: weight_decay} if reg else {}))
         if not (isinstance(value, tuple | list) and len(value) == 2):
             raise GradeFailure(f"{entry.method} returned {type(value).__name__}; expected (loss, grads)")
         raw_loss, value = value
         loss = float(raw_loss) if np.ndim(raw_loss) == 0 else math.nan
     else:
-        value = entry.target(*(inputs[name] for name in INPUTS))
+        keyword = _reg_keyword(entry.target) if weight_decay else None
+        if weight_decay and keyword is None:
+            raise GradeFailure(
+                f"an L2 term was asked for, but the function takes no {'/'.join(REG_NAMES[:3])} argument"
+            )
+        extra = {keyword: weight_decay} if keyword else {}
+        value = entry.target(*(inputs[name] for name in INPUTS), **extra)
     returned = read_return(value, required, entry.names)
     mutated = tuple(name for name in INPUTS if not np.array_equal(inputs[name], pristine[name]))
     return Returned(returned.arrays, returned.wrong_types, loss, mutated, returned.ignored)
 
 
-def reg_note(entry: Entry) -> str:
+def reg_note(entry: Entry, weight_decay: float = 0.0) -> str:
     """What the grader did with a regularization argument, for the report ("" when there was none)."""
     if not entry.method:
         return ""
     method = getattr(entry.target, entry.method, None)
     reg = _reg_keyword(method) if method is not None else None
-    return f"{entry.method}({reg}=0): the penalty is off, J is the cross-entropy alone" if reg else ""
+    if not reg:
+        return ""
+    if weight_decay:
+        return (
+            f"{entry.method}({reg}={weight_decay:g}): graded against J + ({reg}/2)(‖W1‖² + ‖W2‖²), "
+            f"nnapp's L2 term (CS231n's {reg}·Σ W² is this with {reg} doubled)"
+        )
+    return f"{entry.method}({reg}=0): the penalty is off, J is the cross-entropy alone"
 
 
 def encode(returned: Returned) -> dict[str, Any]:

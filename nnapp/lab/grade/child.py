@@ -97,8 +97,9 @@ def _run(request: dict[str, Any], refused: list[str]) -> dict[str, Any]:
         target = _target(module, request["function"], request["method"])
         entry = answers.Entry(target, request["method"], request["names"])
         required = tuple(request["required"])
-        calls = [answers.call(entry, p, convention, required) for p in problems]
-        repeat = answers.call(entry, problems[0], convention, required)
+        lam = float(request["weight_decay"])
+        calls = [answers.call(entry, p, convention, required, lam) for p in problems]
+        repeat = answers.call(entry, problems[0], convention, required, lam)
     except answers.GradeFailure as exc:
         return {"status": "error", "kind": "contract", "message": str(exc), "lines": [], "refused": refused}
     except BaseException as exc:  # the learner's code: anything at all, reported in their own lines
@@ -114,7 +115,7 @@ def _run(request: dict[str, Any], refused: list[str]) -> dict[str, Any]:
         "status": "ok",
         "calls": [answers.encode(c) for c in calls],
         "repeat": answers.encode(repeat),
-        "reg_note": answers.reg_note(entry),
+        "reg_note": answers.reg_note(entry, lam),
         "refused": refused,
     }
 

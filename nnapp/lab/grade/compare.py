@@ -17,7 +17,7 @@ from nnapp.core import mistakes
 from nnapp.lab.grade import slips, variants
 from nnapp.lab.grade.answers import Returned
 from nnapp.lab.grade.conventions import TENSORS, Convention, Layout
-from nnapp.lab.grade.problems import Expected, Problem
+from nnapp.lab.grade.problems import Expected, Problem, penalty
 from nnapp.lab.grade.report import GradeReport, LossGrade, Overall, TensorGrade, Verdict
 
 TOL = 1e-5  # finite differences of a right float64 gradient agree to about 1e-8 in this measure
@@ -41,21 +41,32 @@ class Case:
     right: dict[str, np.ndarray]  # the derivation's exact gradients, learner's form (for the kink note)
     convention: Convention
     loss: float
+    weight_decay: float = 0.0
 
 
-def make_case(problem: Problem, expected: Expected, convention: Convention) -> Case:
-    def form(grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {n: convention.learner_form(n, grads[n]) for n in TENSORS}
+def make_case(
+    problem: Problem, expected: Expected, convention: Convention, weight_decay: float = 0.0
+) -> Case:
+    """The problem's expected values and every known mistake's, in the learner's form; with an L2 term,
+    each mistake's gradients carry the term's right gradient (λW, λU) besides its own error."""
+
+    def form(grads: dict[str, np.ndarray], decayed: bool = True) -> dict[str, np.ndarray]:
+        lam = weight_decay if decayed else 0.0
+        extra = {"W": lam * problem.W, "U": lam * problem.U}
+        return {n: convention.learner_form(n, grads[n] + extra.get(n, 0.0)) for n in TENSORS}
 
     every = (*variants.DELTA1_VARIANTS, *variants.DELTA2_VARIANTS, *variants.LOCAL_VARIANTS, variants.GE_MASK)
+    mistaken = {v.key: form(v.grads(problem)) for v in every}
+    mistaken.update({v.key: form(v.grads(problem), False) for v in variants.penalty_variants(weight_decay)})
     return Case(
         problem,
-        form(expected.grads),
-        form(expected.kinks),
-        {v.key: form(v.grads(problem)) for v in every},
+        form(expected.grads, False),
+        {n: convention.learner_form(n, expected.kinks[n]) for n in TENSORS},
+        mistaken,
         form(variants.right(problem)),
         convention,
         expected.loss,
+        weight_decay,
     )
 
 
@@ -123,7 +134,8 @@ def explain_values(
     `compared`: every tensor whose values were compared (right ones too)."""
     diagnosis: dict[str, str] = {}
     findings: list[str] = []
-    for variant in (*variants.DELTA1_VARIANTS, *variants.DELTA2_VARIANTS):
+    penalty = variants.penalty_variants(cases[0].weight_decay)
+    for variant in (*variants.DELTA1_VARIANTS, *variants.DELTA2_VARIANTS, *penalty):
         affected = [n for n in TENSORS if _changes(variant.key, n, cases)]
         shown = [n for n in affected if n in wrong and n not in diagnosis]
         matched = [n for n in shown if _matches(variant.key, n, wrong[n], cases)]
@@ -294,7 +306,10 @@ def judge(
     if loss is not None and not loss.right:
         said.append(f"loss: {loss.diagnosis}")
     notes = _notes(calls, cases, {n: g for n, g in comparable.items() if n not in wrong_values})
-    return GradeReport(overall, tensors, tuple(said), tuple(notes), convention, loss, len(cases))
+    sizes = ", ".join(f"{k}={v}" for k, v in cases[0].problem.dims.items())
+    return GradeReport(
+        overall, tensors, tuple(said), tuple(notes), convention, loss, len(cases), first_sizes=sizes
+    )
 
 
 def _judge_loss(calls: Sequence[Returned], cases: Sequence[Case]) -> LossGrade:
@@ -306,7 +321,13 @@ def _judge_loss(calls: Sequence[Returned], cases: Sequence[Case]) -> LossGrade:
     if err <= TOL:
         return LossGrade(True, err)
     batches = np.array([c.problem.dims["B"] for c in cases], dtype=float)
-    if np.allclose(got, want * batches, rtol=1e-6):
+    no_half = want + np.array([penalty(c.problem.params(), c.weight_decay) for c in cases])
+    if cases[0].weight_decay > 0 and np.allclose(got, no_half, rtol=1e-9):
+        text = (
+            "the loss's L2 term is λ(‖W‖² + ‖U‖²), twice nnapp's (λ/2)(‖W‖² + ‖U‖²) "
+            f"[catalogue: l2_no_half: {mistakes.get('l2_no_half').what}]"
+        )
+    elif np.allclose(got, want * batches, rtol=1e-6):
         text = (
             "the loss is the sum over the batch, B times J = the mean cross-entropy "
             f"[catalogue: sum_not_mean: {mistakes.get('sum_not_mean').what}]"

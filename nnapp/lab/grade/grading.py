@@ -17,9 +17,14 @@ ALL = TENSORS
 
 
 @functools.cache
-def _cases(convention: Convention) -> tuple[tuple[Problem, ...], tuple[compare.Case, ...]]:
+def _cases(
+    convention: Convention, weight_decay: float = 0.0
+) -> tuple[tuple[Problem, ...], tuple[compare.Case, ...]]:
     problems = make_problems(convention.batched)
-    return problems, tuple(compare.make_case(p, expected(p), convention) for p in problems)
+    return problems, tuple(
+        compare.make_case(p, expected(p, weight_decay=weight_decay), convention, weight_decay)
+        for p in problems
+    )
 
 
 def parse_target(spec: str) -> tuple[Path, str, str]:
@@ -75,7 +80,7 @@ def grade_file(
     found = source.problem(text, str(target.path))
     if found:
         return ungradable(f"{target.path.name}, {found}")
-    problems, cases = _cases(target.convention)
+    problems, cases = _cases(target.convention, target.weight_decay)
     result = runner.run(target, text, problems, limits or runner.Limits(), sandbox)
     refused = tuple(f"refused: {r}" for r in dict.fromkeys(result.refused))
     if result.error:
@@ -105,6 +110,7 @@ def grade(
     tensors: str | tuple[str, ...] = ALL,
     method: str = "",
     names: dict[str, str] | None = None,
+    weight_decay: float = 0.0,
 ) -> GradeReport:
     """Grade a gradient function (or a class and its method's name) in this process, on copies of the inputs.
 
@@ -112,14 +118,14 @@ def grade(
     """
     convention = convention_of(layout, weights)
     required = parse_tensors(tensors) if isinstance(tensors, str) else tuple(tensors)
-    problems, cases = _cases(convention)
+    problems, cases = _cases(convention, weight_decay)
     entry = answers.Entry(function, method, names or {})
     try:
-        calls = [answers.call(entry, p, convention, required) for p in problems]
-        repeat = answers.call(entry, problems[0], convention, required)
+        calls = [answers.call(entry, p, convention, required, weight_decay) for p in problems]
+        repeat = answers.call(entry, problems[0], convention, required, weight_decay)
     except answers.GradeFailure as exc:
         return ungradable(str(exc))
     except Exception as exc:  # the learner's function raised: said, not raised again
         return ungradable(f"{type(exc).__name__}: {exc}")
     report = compare.judge(cases, calls, required, repeat, graded_loss=bool(method))
-    return _with_notes(report, answers.reg_note(entry))
+    return _with_notes(report, answers.reg_note(entry, weight_decay))

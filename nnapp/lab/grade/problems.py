@@ -110,13 +110,18 @@ def kink_mask(problem: Problem, name: str, eps: float = EPS) -> np.ndarray:
     )
 
 
-def expected(problem: Problem, eps: float = EPS) -> Expected:
-    """Centred finite differences of nnapp's J on float64 copies of the problem's arrays."""
+def penalty(params: dict[str, np.ndarray], weight_decay: float) -> float:
+    """nnapp's L2 term (λ/2)(‖W‖² + ‖U‖²); biases are not decayed (docs/gradients.md)."""
+    return 0.5 * weight_decay * float(np.sum(params["W"] ** 2) + np.sum(params["U"] ** 2))
+
+
+def expected(problem: Problem, eps: float = EPS, weight_decay: float = 0.0) -> Expected:
+    """Centred finite differences of nnapp's J (+ the L2 term) on float64 copies of the problem's arrays."""
     params = {name: array.astype(np.float64, copy=True) for name, array in problem.params().items()}
     X = problem.X.astype(np.float64, copy=True)
 
     def J() -> float:
-        return reference.loss(params, X, problem.y)
+        return reference.loss(params, X, problem.y) + penalty(params, weight_decay)
 
     grads = {name: reference.numeric_gradient(J, params[name], eps) for name in PARAMETERS}
     grads["x"] = reference.numeric_gradient(J, X, eps)

@@ -55,6 +55,7 @@ class GradeReport:
     problems: int = 0
     error: str = ""  # why it could not be graded (verdict error)
     details: tuple[str, ...] = ()  # the learner's own traceback lines, or the like
+    first_sizes: str = ""  # the first problem's sizes, which the shapes shown are of
 
     @property
     def exit_code(self) -> int:
@@ -101,6 +102,7 @@ class GradeReport:
         out = []
         if self.convention is not None:
             out.append(f"graded on {self.problems} random problems, {self.convention.describe()}")
+            out.append(f"shapes of the first problem ({self.first_sizes}):")
         for name in TENSORS:
             t = self.tensors.get(name)
             if t is None:

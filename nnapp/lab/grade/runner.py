@@ -46,6 +46,7 @@ class Target:
     convention: Convention = field(default_factory=Convention)
     required: tuple[str, ...] = ("U", "b2", "W", "b1", "x")
     names: dict[str, str] = field(default_factory=dict)
+    weight_decay: float = 0.0  # λ of nnapp's L2 term (λ/2)(‖W‖² + ‖U‖²), given to the function
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ def _request(
             "method": target.method,
             "names": target.names,
             "required": list(target.required),
+            "weight_decay": target.weight_decay,
             "layout": target.convention.layout.value,
             "weights": target.convention.weights.value,
             "problems": [

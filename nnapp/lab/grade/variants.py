@@ -228,6 +228,49 @@ LOCAL_VARIANTS = (
         "x_grad_through_U",
     ),
 )
+
+
+def penalty_variants(weight_decay: float) -> tuple[Variant, ...]:
+    """Mistakes in the L2 term's gradient (nothing to see without one). Each gives the right gradients of
+    J + (λ/2)(‖W‖² + ‖U‖²) with the penalty's part changed."""
+    lam = weight_decay
+
+    def changed(extra: Callable[[Problem], Grads]) -> Callable[[Problem], Grads]:
+        def grads(p: Problem) -> Grads:
+            g = right(p)
+            g["W"] = g["W"] + lam * p.W
+            g["U"] = g["U"] + lam * p.U
+            return {n: g[n] + extra(p).get(n, 0.0) for n in g}
+
+        return grads
+
+    if lam == 0.0:
+        return ()
+    return (
+        Variant(
+            "double_weight_decay",
+            4,
+            "the L2 term's gradient is added twice, 2λW and 2λU, where d/dW (λ/2)‖W‖² = λW (or the loss has "
+            "no 1/2 either: the catalogue's l2_no_half)",
+            changed(lambda p: {"W": lam * p.W, "U": lam * p.U}),
+            "double_weight_decay",
+        ),
+        Variant(
+            "decayed_biases",
+            4,
+            "the biases are decayed (λ b1, λ b2 added) although the L2 term covers W and U only",
+            changed(lambda p: {"b1": lam * p.b1, "b2": lam * p.b2}),
+            "decayed_biases",
+        ),
+        Variant(
+            "no_decay_gradient",
+            4,
+            "the L2 term's gradient λW, λU is missing (the loss has the penalty, the gradient does not)",
+            changed(lambda p: {"W": -lam * p.W, "U": -lam * p.U}),
+        ),
+    )
+
+
 GE_MASK = Variant(
     "relu_mask_ge",
     3,
