@@ -5,7 +5,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "nnapp"
 # lower number = lower layer; a module may import its own layer and any lower one, never a higher one
-LAYERS = {"errors": 0, "config": 0, "core": 1, "data": 2, "training": 3, "rundir": 4, "tools": 5, "lab": 5, "cli": 6}
+LAYERS = {
+    "errors": 0, "config": 0, "core": 1, "data": 2, "training": 3, "rundir": 4, "tools": 5, "lab": 5, "cli": 6
+}  # fmt: skip
 FACADE = {"nnapp", "nnapp.__main__"}  # the notebook API and `python -m nnapp` sit on top of everything
 
 
