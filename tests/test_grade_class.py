@@ -77,7 +77,7 @@ def test_a_printed_passing_report_is_not_a_grade(graded):
 @pytest.mark.parametrize(
     ("name", "words"),
     [
-        ("x_writes_other", "may not write"),
+        ("x_writes_other", "may not write outside its working directory (ada_right.py)"),
         ("x_memory", "ran out of memory"),
         ("x_fork", "may not start a process"),
         ("x_subprocess", "may not start a process"),

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from nnapp.cli.shell import out
+from nnapp.lab.grade.classroom import first_diagnosis, gradebook_csv, headline
 from nnapp.lab.grade.classroom import grade_class as grade_folder
-from nnapp.lab.grade.classroom import gradebook_csv
 from nnapp.lab.grade.conventions import TENSORS
 from nnapp.lab.grade.report import Overall, Verdict
 from nnapp.lab.grade.runner import Limits, Target
@@ -44,10 +44,8 @@ def grade_class(
     for s in grades.submissions:
         r = s.report
         marks = "  ".join(f"{MARKS[r.tensors[n].verdict] if n in r.tensors else '.':<3}" for n in TENSORS)
-        said = r.error if r.verdict is Overall.ERROR else (r.findings or r.notes or ("",))[0]
-        out.print(
-            f"{s.name:<{width}}  {r.verdict.value:<10}  {marks}  {said[:100]}", markup=False, soft_wrap=True
-        )
+        said = headline(first_diagnosis(r))
+        out.print(f"{s.name:<{width}}  {r.verdict.value:<10}  {marks}  {said}", markup=False, soft_wrap=True)
     passed = sum(s.report.verdict is Overall.PASS for s in grades.submissions)
     out.print(f"{passed} of {len(grades.submissions)} pass", markup=False)
     common = grades.common_mistakes()

@@ -56,7 +56,7 @@ def _guard(home: Path, refused: list[str]) -> None:
             if writes and isinstance(target, str | bytes | os.PathLike):
                 path = Path(os.fsdecode(target)).resolve()
                 if home != path and home not in path.parents:
-                    what = f"write {path}"
+                    what = f"write outside its working directory ({path.name})"
         if what is not None:
             refused.append(f"tried to {what} ({event})")
             raise PermissionError(f"nnapp grade: a submission may not {what}")

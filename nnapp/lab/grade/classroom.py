@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -40,19 +41,25 @@ class ClassGrades:
     def common_mistakes(self) -> list[tuple[str, int]]:
         counts: Counter[str] = Counter()
         for s in self.submissions:
-            seen = {_headline(s.report)} if s.report.verdict is Overall.ERROR else set(s.report.findings)
-            counts.update(_short(f) for f in seen if f)
+            seen = [s.report.error] if s.report.verdict is Overall.ERROR else s.report.findings
+            counts.update({headline(f) for f in seen if f})
         return counts.most_common()
 
 
-def _headline(report: GradeReport) -> str:
-    text = report.error.split(": ", 1)[-1]
-    return "could not be graded: " + text
+def headline(text: str, width: int = 90) -> str:
+    """A diagnosis cut to its first clause (and its catalogue name), for a table row or a count."""
+    name = re.search(r"\[catalogue: (\w+)", text)
+    text = re.sub(r"^[\w.-]+\.py(: |, )", "", text)  # the file, named by the row already
+    text = text.replace("PermissionError: nnapp grade: ", "")
+    short = re.split(r" \[catalogue|: δ| \(step|, where ", text)[0]
+    short = short if len(short) <= width else short[: width - 1] + "…"
+    return short + (f" [{name.group(1)}]" if name else "")
 
 
-def _short(finding: str) -> str:
-    """A finding without its per-file numbers, so that the same mistake counts once per learner."""
-    return finding.split(" [catalogue:")[0].split("; it makes")[0][:140]
+def first_diagnosis(report: GradeReport) -> str:
+    if report.verdict is Overall.ERROR:
+        return report.error
+    return (report.findings or report.notes or ("",))[0]
 
 
 def discover(folder: Path, file: str = "") -> list[tuple[str, Path]]:
@@ -110,7 +117,7 @@ def gradebook_csv(grades: ClassGrades, required: tuple[str, ...]) -> str:
         r = s.report
         scores = [_score(r, n) for n in TENSORS]
         total = sum(_score(r, n) for n in required)
-        said = r.error if r.verdict is Overall.ERROR else "; ".join(r.findings) or "; ".join(r.notes)
+        said = r.error if r.verdict is Overall.ERROR else " | ".join(r.findings) or " | ".join(r.notes)
         writer.writerow([s.name, r.verdict.value, total, len(required), *scores, said])
     return buffer.getvalue()
 
