@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nnapp.cli.shell import command, fail, out
+from nnapp.cli.shell import command, err, fail, out
+
+if TYPE_CHECKING:
+    from nnapp.lab.grade.runner import Limits, Target
 
 LayoutOption = Annotated[
     str,
@@ -89,40 +92,56 @@ def grade_command(
     gradient right, 4 a gradient wrong or missing, 2 the file could not be graded.
     """
     from nnapp.lab.grade import grading, templates
+    from nnapp.lab.grade.runner import Limits, Target
 
     if template:
         out.print(templates.template(target or layout), markup=False, end="", soft_wrap=True)
         return
     if target is None:
         raise fail("nnapp grade: give FILE.py (or a folder), or --template")
-    from nnapp.lab.grade.runner import Limits, Target
-
+    if format_ not in ("text", "gradescope"):
+        raise fail(f"--format must be one of text, gradescope (got {format_!r})")
     convention = grading.convention_of(layout, weights)
-    required = grading.parse_tensors(tensors)
+    required, their_names = grading.parse_tensors(tensors), grading.parse_names(names)
     if Path(target).is_dir():
         from nnapp.cli.grade_class import grade_class
 
-        each = Target(
-            Path(target), "gradients", "", convention, required, grading.parse_names(names), weight_decay
-        )
+        each = Target(Path(target), "gradients", "", convention, required, their_names, weight_decay)
         grade_class(Path(target), each, Limits(timeout=timeout), jobs, file, csv, as_json)
         return
     path, function, method = grading.parse_target(target)
     if not path.is_file():
         raise fail(f"{path}: no such file")
-    graded = Target(path, function, method, convention, required, grading.parse_names(names), weight_decay)
-    if format_ not in ("text", "gradescope"):
-        raise fail(f"--format must be one of text, gradescope (got {format_!r})")
+    graded = Target(path, function, method, convention, required, their_names, weight_decay)
+    raise typer.Exit(
+        _grade_one(graded, Limits(timeout=timeout), results if format_ == "gradescope" else None, as_json)
+    )
+
+
+def _grade_one(graded: Target, limits: Limits, results: Path | None, as_json: bool) -> int:
+    """Grade one file, print its report (a file that could not be graded: `error:` lines on stderr)."""
+    from nnapp.lab.grade import grading
+    from nnapp.lab.grade.report import Overall
+
     started = time.monotonic()
-    report = grading.grade_file(graded, Limits(timeout=timeout))
-    if format_ == "gradescope":
+    report = grading.grade_file(graded, limits)
+    if results is not None:
         from nnapp.lab.grade.classroom import gradescope_results
 
-        data = gradescope_results(report, required, time.monotonic() - started)
+        data = gradescope_results(report, graded.required, time.monotonic() - started)
         results.write_text(json.dumps(data, indent=2) + "\n")
     if as_json:
         out.print(json.dumps(report.to_json(), indent=2), markup=False, soft_wrap=True)
+    elif report.verdict is Overall.ERROR:
+        err.print(_one_line(f"error: could not be graded: {report.error}"), markup=False, soft_wrap=True)
+        for line in report.lines()[1:]:
+            err.print(_one_line(line), markup=False, soft_wrap=True)
     else:
         for line in report.lines():
-            out.print(line, markup=False, soft_wrap=True)
-    raise typer.Exit(report.exit_code)
+            out.print(_one_line(line), markup=False, soft_wrap=True)
+    return report.exit_code
+
+
+def _one_line(text: str) -> str:
+    """A line that stays one line: the learner's own text (an exception's message) may hold newlines."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
