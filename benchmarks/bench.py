@@ -46,8 +46,8 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from nnapp.config import Config, load_config
 from nnapp.core import network
 from nnapp.data.datasets import Dataset
+from nnapp.orchestration.job import load_data
 from nnapp.rundir import artifacts
-from nnapp.rundir.job import load_data
 from nnapp.tools.compare import comparable_config, sklearn_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -265,7 +265,7 @@ class Overhead:
 def measure_overhead(name: str, repeats: int) -> Overhead:
     """The default config of configs/<name>.yaml (all epochs, plots off), taken apart step by step."""
     from nnapp.cli import progress as cli
-    from nnapp.rundir.experiment import run_experiment
+    from nnapp.orchestration.experiment import run_experiment
     from nnapp.training.trainer import train
 
     samples: dict[str, list[float]] = {"bare": [], "metrics": [], "checks": [], "total": []}

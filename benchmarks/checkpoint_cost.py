@@ -21,8 +21,8 @@ from pathlib import Path
 from threadpoolctl import threadpool_info
 
 from nnapp.config import load_config
+from nnapp.orchestration.job import load_data
 from nnapp.rundir.checkpoint import CheckpointWriter, RunInfo, checkpoint_bytes
-from nnapp.rundir.job import load_data
 from nnapp.training.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent

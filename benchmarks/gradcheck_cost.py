@@ -23,7 +23,7 @@ import numpy as np
 
 from nnapp.config import load_config
 from nnapp.core import gradcheck, network
-from nnapp.rundir.job import load_data
+from nnapp.orchestration.job import load_data
 from nnapp.training import start
 
 ROOT = Path(__file__).resolve().parent.parent

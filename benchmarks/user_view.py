@@ -38,7 +38,7 @@ import numpy as np
 from nnapp.config import DataConfig, load_config
 from nnapp.data import csvtable
 from nnapp.data.datasets import load_table
-from nnapp.rundir.job import load_data
+from nnapp.orchestration.job import load_data
 from nnapp.tools.compare import comparable_config, sklearn_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from nnapp.config import load_config
-from nnapp.rundir.experiment import run_experiment
+from nnapp.orchestration.experiment import run_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWERS = ROOT / "data" / "flowers.csv"

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from nnapp.cli.app import app
 from nnapp.config import load_config
-from nnapp.rundir.experiment import run_experiment
+from nnapp.orchestration.experiment import run_experiment
 from nnapp.rundir.snapshots import SNAPSHOTS_NAME, load_snapshots
 
 runner = CliRunner()

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from nnapp.cli.app import app
 from nnapp.errors import NnappError
+from nnapp.lab.attack import attack, fgsm_directions, parse_eps, random_directions
 from nnapp.rundir.runs import load_run, rebuild_dataset
-from nnapp.tools.attack import attack, fgsm_directions, parse_eps, random_directions
 from nnapp.tools.evaluation import evaluate_run
 
 runner = CliRunner()

@@ -11,8 +11,8 @@ from _runs import copy_of, trained
 from nnapp.config import config_from_mapping
 from nnapp.core import network
 from nnapp.data.datasets import load_dataset
-from nnapp.rundir.plots import diagnostics_png
-from nnapp.rundir.report import report_markdown
+from nnapp.orchestration.report import report_markdown
+from nnapp.pictures import diagnostics_png
 from nnapp.rundir.runs import read_history
 from nnapp.training.alarms import DEAD_ALARM, UPDATE_RATIO_HIGH, UPDATE_RATIO_LOW, record_alarms, run_alarms
 from nnapp.training.records import DIAGNOSTIC_COLUMNS, METRIC_COLUMNS, EpochRecord
@@ -150,7 +150,7 @@ def test_epoch_zero_never_warns_and_each_kind_is_said_once_from_its_first_epoch(
 
 def test_a_run_that_crosses_a_line_says_so_in_report_md_and_draws_diagnostics_png(tmp_path):
     from nnapp.config import load_config
-    from nnapp.rundir.experiment import run_experiment
+    from nnapp.orchestration.experiment import run_experiment
 
     loaded = load_config(
         "configs/iris.yaml",

@@ -11,8 +11,8 @@ import pytest
 
 from nnapp.config import config_from_mapping
 from nnapp.data.datasets import load_dataset
+from nnapp.pictures import LOG_CEILING, curves_png, log_safe
 from nnapp.rundir import artifacts
-from nnapp.rundir.plots import LOG_CEILING, curves_png, log_safe
 from nnapp.training import trainer
 from nnapp.training.records import EpochRecord
 

@@ -118,7 +118,7 @@ def test_a_relative_data_path_is_read_from_the_working_directory(tmp_path, monke
 
 def test_a_float32_run_is_scored_in_its_own_precision_like_its_summary(tmp_path):
     from nnapp.config import load_config
-    from nnapp.rundir.experiment import run_experiment
+    from nnapp.orchestration.experiment import run_experiment
 
     overrides = ["model.dtype=float32", "train.epochs=2", "output.plots=false", f"output.dir={tmp_path}"]
     run = load_run(

@@ -60,7 +60,7 @@ def test_training_on_a_generated_dataset_never_imports_scikit_learn(tmp_path):
         "import sys\n"
         "from pathlib import Path\n"
         "from nnapp.config import load_config\n"
-        "from nnapp.rundir.job import load_data\n"
+        "from nnapp.orchestration.job import load_data\n"
         "from nnapp.training.trainer import train\n"
         f"loaded = load_config(Path({str(tmp_path / 'c.yaml')!r}))\n"
         "train(loaded.config, load_data(loaded))\n"

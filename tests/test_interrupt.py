@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from nnapp.config import load_config
+from nnapp.orchestration.job import execute, prepare_resume
 from nnapp.rundir.artifacts import load_model
 from nnapp.rundir.checkpoint import load_checkpoint
-from nnapp.rundir.job import execute, prepare_resume
 from nnapp.rundir.snapshots import load_snapshots
 from nnapp.training.records import METRIC_COLUMNS
 

@@ -6,8 +6,20 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "nnapp"
 # lower number = lower layer; a module may import its own layer and any lower one, never a higher one
 LAYERS = {
-    "errors": 0, "config": 0, "core": 1, "data": 2, "training": 3, "rundir": 4, "tools": 5, "lab": 5, "cli": 6
-}  # fmt: skip
+    "errors": 0,
+    "version": 0,
+    "config": 0,
+    "core": 1,
+    "data": 2,
+    "training": 3,
+    "rundir": 4,
+    "pictures": 4,
+    "orchestration": 5,
+    "tools": 6,
+    "lab": 6,
+    "estimator": 7,
+    "cli": 8,
+}
 FACADE = {"nnapp", "nnapp.__main__"}  # the notebook API and `python -m nnapp` sit on top of everything
 
 

@@ -15,8 +15,7 @@ from typer.testing import CliRunner
 from nnapp.cli.app import app
 from nnapp.config import load_config
 from nnapp.core import network
-from nnapp.rundir.job import load_data
-from nnapp.tools.lr_find import (
+from nnapp.lab.lr_find import (
     EMA_LAG_STEPS,
     LR_END,
     LR_START,
@@ -27,6 +26,7 @@ from nnapp.tools.lr_find import (
     smooth,
     suggest,
 )
+from nnapp.orchestration.job import load_data
 from nnapp.training.evaluate import summary_metrics
 from nnapp.training.start import init_state
 from nnapp.training.threads import training_threads

@@ -16,7 +16,7 @@ from nnapp.cli.app import app
 from nnapp.config import load_config
 from nnapp.core import mistakes, network
 from nnapp.core.gradcheck import Verdict, check_gradients, one_hot
-from nnapp.rundir.job import load_data
+from nnapp.orchestration.job import load_data
 from nnapp.tools.gradcheck_run import check_config
 from nnapp.training import start, trainer
 

@@ -11,11 +11,12 @@ import pytest
 from _runs import trained
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+from nnapp import pictures
 from nnapp.config import DataConfig
 from nnapp.core.network import init_params
 from nnapp.data.datasets import load_dataset
-from nnapp.rundir import plots, report
-from nnapp.rundir.plots import SweepPoint
+from nnapp.pictures import SweepPoint
+from nnapp.pictures import run as run_pictures
 from nnapp.rundir.runs import read_checks
 from nnapp.training.records import EpochRecord
 
@@ -48,39 +49,39 @@ def params_for(data, hidden: int, seed: int = 1) -> dict[str, np.ndarray]:
 
 
 def test_curves_draw_the_chance_level_on_the_loss_panel():
-    loss_ax, acc_ax = plots.curves_figure(HISTORY, 50, "t", chance_loss=math.log(3)).axes
+    loss_ax, acc_ax = pictures.curves_figure(HISTORY, 50, "t", chance_loss=math.log(3)).axes
     chance = [line for line in loss_ax.get_lines() if "chance" in line.get_label()]
     assert len(chance) == 1 and np.allclose(chance[0].get_ydata(), math.log(3))
     assert not [line for line in acc_ax.get_lines() if "chance" in line.get_label()]
 
 
 def test_curves_zoom_the_accuracy_axis_to_the_trained_epochs_and_say_where_epoch_0_went():
-    acc_ax = plots.curves_figure(HISTORY).axes[1]
+    acc_ax = pictures.curves_figure(HISTORY).axes[1]
     low, high = acc_ax.get_ylim()
     assert 0.85 < low < 0.9 and 0.95 < high <= 1.01
     assert "epoch 0 below the axis: train 0.10, val 0.10" in acc_ax.get_xlabel()
 
 
 def test_curves_x_axis_ends_at_the_last_epoch():
-    for ax in plots.curves_figure(HISTORY).axes:
+    for ax in pictures.curves_figure(HISTORY).axes:
         assert ax.get_xlim() == (0, 100)
 
 
 def test_curves_label_the_minor_log_ticks_as_plain_numbers():
-    loss_ax = drawn(plots.curves_figure(HISTORY)).axes[0]
+    loss_ax = drawn(pictures.curves_figure(HISTORY)).axes[0]
     minor = [t.get_text() for t in loss_ax.yaxis.get_minorticklabels() if t.get_text()]
     assert "0.02" in minor and "0.05" in minor
 
 
 def test_the_clipping_note_of_a_diverging_run_is_above_the_panel_not_on_it():
     history = [record(e, 10.0 ** (e * 29), 0.5) for e in range(11)]
-    loss_ax = plots.curves_figure(history, 0).axes[0]
+    loss_ax = pictures.curves_figure(history, 0).axes[0]
     assert "diverging" in loss_ax.get_title() and not loss_ax.texts
 
 
 def test_png_helpers_are_the_figures_as_png_bytes():
-    assert plots.curves_png(HISTORY, 3, "t", 1.0) == plots.png_bytes(
-        plots.curves_figure(HISTORY, 3, "t", 1.0)
+    assert pictures.curves_png(HISTORY, 3, "t", 1.0) == pictures.png_bytes(
+        pictures.curves_figure(HISTORY, 3, "t", 1.0)
     )
 
 
@@ -91,7 +92,7 @@ def test_gradcheck_draws_markers_not_lines_and_the_final_check_in_its_own_panel(
     checks = read_checks(trained("iris"))
     final = [c for c in checks if c.when == "final"]
     assert final  # the fixture run has periodic and final checks
-    fig = plots.gradcheck_figure(checks, 1e-6, 1e-4)
+    fig = pictures.gradcheck_figure(checks, 1e-6, 1e-4)
     main, final_ax = fig.axes
     points = [line for line in main.get_lines() if line.get_marker() not in ("None", None, "")]
     assert points and all(line.get_linestyle() == "None" for line in points)
@@ -106,7 +107,7 @@ def test_gradcheck_draws_markers_not_lines_and_the_final_check_in_its_own_panel(
 
 
 def test_confusion_has_no_colour_bar_and_writes_counts_and_row_rates():
-    fig = plots.confusion_figure([[3, 1], [0, 4]], ["a", "b"], "t")
+    fig = pictures.confusion_figure([[3, 1], [0, 4]], ["a", "b"], "t")
     assert len(fig.axes) == 1  # a colour bar would be a second axes
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "3\n75%" in texts and "1\n25%" in texts and "4\n100%" in texts
@@ -115,7 +116,7 @@ def test_confusion_has_no_colour_bar_and_writes_counts_and_row_rates():
 
 
 def test_confusion_title_has_the_accuracy_and_rows_their_counts():
-    ax = plots.confusion_figure([[3, 1], [0, 4]], ["a", "b"]).axes[0]
+    ax = pictures.confusion_figure([[3, 1], [0, 4]], ["a", "b"]).axes[0]
     assert "accuracy 0.875" in ax.get_title()
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a (n=4)", "b (n=4)"]
 
@@ -126,7 +127,7 @@ def test_confusion_title_has_the_accuracy_and_rows_their_counts():
 def test_decision_boundary_shades_probabilities_and_titles_the_test_accuracy():
     data = moons()
     params = params_for(data, 8)
-    fig = report.decision_boundary_figure(data, params, "moons")
+    fig = run_pictures.decision_boundary_figure(data, params, "moons")
     ax = fig.axes[0]
     X_test = data.X_test.astype(np.float64)
     logits = np.maximum(X_test @ params["W"].T + params["b1"], 0) @ params["U"].T + params["b2"]
@@ -140,7 +141,7 @@ def test_decision_boundary_shades_probabilities_and_titles_the_test_accuracy():
 def test_decision_boundary_draws_test_points_apart_from_training_points():
     data = moons()
     params = params_for(data, 8)
-    ax = report.decision_boundary_figure(data, params).axes[0]
+    ax = run_pictures.decision_boundary_figure(data, params).axes[0]
 
     def offsets(gid):
         found = [c.get_offsets() for c in ax.collections if c.get_gid() == gid]
@@ -163,7 +164,7 @@ def test_decision_boundary_draws_test_points_apart_from_training_points():
 def test_hidden_unit_maps_are_relu_of_w_x_plus_b_on_the_grid():
     data = moons()
     params = params_for(data, 6)
-    fig = report.hidden_units_figure(data, params, "moons")
+    fig = run_pictures.hidden_units_figure(data, params, "moons")
     maps = [ax for ax in fig.axes if ax.images and ax.get_title().startswith("unit")]
     assert len(maps) == 6
     for j, ax in enumerate(maps):
@@ -183,7 +184,7 @@ def test_hidden_unit_maps_are_relu_of_w_x_plus_b_on_the_grid():
 def test_hidden_units_show_at_most_64_maps():
     z = np.random.default_rng(0).normal(size=(70, 5, 5))
     xx, yy = np.meshgrid(np.arange(5.0), np.arange(5.0))
-    fig = plots.hidden_units_figure(xx, yy, z, np.ones((2, 70)), ["a", "b"], ["x1", "x2"])
+    fig = pictures.hidden_units_figure(xx, yy, z, np.ones((2, 70)), ["a", "b"], ["x1", "x2"])
     assert sum(1 for ax in fig.axes if ax.images) == 64
     assert "first 64 of 70" in fig.get_suptitle()
 
@@ -191,7 +192,7 @@ def test_hidden_units_show_at_most_64_maps():
 def test_weights_show_each_units_row_of_w_as_an_8x8_image_on_one_symmetric_scale():
     data = digits()
     params = params_for(data, 10)
-    fig = report.weights_figure(data, params, "digits")
+    fig = run_pictures.weights_figure(data, params, "digits")
     images = [ax.images[0] for ax in fig.axes if ax.images]
     assert len(images) == 10
     limits = {im.get_clim() for im in images}
@@ -210,7 +211,7 @@ def test_weights_show_each_units_row_of_w_as_an_8x8_image_on_one_symmetric_scale
 
 def test_a_two_feature_run_draws_hidden_units_and_an_image_run_draws_weights(tmp_path: Path):
     from nnapp.config import load_config
-    from nnapp.rundir.experiment import run_experiment
+    from nnapp.orchestration.experiment import run_experiment
 
     root = Path(__file__).resolve().parents[1]
     moons_run = trained("moons")
@@ -250,7 +251,7 @@ def test_sweep_draws_each_seed_as_a_dot_beside_the_mean_without_error_bars():
         SweepPoint((("optim.lr", "0.1"),), (0.9, 1.0, 1.0)),
         SweepPoint((("optim.lr", "1"),), (0.5, 0.7, 0.6)),
     ]
-    ax = plots.sweep_figure(points, [("optim.lr", ("0.1", "1"))]).axes[0]
+    ax = pictures.sweep_figure(points, [("optim.lr", ("0.1", "1"))]).axes[0]
     assert not ax.containers  # no error bars
     mean_line, seed_dots = ax.get_lines()
     assert list(mean_line.get_ydata()) == pytest.approx([29 / 30, 0.6])
@@ -260,7 +261,7 @@ def test_sweep_draws_each_seed_as_a_dot_beside_the_mean_without_error_bars():
 
 def test_overlay_stars_each_runs_best_epoch_on_both_panels():
     other = [record(e, 2.0 / (e + 1), 0.8) for e in range(0, 41)]
-    loss_ax, acc_ax = plots.overlay_curves_figure([("a", HISTORY), ("b", other)], "t", [60, 7]).axes
+    loss_ax, acc_ax = pictures.overlay_curves_figure([("a", HISTORY), ("b", other)], "t", [60, 7]).axes
 
     def stars(ax):
         found = [line for line in ax.get_lines() if line.get_marker() == "*" and len(line.get_xdata())]

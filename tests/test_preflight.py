@@ -12,7 +12,7 @@ from nnapp.core import network
 from nnapp.data import preflight
 from nnapp.data.preflight import estimate_bytes
 from nnapp.errors import DataError, ResourceError
-from nnapp.rundir import job as experiment  # load_data (was experiment.prepare) and its load_dataset
+from nnapp.orchestration import job as experiment  # load_data and its load_dataset
 
 
 def _loaded(raw: dict) -> LoadedConfig:

@@ -6,7 +6,8 @@ import numpy as np
 from _runs import copy_of, trained
 
 from nnapp.core.network import predict
-from nnapp.rundir.report import plane_grid, report_markdown
+from nnapp.orchestration.report import report_markdown
+from nnapp.pictures.run import plane_grid
 from nnapp.rundir.runs import load_run, read_checks, read_history
 from nnapp.tools.overlay import differing_keys, run_labels
 
@@ -95,7 +96,7 @@ def test_runs_of_the_same_config_are_told_apart_by_their_directory(tmp_path):
 
 def test_a_two_column_csv_gets_decision_regions_and_a_report_without_pictures_when_plots_are_off(tmp_path):
     from nnapp.config import load_config
-    from nnapp.rundir.experiment import run_experiment
+    from nnapp.orchestration.experiment import run_experiment
 
     rng = np.random.default_rng(0)
     rows = [f"{x:.3f},{y:.3f},{'left' if x < 0 else 'right'}" for x, y in rng.normal(size=(60, 2))]

@@ -15,9 +15,9 @@ from nnapp.cli.app import app
 from nnapp.cli.train import EXIT_CODES
 from nnapp.config import load_config
 from nnapp.errors import NnappError
+from nnapp.orchestration.experiment import run_experiment
+from nnapp.orchestration.job import execute, prepare_resume
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
-from nnapp.rundir.experiment import run_experiment
-from nnapp.rundir.job import execute, prepare_resume
 from nnapp.training.records import Callback
 from nnapp.training.trainer import train
 
@@ -73,7 +73,7 @@ def uninterrupted(config):
 
 def test_checkpoint_round_trips_every_field_of_the_train_state(config, tmp_path):
     loaded = load_config(config, ["train.epochs=4"])
-    from nnapp.rundir.job import load_data
+    from nnapp.orchestration.job import load_data
 
     state = train(loaded.config, load_data(loaded)).state
     from nnapp.rundir.checkpoint import RunInfo

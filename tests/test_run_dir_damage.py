@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from nnapp.cli.app import app
 from nnapp.config import load_config
-from nnapp.rundir.experiment import run_experiment
+from nnapp.orchestration.experiment import run_experiment
 from nnapp.rundir.runfiles import MAX_RUN_TABLE_BYTES, MAX_RUN_TEXT_BYTES
 
 runner = CliRunner()

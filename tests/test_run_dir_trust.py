@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 from nnapp.cli.app import app
 from nnapp.config import load_config
 from nnapp.errors import ArtifactError
+from nnapp.orchestration.experiment import run_experiment
+from nnapp.orchestration.job import execute, prepare_resume
 from nnapp.rundir.checkpoint import load_checkpoint, save_checkpoint
-from nnapp.rundir.experiment import run_experiment
-from nnapp.rundir.job import execute, prepare_resume
 from nnapp.rundir.runlock import lock_run_dir
 from nnapp.training.records import Callback
 

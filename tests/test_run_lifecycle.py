@@ -16,9 +16,11 @@ from typer.testing import CliRunner
 
 from nnapp.cli.app import app
 from nnapp.config import load_config
-from nnapp.rundir import artifacts, checkpoint, job, outputs, report
+from nnapp.orchestration import job, outputs
+from nnapp.orchestration.report import report_markdown
+from nnapp.pictures import run as run_pictures
+from nnapp.rundir import artifacts, checkpoint
 from nnapp.rundir.checkpoint import CheckpointWriter, RunInfo, load_checkpoint, save_checkpoint
-from nnapp.rundir.report import report_markdown
 from nnapp.rundir.runs import RunSummary, SavedModel, read_summary
 from nnapp.training.records import METRIC_COLUMNS, Callback, TrainState
 from nnapp.training.trainer import train
@@ -263,7 +265,7 @@ def test_the_test_split_is_scored_once_for_the_summary_and_the_confusion_matrix(
         return original(*args, **kwargs)
 
     monkeypatch.setattr(outputs, "score", counting)
-    monkeypatch.setattr(report, "score", lambda *a, **k: pytest.fail("scored the test split again"))
+    monkeypatch.setattr(run_pictures, "score", lambda *a, **k: pytest.fail("scored the test split again"))
     outcome = job.execute(job.prepare_new(load_config(write_config(TINY))))
     assert scored == ["test split"]
     assert (outcome.run_dir / "confusion.png").is_file()

@@ -10,8 +10,8 @@ from _runs import FLOWERS, ROOT, copy_of, trained
 from typer.testing import CliRunner
 
 from nnapp.cli.app import app
+from nnapp.lab.saliency import image_side, per_example_input_gradients, saliency
 from nnapp.rundir.runs import load_run, rebuild_dataset
-from nnapp.tools.saliency import image_side, per_example_input_gradients, saliency
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "200"}
@@ -142,7 +142,7 @@ def test_a_missing_run_directory_is_exit_2_in_one_line(tmp_path):
 def csv_run(tmp_path):
     """A run trained on a private copy of flowers.csv (so that the test can change or delete it)."""
     from nnapp.config import load_config
-    from nnapp.rundir.experiment import run_experiment
+    from nnapp.orchestration.experiment import run_experiment
 
     data = tmp_path / "flowers.csv"
     data.write_text(FLOWERS.read_text())

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnapp.core.network import backward, forward, init_params
-from nnapp.tools.shapes import Dimensions, batch_lines, example_lines, shape_check
+from nnapp.lab.shapes import Dimensions, batch_lines, example_lines, shape_check
 
 dims = st.builds(Dimensions, st.integers(1, 6), st.integers(1, 7), st.integers(2, 5), st.integers(1, 9))
 

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nnapp.config import load_config
-from nnapp.rundir.experiment import run_experiment
-from nnapp.rundir.job import execute, prepare_resume
+from nnapp.orchestration.experiment import run_experiment
+from nnapp.orchestration.job import execute, prepare_resume
 from nnapp.rundir.snapshots import (
     MAX_BYTES,
     MAX_FRAMES,

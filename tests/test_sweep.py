@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from nnapp.cli.app import app
 from nnapp.errors import ConfigError
 from nnapp.tools.sweep import (
-    Point,
+    GridPoint,
     PointResult,
     Scores,
     Status,
@@ -80,7 +80,7 @@ def test_seeds_must_be_distinct_non_negative_integers():
 def test_the_leaderboard_pools_seeds_and_puts_the_best_mean_validation_accuracy_first():
     def result(lr: str, seed: int, val: float, test: float) -> PointResult:
         scores = Scores(val_acc=val, val_loss=1 - val, test_acc=test, test_loss=1.0, stop_reason="completed")
-        return PointResult(Point((("optim.lr", lr),), seed), Path("x"), Status.TRAINED, scores)
+        return PointResult(GridPoint((("optim.lr", lr),), seed), Path("x"), Status.TRAINED, scores)
 
     rows = leaderboard(
         [
@@ -189,7 +189,7 @@ def test_ctrl_c_stops_the_sweep_with_130_keeping_finished_runs_for_the_rerun(wri
 def test_ties_in_validation_accuracy_are_broken_by_validation_loss_never_by_test_accuracy():
     def result(lr: str, val_loss: float, test: float) -> PointResult:
         scores = Scores(val_acc=0.9, val_loss=val_loss, test_acc=test, test_loss=1.0, stop_reason="x")
-        return PointResult(Point((("optim.lr", lr),), 0), Path("x"), Status.TRAINED, scores)
+        return PointResult(GridPoint((("optim.lr", lr),), 0), Path("x"), Status.TRAINED, scores)
 
     # the better test accuracy sits on the worse validation loss: validation decides
     rows = leaderboard([result("1", 0.30, 1.0), result("0.1", 0.20, 0.5)])
@@ -371,7 +371,7 @@ def test_points_tied_on_validation_rank_in_grid_order_whatever_order_the_workers
     plan = SweepPlan(tmp_path / "c.yaml", [], [axis], [0], tmp_path / "sweep", [], [])
     scores = Scores(val_acc=0.9, val_loss=0.2, test_acc=0.9, test_loss=0.2, stop_reason="completed")
     finished = [
-        PointResult(Point((("optim.lr", v),), 0), Path("x"), Status.TRAINED, scores) for v in axis.values
+        PointResult(GridPoint((("optim.lr", v),), 0), Path("x"), Status.TRAINED, scores) for v in axis.values
     ]
     rows = write_outputs(plan, finished[::-1])  # the last point finished first
     assert [r.label for r in rows] == ["optim.lr=0.01", "optim.lr=0.1", "optim.lr=1"]

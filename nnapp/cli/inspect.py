@@ -43,7 +43,7 @@ def evaluate(
     The split is rebuilt from the run's saved config and seed. The picture goes to the run directory:
     confusion.png for the test split, confusion_<split>.png or confusion_<csv name>.png otherwise.
     """
-    from nnapp.rundir.report import write_confusion
+    from nnapp.orchestration.report import write_confusion
     from nnapp.tools.evaluation import evaluate_run
 
     run = read_run(run_dir)
@@ -169,8 +169,8 @@ def plot(
 
     The legend names each run and the config keys whose values differ between the runs.
     """
+    from nnapp.orchestration.report import redraw_run
     from nnapp.rundir import artifacts
-    from nnapp.rundir.report import redraw_run
     from nnapp.rundir.runs import check_output
     from nnapp.tools.overlay import comparison_png
 
@@ -210,7 +210,7 @@ def shapes(
     """Each equation of the forward and backward pass with this config's shapes: one example, then a batch."""
 
     from nnapp.config import load_config
-    from nnapp.tools.shapes import batch_lines, config_dimensions, example_lines
+    from nnapp.lab.shapes import batch_lines, config_dimensions, example_lines
 
     dims = config_dimensions(load_config(config, overrides or []))
     out.print(
@@ -242,7 +242,7 @@ def compare(
     Exit code 3 if either diverged (its column says so).
     """
     from nnapp.config import load_config
-    from nnapp.rundir.job import load_data
+    from nnapp.orchestration.job import load_data
     from nnapp.tools.compare import compare as run_compare
 
     loaded = load_config(config, overrides or [])

@@ -35,8 +35,8 @@ def saliency_command(
     original units, one column per true class) and saliency.png (ranked bars; 8x8 images: one map per
     class) into the run directory (saliency_<split>.* for splits other than test).
     """
-    from nnapp.tools.lab_outputs import write_saliency
-    from nnapp.tools.saliency import saliency
+    from nnapp.lab.outputs import write_saliency
+    from nnapp.lab.saliency import saliency
 
     run = read_run(run_dir)
     result = saliency(run, split)
@@ -69,8 +69,8 @@ def attack_command(
     units. Writes attack.csv (eps, accuracy_fgsm, accuracy_random), attack.png and, for 8x8 image
     data, attack_examples.png into the run directory (attack_<split>.* for splits other than test).
     """
-    from nnapp.tools.attack import attack, parse_eps
-    from nnapp.tools.lab_outputs import write_attack
+    from nnapp.lab.attack import attack, parse_eps
+    from nnapp.lab.outputs import write_attack
 
     eps_values = parse_eps(eps)  # before reading the run: a typo costs nothing
     run = read_run(run_dir)
@@ -112,13 +112,14 @@ def lr_find_command(
     optim.lr and writes lr_find.csv and lr_find.png to <output.dir>/<name>-lr-find/<timestamp>/.
     """
     from nnapp.config import load_config
-    from nnapp.rundir.job import load_data
-    from nnapp.tools.lr_find import range_test, write_outputs
+    from nnapp.lab.lr_find import range_test
+    from nnapp.lab.outputs import write_lr_find
+    from nnapp.orchestration.job import load_data
 
     loaded = load_config(config, overrides or [])
     data = load_data(loaded)
     result = range_test(loaded.config, data, steps, source=str(config))
-    out_dir = write_outputs(result, loaded)
+    out_dir = write_lr_find(result, loaded)
     out.print(
         f"{len(result.lrs)} of {result.steps_planned} steps (stopped: {result.stop_reason}); "
         f"smoothed loss lowest at lr {result.min_lr:.3g}",

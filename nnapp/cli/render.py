@@ -17,14 +17,14 @@ from rich.table import Table
 if TYPE_CHECKING:
     from nnapp.core.gradcheck import GradcheckReport
     from nnapp.core.mistakes import Mistake
-    from nnapp.rundir.job import RunOutcome
-    from nnapp.tools.attack import AttackResult
+    from nnapp.lab.attack import AttackResult
+    from nnapp.lab.saliency import Saliency
+    from nnapp.lab.shapes import ShapeLine
+    from nnapp.orchestration.job import RunOutcome
     from nnapp.tools.compare import Comparison, Side
-    from nnapp.tools.evaluation import Evaluation
     from nnapp.tools.gradcheck_run import StandaloneCheck
-    from nnapp.tools.saliency import Saliency
-    from nnapp.tools.shapes import ShapeLine
     from nnapp.training.records import GradcheckRecord
+    from nnapp.training.scoring import Scores
 
 VERDICT_COLOURS = {"pass": "green", "warn": "yellow", "unreliable": "magenta", "fail": "red"}
 
@@ -34,7 +34,7 @@ def coloured_verdict(verdict: str) -> str:
     return f"[{VERDICT_COLOURS[verdict]}]{verdict}[/]"
 
 
-def evaluation_tables(evaluation: Evaluation) -> tuple[Table, Table]:
+def evaluation_tables(evaluation: Scores) -> tuple[Table, Table]:
     """Per-class precision/recall/F1 with accuracy and log loss, then the confusion matrix."""
     metrics = Table(title=f"{evaluation.source}: {evaluation.n_rows} rows", show_header=True)
     metrics.add_column("class")
@@ -161,7 +161,7 @@ def datasets_table(rows: Sequence[tuple[str, int, int, int]]) -> Table:
 
 def shapes_table(title: str, lines: Sequence[ShapeLine]) -> Table:
     """`nnapp shapes`: each equation with its result's shape and the shape check."""
-    from nnapp.tools.shapes import fmt, shape_check
+    from nnapp.lab.shapes import fmt, shape_check
 
     grid = Table(title=title, show_header=True)
     for column in ("stage", "equation", "shape", "shape check"):

@@ -23,11 +23,11 @@ from rich.markup import escape
 from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from nnapp import __version__
 from nnapp.errors import ChoiceError, NnappError
+from nnapp.version import __version__
 
 if TYPE_CHECKING:
-    from nnapp.rundir.runs import Run
+    from nnapp.rundir.runs import LoadedRun
 
 __all__ = ["ConfigArg", "OverridesArg", "app", "command", "err", "fail", "out", "read_run"]
 
@@ -163,7 +163,7 @@ def main_options(
     """
 
 
-def read_run(run_dir: Path, usable: bool = True) -> Run:
+def read_run(run_dir: Path, usable: bool = True) -> LoadedRun:
     """A run directory read back and checked (imported here, not at start-up: it brings numpy);
     `usable`: its weights must be finite (runs.load_run)."""
     from nnapp.rundir.runs import load_run

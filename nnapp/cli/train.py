@@ -14,7 +14,7 @@ from nnapp.cli.shell import OverridesArg, command, err, fail, out
 from nnapp.cli.signals import stop_on_signals
 
 if TYPE_CHECKING:
-    from nnapp.rundir.job import Job, RunOutcome
+    from nnapp.orchestration.job import Job, RunOutcome
 
 
 # The exit code of each way a run can stop (the library reports the reason; only the CLI has exit codes)
@@ -61,7 +61,7 @@ def train(
         job = _prepare_resume(resume, epochs, config, overrides)
     else:
         job = _prepare_new(config, overrides, print_config, quiet)
-    from nnapp.rundir.job import execute
+    from nnapp.orchestration.job import execute
 
     with stop_on_signals() as stop:
         cfg = job.loaded.config
@@ -79,7 +79,7 @@ def train(
 def _prepare_new(config: Path | None, overrides: list[str] | None, print_config: bool, quiet: bool) -> Job:
     """`nnapp train CONFIG [KEY=VALUE...]`: a new run (or, with --print-config, its resolved config)."""
     from nnapp.config import dump_config, load_config
-    from nnapp.rundir.job import prepare_new
+    from nnapp.orchestration.job import prepare_new
 
     if config is None:
         raise fail("missing CONFIG: give a YAML config, or --resume RUN_DIR")
@@ -95,7 +95,7 @@ def _prepare_resume(
     run_dir: Path | None, epochs: int | None, config: Path | None, overrides: list[str] | None
 ) -> Job:
     """`nnapp train --resume RUN_DIR [--epochs N]`: continue a run in place from its checkpoint."""
-    from nnapp.rundir.job import EpochsTooFewError, prepare_resume
+    from nnapp.orchestration.job import EpochsTooFewError, prepare_resume
 
     if run_dir is None:
         raise fail("--epochs goes with --resume RUN_DIR (for a new run, use the override train.epochs=N)")

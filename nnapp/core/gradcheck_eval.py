@@ -44,7 +44,7 @@ DIRECTION = "direction"  # the name of the directional check's pair of points
 
 
 @dataclass(frozen=True)
-class Point:
+class Unmoved:
     """The unmoved point of a check: float64 parameters and rows, one-hot labels, and the forward pass
     and penalty there (computed once: every move is a change from them)."""
 
@@ -57,9 +57,9 @@ class Point:
     penalty: float  # network.l2_penalty at the unmoved point
 
 
-def point(params: Params, X: np.ndarray, Y: np.ndarray, weight_decay: float) -> Point:
+def point(params: Params, X: np.ndarray, Y: np.ndarray, weight_decay: float) -> Unmoved:
     fwd = network.forward(params, X, network.Workspace.new(len(X), params["W"].shape[0], len(params["b2"])))
-    return Point(params, X, Y, weight_decay, fwd, fwd.z > 0, network.l2_penalty(params, weight_decay))
+    return Unmoved(params, X, Y, weight_decay, fwd, fwd.z > 0, network.l2_penalty(params, weight_decay))
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class Moves:
 
 
 def evaluate(
-    at: Point, chosen: dict[str, np.ndarray], eps: float, direction: Params | None = None
+    at: Unmoved, chosen: dict[str, np.ndarray], eps: float, direction: Params | None = None
 ) -> dict[str, Moves]:
     """J(p +/- eps e_i) for the flat indices chosen[name] of each tensor (a parameter, or "x"), and, with
     a unit `direction`, J(p +/- eps u) under the name DIRECTION."""
@@ -126,7 +126,7 @@ class _Piece:
     forward_at: Callable[[int], Forward]  # the full forward pass at moved point m
 
 
-def _losses(at: Point, pieces: list[_Piece]) -> np.ndarray:
+def _losses(at: Unmoved, pieces: list[_Piece]) -> np.ndarray:
     """(3, M): J, S and the kink flag (0 or 1) at each moved point of the pieces, in their order."""
     theta = np.concatenate([piece.theta for piece in pieces])  # (M, B, N_c)
     rows = _MovedForward(theta.reshape(-1, theta.shape[-1]), None, _no_forward)  # every point's rows
@@ -186,7 +186,7 @@ def _no_forward(move: int) -> Forward:
 # ----------------------------------------------------------------------------- a job's moved points
 
 
-def _piece(at: Point, name: str, flat: np.ndarray, eps: float, direction: Params | None) -> _Piece:
+def _piece(at: Unmoved, name: str, flat: np.ndarray, eps: float, direction: Params | None) -> _Piece:
     if name == DIRECTION:
         assert direction is not None
         return _direction_piece(at, direction, eps)
@@ -215,7 +215,7 @@ def _piece(at: Point, name: str, flat: np.ndarray, eps: float, direction: Params
     return _Piece(theta, crossed, _penalties(at, name, index, values), forward_at)
 
 
-def _direction_piece(at: Point, u: Params, eps: float) -> _Piece:
+def _direction_piece(at: Unmoved, u: Params, eps: float) -> _Piece:
     """The directional check's points p + eps u and p - eps u: forward passes of every parameter moved."""
     step = {n: eps * u[n] for n in PARAM_NAMES}
     points = [
@@ -228,7 +228,7 @@ def _direction_piece(at: Point, u: Params, eps: float) -> _Piece:
     return _Piece(np.stack([fwd.theta for fwd in forwards]), crossed, penalty, forwards.__getitem__)
 
 
-def _penalties(at: Point, name: str, index: tuple[np.ndarray, ...], values: np.ndarray) -> np.ndarray:
+def _penalties(at: Unmoved, name: str, index: tuple[np.ndarray, ...], values: np.ndarray) -> np.ndarray:
     """network.l2_penalty at each moved point: on the whole parameter set with that one entry moved in
     place, then put back (a move of x: the unmoved point's penalty, the parameters do not move)."""
     if name == "x":
@@ -249,21 +249,21 @@ def _penalties(at: Point, name: str, index: tuple[np.ndarray, ...], values: np.n
 # ---------------------------------------------------------------------- the logits at each moved point
 
 
-def _logits_b2(at: Point, index: tuple[np.ndarray, ...], step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _logits_b2(at: Unmoved, index: tuple[np.ndarray, ...], step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (c,) = index
     theta = np.repeat(at.fwd.theta[None], len(step), axis=0)  # (M, B, N_c)
     theta[np.arange(len(step)), :, c] += step[:, None]  # theta[:, c] += step
     return theta, np.zeros(len(step), bool)  # z does not move
 
 
-def _logits_U(at: Point, index: tuple[np.ndarray, ...], step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _logits_U(at: Unmoved, index: tuple[np.ndarray, ...], step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     c, j = index
     theta = np.repeat(at.fwd.theta[None], len(step), axis=0)
     theta[np.arange(len(step)), :, c] += step[:, None] * at.fwd.h[:, j].T  # theta[:, c] += step h[:, j]
     return theta, np.zeros(len(step), bool)
 
 
-def _logits_column(at: Point, j: np.ndarray, dz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _logits_column(at: Unmoved, j: np.ndarray, dz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Column j of z moved by dz (M, B), through ReLU and U into the logits; a kink where a sign flips."""
     fwd = at.fwd
     z = fwd.z[:, j].T + dz  # (M, B)
@@ -272,17 +272,17 @@ def _logits_column(at: Point, j: np.ndarray, dz: np.ndarray) -> tuple[np.ndarray
     return theta, ((z > 0) != at.mask[:, j].T).any(axis=1)
 
 
-def _logits_b1(at: Point, index: tuple[np.ndarray, ...], step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _logits_b1(at: Unmoved, index: tuple[np.ndarray, ...], step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     (j,) = index
     return _logits_column(at, j, np.broadcast_to(step[:, None], (len(step), len(at.X))))  # z[:, j] += step
 
 
-def _logits_W(at: Point, index: tuple[np.ndarray, ...], step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _logits_W(at: Unmoved, index: tuple[np.ndarray, ...], step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     j, k = index
     return _logits_column(at, j, step[:, None] * at.X[:, k].T)  # z[:, j] += step X[:, k]
 
 
-def _logits_x(at: Point, index: tuple[np.ndarray, ...], step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _logits_x(at: Unmoved, index: tuple[np.ndarray, ...], step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     i, k = index
     fwd = at.fwd
     z = fwd.z[i] + step[:, None] * at.params["W"][:, k].T  # row i of z: (M, D_h)

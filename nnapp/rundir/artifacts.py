@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from nnapp import __version__
 from nnapp.core.network import PARAM_NAMES, Params
 from nnapp.errors import ArtifactError
 from nnapp.rundir.runfiles import MAX_RUN_TABLE_BYTES, read_run_text
 from nnapp.training.records import GradcheckRecord
+from nnapp.version import __version__
 
 GRADCHECK_COLUMNS = ("epoch", "when", "tensor", "checked", "kinks", "max_error", "verdict")
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # np.savez stamps the current time; a fixed one keeps bytes stable

@@ -32,7 +32,6 @@ from nnapp.rundir.checkpoint import CHECKPOINT_NAME, RunInfo, load_checkpoint
 from nnapp.rundir.runfiles import MAX_RUN_TABLE_BYTES, read_run_text, run_key
 from nnapp.rundir.summary import SUMMARY_TYPES as SUMMARY_TYPES
 from nnapp.rundir.summary import RunSummary as RunSummary
-from nnapp.rundir.summary import Summary as Summary
 from nnapp.rundir.summary import read_summary as read_summary
 from nnapp.rundir.summary import write_summary as write_summary
 from nnapp.training.records import DIAGNOSTIC_COLUMNS, METRIC_COLUMNS, EpochRecord, GradcheckRecord
@@ -106,7 +105,7 @@ class SavedModel:
 
 
 @dataclass(frozen=True)
-class Run:
+class LoadedRun:
     path: Path
     config: Config
     model: SavedModel
@@ -125,7 +124,7 @@ class Run:
         return f"{self.config.name} ({self.path.name})"
 
 
-def load_run(path: str | Path, usable: bool = True) -> Run:
+def load_run(path: str | Path, usable: bool = True) -> LoadedRun:
     """Read config.yaml, model.npz and summary.json of a run directory; NnappError on anything amiss.
 
     `usable`: also refuse weights no command can use (`SavedModel.check_usable`); only the gradient
@@ -147,7 +146,7 @@ def load_run(path: str | Path, usable: bool = True) -> Run:
     check_config_fits_model(config, model, summary, path)
     check_same_run(path, model, summary)
     check_summary_fits_model(summary, model, path / "summary.json")
-    return Run(path, config, model, summary)
+    return LoadedRun(path, config, model, summary)
 
 
 def checkpoint_info(run_dir: Path) -> RunInfo | None:
@@ -234,7 +233,7 @@ def check_summary_fits_model(summary: RunSummary, model: SavedModel, path: Path)
         )
 
 
-def run_inputs(run: Run) -> list[Path]:
+def run_inputs(run: LoadedRun) -> list[Path]:
     """The files a run was made from (its CSV, its source config): an output must never replace them."""
     found: list[Path] = []
     if run.config.data.dataset == "csv" and run.config.data.path:
@@ -248,12 +247,12 @@ def run_inputs(run: Run) -> list[Path]:
     return found
 
 
-def check_output(option: str, target: Path, runs: list[Run], inputs: list[Path]) -> None:
+def check_output(option: str, target: Path, runs: list[LoadedRun], inputs: list[Path]) -> None:
     """artifacts.check_output_file with every run's own sources (run_inputs) among the inputs."""
     check_output_file(option, target, [*inputs, *(p for run in runs for p in run_inputs(run))])
 
 
-def recorded_data_hash(run: Run) -> tuple[str | None, str]:
+def recorded_data_hash(run: LoadedRun) -> tuple[str | None, str]:
     """The hash of the data the run was trained on, and the file recording it: summary.json's, else
     (summary.json missing, or `{}`) checkpoint.npz's. Both present and different: the run is damaged."""
     info = checkpoint_info(run.path)
@@ -274,7 +273,7 @@ def target_column(config: Config) -> str:
     return config.data.target or "target"
 
 
-def rebuild_dataset(run: Run) -> Dataset:
+def rebuild_dataset(run: LoadedRun) -> Dataset:
     """The run's train/val/test split, rebuilt from its config and seed, checked against the model.
 
     The data's hash must be the one summary.json records (a run written before hashes were recorded

@@ -97,9 +97,6 @@ class RunSummary:
         return cls(**{key: payload[key] for key in SUMMARY_TYPES if key in payload})
 
 
-Summary = RunSummary  # the name the renovation issue uses
-
-
 def write_summary(run_dir: Path, summary: RunSummary) -> None:
     write_json(Path(run_dir) / "summary.json", summary.to_json())
 

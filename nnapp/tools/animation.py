@@ -15,8 +15,8 @@ import numpy as np
 from nnapp.core import network
 from nnapp.data.datasets import Dataset
 from nnapp.errors import ArtifactError
-from nnapp.rundir.report import IMAGE_SHAPES, is_plane, plane_grid
-from nnapp.rundir.runs import Run, load_run, read_history, rebuild_dataset
+from nnapp.pictures.run import IMAGE_SHAPES, is_plane, plane_grid
+from nnapp.rundir.runs import LoadedRun, load_run, read_history, rebuild_dataset
 from nnapp.rundir.snapshots import Snapshots, load_snapshots
 from nnapp.training.start import dimensions
 
@@ -32,7 +32,7 @@ class AnimationKind(Enum):
     IMAGES = "first-layer weights, change since epoch 0"
 
 
-def animation_kind(run: Run, data: Dataset) -> AnimationKind:
+def animation_kind(run: LoadedRun, data: Dataset) -> AnimationKind:
     """What the GIF shows for this data; ArtifactError with the reason when nnapp cannot animate it."""
     if is_plane(data):
         return AnimationKind.PLANE
@@ -46,7 +46,7 @@ def animation_kind(run: Run, data: Dataset) -> AnimationKind:
     )
 
 
-def _checked_snapshots(run: Run, data: Dataset) -> Snapshots:
+def _checked_snapshots(run: LoadedRun, data: Dataset) -> Snapshots:
     snapshots = load_snapshots(run.path)
     expected = network.n_parameters(*dimensions(data, run.config))
     if snapshots.flat.shape[1] != expected:
@@ -59,7 +59,7 @@ def _checked_snapshots(run: Run, data: Dataset) -> Snapshots:
 
 def animate(run_dir: str | Path) -> Path:
     """Write RUN/training.gif and return its path; NnappError (nothing written) for bad input."""
-    from nnapp.rundir.plots.animation import LossTrace, plane_gif, weights_gif
+    from nnapp.pictures.animation import LossTrace, plane_gif, weights_gif
 
     run = load_run(run_dir)
     data = rebuild_dataset(run)

@@ -16,17 +16,17 @@ from nnapp.core import network
 from nnapp.data.csvfile import MISSING_TOKENS, CsvRows, encode_features, read_csv
 from nnapp.errors import ChoiceError, DataError
 from nnapp.rundir.artifacts import csv_text
-from nnapp.rundir.runs import Run, rebuild_dataset, target_column
-from nnapp.rundir.scoring import Evaluation, score
+from nnapp.rundir.runs import LoadedRun, rebuild_dataset, target_column
+from nnapp.training.scoring import Scores, score
 
 SPLITS = ("train", "val", "test")
 
 
-def class_labels(run: Run) -> list[str]:
+def class_labels(run: LoadedRun) -> list[str]:
     return [str(c) for c in run.classes.tolist()]
 
 
-def evaluate_run(run: Run, split: str | None = None, data_path: str | Path | None = None) -> Evaluation:
+def evaluate_run(run: LoadedRun, split: str | None = None, data_path: str | Path | None = None) -> Scores:
     """Score the run's model on one split (default test) of its rebuilt data, or on another CSV with the
     same columns (then no split: the whole CSV is scored, and a split given with it is refused)."""
     if data_path is not None:
@@ -46,7 +46,7 @@ def evaluate_run(run: Run, split: str | None = None, data_path: str | Path | Non
     return score(run.params, X, y, class_labels(run), f"{split} split")
 
 
-def _read_inputs(run: Run, path: str | Path, label: str | None) -> tuple[np.ndarray, CsvRows]:
+def _read_inputs(run: LoadedRun, path: str | Path, label: str | None) -> tuple[np.ndarray, CsvRows]:
     """Scaled features of a CSV with exactly the model's input columns (plus, optionally, `label`)."""
     source = str(path)
     table = read_csv(path)
@@ -86,7 +86,7 @@ def _read_inputs(run: Run, path: str | Path, label: str | None) -> tuple[np.ndar
     return X, table
 
 
-def read_labelled_csv(run: Run, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+def read_labelled_csv(run: LoadedRun, path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Scaled features and class indices of a CSV holding the model's columns and the label column."""
     label = target_column(run.config)
     source = str(path)
@@ -124,7 +124,7 @@ class Predictions:
         return csv_text(columns, rows)
 
 
-def predict_csv(run: Run, path: str | Path) -> Predictions:
+def predict_csv(run: LoadedRun, path: str | Path) -> Predictions:
     """Predicted labels and class probabilities for each row of a CSV with the model's input columns.
 
     The label column (data.target, or 'target'), if present, is ignored.

@@ -18,8 +18,8 @@ from nnapp.core.gradcheck import GradcheckReport
 from nnapp.data.datasets import Dataset
 from nnapp.data.fingerprint import check_unchanged, fingerprint
 from nnapp.errors import NnappError
-from nnapp.rundir.job import data_base_dir, load_data
-from nnapp.rundir.runs import Run, recorded_data_hash
+from nnapp.orchestration.job import data_base_dir, load_data
+from nnapp.rundir.runs import LoadedRun, recorded_data_hash
 from nnapp.training.start import dimensions, gradcheck_samples, init_state, run_gradcheck
 
 
@@ -32,7 +32,10 @@ class StandaloneCheck:
 
 
 def check_config(
-    loaded: LoadedConfig, every_coordinate: bool = False, run: Run | None = None, mistake: str | None = None
+    loaded: LoadedConfig,
+    every_coordinate: bool = False,
+    run: LoadedRun | None = None,
+    mistake: str | None = None,
 ) -> StandaloneCheck:
     """Run the config's gradient check (gradcheck.* settings) at its initial or at a run's parameters;
     with `mistake` (a name of nnapp.core.mistakes), planted in the training path's backward."""
@@ -53,7 +56,9 @@ def check_config(
     return StandaloneCheck(report, where, dims, gradcheck_samples(cfg, data))
 
 
-def _run_params(run: Run, loaded: LoadedConfig, data: Dataset, dims: tuple[int, int, int]) -> network.Params:
+def _run_params(
+    run: LoadedRun, loaded: LoadedConfig, data: Dataset, dims: tuple[int, int, int]
+) -> network.Params:
     """The run's weights, if they were trained on this data (its recorded hash) and fit these shapes."""
     source = str(loaded.path or "config")
     expected = network.param_shapes(*dims)

@@ -3,7 +3,7 @@
 A `Run` is a run directory read back: its summary, its epoch history, its pictures as matplotlib
 Figures (Jupyter shows a Figure inline), and its model, which labels new rows given in the data's
 ORIGINAL units (the saved scaler is applied here, as `nnapp predict` applies it to a CSV). Training goes
-through the same path as `nnapp train` (nnapp.rundir.job), so the same config and seed write the same
+through the same path as `nnapp train` (nnapp.orchestration.job), so the same config and seed write the same
 model.npz, byte for byte. Every mistake of the caller is an NnappError with a one-line message; nothing
 here prints.
 """
@@ -26,8 +26,8 @@ from nnapp.rundir.runs import RunSummary
 from nnapp.tools.evaluation import evaluate_run
 
 if TYPE_CHECKING:
-    from nnapp.tools.attack import AttackResult
-    from nnapp.tools.saliency import Saliency
+    from nnapp.lab.attack import AttackResult
+    from nnapp.lab.saliency import Saliency
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -94,7 +94,7 @@ def train(
     returned: `run.summary.stop_reason` says why it stopped (`nnapp train` exits 3 or 4 there).
     Bad input raises an NnappError before anything is written.
     """
-    from nnapp.rundir.job import execute, prepare_new
+    from nnapp.orchestration.job import execute, prepare_new
 
     loaded = load(config, overrides)
     job = prepare_new(loaded, Path(run_dir) if run_dir is not None else None)
@@ -144,7 +144,7 @@ class Evaluation:
 class Run:
     """A finished run directory: `path`, `summary`, `history`, pictures, and its model for new rows."""
 
-    def __init__(self, loaded: runs.Run) -> None:
+    def __init__(self, loaded: runs.LoadedRun) -> None:
         self._run = loaded
         self._history: list[EpochRecord] | None = None
 
@@ -191,14 +191,14 @@ class Run:
 
     def curves(self) -> Figure:
         """Loss (log scale, with the chance level ln N_c) and accuracy against epoch, best epoch marked."""
-        from nnapp.rundir import plots
+        from nnapp import pictures
 
         s = self.summary
-        return plots.curves_figure(self.history, s.best_epoch, self._title(), s.chance_loss)
+        return pictures.curves_figure(self.history, s.best_epoch, self._title(), s.chance_loss)
 
     def gradcheck_plot(self) -> Figure:
         """The relative error of every gradient check of the run, per tensor, against the thresholds."""
-        from nnapp.rundir import plots
+        from nnapp import pictures
 
         checks = runs.read_checks(self.path)
         if not checks:
@@ -206,20 +206,22 @@ class Run:
                 f"{self.path}: no gradient checks recorded (the run had gradcheck.enabled: false)"
             )
         cfg = self.config.gradcheck
-        return plots.gradcheck_figure(checks, cfg.tol, cfg.fail, self._title())
+        return pictures.gradcheck_figure(checks, cfg.tol, cfg.fail, self._title())
 
     def decision_boundary(self) -> Figure:
         """Decision regions over the plane of a two-feature dataset (moons, circles, blobs), with the
         training and test points; the data are rebuilt from the run's config and checked unchanged."""
-        from nnapp.rundir import report
+        from nnapp.pictures import run as run_pictures
 
         data = runs.rebuild_dataset(self._run)
-        if not report.is_plane(data):
+        if not run_pictures.is_plane(data):
             raise DataError(
                 f"{self.path}: decision regions need two numeric input features; "
                 f"this run's data ({data.name}) has {data.n_features}"
             )
-        return report.decision_boundary_figure(data, self._run.params, f"{self._title()}: decision regions")
+        return run_pictures.decision_boundary_figure(
+            data, self._run.params, f"{self._title()}: decision regions"
+        )
 
     # ------------------------------------------------------------------------------------- the model
 
@@ -286,14 +288,14 @@ class Run:
     def saliency(self, split: str = "test") -> Saliency:
         """Mean |dJ_i/dx_i| per feature over a split, overall and per true class (`nnapp saliency`'s
         numbers; standardized units, and `mean_abs_grad_original` per original unit)."""
-        from nnapp.tools.saliency import saliency
+        from nnapp.lab.saliency import saliency
 
         return saliency(self._run, split)
 
     def attack(self, eps: Sequence[float] = (0.0, 0.05, 0.1, 0.2, 0.3), split: str = "test") -> AttackResult:
         """FGSM, x' = x + eps * sign(dJ_i/dx_i) with eps in STANDARDIZED units, next to the same eps with
         random signs: `nnapp attack`'s accuracies (`.points`), and for 8x8 images `.examples`."""
-        from nnapp.tools.attack import attack, parse_eps
+        from nnapp.lab.attack import attack, parse_eps
 
         try:
             values = [float(e) for e in eps]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nnapp.rundir.runs import Run, read_history
+from nnapp.rundir.runs import LoadedRun, read_history
 
 IGNORED_PREFIXES = ("output.",)  # where a run was written says nothing about what it learned
 
@@ -31,7 +31,7 @@ def differing_keys(configs: Sequence[dict[str, Any]]) -> list[str]:
     ]
 
 
-def run_labels(runs: Sequence[Run]) -> list[str]:
+def run_labels(runs: Sequence[LoadedRun]) -> list[str]:
     """'name key=value ...' per run, with the keys that differ; the run directory added if still ambiguous."""
     configs = [r.config.to_dict() for r in runs]
     keys = differing_keys(configs)
@@ -48,8 +48,8 @@ def run_labels(runs: Sequence[Run]) -> list[str]:
     return labels
 
 
-def comparison_png(runs: Sequence[Run]) -> bytes:
-    from nnapp.rundir.plots import overlay_curves_png
+def comparison_png(runs: Sequence[LoadedRun]) -> bytes:
+    from nnapp.pictures import overlay_curves_png
 
     histories = [read_history(run.path) for run in runs]
     bests = [run.summary.best_epoch for run in runs]

@@ -15,7 +15,7 @@ import enum
 import threading
 from collections.abc import Iterator
 
-from nnapp.tools.sweep.grid import Axis, Point, parse_grid, parse_seeds, points, split_values
+from nnapp.tools.sweep.grid import Axis, GridPoint, parse_grid, parse_seeds, points, split_values
 from nnapp.tools.sweep.job import run_task
 from nnapp.tools.sweep.leaderboard import Row, leaderboard
 from nnapp.tools.sweep.outputs import sweep_csv, sweep_png, write_outputs
@@ -25,7 +25,7 @@ from nnapp.tools.sweep.results import PointResult, Scores, Status
 __all__ = [
     "Axis",
     "Backend",
-    "Point",
+    "GridPoint",
     "PointResult",
     "Row",
     "Scores",

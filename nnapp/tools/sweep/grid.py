@@ -18,7 +18,7 @@ class Axis:
 
 
 @dataclass(frozen=True)
-class Point:
+class GridPoint:
     """One run of the sweep: the swept settings (in axis order) and a seed."""
 
     settings: tuple[tuple[str, str], ...]
@@ -104,6 +104,6 @@ def parse_seeds(text: str | None) -> list[int] | None:
     return seeds
 
 
-def points(axes: Sequence[Axis], seeds: Sequence[int]) -> list[Point]:
+def points(axes: Sequence[Axis], seeds: Sequence[int]) -> list[GridPoint]:
     grid = itertools.product(*[[(a.key, v) for v in a.values] for a in axes])
-    return [Point(tuple(settings), seed) for settings in grid for seed in seeds]
+    return [GridPoint(tuple(settings), seed) for settings in grid for seed in seeds]

@@ -31,7 +31,7 @@ def run_task(task: Task, stop_event: threading.Event | None = None) -> PointResu
 
 def train_point(task: Task, stop_event: threading.Event | None) -> Scores:
     """The adapter to nnapp.rundir's run lifecycle: every call the sweep makes to it is here."""
-    from nnapp.rundir.job import execute, prepare_new, prepare_resume
+    from nnapp.orchestration.job import execute, prepare_new, prepare_resume
 
     outcome = None
     if task.action == "resume":

@@ -66,8 +66,8 @@ def sweep_csv(rows: Sequence[Row], axes: Sequence[Axis]) -> str:
 def sweep_png(results: Sequence[PointResult], axes: Sequence[Axis], title: str = "") -> bytes:
     """sweep.png: validation accuracy against each swept value, every seed's value beside the mean
     (drawn by plots.sweep_figure)."""
-    from nnapp.rundir.plots import SweepPoint
-    from nnapp.rundir.plots import sweep_png as draw
+    from nnapp.pictures import SweepPoint
+    from nnapp.pictures import sweep_png as draw
 
     accs: dict[tuple[tuple[str, str], ...], list[float]] = {}
     for r in results:

@@ -11,9 +11,9 @@ from typing import Any
 from nnapp.config import Config, LoadedConfig, load_config
 from nnapp.data.preflight import check_memory
 from nnapp.errors import ConfigError, NnappError
+from nnapp.orchestration.job import load_data
 from nnapp.rundir import artifacts
-from nnapp.rundir.job import load_data
-from nnapp.tools.sweep.grid import Axis, Point, parse_grid, points
+from nnapp.tools.sweep.grid import Axis, GridPoint, parse_grid, points
 from nnapp.tools.sweep.results import PointResult, Scores, Status
 
 
@@ -22,7 +22,7 @@ class Task:
     loaded: LoadedConfig  # the base config with the fixed overrides and the point's, validated once
     run_dir: Path
     action: str  # "train" | "resume"
-    point: Point
+    point: GridPoint
     plots: bool = False  # draw the run's pictures (`nnapp plot RUN` draws them any time)
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nnapp.tools.sweep.grid import Point
+from nnapp.tools.sweep.grid import GridPoint
 
 
 class Status(enum.Enum):
@@ -39,7 +39,7 @@ class Scores:
 
 @dataclass(frozen=True)
 class PointResult:
-    point: Point
+    point: GridPoint
     run_dir: Path
     status: Status
     scores: Scores | None = None  # None for an error

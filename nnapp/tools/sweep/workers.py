@@ -29,7 +29,7 @@ STOP_GRACE_SECONDS = 20.0
 
 # Imported once, in the fork server every worker is forked from: what a point needs, lazily imported
 # modules included (scikit-learn's datasets cost seconds).
-PRELOAD = ["nnapp.tools.sweep.job", "nnapp.rundir.job", "nnapp.data.datasets"]
+PRELOAD = ["nnapp.tools.sweep.job", "nnapp.orchestration.job", "nnapp.data.datasets"]
 
 
 @dataclass

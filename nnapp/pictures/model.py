@@ -7,7 +7,7 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from nnapp.rundir.plots.base import (
+from nnapp.pictures.base import (
     _class_colours,
     new_figure,
 )

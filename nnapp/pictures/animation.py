@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nnapp.rundir.plots.base import _class_colours, _plain_log_labels, log_safe, new_figure
-from nnapp.rundir.plots.model import draw_regions
+from nnapp.pictures.base import _class_colours, _plain_log_labels, log_safe, new_figure
+from nnapp.pictures.model import draw_regions
 
 FPS = 6  # frames per second: the early epochs, a frame each, stay readable
 HOLD_LAST_SECONDS = 1.5  # the trained model stays on screen before the loop starts again

@@ -1,7 +1,7 @@
 """A model scored on labelled rows: accuracy, log loss, per-class precision/recall/F1, confusion matrix.
 
 Here, below the tools, because every run scores its test split once when it is written (summary.json's
-test metrics and confusion.png come from the same `Evaluation`), and `nnapp evaluate` scores the same way.
+test metrics and confusion.png come from the same `Scores`), and `nnapp evaluate` scores the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from nnapp.training.evaluate import evaluate as loss_and_accuracy
 
 
 @dataclass(frozen=True)
-class Evaluation:
+class Scores:
     source: str  # "test split" or the CSV's path
     n_rows: int
     accuracy: float
@@ -28,9 +28,7 @@ class Evaluation:
     confusion: np.ndarray  # (N_c, N_c): rows are true classes, columns predicted ones
 
 
-def score(
-    params: network.Params, X: np.ndarray, y: np.ndarray, classes: list[str], source: str
-) -> Evaluation:
+def score(params: network.Params, X: np.ndarray, y: np.ndarray, classes: list[str], source: str) -> Scores:
     """Accuracy, log loss, per-class precision/recall/F1 and the confusion matrix of params on (X, y)."""
     X = np.asarray(X).astype(params["W"].dtype, copy=False)
     loss, accuracy = loss_and_accuracy(params, X, y)
@@ -38,4 +36,4 @@ def score(
     # numpy, not sklearn.metrics: importing scikit-learn would double `nnapp train`'s start-up time
     confusion = metrics.confusion(y, predicted, len(classes))
     precision, recall, f1, support = metrics.precision_recall_f1(confusion)
-    return Evaluation(source, len(y), accuracy, loss, classes, precision, recall, f1, support, confusion)
+    return Scores(source, len(y), accuracy, loss, classes, precision, recall, f1, support, confusion)

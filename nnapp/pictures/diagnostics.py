@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from nnapp.rundir.plots.base import (
+from nnapp.pictures.base import (
     TENSOR_COLOURS,
     _integer_epochs,
     _plain_log_labels,

@@ -24,17 +24,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 
-from nnapp.config import Config, LoadedConfig
+from nnapp.config import Config
 from nnapp.core import network
 from nnapp.core.optim import clip_by_norm, sgd_step
 from nnapp.data.datasets import Dataset
 from nnapp.errors import DataError
-from nnapp.rundir import artifacts
 from nnapp.training.start import init_state
 from nnapp.training.threads import training_threads
 
@@ -169,15 +166,3 @@ def range_test(
     taken = lrs[: len(loss_array)]
     minimum, chosen, suggestion = suggest(taken, smoothed_array, steps)
     return LrFindResult(taken, loss_array, smoothed_array, steps, stop_reason, minimum, chosen, suggestion)
-
-
-def write_outputs(result: LrFindResult, loaded: LoadedConfig, now: datetime | None = None) -> Path:
-    """lr_find.csv and lr_find.png in a fresh `output.dir/<name>-lr-find/<timestamp>/`; returns it."""
-    from nnapp.tools.lab_plots import lr_find_png
-
-    cfg = loaded.config
-    png = lr_find_png(result, title=f"{cfg.name}: learning-rate range test")  # drawn before mkdir
-    out_dir = artifacts.new_run_dir(cfg.output.dir, f"{cfg.name}-lr-find", now)
-    artifacts.atomic_write_text(out_dir / "lr_find.csv", artifacts.csv_text(CSV_COLUMNS, result.csv_rows()))
-    artifacts.atomic_write_bytes(out_dir / "lr_find.png", png)
-    return out_dir

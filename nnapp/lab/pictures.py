@@ -6,16 +6,12 @@ that `nnapp --help` stays fast. Each function takes a typed result and returns P
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from nnapp.rundir.plots.base import new_figure, png_bytes
-from nnapp.tools.attack import AttackExamples, AttackResult
-from nnapp.tools.saliency import Saliency
-
-if TYPE_CHECKING:  # lr_find draws through this module: a runtime import would be a cycle
-    from nnapp.tools.lr_find import LrFindResult
+from nnapp.lab.attack import AttackExamples, AttackResult
+from nnapp.lab.lr_find import LrFindResult
+from nnapp.lab.saliency import Saliency
+from nnapp.pictures.base import new_figure, png_bytes
 
 MAX_BARS = 30
 STOP_WORDS = {

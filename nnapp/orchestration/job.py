@@ -3,7 +3,7 @@
 `prepare_new` (a config) and `prepare_resume` (a run directory's checkpoint) find everything that can be
 wrong with the user's input before anything is written: a bad config, CSV or checkpoint leaves nothing
 behind. `execute` then locks the run directory, trains with a checkpoint writer, and writes the run's
-files once (nnapp.rundir.outputs). A resumed run ends with the same model.npz and metrics as the same
+files once (nnapp.orchestration.outputs). A resumed run ends with the same model.npz and metrics as the same
 run never interrupted: the run's own config.yaml and the checkpoint's record of where the run came from
 rebuild the same data split, and training continues from the saved state.
 """
@@ -25,9 +25,9 @@ from nnapp.data.csvtable import ReadProgress
 from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import DataFingerprint, check_unchanged, fingerprint
 from nnapp.errors import ArtifactError
+from nnapp.orchestration.outputs import write_run
 from nnapp.rundir import artifacts, runfiles, runs, snapshots
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointWriter, RunInfo, load_checkpoint
-from nnapp.rundir.outputs import write_run
 from nnapp.rundir.runlock import RunLock, lock_run_dir
 from nnapp.rundir.runs import RunSummary
 from nnapp.training.records import Callback, TrainResult

@@ -1,4 +1,4 @@
-"""`run_experiment`: a new run prepared and executed in one call (nnapp.rundir.job), for scripts and tests."""
+"""`run_experiment`: a new run prepared and executed in one call (job.py), for scripts and tests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nnapp.config import LoadedConfig
 from nnapp.data.datasets import Dataset
-from nnapp.rundir.job import RunOutcome, execute, prepare_new
+from nnapp.orchestration.job import RunOutcome, execute, prepare_new
 from nnapp.training.records import Callback
 
 __all__ = ["RunOutcome", "run_experiment"]

@@ -8,26 +8,21 @@ the pictures present), so the report always describes the files next to it.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from nnapp.config import Config, load_config
-from nnapp.core import network
 from nnapp.core.network import Params
 from nnapp.data.datasets import Dataset
 from nnapp.errors import NnappError
+from nnapp.pictures.run import model_pictures, run_title
 from nnapp.rundir import artifacts
-from nnapp.rundir.scoring import Evaluation, score
 from nnapp.training.alarms import run_alarms
+from nnapp.training.scoring import Scores
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-    from nnapp.rundir.runs import Run, RunSummary
+    from nnapp.rundir.runs import LoadedRun, RunSummary
     from nnapp.training.records import EpochRecord, GradcheckRecord
 
 PICTURES = (
@@ -54,85 +49,9 @@ READING = {
     "still that noise; grey pixels are constant in the training rows and never get a gradient.",
 }
 
-# Datasets whose inputs are pixels of one image, and the image's shape (rows, columns)
-IMAGE_SHAPES = {"digits": (8, 8)}
-PLANE_RESOLUTION = 300  # grid points per side of decision_boundary.png: a smooth boundary
-UNIT_MAP_RESOLUTION = 90  # per side of each hidden unit's small map
-
-
-def plane_grid(X_raw: np.ndarray, resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(xx, yy) covering two-feature points X_raw (original units) with a 10% margin, and the grid's
-    points in the same units as rows (resolution**2, 2)."""
-    low, high = X_raw.min(axis=0), X_raw.max(axis=0)
-    margin = 0.1 * np.maximum(high - low, 1e-9)
-    xs = np.linspace(low[0] - margin[0], high[0] + margin[0], resolution)
-    ys = np.linspace(low[1] - margin[1], high[1] + margin[1], resolution)
-    xx, yy = np.meshgrid(xs, ys)
-    return xx, yy, np.column_stack([xx.ravel(), yy.ravel()])
-
-
-def _standardise(data: Dataset, points: np.ndarray, params: Params) -> np.ndarray:
-    return ((points - data.scaler_mean) / data.scaler_scale).astype(params["W"].dtype, copy=False)
-
-
-def _raw(data: Dataset, X: np.ndarray) -> np.ndarray:
-    return X * data.scaler_scale + data.scaler_mean  # back to the data's own units
-
-
-def is_plane(data: Dataset) -> bool:
-    return data.n_features == 2 and not data.categories  # two measured features, not a one-hot pair
-
-
-def decision_boundary_figure(data: Dataset, params: Params, title: str = "") -> Figure:
-    """Predicted probabilities over the plane of a two-feature dataset, training and test points on top."""
-    from nnapp.rundir import plots
-
-    X_train, X_test = _raw(data, data.X_train), _raw(data, data.X_test)
-    xx, yy, points = plane_grid(np.vstack([X_train, X_test]), PLANE_RESOLUTION)
-    proba = network.predict_proba(params, _standardise(data, points, params))
-    predicted = network.predict(params, data.X_test.astype(params["W"].dtype, copy=False))
-    return plots.decision_boundary_figure(
-        xx,
-        yy,
-        proba.reshape(*xx.shape, -1),
-        (X_train, data.y_train),
-        (X_test, data.y_test, predicted),
-        [str(c) for c in data.classes],
-        data.feature_names,
-        title,
-    )
-
-
-def hidden_unit_maps(
-    data: Dataset, params: Params, resolution: int = UNIT_MAP_RESOLUTION
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(xx, yy, z) with z[j] = W[j]·x + b1[j] at every grid point x of the plane (standardised as the
-    network sees it), shape (D_h, resolution, resolution): each hidden unit's input; relu(z[j]) is
-    what the unit passes on."""
-    xx, yy, points = plane_grid(_raw(data, np.vstack([data.X_train, data.X_test])), resolution)
-    z = network.forward(params, _standardise(data, points, params)).z  # (G*G, D_h)
-    return xx, yy, z.T.reshape(-1, *xx.shape)
-
-
-def hidden_units_figure(data: Dataset, params: Params, title: str = "") -> Figure:
-    from nnapp.rundir import plots
-
-    xx, yy, maps = hidden_unit_maps(data, params)
-    classes = [str(c) for c in data.classes]
-    train = (_raw(data, data.X_train), data.y_train)
-    return plots.hidden_units_figure(xx, yy, maps, params["U"], classes, data.feature_names, title, train)
-
-
-def weights_figure(data: Dataset, params: Params, title: str = "") -> Figure:
-    """Each hidden unit's row of W as an image, for image datasets (IMAGE_SHAPES)."""
-    from nnapp.rundir import plots
-
-    unseen = np.ptp(data.X_train, axis=0) == 0  # constant pixels: their weights get no gradient
-    return plots.weight_images_figure(params["W"], IMAGE_SHAPES[data.name], unseen, title)
-
 
 def draw_model_pictures(
-    run_dir: Path, cfg: Config, data: Dataset, params: Params, test: Evaluation | None = None
+    run_dir: Path, cfg: Config, data: Dataset, params: Params, test: Scores | None = None
 ) -> list[str]:
     """confusion.png on the test split; decision_boundary.png and hidden_units.png when the data has
     two features; weights.png for image data (digits)."""
@@ -142,38 +61,10 @@ def draw_model_pictures(
     return list(pictures)
 
 
-def model_pictures(
-    cfg: Config, data: Dataset, params: Params, test: Evaluation | None = None
-) -> dict[str, bytes]:
-    """The PNG bytes of draw_model_pictures, by file name, drawn without writing anything.
-
-    `test`: the test split already scored with `params` (a run scores it once for summary.json too)."""
-    from nnapp.rundir import plots
-
-    classes = [str(c) for c in data.classes]
-    title = _title(cfg.name, data.name)
-    pictures = {}
-    if test is None:
-        test = score(params, data.X_test, data.y_test, classes, "test split")
-    pictures["confusion.png"] = plots.confusion_png(test.confusion, classes, f"{title}, test split")
-    if is_plane(data):
-        pictures["decision_boundary.png"] = plots.png_bytes(
-            decision_boundary_figure(data, params, f"{title}: decision regions")
-        )
-        pictures["hidden_units.png"] = plots.png_bytes(hidden_units_figure(data, params, title))
-    if data.name in IMAGE_SHAPES and data.n_features == math.prod(IMAGE_SHAPES[data.name]):
-        pictures["weights.png"] = plots.png_bytes(weights_figure(data, params, title))
-    return pictures
-
-
-def _title(name: str, dataset: str) -> str:
-    return name if name == dataset else f"{name} ({dataset})"  # "iris", not "iris (iris)"
-
-
-def write_confusion(run: Run, evaluation: Evaluation, data_path: Path | None = None) -> str:
+def write_confusion(run: LoadedRun, evaluation: Scores, data_path: Path | None = None) -> str:
     """`nnapp evaluate`'s picture in the run directory; for the test split the same file (and bytes)
     that training drew, for another split or CSV confusion_<split or CSV name>.png. Returns the name."""
-    from nnapp.rundir import plots
+    from nnapp import pictures
 
     test = data_path is None and evaluation.source == "test split"
     name = (
@@ -181,8 +72,8 @@ def write_confusion(run: Run, evaluation: Evaluation, data_path: Path | None = N
         if test
         else f"confusion_{data_path.stem if data_path else evaluation.source.split()[0]}.png"
     )
-    title = f"{_title(run.config.name, run.summary.dataset or '?')}, {evaluation.source}"
-    png = plots.confusion_png(evaluation.confusion, evaluation.classes, title)
+    title = f"{run_title(run.config.name, run.summary.dataset or '?')}, {evaluation.source}"
+    png = pictures.confusion_png(evaluation.confusion, evaluation.classes, title)
     artifacts.atomic_write_bytes(run.path / name, png)
     return name
 
@@ -332,7 +223,7 @@ def write_extras(
     params: Params,
     summary: RunSummary,
     checks: Sequence[GradcheckRecord],
-    test: Evaluation,
+    test: Scores,
     history: Sequence[EpochRecord] = (),
 ) -> None:
     """The pictures of the model (if output.plots) and report.md, from the values the run just wrote
@@ -374,7 +265,7 @@ def _last_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 
 def redraw_run(run_dir: Path) -> list[str]:
     """`nnapp plot RUN_DIR`: every picture of a run and its report.md again, from its files and model."""
-    from nnapp.rundir import plots
+    from nnapp import pictures
     from nnapp.rundir.runs import load_run, read_checks, read_history, rebuild_dataset
 
     run = load_run(run_dir)
@@ -383,17 +274,17 @@ def redraw_run(run_dir: Path) -> list[str]:
     data = rebuild_dataset(run)
     cfg = run.config
     best = run.summary.best_epoch
-    title = _title(cfg.name, data.name)
+    title = run_title(cfg.name, data.name)
     chance = run.summary.chance_loss
     # every picture and the report drawn in memory first: a failure half-way must leave the old files
-    pictures = {"curves.png": plots.curves_png(history, best, title, chance)}
-    pictures["diagnostics.png"] = plots.diagnostics_png(history, title)
+    drawn = {"curves.png": pictures.curves_png(history, best, title, chance)}
+    drawn["diagnostics.png"] = pictures.diagnostics_png(history, title)
     if checks:
-        pictures["gradcheck.png"] = plots.gradcheck_png(checks, cfg.gradcheck.tol, cfg.gradcheck.fail)
-    pictures.update(model_pictures(cfg, data, run.params))
-    for name, png in pictures.items():
+        drawn["gradcheck.png"] = pictures.gradcheck_png(checks, cfg.gradcheck.tol, cfg.gradcheck.fail)
+    drawn.update(model_pictures(cfg, data, run.params))
+    for name, png in drawn.items():
         artifacts.atomic_write_bytes(run.path / name, png)
-    written = list(pictures)
+    written = list(drawn)
     if (run.path / "summary.json").exists():
         write_report(run.path)  # its summary was checked by load_run; it lists the pictures just written
         written.append("report.md")

@@ -9,24 +9,24 @@ The pictures are drawn in one module per kind: `curves` (loss and accuracy, over
 `animation` (training.gif frames); `base` holds what they share. Everything public is re-exported here.
 """
 
-from nnapp.rundir.plots.base import LOG_CEILING, LOG_FLOOR, TENSOR_COLOURS, log_safe, png_bytes
-from nnapp.rundir.plots.checks import (
+from nnapp.pictures.base import LOG_CEILING, LOG_FLOOR, TENSOR_COLOURS, log_safe, png_bytes
+from nnapp.pictures.checks import (
     TENSOR_MARKERS,
     confusion_figure,
     confusion_png,
     gradcheck_figure,
     gradcheck_png,
 )
-from nnapp.rundir.plots.curves import curves_figure, curves_png, overlay_curves_figure, overlay_curves_png
-from nnapp.rundir.plots.diagnostics import diagnostics_figure, diagnostics_png
-from nnapp.rundir.plots.model import (
+from nnapp.pictures.curves import curves_figure, curves_png, overlay_curves_figure, overlay_curves_png
+from nnapp.pictures.diagnostics import diagnostics_figure, diagnostics_png
+from nnapp.pictures.model import (
     MAX_UNIT_PANELS,
     confidence_image,
     decision_boundary_figure,
     hidden_units_figure,
     weight_images_figure,
 )
-from nnapp.rundir.plots.sweep import SweepPoint, sweep_figure, sweep_png
+from nnapp.pictures.sweep import SweepPoint, sweep_figure, sweep_png
 
 __all__ = [
     "LOG_CEILING",

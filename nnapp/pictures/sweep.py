@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nnapp.rundir.plots.base import (
+from nnapp.pictures.base import (
     new_figure,
     png_bytes,
 )

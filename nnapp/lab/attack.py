@@ -17,8 +17,8 @@ import numpy as np
 
 from nnapp.core import network
 from nnapp.errors import DataError
-from nnapp.rundir.runs import Run
-from nnapp.tools.saliency import image_side, per_example_input_gradients, split_rows
+from nnapp.lab.saliency import image_side, per_example_input_gradients, split_rows
+from nnapp.rundir.runs import LoadedRun
 
 DEFAULT_EPS = (0.0, 0.05, 0.1, 0.2, 0.3)
 
@@ -121,7 +121,7 @@ def random_directions(fgsm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def attack(
-    run: Run, eps_values: tuple[float, ...] = DEFAULT_EPS, split: str = "test", n_examples: int = 8
+    run: LoadedRun, eps_values: tuple[float, ...] = DEFAULT_EPS, split: str = "test", n_examples: int = 8
 ) -> AttackResult:
     """Accuracy under FGSM and under the random-sign control at each eps (seeded by the run's seed)."""
     if not eps_values:
@@ -145,7 +145,7 @@ def attack(
 
 
 def _examples(
-    run: Run, X: np.ndarray, y: np.ndarray, fgsm: np.ndarray, eps: float, side: int, k: int
+    run: LoadedRun, X: np.ndarray, y: np.ndarray, fgsm: np.ndarray, eps: float, side: int, k: int
 ) -> AttackExamples:
     """The first k rows that were right before the attack, fooled ones first (what the lesson is about)."""
     params = run.params

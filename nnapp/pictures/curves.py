@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from nnapp.rundir.plots.base import (
+from nnapp.pictures.base import (
     LOG_CEILING,
     _class_colours,
     _epoch_range,

@@ -16,9 +16,9 @@ from nnapp.data.fingerprint import DataFingerprint
 from nnapp.rundir import artifacts
 from nnapp.rundir.runfiles import run_key
 from nnapp.rundir.runs import RunSummary, SavedModel, write_summary
-from nnapp.rundir.scoring import score
 from nnapp.training.evaluate import evaluate
 from nnapp.training.records import TrainResult
+from nnapp.training.scoring import score
 
 
 def write_run(
@@ -54,22 +54,22 @@ def write_run(
     summary = _summary(loaded, data, result, started_at, data_hash, notes, test.log_loss, test.accuracy)
     write_summary(run_dir, summary)
     if cfg.output.plots:
-        from nnapp.rundir import plots
+        from nnapp import pictures
 
         title = cfg.name if cfg.name == data.name else f"{cfg.name} ({data.name})"
         artifacts.atomic_write_bytes(
             run_dir / "curves.png",
-            plots.curves_png(result.history, result.best_epoch, title, result.chance_loss),
+            pictures.curves_png(result.history, result.best_epoch, title, result.chance_loss),
         )
         artifacts.atomic_write_bytes(
-            run_dir / "diagnostics.png", plots.diagnostics_png(result.history, title)
+            run_dir / "diagnostics.png", pictures.diagnostics_png(result.history, title)
         )
         if result.checks:
             artifacts.atomic_write_bytes(
                 run_dir / "gradcheck.png",
-                plots.gradcheck_png(result.checks, cfg.gradcheck.tol, cfg.gradcheck.fail),
+                pictures.gradcheck_png(result.checks, cfg.gradcheck.tol, cfg.gradcheck.fail),
             )
-    from nnapp.rundir.report import write_extras
+    from nnapp.orchestration.report import write_extras
 
     # confusion.png, decision_boundary.png, report.md
     write_extras(run_dir, cfg, data, result.params, summary, result.checks, test, result.history)

@@ -16,7 +16,7 @@ import numpy as np
 
 from nnapp.core import network
 from nnapp.errors import ChoiceError, DataError
-from nnapp.rundir.runs import Run, rebuild_dataset
+from nnapp.rundir.runs import LoadedRun, rebuild_dataset
 
 SPLITS = ("train", "val", "test")
 
@@ -30,7 +30,7 @@ def per_example_input_gradients(params: network.Params, X: np.ndarray, y: np.nda
     return len(X64) * mean_loss_grad
 
 
-def split_rows(run: Run, split: str) -> tuple[np.ndarray, np.ndarray]:
+def split_rows(run: LoadedRun, split: str) -> tuple[np.ndarray, np.ndarray]:
     """(X standardized, y class indices) of one split of the run's data, rebuilt as `evaluate` does."""
     if split not in SPLITS:
         raise ChoiceError("split", split, SPLITS)
@@ -77,7 +77,7 @@ class Saliency:
         return rows
 
 
-def saliency(run: Run, split: str = "test") -> Saliency:
+def saliency(run: LoadedRun, split: str = "test") -> Saliency:
     """Mean |dJ_i/dx_i| per feature over a split of the run's data, overall and per true class."""
     X, y = split_rows(run, split)
     grads = np.abs(per_example_input_gradients(run.params, X, y))

@@ -1,0 +1,1 @@
+"""Orchestration: a run prepared, executed and written (job, outputs, experiment) and its report.md."""
