@@ -67,6 +67,12 @@ def test_course_code_is_graded_with_flags_only(name, entry, layout, weights, req
     assert words in said(report), report
 
 
+def test_column_batches_may_take_integer_labels():
+    gradients = load("columns_index_right").gradients
+    assert grade(gradients, layout="columns", labels="index").verdict.value == "pass"
+    assert grade(gradients, layout="columns").exit_code == 2  # one-hot columns used as indices
+
+
 def test_a_returned_loss_is_graded_against_J():
     right_net = grade(load("cs231n_twolayer_right").TwoLayerNet, "rows", "in-out", "U,b2,W,b1", "loss")
     summed = grade(load("cs231n_twolayer_sum").TwoLayerNet, "rows", "in-out", "U,b2,W,b1", "loss")

@@ -22,6 +22,13 @@ LayoutOption = Annotated[
         "J the batch mean; columns: X (D_x, B), one-hot Y (N_c, B), J the batch mean.",
     ),
 ]
+LabelsOption = Annotated[
+    str,
+    typer.Option(
+        "--labels",
+        help="y as onehot or index (integer labels); default: index for rows, onehot for the column layouts.",
+    ),
+]
 WeightsOption = Annotated[
     str,
     typer.Option("--weights", help="out-in: W is D_h×D_x (the derivation's); in-out: W is D_x×D_h (X @ W)."),
@@ -50,6 +57,7 @@ def grade_command(
     ] = None,
     layout: LayoutOption = "column",
     weights: WeightsOption = "out-in",
+    labels: LabelsOption = "",
     tensors: Annotated[
         str, typer.Option("--tensors", help="The gradients required, comma-separated.")
     ] = "U,b2,W,b1,x",
@@ -101,7 +109,7 @@ def grade_command(
         raise fail("nnapp grade: give FILE.py (or a folder), or --template")
     if format_ not in ("text", "gradescope"):
         raise fail(f"--format must be one of text, gradescope (got {format_!r})")
-    convention = grading.convention_of(layout, weights)
+    convention = grading.convention_of(layout, weights, labels)
     required, their_names = grading.parse_tensors(tensors), grading.parse_names(names)
     if Path(target).is_dir():
         from nnapp.cli.grade_class import grade_class

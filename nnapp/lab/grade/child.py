@@ -80,7 +80,7 @@ def _run(request: dict[str, Any], refused: list[str]) -> dict[str, Any]:
     import numpy as np
 
     from nnapp.lab.grade import answers
-    from nnapp.lab.grade.conventions import Convention, Layout, Weights
+    from nnapp.lab.grade.conventions import Convention, Labels, Layout, Weights
     from nnapp.lab.grade.problems import Problem
 
     filename = request["file"]
@@ -88,7 +88,7 @@ def _run(request: dict[str, Any], refused: list[str]) -> dict[str, Any]:
     module.__file__ = filename
     sys.modules[module.__name__] = module
     sys.path.insert(0, str(Path(filename).parent))
-    convention = Convention(Layout(request["layout"]), Weights(request["weights"]))
+    convention = Convention(Layout(request["layout"]), Weights(request["weights"]), Labels(request["labels"]))
     problems = [Problem(**{k: np.asarray(v) for k, v in p.items()}) for p in request["problems"]]
     stage = "import"
     try:

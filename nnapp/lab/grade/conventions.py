@@ -51,10 +51,30 @@ def parse_weights(value: str) -> Weights:
         raise ChoiceError("weights", value, tuple(Weights)) from None
 
 
+class Labels(StrEnum):
+    ONEHOT = "onehot"  # y one-hot: (N_c, 1), (N_c, B) in the column layouts; (B, N_c) in rows
+    INDEX = "index"  # integer class labels (B,)
+
+
+def parse_labels(value: str, layout: Layout) -> Labels:
+    """The labels' form; "" picks the layout's usual one (index for rows, one-hot for the column layouts)."""
+    if not value:
+        return Labels.INDEX if layout is Layout.ROWS else Labels.ONEHOT
+    try:
+        return Labels(value)
+    except ValueError:
+        raise ChoiceError("labels", value, tuple(Labels)) from None
+
+
 @dataclass(frozen=True)
 class Convention:
     layout: Layout = Layout.COLUMN
     weights: Weights = Weights.OUT_IN
+    labels_form: Labels | None = None  # None: the layout's usual form
+
+    @property
+    def label_kind(self) -> Labels:
+        return self.labels_form or parse_labels("", self.layout)
 
     @property
     def batched(self) -> bool:
@@ -67,7 +87,8 @@ class Convention:
             Layout.COLUMNS: "examples as columns, J the batch mean",
         }[self.layout]
         orientation = "W is D_h×D_x" if self.weights is Weights.OUT_IN else "W is D_x×D_h (X @ W)"
-        return f"layout {self.layout} ({where}), weights {self.weights} ({orientation})"
+        labels = "integer labels" if self.label_kind is Labels.INDEX else "one-hot labels"
+        return f"layout {self.layout} ({where}), weights {self.weights} ({orientation}), {labels}"
 
     def learner_form(self, name: str, canonical: np.ndarray) -> np.ndarray:
         """A canonical parameter, gradient or input (`x`, `y` included) in the learner's form."""
@@ -80,9 +101,10 @@ class Convention:
         raise KeyError(name)
 
     def labels(self, y: np.ndarray, n_classes: int) -> np.ndarray:
-        if self.layout is Layout.ROWS:
+        if self.label_kind is Labels.INDEX:
             return y.copy()
-        return np.eye(n_classes)[y].T  # one-hot columns (N_c, B)
+        one_hot = np.eye(n_classes)[y]  # (B, N_c)
+        return one_hot if self.layout is Layout.ROWS else one_hot.T
 
     def axis_names(self, name: str) -> tuple[str, ...]:
         """The dimension each axis of the learner's `name` has (its gradient has the same)."""

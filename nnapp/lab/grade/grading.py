@@ -9,7 +9,7 @@ from typing import Any
 
 from nnapp.errors import NnappError
 from nnapp.lab.grade import answers, compare, runner, source
-from nnapp.lab.grade.conventions import TENSORS, Convention, parse_layout, parse_weights
+from nnapp.lab.grade.conventions import TENSORS, Convention, parse_labels, parse_layout, parse_weights
 from nnapp.lab.grade.problems import Problem, expected, make_problems
 from nnapp.lab.grade.report import GradeReport, ungradable
 
@@ -56,8 +56,9 @@ def parse_names(text: str) -> dict[str, str]:
     return mapping
 
 
-def convention_of(layout: str, weights: str) -> Convention:
-    return Convention(parse_layout(layout), parse_weights(weights))
+def convention_of(layout: str, weights: str, labels: str = "") -> Convention:
+    where = parse_layout(layout)
+    return Convention(where, parse_weights(weights), parse_labels(labels, where))
 
 
 def _with_notes(report: GradeReport, *notes: str) -> GradeReport:
@@ -93,6 +94,8 @@ def grade_file(
 
 
 def _hint(error: str, convention: Convention) -> str:
+    if "used as indices must be of integer" in error and convention.label_kind.value == "onehot":
+        return "labels as indices: if your code takes integer labels, grade it with --labels index"
     if (
         "matmul" in error or "shapes" in error or "broadcast" in error
     ) and convention.weights.value == "out-in":
@@ -111,12 +114,13 @@ def grade(
     method: str = "",
     names: dict[str, str] | None = None,
     weight_decay: float = 0.0,
+    labels: str = "",
 ) -> GradeReport:
     """Grade a gradient function (or a class and its method's name) in this process, on copies of the inputs.
 
     No time limit here (it runs in the notebook's own process); `nnapp grade FILE` runs a file in a child.
     """
-    convention = convention_of(layout, weights)
+    convention = convention_of(layout, weights, labels)
     required = parse_tensors(tensors) if isinstance(tensors, str) else tuple(tensors)
     problems, cases = _cases(convention, weight_decay)
     entry = answers.Entry(function, method, names or {})

@@ -80,6 +80,7 @@ def _request(
             "weight_decay": target.weight_decay,
             "layout": target.convention.layout.value,
             "weights": target.convention.weights.value,
+            "labels": target.convention.label_kind.value,
             "problems": [
                 {name: getattr(p, name).tolist() for name in ("X", "y", "W", "b1", "U", "b2")}
                 for p in problems
