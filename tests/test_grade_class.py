@@ -117,3 +117,16 @@ def test_the_text_table_counts_the_common_mistakes(tmp_path):
     assert result.exit_code == 0
     assert "1 of 3 pass" in result.output
     assert "  2  the ReLU mask is missing" in result.output
+
+
+def test_sub_folders_are_graded_by_their_file_and_a_missing_one_is_named(tmp_path):
+    for name, source in (("ada", "ada_right.py"), ("dan", "dan_no_mask.py")):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "solution.py").write_text((CLASS / source).read_text())
+    (tmp_path / "zoe").mkdir()  # handed in nothing
+    result = runner.invoke(
+        app, ["grade", str(tmp_path), "--file", "solution.py", "--layout", "rows", "--json"]
+    )
+    data = json.loads(result.stdout)["submissions"]
+    assert {n: r["verdict"] for n, r in data.items()} == {"ada": "pass", "dan": "fail", "zoe": "error"}
+    assert data["zoe"]["error"] == "zoe: no solution.py"
