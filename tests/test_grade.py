@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import nnapp
 from nnapp.cli.app import app
 from nnapp.core import mistakes
-from nnapp.lab.grade import grade
+from nnapp.lab.grade import answers, grade
 from nnapp.lab.grade.problems import expected, kink_mask, make_problems
 
 LEARNERS = Path(__file__).parent / "learners"
@@ -50,6 +50,17 @@ TABLE = [
     ("wrong_nan", "rows", "fail", "contains NaN"),
     ("wrong_unknown_x", "rows", "fail", "the mistake is at or after δ2"),
     ("wrong_mutates", "rows", "pass", "changed its input U in place"),
+    ("right_loops_rows", "rows", "pass", ""),
+    ("right_einsum", "rows", "pass", ""),
+    ("right_softmax_no_max", "rows", "pass", ""),  # exp(θ) without the max: fine at these sizes
+    ("right_returns_list", "rows", "pass", ""),
+    ("right_float32", "rows", "pass", "came back as float32: graded to 0.0001"),
+    ("wrong_float16", "rows", "fail", "float16, about 3 significant digits"),
+    ("wrong_bias_no_1_over_B", "rows", "fail", "∂J/∂b1 is B times too large"),
+    ("wrong_b1_column_rows", "rows", "fail", "a column vector came back: b1 is (3,)"),
+    ("wrong_dx_stops_at_delta2", "rows", "fail", "that of δ2 = ∂J/∂z (or δ1 U): ∂J/∂x goes one step more"),
+    ("wrong_mask_h_ge_0", "rows", "fail", "a mask h >= 0 is 1 everywhere"),
+    ("wrong_huge_array", "column", "fail", "shape (3000, 3000), 9,000,000 numbers"),
 ]
 # every catalogue mistake a gradient function can make, as a learner file, diagnosed by its name
 CATALOGUE = [
@@ -216,6 +227,35 @@ def test_code_that_cannot_run_is_named_before_it_runs(name, words):
     assert result.exit_code == 2 and words in result.output
 
 
+def test_two_keys_for_one_gradient_are_refused_not_one_silently_kept():
+    report = grade(learner("wrong_two_keys_for_W"))
+    assert report.exit_code == 2 and "two keys for ∂J/∂W: 'W' and 'W1'" in report.error
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong"),
+    [
+        ("wrong_bias_no_1_over_B", {"b2", "b1"}),
+        ("wrong_dx_stops_at_delta2", {"x"}),
+        ("wrong_b1_column_rows", {"b1"}),
+        ("wrong_mask_h_ge_0", {"W", "b1", "x"}),
+    ],
+)
+def test_only_the_wrong_tensors_are_blamed(name, wrong):
+    report = grade(learner(name), layout="rows")
+    assert {n for n, t in report.tensors.items() if t.verdict.value != "pass"} == wrong, report
+
+
+def test_a_shape_error_is_told_the_sizes_it_was_handed():
+    def crashes(X, y, W, b1, U, b2):
+        return {"x": (X @ W.T) @ U}  # (B, D_h) @ (N_c, D_h): a matmul mismatch
+
+    report = grade(crashes, layout="rows")
+    assert report.exit_code == 2
+    assert "x (5, 4), y (5,), W (3, 4), b1 (3,), U (2, 3), b2 (2,)" in report.notes[0]
+    assert "D_x=4, D_h=3, N_c=2, B=5" in report.notes[0]
+
+
 def test_a_wrong_count_is_named():
     report = grade(learner("wrong_count"))
     assert report.exit_code == 2 and "returned 3 values" in report.error
@@ -229,3 +269,11 @@ def test_the_template_states_the_contract_and_grades_as_wrong_not_broken(tmp_pat
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert grade(module.gradients, layout="rows").verdict.value == "fail"
+
+
+def test_the_childs_answer_keeps_float_types_and_sends_only_the_shape_of_a_huge_array():
+    value = {"U": np.ones((2, 3), dtype=np.float32), "W": np.zeros((400, 400)), "b2": [1.0, 2.0]}
+    returned = answers.decode(json.loads(json.dumps(answers.encode(answers.read_return(value, (), {})))))
+    assert returned.precision == {"U": "float32"}
+    assert returned.oversized == {"W": (400, 400)} and "W" not in returned.arrays
+    assert set(returned.arrays) == {"U", "b2"}

@@ -46,6 +46,9 @@ TABLE = [
         "fail",
         "Deep Learning Specialization",
     ),
+    ("dls_columns_cache", "gradients", "columns", "out-in", "U,b2,W,b1,x", "fail", "propagated unscaled"),
+    ("dls_columns_dA0", "gradients", "columns", "out-in", "U,b2,W,b1,x", "pass", ""),
+    ("cs231n_twolayer_reg", "TwoLayerNet.loss", "rows", "in-out", "U,b2,W,b1", "pass", "loss(reg=0)"),
     (
         "dls_columns_scalar_db",
         "gradients",
@@ -95,6 +98,17 @@ def test_input_major_weights_graded_out_in_say_which_flag_to_use():
 
 def _right_rows(X, y, W, b1, U, b2):
     return {"U": U * 0 + 1, "W": W * 0 + 1}  # right shapes, then transposed by the caller
+
+
+def test_an_unnamed_key_beside_a_missing_gradient_suggests_names():
+    def dls(X, Y, W, b1, U, b2):
+        grads = load("dls_columns_dA0").gradients(X, Y, W, b1, U, b2)
+        grads["dA_input"] = grads.pop("dA0")
+        return grads
+
+    report = grade(dls, layout="columns")
+    assert report.verdict.value == "incomplete"
+    assert "--names dA_input=x" in said(report)
 
 
 def test_other_key_names_are_read_through_names():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,9 @@ ALIASES = {
     "dW2": "U",
     "b1": "b1",
     "b2": "b2",
+    "dA0": "x",  # the Deep Learning Specialization's gradient of the input layer's activations
 }
+MAX_ELEMENTS = 100_000  # the largest gradient of the graded problems has 42
 REG_NAMES = ("reg", "lam", "lambd", "lambda_", "l2", "weight_decay", "lmbda")
 
 
@@ -47,6 +49,8 @@ class Returned:
     loss: float | None = None
     mutated: tuple[str, ...] = ()  # inputs the call changed in place
     ignored: tuple[str, ...] = ()  # keys of a returned dict that name no gradient
+    oversized: dict[str, tuple[int, ...]] = field(default_factory=dict)  # shape only: too large to compare
+    precision: dict[str, str] = field(default_factory=dict)  # float type coarser than float64, by tensor
 
 
 @dataclass(frozen=True)
@@ -58,27 +62,45 @@ class Entry:
     names: dict[str, str] = field(default_factory=dict)  # --names: their key -> ours
 
 
-def _as_array(value: Any) -> np.ndarray | str:
+def _as_array(value: Any) -> np.ndarray | str | tuple[int, ...]:
+    """The value as float64 numbers; the name of its type when it holds none; its shape alone when it is
+    far larger than any gradient of the problems (sending it to the parent would take longer than grading)."""
     if isinstance(value, bool) or value is None or isinstance(value, str | dict | set):
         return type(value).__name__
+    if isinstance(value, np.ndarray) and value.size > MAX_ELEMENTS:
+        return tuple(int(n) for n in value.shape)
     try:
         array = np.array(value, dtype=np.float64, copy=True)  # the learner may reuse its own later
     except (TypeError, ValueError):
         return type(value).__name__
-    return array
+    return tuple(int(n) for n in array.shape) if array.size > MAX_ELEMENTS else array
+
+
+def _precision(value: Any) -> str:
+    """The name of a float type coarser than float64 ("float32", "float16"), or ""."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is None or not np.issubdtype(dtype, np.floating):
+        return ""
+    return str(dtype) if np.finfo(dtype).eps > np.finfo(np.float64).eps else ""
 
 
 def read_return(value: Any, required: tuple[str, ...], names: dict[str, str]) -> Returned:
     """The tensors of a returned dict (any of the usual key names) or tuple (the derivation's order)."""
     found: dict[str, Any] = {}
+    keys: dict[str, Any] = {}  # the returned key each tensor came from
     ignored: list[str] = []
     if isinstance(value, dict):
         for key, item in value.items():
             name = names.get(str(key)) or ALIASES.get(str(key))
             if name is None:
                 ignored.append(str(key))
+            elif name in found:  # a later key would silently replace the first one's array
+                raise GradeFailure(
+                    f"returned two keys for ∂J/∂{name}: {keys[name]!r} and {key!r}; return one "
+                    f"(if one of them is no gradient, leave it out of the dict)"
+                )
             else:
-                found[name] = item
+                found[name], keys[name] = item, key
     elif isinstance(value, tuple | list):
         order = TENSORS if len(value) == len(TENSORS) else required
         if len(value) != len(order):
@@ -92,14 +114,17 @@ def read_return(value: Any, required: tuple[str, ...], names: dict[str, str]) ->
             f"returned a {type(value).__name__}; expected a dict with keys {', '.join(TENSORS)} "
             f"or a tuple in that order"
         )
-    arrays, wrong = {}, {}
+    arrays, wrong, oversized = {}, {}, {}
     for name, item in found.items():
         converted = _as_array(item)
         if isinstance(converted, str):
             wrong[name] = converted
+        elif isinstance(converted, tuple):
+            oversized[name] = converted
         else:
             arrays[name] = converted
-    return Returned(arrays, wrong, ignored=tuple(ignored))
+    precision = {name: kind for name, item in found.items() if (kind := _precision(item))}
+    return Returned(arrays, wrong, ignored=tuple(ignored), oversized=oversized, precision=precision)
 
 
 def learner_inputs(problem: Problem, convention: Convention) -> dict[str, np.ndarray]:
@@ -176,7 +201,7 @@ def call(
         value = entry.target(*(inputs[name] for name in INPUTS), **extra)
     returned = read_return(value, required, entry.names)
     mutated = tuple(name for name in INPUTS if not np.array_equal(inputs[name], pristine[name]))
-    return Returned(returned.arrays, returned.wrong_types, loss, mutated, returned.ignored)
+    return replace(returned, loss=loss, mutated=mutated)
 
 
 def reg_note(entry: Entry, weight_decay: float = 0.0) -> str:
@@ -205,6 +230,8 @@ def encode(returned: Returned) -> dict[str, Any]:
         "loss": returned.loss,
         "mutated": list(returned.mutated),
         "ignored": list(returned.ignored),
+        "oversized": {name: list(shape) for name, shape in returned.oversized.items()},
+        "precision": returned.precision,
     }
 
 
@@ -222,4 +249,6 @@ def decode(data: dict[str, Any]) -> Returned:
         None if loss is None else float(loss),
         tuple(str(n) for n in data.get("mutated", ()) if str(n) in INPUTS),
         tuple(str(n) for n in data.get("ignored", ())),
+        {str(k): tuple(int(n) for n in v) for k, v in data.get("oversized", {}).items() if str(k) in TENSORS},
+        {str(k): str(v) for k, v in data.get("precision", {}).items() if str(k) in TENSORS},
     )

@@ -21,6 +21,9 @@ from nnapp.lab.grade.problems import Expected, Problem, penalty
 from nnapp.lab.grade.report import GradeReport, LossGrade, Overall, TensorGrade, Verdict
 
 TOL = 1e-5  # finite differences of a right float64 gradient agree to about 1e-8 in this measure
+# a right gradient computed in float32 (eps 1.2e-7) reads up to ~1e-5 here on entries near FLOOR;
+# ~1000 float32 eps, still far below any known mistake's error (0.1 and more)
+TOL_FLOAT32 = 1e-4
 STEPS = {
     "U": "∂J/∂U = δ1ᵀ hᵀ (step 2)",
     "b2": "∂J/∂b2 = δ1ᵀ (step 2)",
@@ -128,10 +131,15 @@ def _changes(key: str, name: str, cases: Sequence[Case]) -> bool:
 
 
 def explain_values(
-    wrong: dict[str, list[np.ndarray]], cases: Sequence[Case], convention: Convention, compared: Sequence[str]
+    wrong: dict[str, list[np.ndarray]],
+    cases: Sequence[Case],
+    convention: Convention,
+    compared: Sequence[str],
+    coarse: Sequence[str] = (),
 ) -> tuple[dict[str, str], list[str]]:
     """A diagnosis for every tensor of `wrong` (right shape, wrong values) and the findings, said once;
-    `compared`: every tensor whose values were compared (right ones too)."""
+    `compared`: every tensor whose values were compared (right ones too); `coarse`: those that came
+    back in a float type too coarse to grade (float16)."""
     diagnosis: dict[str, str] = {}
     findings: list[str] = []
     penalty = variants.penalty_variants(cases[0].weight_decay)
@@ -181,6 +189,11 @@ def explain_values(
             diagnosis[name] = local.explain()
         elif factors.get(name):
             diagnosis[name] = _factor_words(name, factors[name], convention)
+        elif name in coarse:
+            diagnosis[name] = (
+                f"∂J/∂{name} is float16, about 3 significant digits: its rounding alone is larger than "
+                "the grading tolerance, so the derivation cannot be checked; compute in float64"
+            )
         else:
             diagnosis[name] = f"wrong values; no known mistake matches: check {STEPS[name]}"
         findings.append(f"{name}: {diagnosis[name]}")
@@ -201,6 +214,8 @@ def _earliest(wrong: Sequence[str], right: Sequence[str]) -> str:
 def _first_problem(name: str, calls: Sequence[Returned], cases: Sequence[Case]) -> str:
     """The diagnosis of what keeps `name` from a value comparison (wrong type, wrong shape), or ""."""
     for returned, case in zip(calls, cases, strict=True):
+        if name in returned.oversized:
+            return slips.too_large(name, returned.oversized[name], case.convention, case.problem)
         if name in returned.wrong_types:
             kind = returned.wrong_types[name]
             hint = ": did the function forget to return it?" if kind == "NoneType" else ""
@@ -254,14 +269,14 @@ def judge(
     errors: dict[str, float] = {}
     for name in TENSORS:
         expected_shape = tuple(cases[0].want[name].shape)
-        if not all(name in c.arrays or name in c.wrong_types for c in calls):
+        if not all(name in c.arrays or name in c.wrong_types or name in c.oversized for c in calls):
             if name in required:
                 tensors[name] = TensorGrade(
                     name, Verdict.NOT_PROVIDED, None, expected_shape, None, "not provided"
                 )
             continue
         first = calls[0].arrays.get(name)
-        shape = None if first is None else tuple(first.shape)
+        shape = calls[0].oversized.get(name) if first is None else tuple(first.shape)
         text = _first_problem(name, calls, cases) or _nonfinite(name, calls) or _unsteady(name, calls, repeat)
         if text:
             err = (
@@ -275,9 +290,10 @@ def judge(
         errors[name] = max(
             slips.error(g, c.want[name], c.skip[name]) for g, c in zip(got, cases, strict=True)
         )
-        if errors[name] > TOL:
+        if errors[name] > _tolerance(name, calls):
             wrong_values[name] = got
-    diagnosis, value_findings = explain_values(wrong_values, cases, convention, list(comparable))
+    too_coarse = [n for n in wrong_values if _coarse(n, calls) == "float16"]
+    diagnosis, value_findings = explain_values(wrong_values, cases, convention, list(comparable), too_coarse)
     for name, got in comparable.items():
         ok = name not in wrong_values
         verdict = Verdict.PASS if ok else Verdict.FAIL
@@ -305,11 +321,22 @@ def judge(
     said = ([lead] if lead else []) + findings + value_findings
     if loss is not None and not loss.right:
         said.append(f"loss: {loss.diagnosis}")
-    notes = _notes(calls, cases, {n: g for n, g in comparable.items() if n not in wrong_values})
+    absent = [n for n, t in tensors.items() if t.verdict is Verdict.NOT_PROVIDED]
+    notes = _notes(calls, cases, {n: g for n, g in comparable.items() if n not in wrong_values}, absent)
     sizes = ", ".join(f"{k}={v}" for k, v in cases[0].problem.dims.items())
     return GradeReport(
         overall, tensors, tuple(said), tuple(notes), convention, loss, len(cases), first_sizes=sizes
     )
+
+
+def _coarse(name: str, calls: Sequence[Returned]) -> str:
+    """The coarsest float type `name` came back in, when coarser than float64 ("" otherwise)."""
+    kinds = {c.precision[name] for c in calls if name in c.precision}
+    return min(kinds, key=lambda k: np.finfo(k).bits) if kinds else ""
+
+
+def _tolerance(name: str, calls: Sequence[Returned]) -> float:
+    return TOL_FLOAT32 if _coarse(name, calls) == "float32" else TOL
 
 
 def _judge_loss(calls: Sequence[Returned], cases: Sequence[Case]) -> LossGrade:
@@ -341,7 +368,10 @@ def _judge_loss(calls: Sequence[Returned], cases: Sequence[Case]) -> LossGrade:
 
 
 def _notes(
-    calls: Sequence[Returned], cases: Sequence[Case], comparable: dict[str, list[np.ndarray]]
+    calls: Sequence[Returned],
+    cases: Sequence[Case],
+    comparable: dict[str, list[np.ndarray]],
+    missing: Sequence[str] = (),
 ) -> list[str]:
     notes = []
     mutated = sorted({n for c in calls for n in c.mutated})
@@ -350,9 +380,21 @@ def _notes(
             f"the function changed its input{'s' if len(mutated) > 1 else ''} {', '.join(mutated)} in place "
             "(e.g. `x -= ...` or `W *= ...`): a caller's arrays would change behind its back; work on copies"
         )
+    coarse = {n: kind for n in TENSORS if (kind := _coarse(n, calls))}
+    for kind in sorted(set(coarse.values())):
+        which = ", ".join(n for n, k in coarse.items() if k == kind)
+        graded = (
+            f"graded to {TOL_FLOAT32:g} instead of {TOL:g}, float32's precision"
+            if kind == "float32"
+            else f"too coarse to check a derivation (graded to {TOL:g}, as float64)"
+        )
+        notes.append(f"{which} came back as {kind}: {graded}; compute in float64 for a gradient check")
     ignored = sorted({k for c in calls for k in c.ignored})
     if ignored:
-        notes.append(f"ignored returned keys that name no gradient: {', '.join(ignored)}")
+        text = f"ignored returned keys that name no gradient: {', '.join(ignored)}"
+        if missing:
+            text += f" (if {ignored[0]} is ∂J/∂{missing[0]}, say so: --names {ignored[0]}={missing[0]})"
+        notes.append(text)
     ge = variants.GE_MASK.key
     for name in ("W", "b1", "x"):
         if name not in comparable:

@@ -85,7 +85,7 @@ def grade_file(
     result = runner.run(target, text, problems, limits or runner.Limits(), sandbox)
     refused = tuple(f"refused: {r}" for r in dict.fromkeys(result.refused))
     if result.error:
-        hint = _hint(result.error, target.convention)
+        hint = _hint(result.error, target.convention, problems[0])
         return _with_notes(ungradable(f"{target.path.name}: {result.error}", (*result.lines, *refused)), hint)
     report = compare.judge(
         cases, result.calls, target.required, result.repeat, graded_loss=bool(target.method)
@@ -93,17 +93,18 @@ def grade_file(
     return _with_notes(report, result.reg_note, *refused)
 
 
-def _hint(error: str, convention: Convention) -> str:
+def _hint(error: str, convention: Convention, problem: Problem) -> str:
     if "used as indices must be of integer" in error and convention.label_kind.value == "onehot":
         return "labels as indices: if your code takes integer labels, grade it with --labels index"
-    if (
-        "matmul" in error or "shapes" in error or "broadcast" in error
-    ) and convention.weights.value == "out-in":
-        return (
-            "a shape error: if your code stores the weights input-major (X @ W1), "
-            "grade it with --weights in-out"
-        )
-    return ""
+    if not ("matmul" in error or "shapes" in error or "broadcast" in error):
+        return ""
+    given = answers.learner_inputs(problem, convention)
+    arrays = ", ".join(f"{n} {given[n].shape}" for n in given)
+    sizes = ", ".join(f"{k}={v}" for k, v in problem.dims.items())
+    hint = f"a shape error: the first problem hands over {arrays} ({sizes})"
+    if convention.weights.value == "out-in":
+        hint += "; if your code stores the weights input-major (X @ W1), grade it with --weights in-out"
+    return hint
 
 
 def grade(
@@ -130,6 +131,7 @@ def grade(
     except answers.GradeFailure as exc:
         return ungradable(str(exc))
     except Exception as exc:  # the learner's function raised: said, not raised again
-        return ungradable(f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        return _with_notes(ungradable(error), _hint(error, convention, problems[0]))
     report = compare.judge(cases, calls, required, repeat, graded_loss=bool(method))
     return _with_notes(report, answers.reg_note(entry, weight_decay))

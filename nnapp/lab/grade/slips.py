@@ -100,6 +100,28 @@ def _unsummed(name: str, got: np.ndarray, want: np.ndarray, convention: Conventi
     )
 
 
+def too_large(name: str, shape: tuple[int, ...], convention: Convention, problem: Problem) -> str:
+    """A result far too large to be a gradient of these problems (only its shape was compared)."""
+    size = int(np.prod(shape))
+    wanted = _wanted(name, convention, problem)
+    return f"shape {tuple(shape)}, {size:,} numbers; ∂J/∂{name} has {name}'s shape {wanted}"
+
+
+def _stopped_early(got: np.ndarray, convention: Convention, problem: Problem) -> str:
+    """∂J/∂x with the shape of δ2 (or δ1): the backward pass stopped a step or two before x."""
+    dims = problem.dims
+    x_shape = tuple(dims[a] if a != "1" else 1 for a in convention.axis_names("x"))
+    for size, what in ((dims["D_h"], "δ2 = ∂J/∂z (or δ1 U)"), (dims["N_c"], "δ1 = ∂J/∂θ")):
+        shape = tuple(size if n == dims["D_x"] else n for n in x_shape)
+        if got.shape == shape:
+            steps = "one step more" if size == dims["D_h"] else "through U and the ReLU mask first"
+            return (
+                f"shape {shape_words(got.shape, problem)}, that of {what}: ∂J/∂x goes {steps}, "
+                f"∂J/∂x = δ2 W (step 5), which has x's shape {_wanted('x', convention, problem)}"
+            )
+    return ""
+
+
 def diagnose_shape(
     name: str, got: np.ndarray, want: np.ndarray, convention: Convention, problem: Problem, skip: np.ndarray
 ) -> str:
@@ -115,6 +137,8 @@ def diagnose_shape(
             return slip
     elif got.size == 1 and want.size > 1:
         return f"a scalar where ∂J/∂{name} {want.shape} belongs"
+    elif name == "x" and (early := _stopped_early(got, convention, problem)):
+        return early
     slip = _unsummed(name, got, want, convention, problem)
     if slip:
         return slip
