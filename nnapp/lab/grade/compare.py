@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from nnapp.core import mistakes
-from nnapp.lab.grade import slips, variants
+from nnapp.lab.grade import loss_grade, slips, variants
 from nnapp.lab.grade.answers import Returned
 from nnapp.lab.grade.conventions import TENSORS, Convention, Layout
-from nnapp.lab.grade.problems import Expected, Problem, penalty
-from nnapp.lab.grade.report import GradeReport, LossGrade, Overall, TensorGrade, Verdict
+from nnapp.lab.grade.problems import Expected, Problem
+from nnapp.lab.grade.report import GradeReport, Overall, TensorGrade, Verdict
 
 TOL = 1e-5  # finite differences of a right float64 gradient agree to about 1e-8 in this measure
 # a right gradient computed in float32 (eps 1.2e-7) reads up to ~1e-5 here on entries near FLOOR;
@@ -314,7 +314,7 @@ def judge(
     wrong = [n for n, t in tensors.items() if t.verdict is Verdict.FAIL]
     unexplained = any("no known mistake matches" in f for f in value_findings)
     lead = _earliest(wrong, right) if unexplained else ""
-    loss = _judge_loss(calls, cases) if graded_loss else None
+    loss = loss_grade.judge_loss(calls, cases, TOL) if graded_loss else None
     failed = bool(wrong) or (loss is not None and not loss.right)
     missing = any(t.verdict is Verdict.NOT_PROVIDED for t in tensors.values())
     overall = Overall.FAIL if failed else Overall.INCOMPLETE if missing or not tensors else Overall.PASS
@@ -337,34 +337,6 @@ def _coarse(name: str, calls: Sequence[Returned]) -> str:
 
 def _tolerance(name: str, calls: Sequence[Returned]) -> float:
     return TOL_FLOAT32 if _coarse(name, calls) == "float32" else TOL
-
-
-def _judge_loss(calls: Sequence[Returned], cases: Sequence[Case]) -> LossGrade:
-    if any(c.loss is None for c in calls):
-        return LossGrade(False, float("inf"), "no loss returned")
-    got = np.array([float(c.loss) for c in calls])  # type: ignore[arg-type]
-    want = np.array([c.loss for c in cases])
-    err = slips.error(got, want)
-    if err <= TOL:
-        return LossGrade(True, err)
-    batches = np.array([c.problem.dims["B"] for c in cases], dtype=float)
-    no_half = want + np.array([penalty(c.problem.params(), c.weight_decay) for c in cases])
-    if cases[0].weight_decay > 0 and np.allclose(got, no_half, rtol=1e-9):
-        text = (
-            "the loss's L2 term is λ(‖W‖² + ‖U‖²), twice nnapp's (λ/2)(‖W‖² + ‖U‖²) "
-            f"[catalogue: l2_no_half: {mistakes.get('l2_no_half').what}]"
-        )
-    elif np.allclose(got, want * batches, rtol=1e-6):
-        text = (
-            "the loss is the sum over the batch, B times J = the mean cross-entropy "
-            f"[catalogue: sum_not_mean: {mistakes.get('sum_not_mean').what}]"
-        )
-    else:
-        text = (
-            f"the loss is {got[0]:.6g} where J = {want[0]:.6g} (first problem): "
-            "J = mean over the batch of −log ŷ[y]"
-        )
-    return LossGrade(False, err, text)
 
 
 def _notes(
