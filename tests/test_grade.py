@@ -61,6 +61,7 @@ TABLE = [
     ("wrong_dx_stops_at_delta2", "rows", "fail", "that of δ2 = ∂J/∂z (or δ1 U): ∂J/∂x goes one step more"),
     ("wrong_mask_h_ge_0", "rows", "fail", "a mask h >= 0 is 1 everywhere"),
     ("wrong_huge_array", "column", "fail", "shape (3000, 3000), 9,000,000 numbers"),
+    ("wrong_tuple_forward_order", "rows", "fail", "fit the contract in the order W, b1, U, b2, x"),
 ]
 # every catalogue mistake a gradient function can make, as a learner file, diagnosed by its name
 CATALOGUE = [
@@ -254,6 +255,12 @@ def test_a_shape_error_is_told_the_sizes_it_was_handed():
     assert report.exit_code == 2
     assert "x (5, 4), y (5,), W (3, 4), b1 (3,), U (2, 3), b2 (2,)" in report.notes[0]
     assert "D_x=4, D_h=3, N_c=2, B=5" in report.notes[0]
+
+
+def test_four_values_without_dx_are_told_the_tensors_flag():
+    report = grade(learner("wrong_four_values"), layout="rows")
+    assert report.exit_code == 2 and "--tensors U,b2,W,b1" in report.error
+    assert grade(learner("wrong_four_values"), layout="rows", tensors="U,b2,W,b1").exit_code == 0
 
 
 def test_a_wrong_count_is_named():

@@ -51,6 +51,7 @@ class Returned:
     ignored: tuple[str, ...] = ()  # keys of a returned dict that name no gradient
     oversized: dict[str, tuple[int, ...]] = field(default_factory=dict)  # shape only: too large to compare
     precision: dict[str, str] = field(default_factory=dict)  # float type coarser than float64, by tensor
+    positional: bool = False  # returned as a tuple or list (read in the derivation's order)
 
 
 @dataclass(frozen=True)
@@ -104,9 +105,14 @@ def read_return(value: Any, required: tuple[str, ...], names: dict[str, str]) ->
     elif isinstance(value, tuple | list):
         order = TENSORS if len(value) == len(TENSORS) else required
         if len(value) != len(order):
+            fewer = (
+                f" (without ∂J/∂x, say so: --tensors {','.join(TENSORS[:4])})"
+                if len(value) == 4 and len(required) == 5
+                else ""
+            )
             raise GradeFailure(
-                f"returned {len(value)} values; expected {len(TENSORS)} in the derivation's order "
-                f"({', '.join(TENSORS)}), or a dict with those keys"
+                f"returned {len(value)} values; expected {len(order)} in the derivation's order "
+                f"({', '.join(order)}), or a dict with those keys{fewer}"
             )
         found = dict(zip(order, value, strict=True))
     else:
@@ -124,7 +130,15 @@ def read_return(value: Any, required: tuple[str, ...], names: dict[str, str]) ->
         else:
             arrays[name] = converted
     precision = {name: kind for name, item in found.items() if (kind := _precision(item))}
-    return Returned(arrays, wrong, ignored=tuple(ignored), oversized=oversized, precision=precision)
+    positional = not isinstance(value, dict)
+    return Returned(
+        arrays,
+        wrong,
+        ignored=tuple(ignored),
+        oversized=oversized,
+        precision=precision,
+        positional=positional,
+    )
 
 
 def learner_inputs(problem: Problem, convention: Convention) -> dict[str, np.ndarray]:
@@ -232,6 +246,7 @@ def encode(returned: Returned) -> dict[str, Any]:
         "ignored": list(returned.ignored),
         "oversized": {name: list(shape) for name, shape in returned.oversized.items()},
         "precision": returned.precision,
+        "positional": returned.positional,
     }
 
 
@@ -251,4 +266,5 @@ def decode(data: dict[str, Any]) -> Returned:
         tuple(str(n) for n in data.get("ignored", ())),
         {str(k): tuple(int(n) for n in v) for k, v in data.get("oversized", {}).items() if str(k) in TENSORS},
         {str(k): str(v) for k, v in data.get("precision", {}).items() if str(k) in TENSORS},
+        bool(data.get("positional", False)),
     )

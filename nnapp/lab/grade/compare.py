@@ -310,6 +310,9 @@ def judge(
             "W and U are both transposed: if your code stores the weights input-major "
             "(scores = X @ W, W is D_x×D_h), grade it with --weights in-out",
         )
+    reordered = slips.tuple_order(calls[0], cases[0].want)
+    if reordered:
+        findings.insert(0, reordered)
     right = [n for n, t in tensors.items() if t.verdict is Verdict.PASS]
     wrong = [n for n, t in tensors.items() if t.verdict is Verdict.FAIL]
     unexplained = any("no known mistake matches" in f for f in value_findings)

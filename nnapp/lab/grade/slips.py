@@ -7,9 +7,12 @@ belongs, one row per example (not summed over the batch); otherwise the shapes w
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
-from nnapp.lab.grade.conventions import Convention, Layout, Weights
+from nnapp.lab.grade.answers import Returned
+from nnapp.lab.grade.conventions import TENSORS, Convention, Layout, Weights
 from nnapp.lab.grade.problems import Problem
 
 MATCH = 1e-5  # largest error at which two arrays are the same numbers (finite differences vs exact)
@@ -144,3 +147,19 @@ def diagnose_shape(
         return slip
     wanted = _wanted(name, convention, problem)
     return f"shape {shape_words(got.shape, problem)}; ∂J/∂{name} has {name}'s shape {wanted}"
+
+
+def tuple_order(returned: Returned, want: dict[str, np.ndarray]) -> str:
+    """A returned tuple whose shapes fit the contract in another order (the forward pass's, CS231n's)."""
+    shapes = {n: a.shape for n, a in returned.arrays.items()}
+    if not returned.positional or all(s == want[n].shape for n, s in shapes.items()):
+        return ""
+    names = list(shapes)
+    for order in itertools.permutations(names):
+        if all(shapes[given] == want[meant].shape for given, meant in zip(names, order, strict=True)):
+            return (
+                f"the tuple's shapes fit the contract in the order {', '.join(order)}; a tuple is read in "
+                f"the derivation's order {', '.join(names)}: return them in that order, or as a dict "
+                f"with keys {', '.join(TENSORS)}"
+            )
+    return ""
