@@ -221,6 +221,7 @@ def test_a_hanging_file_is_stopped_with_a_message():
         ("broken_python2", 'line 7: `print "z has shape", z.shape` is a Python 2 print statement'),
         ("broken_numpy2", "line 7: np.product was removed in NumPy 2; use np.prod"),
         ("broken_no_import", "line 6: uses `np`: add `import numpy as np`"),
+        ("broken_sys_exit", "the file called sys.exit(0) while it was imported"),
     ],
 )
 def test_code_that_cannot_run_is_named_before_it_runs(name, words):
@@ -261,6 +262,11 @@ def test_four_values_without_dx_are_told_the_tensors_flag():
     report = grade(learner("wrong_four_values"), layout="rows")
     assert report.exit_code == 2 and "--tensors U,b2,W,b1" in report.error
     assert grade(learner("wrong_four_values"), layout="rows", tensors="U,b2,W,b1").exit_code == 0
+
+
+def test_a_generator_is_told_to_be_a_tuple():
+    report = grade(lambda x, y, W, b1, U, b2: (g for g in (U, b2, W, b1, x)))
+    assert report.exit_code == 2 and "return tuple(...)" in report.error
 
 
 def test_a_wrong_count_is_named():

@@ -4,6 +4,7 @@ graded once for the whole module (each submission is a child process)."""
 import csv
 import fcntl
 import hashlib
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -12,8 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from nnapp.cli.app import app
+from nnapp.lab.grade import grade
+from nnapp.lab.grade.classroom import ClassGrades, Submission
 
 CLASS = Path(__file__).parent / "classroom"
+LEARNERS = Path(__file__).parent / "learners"
 runner = CliRunner()
 
 
@@ -130,3 +134,17 @@ def test_sub_folders_are_graded_by_their_file_and_a_missing_one_is_named(tmp_pat
     data = json.loads(result.stdout)["submissions"]
     assert {n: r["verdict"] for n, r in data.items()} == {"ada": "pass", "dan": "fail", "zoe": "error"}
     assert data["zoe"]["error"] == "zoe: no solution.py"
+
+
+def test_a_mistake_counts_once_per_submission_whatever_tensors_it_shows_in():
+    def graded(name: str) -> Submission:
+        spec = importlib.util.spec_from_file_location(name, LEARNERS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return Submission(name, grade(module.gradients, layout="rows"))
+
+    # one forgets 1/B on b1 and b2 only, the other in δ1 itself: the same catalogue mistake, twice
+    grades = ClassGrades((graded("wrong_bias_no_1_over_B"), graded("cat_no_1_over_B")), ())
+    counts = grades.common_mistakes()
+    assert [count for text, count in counts if text.endswith("[no_1_over_B]")] == [2], counts
+    assert len(counts) == 1

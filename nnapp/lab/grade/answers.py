@@ -115,6 +115,11 @@ def read_return(value: Any, required: tuple[str, ...], names: dict[str, str]) ->
                 f"({', '.join(order)}), or a dict with those keys{fewer}"
             )
         found = dict(zip(order, value, strict=True))
+    elif inspect.isgenerator(value):
+        raise GradeFailure(
+            "returned a generator: `(g for g in ...)` makes one, not a tuple; return tuple(...) "
+            f"of {', '.join(TENSORS)}, or a dict with those keys"
+        )
     else:
         raise GradeFailure(
             f"returned a {type(value).__name__}; expected a dict with keys {', '.join(TENSORS)} "

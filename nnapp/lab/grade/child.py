@@ -104,10 +104,17 @@ def _run(request: dict[str, Any], refused: list[str]) -> dict[str, Any]:
         return {"status": "error", "kind": "contract", "message": str(exc), "lines": [], "refused": refused}
     except BaseException as exc:  # the learner's code: anything at all, reported in their own lines
         kind = "memory" if isinstance(exc, MemoryError) else stage
+        message = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, SystemExit):
+            when = "while it was imported" if stage == "import" else "inside the graded code"
+            message = (
+                f"the file called sys.exit({exc.code!r}) {when}: a graded file defines its function "
+                'and does not exit (put script code under `if __name__ == "__main__":`)'
+            )
         return {
             "status": "error",
             "kind": kind,
-            "message": f"{type(exc).__name__}: {exc}",
+            "message": message,
             "lines": _learner_lines(exc, filename),
             "refused": refused,
         }

@@ -39,11 +39,24 @@ class ClassGrades:
     changed: tuple[str, ...]  # class-folder files that changed while grading (by a submission?)
 
     def common_mistakes(self) -> list[tuple[str, int]]:
+        """Each mistake with the number of submissions that make it (once per submission, whichever
+        tensors it shows in: the same catalogue mistake on b1 and b2 is one learner's one mistake)."""
         counts: Counter[str] = Counter()
+        shown: dict[str, str] = {}
         for s in self.submissions:
             seen = [s.report.error] if s.report.verdict is Overall.ERROR else s.report.findings
-            counts.update({headline(f) for f in seen if f})
-        return counts.most_common()
+            keys = set()
+            for text in filter(None, seen):
+                short = TENSOR_PREFIX.sub("", headline(text))
+                name = re.search(r"\[catalogue: (\w+)", text)
+                key = name.group(1) if name else re.sub(r"∂J/∂(?:U|b2|W|b1|x)\b", "∂J/∂·", short)
+                shown.setdefault(key, short)
+                keys.add(key)
+            counts.update(keys)
+        return [(shown[key], count) for key, count in counts.most_common()]
+
+
+TENSOR_PREFIX = re.compile(r"^(?:(?:U|b2|W|b1|x)(?:, )?)+: ")  # "b1: ..." or "U, W: ..."
 
 
 def headline(text: str, width: int = 90) -> str:
@@ -51,7 +64,7 @@ def headline(text: str, width: int = 90) -> str:
     name = re.search(r"\[catalogue: (\w+)", text)
     text = re.sub(r"^[\w.-]+\.py(: |, )", "", text)  # the file, named by the row already
     text = text.replace("PermissionError: nnapp grade: ", "")
-    short = re.split(r" \[catalogue|: δ| \(step|, where ", text)[0]
+    short = re.split(r" \[catalogue|: δ| \(step|, where |: check ", text)[0]
     short = short if len(short) <= width else short[: width - 1] + "…"
     return short + (f" [{name.group(1)}]" if name else "")
 
