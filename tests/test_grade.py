@@ -59,7 +59,7 @@ TABLE = [
     ("wrong_bias_no_1_over_B", "rows", "fail", "∂J/∂b1 is B times too large"),
     ("wrong_b1_column_rows", "rows", "fail", "a column vector came back: b1 is (3,)"),
     ("wrong_dx_stops_at_delta2", "rows", "fail", "that of δ2 = ∂J/∂z (or δ1 U): ∂J/∂x goes one step more"),
-    ("wrong_mask_h_ge_0", "rows", "fail", "a mask h >= 0 is 1 everywhere"),
+    ("wrong_mask_h_ge_0", "rows", "fail", "a mask h >= 0 is no mask"),
     ("wrong_huge_array", "column", "fail", "shape (3000, 3000), 9,000,000 numbers"),
     ("wrong_tuple_forward_order", "rows", "fail", "fit the contract in the order W, b1, U, b2, x"),
 ]

@@ -186,8 +186,8 @@ DELTA2_VARIANTS = (
     Variant(
         "no_relu_mask",
         3,
-        "the ReLU mask is missing: δ2 = δ1 U, where δ2 = δ1 U ⊙ sgn(h) (step 3; a mask h >= 0 is 1 "
-        "everywhere, as h = ReLU(z) is never negative: take z > 0)",
+        "the ReLU mask is missing: δ2 = δ1 U, where δ2 = δ1 U ⊙ sgn(h) (step 3; h >= 0 holds "
+        "everywhere, so a mask h >= 0 is no mask: use z > 0)",
         _with_mask(lambda f, g: g),
         "no_relu_mask",
     ),
