@@ -46,6 +46,8 @@ TABLE = [
         "fail",
         "Deep Learning Specialization",
     ),
+    ("cs231n_fcnet_twolayer", "TwoLayerNet.loss", "rows", "in-out", "U,b2,W,b1", "pass", "self.reg = 0"),
+    ("inout_dW_not_transposed", "gradients", "rows", "in-out", "U,b2,W,b1,x", "fail", "W is stored D_x×D_h"),
     ("dls_columns_cache", "gradients", "columns", "out-in", "U,b2,W,b1,x", "fail", "propagated unscaled"),
     ("dls_columns_dA0", "gradients", "columns", "out-in", "U,b2,W,b1,x", "pass", ""),
     ("cs231n_twolayer_reg", "TwoLayerNet.loss", "rows", "in-out", "U,b2,W,b1", "pass", "loss(reg=0)"),
@@ -68,6 +70,15 @@ def test_course_code_is_graded_with_flags_only(name, entry, layout, weights, req
     report = grade(target, layout=layout, weights=weights, tensors=required, method=method)
     assert report.verdict.value == verdict, report
     assert words in said(report), report
+
+
+def test_a_class_keeping_reg_in_its_constructor_gets_the_weight_decay_there():
+    """CS231n's fc_net TwoLayerNet(input_dim, hidden_dim, num_classes, weight_scale, reg) and
+    loss(X, y): its 0.5·reg·Σ W² is nnapp's L2 term, so it passes with the term on."""
+    net = load("cs231n_fcnet_twolayer").TwoLayerNet
+    report = grade(net, "rows", "in-out", "U,b2,W,b1", "loss", weight_decay=0.3)
+    assert report.verdict.value == "pass", report
+    assert "self.reg = 0.3: graded against J + (reg/2)" in said(report)
 
 
 def test_column_batches_may_take_integer_labels():

@@ -229,14 +229,19 @@ def reg_note(entry: Entry, weight_decay: float = 0.0) -> str:
         return ""
     method = getattr(entry.target, entry.method, None)
     reg = _reg_keyword(method) if method is not None else None
+    where = f"{entry.method}({reg}={weight_decay:g})"
+    if (
+        not reg and _reg_keyword(entry.target) == "reg"
+    ):  # CS231n's fc_net: TwoLayerNet(..., reg) keeps self.reg
+        reg, where = "reg", f"self.reg = {weight_decay:g}"
     if not reg:
         return ""
     if weight_decay:
         return (
-            f"{entry.method}({reg}={weight_decay:g}): graded against J + ({reg}/2)(‖W1‖² + ‖W2‖²), "
+            f"{where}: graded against J + ({reg}/2)(‖W1‖² + ‖W2‖²), "
             f"nnapp's L2 term (CS231n's {reg}·Σ W² is this with {reg} doubled)"
         )
-    return f"{entry.method}({reg}=0): the penalty is off, J is the cross-entropy alone"
+    return f"{where}: the penalty is off, J is the cross-entropy alone"
 
 
 def encode(returned: Returned) -> dict[str, Any]:
