@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import nnapp
 from nnapp.cli.app import app
 from nnapp.core import mistakes
-from nnapp.lab.grade import answers, grade
+from nnapp.lab.grade import answers, child, grade
 from nnapp.lab.grade.problems import expected, kink_mask, make_problems
 
 LEARNERS = Path(__file__).parent / "learners"
@@ -290,3 +290,20 @@ def test_the_childs_answer_keeps_float_types_and_sends_only_the_shape_of_a_huge_
     assert returned.precision == {"U": "float32"}
     assert returned.oversized == {"W": (400, 400)} and "W" not in returned.arrays
     assert set(returned.arrays) == {"U", "b2"}
+
+
+def test_an_endless_recursion_shows_its_frame_once_with_the_repeats_counted():
+    path = LEARNERS / "broken_recursion.py"
+    namespace: dict = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    with pytest.raises(RecursionError) as caught:
+        namespace["gradients"](*([0] * 6))
+    lines = child._learner_lines(caught.value, str(path))
+    assert len(lines) == 4, lines
+    assert lines[2].startswith("  [the line above repeated") and lines[3].startswith("RecursionError")
+
+
+def test_a_function_taking_other_arguments_is_told_how_it_is_called():
+    report = grade(learner("broken_three_arguments"))
+    assert report.exit_code == 2 and "takes 3 positional arguments" in report.error
+    assert "gradients(x, y, W, b1, U, b2)" in report.notes[0]

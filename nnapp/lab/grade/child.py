@@ -66,12 +66,21 @@ def _guard(home: Path, refused: list[str]) -> None:
 
 def _learner_lines(exc: BaseException, filename: str) -> list[str]:
     """The traceback's lines that are in the learner's own file, then the exception itself."""
-    lines = []
+    lines: list[str] = []
+    repeated = 0  # an endless recursion repeats one frame a thousand times: said once, then counted
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == filename:
-            lines.append(f'  File "{Path(filename).name}", line {frame.lineno}, in {frame.name}')
-            if frame.line:
-                lines.append(f"    {frame.line.strip()}")
+            shown = [f'  File "{Path(filename).name}", line {frame.lineno}, in {frame.name}']
+            shown += [f"    {frame.line.strip()}"] if frame.line else []
+            if lines[-len(shown) :] == shown:
+                repeated += 1
+                continue
+            if repeated:
+                lines.append(f"  [the line above repeated {repeated} more times]")
+                repeated = 0
+            lines += shown
+    if repeated:
+        lines.append(f"  [the line above repeated {repeated} more times]")
     lines.append(f"{type(exc).__name__}: {exc}")
     return lines
 
@@ -141,7 +150,8 @@ def _target(module: types.ModuleType, function: str, method: str) -> Any:
             f"defines no {function!r} (it defines: {', '.join(defined) or 'nothing callable'})"
         )
     if method and not callable(getattr(target, method, None)):
-        raise GradeFailure(f"class {function} has no method {method!r}")
+        kind = "class" if isinstance(target, type) else type(target).__name__
+        raise GradeFailure(f"{kind} {function} has no method {method!r}")
     if not callable(target):
         raise GradeFailure(f"{function} is a {type(target).__name__}, not a function")
     return target

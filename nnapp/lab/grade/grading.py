@@ -96,6 +96,11 @@ def grade_file(
 def _hint(error: str, convention: Convention, problem: Problem) -> str:
     if "used as indices must be of integer" in error and convention.label_kind.value == "onehot":
         return "labels as indices: if your code takes integer labels, grade it with --labels index"
+    if "positional argument" in error and ("given" in error or "missing" in error):
+        return (
+            "the grader calls the function with six arguments in this order: "
+            "gradients(x, y, W, b1, U, b2) (any names); a class method is called as method(X, y)"
+        )
     if not ("matmul" in error or "shapes" in error or "broadcast" in error):
         return ""
     given = answers.learner_inputs(problem, convention)
