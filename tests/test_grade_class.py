@@ -148,3 +148,16 @@ def test_a_mistake_counts_once_per_submission_whatever_tensors_it_shows_in():
     counts = grades.common_mistakes()
     assert [count for text, count in counts if text.endswith("[no_1_over_B]")] == [2], counts
     assert len(counts) == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        (["--csv", "no/such/folder/gradebook.csv"], "--csv no/such/folder/gradebook.csv: the folder"),
+        (["--format", "gradescope"], "--format gradescope grades one submission's file"),
+    ],
+)
+def test_a_class_with_an_impossible_output_is_refused_before_any_grading(options, words):
+    result = runner.invoke(app, ["grade", str(CLASS), *options])
+    assert result.exit_code == 2 and words in result.output
+    assert "verdict" not in result.output  # no table: nothing was graded

@@ -111,6 +111,13 @@ def grade_command(
         raise fail(f"--format must be one of text, gradescope (got {format_!r})")
     convention = grading.convention_of(layout, weights, labels)
     required, their_names = grading.parse_tensors(tensors), grading.parse_names(names)
+    for option, written in (("--csv", csv), ("--results", results if format_ == "gradescope" else None)):
+        if written is not None and not written.parent.is_dir():
+            raise fail(f"{option} {written}: the folder {written.parent} does not exist")
+    if Path(target).is_dir() and format_ == "gradescope":
+        raise fail(
+            f"{target}: --format gradescope grades one submission's file (Gradescope runs one at a time)"
+        )
     if Path(target).is_dir():
         from nnapp.cli.grade_class import grade_class
 
