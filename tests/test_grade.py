@@ -307,3 +307,14 @@ def test_a_function_taking_other_arguments_is_told_how_it_is_called():
     report = grade(learner("broken_three_arguments"))
     assert report.exit_code == 2 and "takes 3 positional arguments" in report.error
     assert "gradients(x, y, W, b1, U, b2)" in report.notes[0]
+
+
+def test_an_answer_forged_on_the_graders_channel_is_no_grade_and_no_traceback():
+    result = runner.invoke(app, ["grade", str(LEARNERS / "x_forges_the_answer.py")])
+    assert result.exit_code == 2, result.output
+    assert "answered 0 results for 5 problems: that answer is not the grader's" in result.output
+
+
+def test_a_forged_float_type_is_dropped_when_the_answer_is_read():
+    forged = {"arrays": {}, "precision": {"U": "float8", "W": "float32"}}
+    assert answers.decode(forged).precision == {"W": "float32"}

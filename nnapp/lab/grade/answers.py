@@ -275,6 +275,10 @@ def decode(data: dict[str, Any]) -> Returned:
         tuple(str(n) for n in data.get("mutated", ()) if str(n) in INPUTS),
         tuple(str(n) for n in data.get("ignored", ())),
         {str(k): tuple(int(n) for n in v) for k, v in data.get("oversized", {}).items() if str(k) in TENSORS},
-        {str(k): str(v) for k, v in data.get("precision", {}).items() if str(k) in TENSORS},
+        {
+            str(k): str(v)
+            for k, v in data.get("precision", {}).items()
+            if str(k) in TENSORS and str(v) in ("float32", "float16")
+        },
         bool(data.get("positional", False)),
     )

@@ -104,7 +104,11 @@ def grade_class(folder: Path, template: Target, limits: Limits, jobs: int = 2, f
         name, path = item
         if not path.is_file():
             return Submission(name, GradeReport(Overall.ERROR, error=f"{name}: no {path.name}"))
-        return Submission(name, grade_file(replace(template, path=path), limits))
+        try:
+            return Submission(name, grade_file(replace(template, path=path), limits))
+        except Exception as exc:  # a grader failure on one submission must not lose the others' grades
+            failure = f"{name}: the grader failed on this submission ({type(exc).__name__}: {exc})"
+            return Submission(name, GradeReport(Overall.ERROR, error=failure))
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         submissions = tuple(pool.map(one, found))

@@ -134,7 +134,7 @@ def run(
             )
         seconds = time.monotonic() - started
         flooded = _flooded(home / "output.txt", limits)
-        return _read(raw, process.returncode, limits, seconds, flooded)
+        return _read(raw, process.returncode, limits, seconds, flooded, len(problems))
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
@@ -152,7 +152,9 @@ def _flooded(output: Path, limits: Limits) -> bool:
         return False
 
 
-def _read(raw: bytes, code: int, limits: Limits, seconds: float, flooded: bool) -> ChildResult:
+def _read(raw: bytes, code: int, limits: Limits, seconds: float, flooded: bool, expected: int) -> ChildResult:
+    """The child's answer; one that is not the grader's (the learner's code can write to the channel
+    too) reads as no answer at all."""
     try:
         data: dict[str, Any] = json.loads(raw.decode())
         refused = tuple(str(r) for r in data.get("refused", ()))
@@ -169,6 +171,12 @@ def _read(raw: bytes, code: int, limits: Limits, seconds: float, flooded: bool) 
                 seconds=seconds,
             )
         calls = tuple(answers.decode(c) for c in data["calls"])
+        if len(calls) != expected:
+            return ChildResult(
+                error=f"answered {len(calls)} results for {expected} problems: that answer is not the "
+                "grader's (did the file write to the grader's channel?)",
+                seconds=seconds,
+            )
         return ChildResult(
             calls,
             answers.decode(data["repeat"]),
@@ -176,5 +184,5 @@ def _read(raw: bytes, code: int, limits: Limits, seconds: float, flooded: bool) 
             reg_note=str(data.get("reg_note", "")),
             seconds=seconds,
         )
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError, RecursionError):
         return ChildResult(error=_stopped(code, limits, seconds), seconds=seconds)
