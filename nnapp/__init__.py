@@ -9,6 +9,7 @@ The notebook API (imported on first use, so that `nnapp --help` stays fast):
     print(run.evaluate("test"))
     nnapp.explain("configs/iris.yaml", row=3)   # every number of one example's forward and backward pass
     clf = nnapp.Classifier(hidden=16).fit(X, y)   # a scikit-learn estimator (Pipeline, GridSearchCV)
+    nnapp.grade(my_gradients)             # my own gradients(x, y, W, b1, U, b2) against finite differences
 
 Every mistake of the caller raises an `NnappError` (a subclass per kind) with a one-line message.
 """
@@ -30,6 +31,7 @@ __all__ = [
     "NnappError",
     "Run",
     "explain",
+    "grade",
     "load_run",
     "train",
 ]
@@ -37,6 +39,7 @@ __all__ = [
 # where each public name lives; imported on first access (module __getattr__, PEP 562)
 _HOMES = {
     "train": "nnapp.tools.notebook",
+    "grade": "nnapp.lab.grade",
     "load_run": "nnapp.tools.notebook",
     "explain": "nnapp.lab.explain",
     "Run": "nnapp.tools.notebook",
@@ -55,6 +58,7 @@ if TYPE_CHECKING:
     from nnapp.errors import ArgumentError, ArtifactError, ConfigError, DataError, NnappError
     from nnapp.estimator import Classifier
     from nnapp.lab.explain import explain
+    from nnapp.lab.grade import grade
     from nnapp.tools.notebook import Evaluation, Run, load_run, train
 
 

@@ -443,6 +443,19 @@ COMMAND_CASES = [
     CommandCase(
         "explain-config-is-a-device", ("explain", "/dev/zero"), "/dev/zero", ("larger than 1,048,576",)
     ),
+    # ---- grade: a learner's file, a class folder
+    CommandCase("grade-missing-file", ("grade", "{tmp}/nope.py"), "{tmp}/nope.py", ("no such file",)),
+    CommandCase("grade-unknown-layout", ("grade", "{tmp}/g.py", "--layout", "rowz"), "--layout", ("'rowz'",)),
+    CommandCase("grade-unknown-tensor", ("grade", "{tmp}/g.py", "--tensors", "U,V"), "--tensors", ("'U,V'",)),
+    CommandCase("grade-unknown-template", ("grade", "--template", "cs231"), "--template", ("'cs231'",)),
+    CommandCase("grade-folder-without-python", ("grade", "{run}"), "{run}", ("no .py file to grade",)),
+    CommandCase(
+        "grade-python-2",
+        ("grade", "{tmp}/old.py"),
+        "old.py",
+        ("line 2", "Python 2 print statement"),
+        (("old.py", 'def gradients(x, y, W, b1, U, b2):\n    print "hi"\n'),),
+    ),
     # ---- animate: two-feature or 8x8 image data only
     CommandCase("animate-four-features", ("animate", "{run}"), "{run}", ("cannot animate", "7 features")),
     CommandCase("animate-missing-run", ("animate", "{tmp}/no_run"), "{tmp}/no_run"),

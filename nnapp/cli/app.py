@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from nnapp.cli import inspect, lab, lab_anim, sweep, train  # noqa: F401  (registers the commands)
+from nnapp.cli import grade, inspect, lab, lab_anim, sweep, train  # noqa: F401  (registers the commands)
 from nnapp.cli.shell import app, err, fail
 from nnapp.cli.signals import Interrupted, install_console_policy
 

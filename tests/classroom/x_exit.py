@@ -1,0 +1,4 @@
+"""Hostile: leaves before answering."""
+import os
+
+os._exit(0)
