@@ -29,7 +29,7 @@ from nnapp.data.datasets import scale_features
 from nnapp.data.tables import Dataset
 from nnapp.errors import NnappError
 from nnapp.training.model import Model
-from nnapp.training.records import EpochRecord, StopReason, TrainResult, TrainState
+from nnapp.training.records import Callback, EpochRecord, StopReason, TrainResult, TrainState
 from nnapp.training.start import dimensions
 from nnapp.training.threads import training_threads
 from nnapp.training.trainer import train
@@ -356,7 +356,7 @@ def _as_value_error(function: Any, *args: Any, **kwargs: Any) -> Any:
         raise ValueError(str(exc)) from None
 
 
-class _EpochLog:
+class _EpochLog(Callback):
     """verbose: one line per epoch to a logger (nothing below the command line prints)."""
 
     def __init__(self, logger: logging.Logger) -> None:
@@ -376,6 +376,3 @@ class _EpochLog:
 
     def on_gradcheck(self, record: Any) -> None:
         self.logger.info("gradient check at epoch %d: %s", record.epoch, record.report.verdict)
-
-    def on_epoch_done(self, state: TrainState) -> None:
-        return None
