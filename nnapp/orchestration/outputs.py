@@ -47,29 +47,18 @@ def write_run(
     summary = _summary(loaded, data, result, started_at, data_hash, notes, test)
     write_summary(run_dir, summary)
     if cfg.output.plots:
-        from nnapp import pictures
+        from nnapp.pictures.curves import stop_mark
+        from nnapp.pictures.run import run_pictures
 
-        title = cfg.name if cfg.name == data.name else f"{cfg.name} ({data.name})"
-        files.write(
-            run_dir / runfiles.CURVES.name,
-            pictures.curves_png(
-                result.history,
-                result.best_epoch,
-                title,
-                result.chance_loss,
-                pictures.stop_mark(result.stop_reason, result.message, result.state.epoch),
-            ),
-        )
-        files.write(run_dir / runfiles.DIAGNOSTICS.name, pictures.diagnostics_png(result.history, title))
-        if result.checks:
-            files.write(
-                run_dir / runfiles.GRADCHECK_PICTURE.name,
-                pictures.gradcheck_png(result.checks, cfg.gradcheck.tol, cfg.gradcheck.fail),
-            )
-    from nnapp.orchestration.report import write_extras
+        stop = stop_mark(result.stop_reason, result.message, result.state.epoch)
+        drawn = run_pictures(
+            cfg, data, result.params, result.history, result.checks, result.best_epoch, result.chance_loss,
+            stop, test,
+        )  # fmt: skip
+        files.write_all({run_dir / name: png for name, png in drawn.items()})
+    from nnapp.orchestration.report import write_run_report
 
-    # confusion.png, decision_boundary.png, report.md
-    write_extras(run_dir, cfg, data, result.params, summary, result.checks, test, result.history)
+    write_run_report(run_dir, cfg, summary, result.checks, result.history)  # lists the pictures just written
     return summary, model
 
 

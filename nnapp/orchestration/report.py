@@ -1,9 +1,8 @@
-"""A run's pictures beyond the curves (confusion matrix, decision regions, hidden units, first-layer
-weights) and its report.md.
+"""report.md, `nnapp evaluate`'s confusion picture and `nnapp plot`'s redraw.
 
-`write_extras` is what every `train` run and `nnapp plot RUN_DIR` call: it draws from the model and
-the data, then writes report.md from what the run directory holds (summary.json, gradcheck.csv and
-the pictures present), so the report always describes the files next to it.
+A run's pictures are drawn by one function, `pictures.run.run_pictures`, both when a run is written and
+when `nnapp plot RUN_DIR` redraws it; report.md is then written from what the run directory holds
+(summary.json, gradcheck.csv and the pictures present), so the report always describes the files next to it.
 """
 
 from __future__ import annotations
@@ -13,10 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nnapp.config import Config, load_config
-from nnapp.core.network import Params
-from nnapp.data.datasets import Dataset
 from nnapp.errors import NnappError
-from nnapp.pictures.run import model_pictures, run_title
+from nnapp.pictures.run import run_title
 from nnapp.rundir import artifacts, files, runfiles
 from nnapp.training.alarms import run_alarms
 from nnapp.training.scoring import Scores
@@ -24,17 +21,6 @@ from nnapp.training.scoring import Scores
 if TYPE_CHECKING:
     from nnapp.rundir.runs import LoadedRun, RunSummary
     from nnapp.training.records import EpochRecord, GradcheckRecord
-
-
-def draw_model_pictures(
-    run_dir: Path, cfg: Config, data: Dataset, params: Params, test: Scores | None = None
-) -> list[str]:
-    """confusion.png on the test split; decision_boundary.png and hidden_units.png when the data has
-    two features; weights.png for image data (digits)."""
-    pictures = model_pictures(cfg, data, params, test)
-    for name, png in pictures.items():
-        files.write(run_dir / name, png)
-    return list(pictures)
 
 
 def write_confusion(run: LoadedRun, evaluation: Scores, data_path: Path | None = None) -> str:
@@ -204,20 +190,15 @@ def refresh_report(run_dir: Path) -> bool:
     return True
 
 
-def write_extras(
+def write_run_report(
     run_dir: Path,
     cfg: Config,
-    data: Dataset,
-    params: Params,
     summary: RunSummary,
     checks: Sequence[GradcheckRecord],
-    test: Scores,
     history: Sequence[EpochRecord] = (),
 ) -> None:
-    """The pictures of the model (if output.plots) and report.md, from the values the run just wrote
-    (`test`: its test split scored with `params`); called after summary.json exists."""
-    if cfg.output.plots:
-        draw_model_pictures(run_dir, cfg, data, params, test)
+    """report.md of a run just written, from its values in memory; called after summary.json and the
+    pictures exist."""
     alarms = [alarm.message for alarm in run_alarms(history)]
     files.write_text(
         run_dir / runfiles.REPORT.name, run_report_markdown(run_dir, summary, cfg, checks, alarms)
@@ -253,27 +234,18 @@ def _last_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 
 def redraw_run(run_dir: Path) -> list[str]:
     """`nnapp plot RUN_DIR`: every picture of a run and its report.md again, from its files and model."""
-    from nnapp import pictures
+    from nnapp.pictures.curves import stop_mark
+    from nnapp.pictures.run import run_pictures
     from nnapp.rundir.runs import load_run, read_checks, read_history, rebuild_dataset
 
     run = load_run(run_dir)
     history = read_history(run.path)
     checks = read_checks(run.path)
     data = rebuild_dataset(run)
-    cfg = run.config
-    best = run.summary.best_epoch
-    title = run_title(cfg.name, data.name)
-    chance = run.summary.chance_loss
-    # every picture and the report drawn in memory first: a failure half-way must leave the old files
     s = run.summary
-    stop = pictures.stop_mark(s.stop_reason, s.message, s.epochs_trained or 0)
-    drawn = {runfiles.CURVES.name: pictures.curves_png(history, best, title, chance, stop)}
-    drawn[runfiles.DIAGNOSTICS.name] = pictures.diagnostics_png(history, title)
-    if checks:
-        drawn[runfiles.GRADCHECK_PICTURE.name] = pictures.gradcheck_png(
-            checks, cfg.gradcheck.tol, cfg.gradcheck.fail
-        )
-    drawn.update(model_pictures(cfg, data, run.params))
+    stop = stop_mark(s.stop_reason, s.message, s.epochs_trained or 0)
+    # every picture drawn in memory first: a failure half-way must leave the old files
+    drawn = run_pictures(run.config, data, run.params, history, checks, s.best_epoch, s.chance_loss, stop)
     files.write_all({run.path / name: png for name, png in drawn.items()})  # all pictures or none
     written = list(drawn)
     if (run.path / runfiles.SUMMARY.name).exists():

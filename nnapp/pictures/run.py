@@ -7,6 +7,7 @@ orchestration room writes them)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,7 +16,9 @@ from nnapp.config import Config
 from nnapp.core import network
 from nnapp.core.network import Params
 from nnapp.data.datasets import Dataset
+from nnapp.pictures.curves import StopMark
 from nnapp.rundir import runfiles
+from nnapp.training.records import EpochRecord, GradcheckRecord
 from nnapp.training.scoring import Scores, score
 
 if TYPE_CHECKING:
@@ -102,7 +105,8 @@ def weights_figure(data: Dataset, params: Params, title: str = "") -> Figure:
 def model_pictures(
     cfg: Config, data: Dataset, params: Params, test: Scores | None = None
 ) -> dict[str, bytes]:
-    """The PNG bytes of draw_model_pictures, by file name, drawn without writing anything.
+    """The pictures of the model, by file name: confusion.png on the test split; decision_boundary.png and
+    hidden_units.png when the data has two features; weights.png for image data (digits).
 
     `test`: the test split already scored with `params` (a run scores it once for summary.json too)."""
     from nnapp import pictures
@@ -120,6 +124,33 @@ def model_pictures(
         drawn[runfiles.HIDDEN_UNITS.name] = pictures.png_bytes(hidden_units_figure(data, params, title))
     if data.name in IMAGE_SHAPES and data.n_features == math.prod(IMAGE_SHAPES[data.name]):
         drawn[runfiles.WEIGHTS.name] = pictures.png_bytes(weights_figure(data, params, title))
+    return drawn
+
+
+def run_pictures(
+    cfg: Config,
+    data: Dataset,
+    params: Params,
+    history: Sequence[EpochRecord],
+    checks: Sequence[GradcheckRecord],
+    best_epoch: int | None,
+    chance_loss: float | None,
+    stop: StopMark | None,
+    test: Scores | None = None,
+) -> dict[str, bytes]:
+    """Every picture of a run, by file name: what a finished run writes and what `nnapp plot` redraws
+    (both call this, so a redrawn run looks as it did). `stop`: where and why a run that did not complete
+    stopped, marked on the curves."""
+    from nnapp import pictures
+
+    title = run_title(cfg.name, data.name)
+    drawn = {runfiles.CURVES.name: pictures.curves_png(history, best_epoch, title, chance_loss, stop)}
+    drawn[runfiles.DIAGNOSTICS.name] = pictures.diagnostics_png(history, title)
+    if checks:
+        drawn[runfiles.GRADCHECK_PICTURE.name] = pictures.gradcheck_png(
+            checks, cfg.gradcheck.tol, cfg.gradcheck.fail
+        )
+    drawn.update(model_pictures(cfg, data, params, test))
     return drawn
 
 
