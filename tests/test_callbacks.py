@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from conftest import TINY
+from _shared import TINY
 
 from nnapp.config import load_config
 from nnapp.orchestration import job

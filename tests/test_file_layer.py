@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _runs import trained
+from _shared import trained
 
 from nnapp.errors import ArtifactError
 from nnapp.rundir import files, runfiles

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _lab_runs import trained_full
-from _runs import copy_of
+from _shared import copy_of, trained_full
 from typer.testing import CliRunner
 
 import nnapp
