@@ -111,13 +111,7 @@ def grade_command(
         raise fail(f"--format must be one of text, gradescope (got {format_!r})")
     convention = grading.convention_of(layout, weights, labels)
     required, their_names = grading.parse_tensors(tensors), grading.parse_names(names)
-    for option, written in (("--csv", csv), ("--results", results if format_ == "gradescope" else None)):
-        if written is not None and not written.parent.is_dir():
-            raise fail(f"{option} {written}: the folder {written.parent} does not exist")
-    if Path(target).is_dir() and format_ == "gradescope":
-        raise fail(
-            f"{target}: --format gradescope grades one submission's file (Gradescope runs one at a time)"
-        )
+    _check_outputs(target, csv, results if format_ == "gradescope" else None)
     if Path(target).is_dir():
         from nnapp.cli.grade_class import grade_class
 
@@ -131,6 +125,17 @@ def grade_command(
     raise typer.Exit(
         _grade_one(graded, Limits(timeout=timeout), results if format_ == "gradescope" else None, as_json)
     )
+
+
+def _check_outputs(target: str, csv: Path | None, results: Path | None) -> None:
+    """Refuse, before anything runs, what could only fail once everything was graded."""
+    for option, written in (("--csv", csv), ("--results", results)):
+        if written is not None and not written.parent.is_dir():
+            raise fail(f"{option} {written}: the folder {written.parent} does not exist")
+    if Path(target).is_dir() and results is not None:
+        raise fail(
+            f"{target}: --format gradescope grades one submission's file (Gradescope runs one at a time)"
+        )
 
 
 def _grade_one(graded: Target, limits: Limits, results: Path | None, as_json: bool) -> int:
