@@ -1,4 +1,4 @@
-"""Mean test accuracy of each shipped config over several seeds (the README's accuracy table).
+"""Mean test accuracy of each shipped config over several seeds (the accuracy table of docs/configs.md).
 
 .venv/bin/python benchmarks/accuracy.py [--seeds 5] [CONFIG ...]   (default: every configs/*.yaml)
 """

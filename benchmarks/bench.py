@@ -482,7 +482,7 @@ def scale_targets(
         ),
         line(
             sweep.ratio <= 6,
-            f"the README's 27-run iris sweep at `--jobs 2` ≤ 6× one `nnapp train configs/iris.yaml "
+            f"the 27-run iris sweep of docs/sweeps.md at `--jobs 2` ≤ 6× one `nnapp train configs/iris.yaml "
             f"output.plots=false`: {sweep.ratio:.1f}× ({sweep.sweep_s.median:.2f} s vs "
             f"{sweep.train_s.median:.2f} s)",
         ),

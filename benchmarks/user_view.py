@@ -19,7 +19,7 @@ Pictures: what a two-feature run (configs/moons.yaml) waits for after training: 
 process from the run's records, as `nnapp train` draws them (matplotlib already imported: a fresh process
 pays about 0.9 s more to import it), next to the training call itself (`train()`, checks on).
 
-A sweep: the README's 27-run iris sweep at `--jobs 2`, whole process, next to one `nnapp train` of the
+A sweep: the 27-run iris sweep of docs/sweeps.md at `--jobs 2`, whole process, next to one `nnapp train` of the
 same config (plots off), both fresh processes, interleaved.
 """
 
@@ -264,7 +264,7 @@ def black_box_lines(results: list[BlackBox]) -> list[str]:
 
 BLACK_BOX_CASES = {"iris": (100, 1100), "digits": (20, 220)}  # gaps of seconds: well above start-up noise
 
-# The README's sweep: 3 learning rates x 3 hidden sizes x 3 seeds = 27 runs of configs/iris.yaml.
+# docs/sweeps.md's sweep: 3 learning rates x 3 hidden sizes x 3 seeds = 27 runs of configs/iris.yaml.
 SWEEP_ARGS = ("optim.lr=0.01,0.1,1", "model.hidden=4,16,64", "--seeds", "0,1,2", "--jobs", "2")
 
 
@@ -300,7 +300,7 @@ def measure_sweep(repeats: int) -> SweepCost:
 
 def sweep_lines(result: SweepCost) -> list[str]:
     return [
-        f"`nnapp sweep configs/iris.yaml {' '.join(SWEEP_ARGS)}` (27 runs, the README's) and one "
+        f"`nnapp sweep configs/iris.yaml {' '.join(SWEEP_ARGS)}` (27 runs, docs/sweeps.md's) and one "
         "`nnapp train configs/iris.yaml output.plots=false -q`, as fresh processes, interleaved: "
         f"median (min–max) of {len(result.sweep_s.values)}.",
         "",

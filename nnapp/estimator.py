@@ -63,7 +63,7 @@ class TrainingStoppedWarning(UserWarning):
 class Classifier(ClassifierMixin, BaseEstimator):
     """x -> ReLU(W x + b1) -> softmax(U h + b2), trained by SGD with hand-derived, checked gradients.
 
-    Parameters are `nnapp train`'s config keys (README: config reference) by their last name, with the
+    Parameters are `nnapp train`'s config keys (docs/configs.md) by their last name, with the
     same defaults, except: `early_stopping` (default False, as in MLPClassifier: every row trains and
     the weights of the epoch with the lowest training loss are kept; True holds out
     `validation_fraction` of the rows, stratified, and stops after `patience` epochs without progress),

@@ -19,7 +19,7 @@ from nnapp.data.tables import Table
 from nnapp.errors import DataError
 
 ROOT = Path(__file__).resolve().parent.parent
-MISSING = {"", "na", "nan", "n/a", "null", "none", "?"}  # README: the cells that mean "no value"
+MISSING = {"", "na", "nan", "n/a", "null", "none", "?"}  # docs/csv.md: the cells that mean "no value"
 
 
 def reference_table(path: Path, cfg: DataConfig) -> Table | None:

@@ -116,7 +116,7 @@ def test_categorical_auto_refuses_identifier_columns_by_name_and_suggests_drop(t
 def test_categorical_auto_refuses_a_column_over_its_documented_limit(tmp_path):
     from nnapp.data.csvtable import AUTO_MAX_CATEGORIES
 
-    assert AUTO_MAX_CATEGORIES == 50  # README: "at most 50 distinct values"
+    assert AUTO_MAX_CATEGORIES == 50  # docs/csv.md: "at most 50 distinct values"
     rows = "".join(f"c{i % 60},{i},{'ab'[i % 2]}\n" for i in range(240))
     (tmp_path / "d.csv").write_text("town,x,left\n" + rows)
     with pytest.raises(DataError, match=r"'town' \(60 values\) have more"):

@@ -124,7 +124,7 @@ def test_rows_and_their_file_lines_come_back_in_order(tmp_path):
 def test_a_csv_line_longer_than_the_documented_limit_is_refused_naming_it(tmp_path):
     from nnapp.data.csvfile import MAX_CSV_LINE_CHARS, read_csv
 
-    assert MAX_CSV_LINE_CHARS == 2**20  # README: "a CSV line may hold up to 1,048,576 characters"
+    assert MAX_CSV_LINE_CHARS == 2**20  # docs/csv.md: "a CSV line may hold up to 1,048,576 characters"
     read_csv(write_csv(tmp_path, "a,b\n" + "1" * (2**20 - 3) + ",2\n"))  # exactly the limit with its newline
     with pytest.raises(DataError, match=r"d.csv: line 3 is longer than 1,048,576 characters"):
         read_csv(write_csv(tmp_path, "a,b\n1,2\n" + "1" * (2**20 - 2) + ",2\n"))

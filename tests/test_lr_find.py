@@ -96,7 +96,7 @@ def test_it_stops_once_the_smoothed_loss_passes_four_times_its_minimum():
     np.testing.assert_array_equal(result.lrs, lr_schedule(100)[: len(result.lrs)])
 
 
-# README's accuracy table (seeds 0-4, the shipped lr): iris mean 0.9533, digits mean 0.9722. The
+# docs/configs.md's accuracy table (seeds 0-4, the shipped lr): iris mean 0.9533, digits mean 0.9722. The
 # suggested lr must do as well, within two points on the mean and with no seed below the band's floor.
 BANDS = {"iris": (0.9533, 0.85), "digits": (0.9722, 0.95)}
 
