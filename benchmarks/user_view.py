@@ -19,8 +19,8 @@ Pictures: what a two-feature run (configs/moons.yaml) waits for after training: 
 process from the run's records, as `nnapp train` draws them (matplotlib already imported: a fresh process
 pays about 0.9 s more to import it), next to the training call itself (`train()`, checks on).
 
-A sweep: the 27-run iris sweep of docs/sweeps.md at `--jobs 2`, whole process, next to one `nnapp train` of the
-same config (plots off), both fresh processes, interleaved.
+A sweep: the 27-run iris sweep of docs/sweeps.md at `--jobs 2`, whole process, next to one
+`nnapp train` of the same config (plots off), both fresh processes, interleaved.
 """
 
 from __future__ import annotations

@@ -107,7 +107,12 @@ def _report_text(
         values = (getattr(summary, f"{split}_{key}") for key in ("acc", "loss", "majority_rate"))
         lines.append(f"| {split} | " + " | ".join(_num(v) for v in values) + " |")
     found = [f"- warning: {a}" for a in alarms] + [f"- {line}" for line in summary.baseline_sentences()]
-    lines += ["", "## Diagnostics", "", *(found or ["No warning line was crossed (docs/run-directory.md: Diagnostics)."])]
+    lines += [
+        "",
+        "## Diagnostics",
+        "",
+        *(found or ["No warning line was crossed (docs/run-directory.md: Diagnostics)."]),
+    ]
     lines += ["", "## Gradient check", ""]
     if rows:
         first = rows[0]

@@ -1,4 +1,4 @@
-"""diagnostics.png: what training does inside the network, epoch by epoch (docs/run-directory.md, "Diagnostics")."""
+"""diagnostics.png: what training does inside the network, epoch by epoch (docs/run-directory.md)."""
 
 from __future__ import annotations
 
