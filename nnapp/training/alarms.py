@@ -1,4 +1,4 @@
-"""The lines a teacher would point at in a run's diagnostics, said in one line each (docs/run-directory.md, "Diagnostics").
+"""The lines a teacher would point at in a run's diagnostics, in one line each (docs/run-directory.md).
 
 Thresholds, measured on the shipped configs: their update ratios (||delta p|| / ||p|| of an epoch's
 last step) stay between 8e-5 and 9.4e-2 (iris's U, epoch 1) and no hidden unit dies; a learning rate

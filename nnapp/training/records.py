@@ -38,7 +38,7 @@ METRIC_COLUMNS = (
     "update_ratio_W",
     "update_ratio_U",
 )
-# The diagnostics columns (docs/run-directory.md, "Diagnostics"): all at the end-of-epoch weights, over the training rows.
+# The diagnostics columns (docs/run-directory.md): all at the end-of-epoch weights, over the training rows.
 DIAGNOSTIC_COLUMNS = METRIC_COLUMNS[METRIC_COLUMNS.index("dead_frac") :]
 
 
