@@ -10,7 +10,7 @@ one would cost more than training. The writer keeps an in-memory copy of the sta
 and writes it when `interval` seconds have passed, and always at the end (`flush`), so an interrupted
 run keeps its last full epoch and a killed one loses at most `interval` seconds of work.
 
-Neither the copy nor the encoding grows with the run's history (issue 12: a 3000-epoch run spent a fifth
+Neither the copy nor the encoding grows with the run's history (measured: a 3000-epoch run spent a fifth
 of its time re-encoding it): the records are frozen and the history and checks only grow, so the writer
 encodes each record once, as it arrives (`_Encoded`), keeps only how many of them belong to the copied
 state (`_Capture`), and a write joins the pieces it already has. The file itself still holds the whole
