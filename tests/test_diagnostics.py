@@ -122,6 +122,7 @@ def test_a_metrics_csv_without_the_diagnostics_columns_is_refused_naming_them(tm
 
 def _record(epoch: int, **diagnostics: float) -> EpochRecord:
     values = {"dead_frac": 0.0, "active_frac": 0.5, "update_ratio_W": 1e-3, "update_ratio_U": 1e-3}
+    values |= {name: 0.1 for name in ("grad_norm_W", "grad_norm_b1", "grad_norm_U", "grad_norm_b2")}
     return EpochRecord(epoch, 1.0, 0.5, 1.0, 0.5, 1.0, 0.0, 0.1, 1.0, 0.0, **{**values, **diagnostics})
 
 
