@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 from _autograd import Value, total
-from _runs import ROOT, trained
+from _shared import ROOT, trained
 from typer.testing import CliRunner
 
 import nnapp

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _runs import ROOT, copy_of
+from _shared import ROOT, copy_of
 from typer.testing import CliRunner
 
 import nnapp

@@ -9,6 +9,7 @@ from _shared import FLOWERS, ROOT, copy_of, trained
 from typer.testing import CliRunner
 
 from nnapp.cli.app import app
+from nnapp.rundir.artifacts import read_csv_rows
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "200"}
@@ -146,7 +147,7 @@ def test_predict_into_a_missing_folder_is_an_error(tmp_path):
 
 
 def _rows(path):
-    return list(csv.DictReader(path.open()))
+    return read_csv_rows(path)
 
 
 def test_gradcheck_at_initial_parameters_repeats_the_training_runs_epoch_0_check():
