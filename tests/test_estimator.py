@@ -186,7 +186,7 @@ def test_a_search_on_a_dask_cluster_scores_as_one_process_does(dask_client):
 
 
 def test_from_run_predicts_what_nnapp_predict_does(tmp_path):
-    from _runs import trained
+    from _shared import trained
     from typer.testing import CliRunner
 
     from nnapp.cli.app import app
@@ -241,7 +241,7 @@ def test_verbose_logs_each_epoch_to_the_nnapp_estimator_logger(caplog):
 
 
 def test_from_run_of_a_csv_run_takes_raw_rows_with_their_categories(tmp_path):
-    from _runs import FLOWERS, trained
+    from _shared import FLOWERS, trained
     from typer.testing import CliRunner
 
     from nnapp.cli.app import app

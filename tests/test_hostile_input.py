@@ -251,7 +251,7 @@ def test_an_argument_error_is_also_a_type_error():
 
 
 def test_the_readmes_evaluate_on_a_csv_works(tmp_path):
-    from _runs import FLOWERS
+    from _shared import FLOWERS
 
     flowers = nnapp.load_run(copy_of("flowers_csv", tmp_path))
     evaluation = flowers.evaluate(csv=FLOWERS)

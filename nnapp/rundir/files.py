@@ -1,6 +1,7 @@
 """The file layer: every file nnapp writes goes through `write` (or `writing`, `write_all`), and every run
 file it reads back through `read_text` or `read_npz`. The bottom of the run directory: imports no other
-module of nnapp.rundir.
+module of nnapp.rundir. It also declares the run files' format version (FORMAT_VERSION) and checks it:
+`read_npz` for every .npz, `read_run_text` for config.yaml and the CSVs, `check_format` for the rest.
 
 A write never follows a link planted in the target folder: the new bytes go to a temporary name chosen
 at random and created exclusively (O_CREAT | O_EXCL | O_NOFOLLOW: an existing name or link is refused,
