@@ -300,7 +300,9 @@ def _model_file(tmp_path: Path) -> Path:
         "b2": np.zeros(2),
     }
     path = tmp_path / "model.npz"
-    arrays = artifacts.model_arrays(params, np.array(["a", "b"]), np.zeros(2), np.ones(2), ["x1", "x2"])
+    arrays = artifacts.model_arrays(
+        params, np.array(["a", "b"]), np.zeros(2), np.ones(2), ["x1", "x2"], [], {}, "0" * 16, "standard"
+    )
     artifacts.save_npz(path, arrays)
     return path
 

@@ -1,6 +1,5 @@
 """The CLI end to end (typer's CliRunner), with the files of the run directory checked."""
 
-import csv
 import json
 import os
 import stat
@@ -14,6 +13,7 @@ from typer.testing import CliRunner
 
 from nnapp import __version__
 from nnapp.cli.app import app
+from nnapp.rundir.artifacts import read_csv_rows
 
 runner = CliRunner()
 
@@ -30,9 +30,9 @@ def test_train_writes_a_complete_run_directory(write_config, tmp_path):
     names = {p.name for p in run.iterdir()}
     assert {"config.yaml", "metrics.csv", "gradcheck.csv", "model.npz", "summary.json"} <= names
     assert {"curves.png", "gradcheck.png"} <= names
-    metrics = list(csv.DictReader((run / "metrics.csv").open()))
+    metrics = read_csv_rows(run / "metrics.csv")
     assert [int(r["epoch"]) for r in metrics] == list(range(7))
-    checks = list(csv.DictReader((run / "gradcheck.csv").open()))
+    checks = read_csv_rows(run / "gradcheck.csv")
     assert {r["tensor"] for r in checks} == {"W", "b1", "U", "b2", "x", "direction"}
     assert {r["verdict"] for r in checks} == {"pass"}
     summary = json.loads((run / "summary.json").read_text())

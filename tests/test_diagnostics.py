@@ -2,6 +2,7 @@
 lines, diagnostics.png and the report's Diagnostics section."""
 
 import csv
+import io
 import math
 
 import numpy as np
@@ -13,6 +14,8 @@ from nnapp.core import network
 from nnapp.data.datasets import load_dataset
 from nnapp.errors import ArtifactError
 from nnapp.orchestration.report import report_markdown
+from nnapp.rundir import files
+from nnapp.rundir.artifacts import csv_text, read_csv_rows
 from nnapp.rundir.runs import read_history
 from nnapp.training.alarms import DEAD_ALARM, UPDATE_RATIO_HIGH, UPDATE_RATIO_LOW, record_alarms, run_alarms
 from nnapp.training.records import DIAGNOSTIC_COLUMNS, METRIC_COLUMNS, EpochRecord
@@ -98,8 +101,7 @@ def test_epoch_zero_has_taken_no_step_so_its_update_ratios_are_zero():
 
 def test_metrics_csv_holds_every_diagnostics_column_and_reads_back_the_same_values():
     run_dir = trained("iris")
-    with (run_dir / "metrics.csv").open() as handle:
-        header = next(csv.reader(handle))
+    header = next(csv.reader(io.StringIO(files.read_run_text(run_dir / "metrics.csv"))))
     assert tuple(header) == METRIC_COLUMNS and set(DIAGNOSTIC_COLUMNS) <= set(header)
     history = read_history(run_dir)
     assert all(math.isfinite(getattr(r, c)) for r in history for c in DIAGNOSTIC_COLUMNS)
@@ -108,13 +110,9 @@ def test_metrics_csv_holds_every_diagnostics_column_and_reads_back_the_same_valu
 def test_a_metrics_csv_without_the_diagnostics_columns_is_refused_naming_them(tmp_path):
     run_dir = copy_of("iris", tmp_path)
     path = run_dir / "metrics.csv"
-    with path.open() as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_csv_rows(path)
     old = [c for c in METRIC_COLUMNS if c not in DIAGNOSTIC_COLUMNS]
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, old, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+    files.write_run_text(path, csv_text(old, ({c: row[c] for c in old} for row in rows)))
     with pytest.raises(ArtifactError, match="missing column") as caught:
         read_history(run_dir)
     assert DIAGNOSTIC_COLUMNS[0] in str(caught.value) and "\n" not in str(caught.value)
@@ -122,6 +120,7 @@ def test_a_metrics_csv_without_the_diagnostics_columns_is_refused_naming_them(tm
 
 def _record(epoch: int, **diagnostics: float) -> EpochRecord:
     values = {"dead_frac": 0.0, "active_frac": 0.5, "update_ratio_W": 1e-3, "update_ratio_U": 1e-3}
+    values |= {name: 0.1 for name in ("grad_norm_W", "grad_norm_b1", "grad_norm_U", "grad_norm_b2")}
     return EpochRecord(epoch, 1.0, 0.5, 1.0, 0.5, 1.0, 0.0, 0.1, 1.0, 0.0, **{**values, **diagnostics})
 
 

@@ -103,7 +103,7 @@ def test_log_safe_turns_non_finite_values_into_gaps_and_clips_huge_ones():
 
 def test_curves_of_a_run_whose_loss_reached_1e290_still_draw():
     history = [
-        EpochRecord(e, 10.0 ** (e * 29), 0.5, 10.0 ** (e * 29), 0.5, 1.0, 0.0, 0.1, 1.0, 0.0)
+        EpochRecord(e, 10.0 ** (e * 29), 0.5, 10.0 ** (e * 29), 0.5, 1.0, 0.0, 0.1, 1.0, 0.0, *[0.0] * 8)
         for e in range(11)
     ]
     assert curves_png(history, 0).startswith(b"\x89PNG")

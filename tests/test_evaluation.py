@@ -86,13 +86,11 @@ def test_data_that_changed_since_training_is_refused(tmp_path):
         rebuild_dataset(load_run(run_dir))
 
 
-def test_a_run_from_before_data_hashes_is_still_checked_by_its_scaler(tmp_path):
+def test_a_run_with_no_file_recording_its_data_hash_is_still_checked_by_its_scaler(tmp_path):
     run_dir = copy_of("iris", tmp_path)
-    summary = json.loads((run_dir / "summary.json").read_text())
-    del summary["data_sha256"]
-    (run_dir / "summary.json").write_text(json.dumps(summary))
-    (run_dir / "checkpoint.npz").unlink()  # an old run's checkpoint records no hash either
-    assert rebuild_dataset(load_run(run_dir)).name == "iris"  # no hash recorded: accepted as before
+    (run_dir / "summary.json").unlink()
+    (run_dir / "checkpoint.npz").unlink()  # the two files that record the hash
+    assert rebuild_dataset(load_run(run_dir)).name == "iris"  # no hash to compare: the scaler decides
     config = (run_dir / "config.yaml").read_text().replace("seed: 0", "seed: 1")
     (run_dir / "config.yaml").write_text(config)
     with pytest.raises(NnappError, match="no longer matches"):

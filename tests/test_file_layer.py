@@ -103,8 +103,9 @@ def test_remove_stale_clears_temporary_files_and_folders_but_not_what_a_link_poi
 
 
 def npz(**arrays: object) -> bytes:
+    """An .npz of `arrays` as np.savez writes it, with the run files' format version."""
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, format_version=np.asarray(files.FORMAT_VERSION), **arrays)
     return buffer.getvalue()
 
 
@@ -191,8 +192,9 @@ def test_a_variant_name_keeps_the_extension():
 def test_read_npz_reads_an_archive_without_the_fixed_zip_times_too(tmp_path):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        payload = io.BytesIO()
-        np.lib.format.write_array(payload, np.ones((1, 2)))
-        archive.writestr("w.npy", payload.getvalue())
+        for name, array in (("format_version", np.asarray(files.FORMAT_VERSION)), ("w", np.ones((1, 2)))):
+            payload = io.BytesIO()
+            np.lib.format.write_array(payload, array)
+            archive.writestr(f"{name}.npy", payload.getvalue())
     (tmp_path / "x.npz").write_bytes(buffer.getvalue())
     assert files.read_npz(tmp_path / "x.npz", SPEC, "thing")["w"].shape == (1, 2)

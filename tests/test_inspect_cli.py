@@ -9,6 +9,7 @@ from _shared import FLOWERS, ROOT, copy_of, trained
 from typer.testing import CliRunner
 
 from nnapp.cli.app import app
+from nnapp.rundir.artifacts import read_csv_rows
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "200"}
@@ -64,7 +65,7 @@ def _truncate(run_dir):
 
 def _foreign(run_dir):
     buffer = io.BytesIO()
-    np.savez(buffer, weights=np.ones(3))
+    np.savez(buffer, format_version=np.asarray(1), weights=np.ones(3))
     (run_dir / "model.npz").write_bytes(buffer.getvalue())
 
 
@@ -85,7 +86,10 @@ def _inconsistent(run_dir):
         (_foreign, "model.npz: not an nnapp model (missing"),
         (_inconsistent, "model.npz: not an nnapp model (its arrays have inconsistent shapes)"),
         (lambda d: (d / "config.yaml").unlink(), "config.yaml: missing"),
-        (lambda d: (d / "config.yaml").write_text("model: [1, 2\n"), "config.yaml: YAML error"),
+        (
+            lambda d: (d / "config.yaml").write_text("# nnapp run file format 1\nmodel: [1, 2\n"),
+            "config.yaml: YAML error",
+        ),
     ],
 )
 @pytest.mark.parametrize("command", ["evaluate", "predict"])
@@ -146,7 +150,7 @@ def test_predict_into_a_missing_folder_is_an_error(tmp_path):
 
 
 def _rows(path):
-    return list(csv.DictReader(path.open()))
+    return read_csv_rows(path)
 
 
 def test_gradcheck_at_initial_parameters_repeats_the_training_runs_epoch_0_check():
@@ -261,7 +265,7 @@ def test_plot_of_a_non_run_writes_nothing(tmp_path):
 
 def test_plot_with_a_damaged_metrics_file_is_an_error(tmp_path):
     run_dir = copy_of("iris", tmp_path)
-    (run_dir / "metrics.csv").write_text("epoch,train_loss\n1,0.5\n")
+    (run_dir / "metrics.csv").write_text("# nnapp run file format 1\nepoch,train_loss\n1,0.5\n")
     result = invoke("plot", run_dir)
     assert result.exit_code == 2
     assert "metrics.csv: missing column(s)" in result.output

@@ -1,6 +1,5 @@
 """Real signals to a real `nnapp train` process: Ctrl-C/SIGTERM save everything; SIGKILL corrupts nothing."""
 
-import csv
 import json
 import os
 import random
@@ -14,7 +13,7 @@ import pytest
 
 from nnapp.config import load_config
 from nnapp.orchestration.job import execute, prepare_resume
-from nnapp.rundir.artifacts import load_model
+from nnapp.rundir.artifacts import load_model, read_csv_rows
 from nnapp.rundir.checkpoint import load_checkpoint
 from nnapp.rundir.snapshots import load_snapshots
 from nnapp.training.records import METRIC_COLUMNS
@@ -90,10 +89,10 @@ def load_everything(run: Path) -> set[str]:
         elif path.name == "snapshots.npz":
             load_snapshots(run)
         elif path.name == "metrics.csv":
-            rows = list(csv.DictReader(path.open()))
+            rows = read_csv_rows(path)
             assert rows and all(len(r) == len(METRIC_COLUMNS) and None not in r.values() for r in rows)
         elif path.name == "gradcheck.csv":
-            assert list(csv.DictReader(path.open()))
+            assert read_csv_rows(path)
         elif path.name == "summary.json":
             json.loads(path.read_text())
         elif path.name == "report.md":

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 import nnapp
 from nnapp.cli.app import app
+from nnapp.rundir.artifacts import read_csv_rows
 from nnapp.tools.notebook import load, override_strings
 
 runner = CliRunner()
@@ -168,8 +169,7 @@ def test_evaluate_an_unknown_split_is_a_choice_error():
 
 def test_history_is_metrics_csv_one_record_per_epoch():
     run = nnapp.load_run(trained("iris"))
-    with (run.path / "metrics.csv").open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_csv_rows(run.path / "metrics.csv")
     assert [r.epoch for r in run.history] == [int(row["epoch"]) for row in rows] == [0, 1, 2, 3]
     assert [r.val_acc for r in run.history] == [float(row["val_acc"]) for row in rows]
 

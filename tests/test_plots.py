@@ -22,7 +22,7 @@ from nnapp.training.records import EpochRecord
 
 
 def record(epoch: int, loss: float, acc: float) -> EpochRecord:
-    return EpochRecord(epoch, loss, acc, loss * 1.1, acc, loss, 0.0, 0.1, 1.0, 0.0)
+    return EpochRecord(epoch, loss, acc, loss * 1.1, acc, loss, 0.0, 0.1, 1.0, 0.0, *[0.0] * 8)
 
 
 HISTORY = [record(0, 1.2, 0.1)] + [record(e, 1.0 / e, 0.9 + 0.0005 * e) for e in range(1, 101)]

@@ -1,11 +1,11 @@
 """`nnapp train` on a console that is not a terminal: plain lines, every output.log_every epochs."""
 
-import csv
 import math
 
 from typer.testing import CliRunner
 
 from nnapp.cli.app import app
+from nnapp.rundir.artifacts import read_csv_rows
 
 runner = CliRunner()
 
@@ -54,8 +54,7 @@ def test_without_log_every_about_twenty_lines_are_printed(tmp_path):
 
 def test_each_line_shows_the_epochs_row_of_metrics_csv(tmp_path):
     result, run_dir = train(tmp_path, epochs=4, log_every=2)
-    with (run_dir / "metrics.csv").open() as handle:
-        rows = {int(row["epoch"]): row for row in csv.DictReader(handle)}
+    rows = {int(row["epoch"]): row for row in read_csv_rows(run_dir / "metrics.csv")}
     for line in epoch_lines(result.output):
         epoch = int(line.split()[1].split("/")[0])
         r = {k: float(v) for k, v in rows[epoch].items()}
@@ -67,8 +66,7 @@ def test_each_line_shows_the_epochs_row_of_metrics_csv(tmp_path):
 
 def test_the_first_line_is_the_initial_loss_next_to_chance_level(tmp_path):
     result, run_dir = train(tmp_path, epochs=2, log_every=1)
-    with (run_dir / "metrics.csv").open() as handle:
-        epoch0 = next(csv.DictReader(handle))
+    epoch0 = read_csv_rows(run_dir / "metrics.csv")[0]
     chance = math.log(3)  # iris: three classes
     assert result.output.splitlines()[0] == (
         f"epoch 0: loss {float(epoch0['train_ce']):.4f} (chance level ln N_c = {chance:.4f})"

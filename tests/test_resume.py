@@ -1,6 +1,5 @@
 """Checkpoints and `--resume`: a run stopped anywhere and resumed ends bit for bit where it would have."""
 
-import csv
 import tempfile
 import threading
 from pathlib import Path
@@ -17,6 +16,7 @@ from nnapp.config import load_config
 from nnapp.errors import NnappError
 from nnapp.orchestration.experiment import run_experiment
 from nnapp.orchestration.job import execute, prepare_resume
+from nnapp.rundir.artifacts import read_csv_rows
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from nnapp.training.records import Callback
 from nnapp.training.trainer import train
@@ -51,7 +51,7 @@ STEPS_PER_EPOCH = 6  # 90 training rows of iris in batches of 16
 
 
 def metrics_without_timing(run_dir: Path) -> list[dict[str, str]]:
-    rows = list(csv.DictReader((run_dir / "metrics.csv").open()))
+    rows = read_csv_rows(run_dir / "metrics.csv")
     return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
 
 
@@ -78,7 +78,8 @@ def test_checkpoint_round_trips_every_field_of_the_train_state(config, tmp_path)
     state = train(loaded.config, load_data(loaded)).state
     from nnapp.rundir.checkpoint import RunInfo
 
-    save_checkpoint(tmp_path, state, RunInfo(str(config), ("train.epochs=4",), "2026-01-01T00:00:00"))
+    info = RunInfo(str(config), ("train.epochs=4",), "2026-01-01T00:00:00", None, "0" * 64, None, "0" * 16)
+    save_checkpoint(tmp_path, state, info)
     back = load_checkpoint(tmp_path)
     original = state  # nothing changes it after training returns
     for name in ("flat", "best_flat"):

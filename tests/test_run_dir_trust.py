@@ -125,7 +125,7 @@ def test_resume_of_a_checkpoint_without_a_data_hash_is_refused_in_one_line(csv_r
     old = load_checkpoint(run_dir)
     save_checkpoint(run_dir, old.state, replace(old.info, data_sha256=None, data_source=None))
     before = (run_dir / "config.yaml").read_bytes()
-    assert "records no data hash or run key" in one_error_line(
+    assert "damaged checkpoint (info.data_sha256 holds null" in one_error_line(
         invoke("train", "--resume", run_dir, "--epochs", "5")
     )
     assert (run_dir / "config.yaml").read_bytes() == before

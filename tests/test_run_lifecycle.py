@@ -33,6 +33,8 @@ def squeezed(text: str) -> str:
 
 
 LEAN = ["output.plots=false"]  # pictures cost most of a tiny run; only the tests about them draw them
+# what a checkpoint records of where a run came from (load_checkpoint requires a data hash and run key)
+INFO = RunInfo("c.yaml", ("a=1",), "2026-01-01T00:00:00", None, "0" * 64, "dataset iris", "0" * 16)
 TICK = 0.2  # fake seconds per epoch: with the 0.5 s interval, every third epoch is due a checkpoint
 
 
@@ -68,7 +70,7 @@ def test_checkpoints_are_written_at_most_every_interval_and_always_at_the_end(
 
     monkeypatch.setattr(files, "write", recording_write)
     cfg = load_config(write_config(TINY), ["train.epochs=10", "train.early_stopping.patience=0"]).config
-    writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.5, clock=clock)
+    writer = CheckpointWriter(tmp_path, INFO, interval=0.5, clock=clock)
     data = job.load_data(load_config(write_config(TINY)))
     result = train(cfg, data, [Ticker(clock), writer])
     # epoch 0 at once; then whenever 0.5 fake seconds have passed (3 ticks of 0.2); the last epoch when
@@ -94,7 +96,7 @@ def test_writes_that_take_long_are_spaced_to_take_at_most_their_share_of_the_run
 
     monkeypatch.setattr(files, "write", slow_write)
     loaded = load_config(write_config(TINY), ["train.epochs=25", "train.early_stopping.patience=0"])
-    writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.5, clock=clock)
+    writer = CheckpointWriter(tmp_path, INFO, interval=0.5, clock=clock)
     train(loaded.config, job.load_data(loaded), [Ticker(clock, 0.25), writer])  # 1/4 s per epoch
     assert checkpoint.MAX_WRITE_SHARE == 0.05 and written == [0, 10, 20, 25]  # every 2.5 s, and the last
 
@@ -102,7 +104,7 @@ def test_writes_that_take_long_are_spaced_to_take_at_most_their_share_of_the_run
 def test_without_final_metrics_the_end_of_training_writes_only_the_checkpoint(write_config, tmp_path):
     cfg = load_config(write_config(TINY), ["train.epochs=2"]).config
     # only epoch 0 is written on its own; the caller writes the final metrics.csv
-    writer = CheckpointWriter(tmp_path, RunInfo(None), interval=1e9, final_metrics=False)
+    writer = CheckpointWriter(tmp_path, INFO, interval=1e9, final_metrics=False)
     train(cfg, job.load_data(load_config(write_config(TINY))), [writer])
     epoch_0_metrics = artifacts.csv_text(METRIC_COLUMNS, [load_checkpoint(tmp_path).state.history[0].row()])
     assert load_checkpoint(tmp_path).state.epoch == 2
@@ -119,7 +121,10 @@ class Copier(Callback):
         self.writer.on_epoch_done(state)  # interval 0: it writes now; compare with an encoding from scratch
         metrics = artifacts.csv_text(METRIC_COLUMNS, (r.row() for r in state.history))
         self.expected.append((checkpoint.checkpoint_bytes(state, self.writer.info), metrics))
-        written = (self.run_dir / "checkpoint.npz").read_bytes(), (self.run_dir / "metrics.csv").read_text()
+        written = (
+            (self.run_dir / "checkpoint.npz").read_bytes(),
+            files.read_run_text(self.run_dir / "metrics.csv", files.MAX_TABLE_BYTES),
+        )
         assert written == self.expected[-1], f"epoch {state.epoch}"
 
 
@@ -137,7 +142,7 @@ def test_the_writer_writes_each_epoch_as_an_encoding_from_scratch_would(write_co
     # momentum, a plateau schedule and a check every epoch: every part of the state; stopped mid-epoch
     overrides = ["train.epochs=12", "optim.momentum=0.9", "optim.schedule=plateau", "gradcheck.every=1"]
     loaded = load_config(write_config(TINY), overrides)
-    info = RunInfo("c.yaml", ("a=1",), "2026-01-01T00:00:00")
+    info = INFO
     writer = CheckpointWriter(
         tmp_path, info, interval=0.0, clock=FakeClock()
     )  # writes take no time: each epoch
@@ -147,7 +152,7 @@ def test_the_writer_writes_each_epoch_as_an_encoding_from_scratch_would(write_co
     writer.pending = True  # written already: write again what the final flush would
     writer.flush()  # after a partial epoch and the final check: still the last full epoch
     assert (tmp_path / "checkpoint.npz").read_bytes() == copier.expected[-1][0]
-    assert (tmp_path / "metrics.csv").read_text() == copier.expected[-1][1]
+    assert files.read_run_text(tmp_path / "metrics.csv") == copier.expected[-1][1]
     # the final metrics.csv from the encoded rows, also with a record the writer never saw
     unseen = replace(result.history[-1], epoch=len(result.history), lr=0.1 + 0.2)
     for history in (result.history, [*result.history, unseen]):
@@ -157,7 +162,7 @@ def test_the_writer_writes_each_epoch_as_an_encoding_from_scratch_would(write_co
 def test_the_checkpoint_state_is_json_in_its_canonical_form(write_config, tmp_path):
     loaded = load_config(write_config(TINY), ["gradcheck.every=1"])
     state = train(loaded.config, job.load_data(loaded)).state
-    save_checkpoint(tmp_path, state, RunInfo("c.yaml", ("a=1",), "2026-01-01T00:00:00"))
+    save_checkpoint(tmp_path, state, INFO)
     with np.load(tmp_path / "checkpoint.npz") as archive:
         text = str(archive["state_json"])
     assert json.dumps(json.loads(text)) == text  # what json.dumps of the whole state writes, joined in pieces
@@ -179,7 +184,7 @@ def test_a_flush_formats_no_record_again_however_many_flushes_there_are(write_co
     monkeypatch.setattr(artifacts, "csv_line", counting_line)
     monkeypatch.setattr(checkpoint, "_check_to_json", counting_check)
     loaded = load_config(write_config(TINY), ["train.epochs=20", "gradcheck.every=1"])
-    writer = CheckpointWriter(tmp_path, RunInfo(None), interval=0.0, clock=FakeClock())  # a flush every epoch
+    writer = CheckpointWriter(tmp_path, INFO, interval=0.0, clock=FakeClock())  # a flush every epoch
     result = train(loaded.config, job.load_data(loaded), [writer])
     writer.flush()
     checks_saved = len(load_checkpoint(tmp_path).state.checks)  # the final check comes after the last epoch
@@ -197,8 +202,9 @@ def test_an_archive_is_the_zip_of_each_arrays_npy_bytes_with_a_fixed_time():
         "k": np.arange(3),
     }
     expected = io.BytesIO()
+    versioned = {"format_version": np.asarray(files.FORMAT_VERSION, dtype=np.int64), **arrays}
     with zipfile.ZipFile(expected, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, value in arrays.items():
+        for name, value in versioned.items():
             npy = io.BytesIO()
             np.save(npy, value, allow_pickle=False)
             archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), npy.getvalue())
@@ -278,7 +284,8 @@ def test_report_md_written_from_memory_is_what_nnapp_plot_reads_back(write_confi
 def test_the_summary_written_is_the_summary_read_back(write_config):
     outcome = job.execute(job.prepare_new(load_config(write_config(TINY), LEAN)))
     on_disk = json.loads((outcome.run_dir / "summary.json").read_text())
-    assert list(on_disk) == list(outcome.summary.to_json())  # every field, in the dataclass's order
+    # its format version, then every field in the dataclass's order
+    assert list(on_disk) == ["format_version", *outcome.summary.to_json()]
     assert read_summary(outcome.run_dir) == outcome.summary
     assert RunSummary.from_json(on_disk) == outcome.summary
 

@@ -59,7 +59,8 @@ def check_unchanged(
 ) -> None:
     """ArtifactError naming the data if its hash is not the one recorded in `where` (a run's file).
 
-    A run written before hashes were recorded (`recorded` None) passes: the callers' other checks apply.
+    `recorded` None (neither summary.json nor checkpoint.npz is there to record it) passes: the callers'
+    other checks apply.
     """
     if recorded is None or recorded == current.sha256:
         return

@@ -171,10 +171,7 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
     runfiles.check_run_writable(run_dir)  # a write failing after the checkpoint's would leave a mix
     stamp = _stamp(run_dir / CHECKPOINT_NAME)
     state, info = checkpoint.state, checkpoint.info
-    if info.data_sha256 is None or info.run_key is None:  # every nnapp release records both
-        raise ArtifactError(
-            f"{run_dir / CHECKPOINT_NAME}: records no data hash or run key; not a checkpoint this nnapp wrote"
-        )
+    assert info.data_sha256 is not None and info.run_key is not None  # load_checkpoint requires both
     if epochs is not None and epochs < state.epoch:
         raise EpochsTooFewError(run_dir, epochs, state.epoch)
     if epochs is not None and not 1 <= epochs <= MAX_EPOCHS:
@@ -182,6 +179,7 @@ def prepare_resume(run_dir: str | Path, epochs: int | None = None) -> Job:
             f"must be between 1 and {MAX_EPOCHS:,} (train.epochs)", option="epochs", value=str(epochs)
         )
     extra = [f"train.epochs={epochs}"] if epochs is not None else []
+    files.read_run_text(run_dir / runfiles.CONFIG.name)  # its format version, before it is read as a config
     from_file = load_config(run_dir / runfiles.CONFIG.name, extra)
     # earlier epoch extensions of this run are replaced, not stacked
     overrides = (*(o for o in info.overrides if not (extra and o.startswith("train.epochs="))), *extra)
@@ -274,7 +272,7 @@ def _start_new(job: Job, started_at: datetime) -> tuple[Path, RunLock, RunInfo]:
         run_dir = job.run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
     lock = lock_run_dir(run_dir)  # a resume of this run while it trains is refused
-    files.write_text(run_dir / runfiles.CONFIG.name, dump_config(cfg, loaded.overrides))
+    files.write_run_text(run_dir / runfiles.CONFIG.name, dump_config(cfg, loaded.overrides))
     config_path = str(loaded.path.resolve()) if loaded.path is not None else None
     info = RunInfo(
         config_path,
@@ -299,7 +297,7 @@ def _start_resumed(job: Job, resumption: Resumption) -> tuple[Path, RunLock, Run
         )
     files.remove_stale(run_dir)  # left by a process killed while writing
     if resumption.epochs_changed:
-        files.write_text(run_dir / runfiles.CONFIG.name, dump_config(loaded.config, loaded.overrides))
+        files.write_run_text(run_dir / runfiles.CONFIG.name, dump_config(loaded.config, loaded.overrides))
     info = replace(  # keeps cwd: CSV paths stay resolvable
         resumption.checkpoint.info,
         overrides=tuple(loaded.overrides),

@@ -42,7 +42,7 @@ def write_run(
     test = score(result.params, data.X_test, data.y_test, classes, "test split")
     model = SavedModel.of(Model.trained(result.params, data), run_key(cfg))
     model.save(run_dir / runfiles.MODEL.name)
-    files.write_text(run_dir / runfiles.METRICS.name, metrics_csv)
+    files.write_run_text(run_dir / runfiles.METRICS.name, metrics_csv)
     artifacts.write_gradcheck(run_dir / runfiles.GRADCHECK.name, result.checks)
     summary = _summary(loaded, data, result, started_at, data_hash, notes, test)
     write_summary(run_dir, summary)

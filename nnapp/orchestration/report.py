@@ -142,6 +142,7 @@ def _report_text(
 
 def _hyperparameter_lines(config_path: Path) -> list[str]:
     try:
+        files.read_run_text(config_path)  # a config.yaml of another format version is not this run's
         cfg = load_config(config_path).config
     except NnappError as exc:
         return [f"- hyperparameters: not readable ({exc})"]

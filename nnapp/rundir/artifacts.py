@@ -109,10 +109,12 @@ NPY_HEADER_MAX = 2**20  # far above any .npy header this package writes (a dict 
 
 
 def arrays_to_npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
-    """An .npz archive (readable by np.load) whose bytes depend only on the arrays."""
+    """An .npz run file (readable by np.load) whose bytes depend only on the arrays: the run files'
+    format version (files.FORMAT_ENTRY) first, then `arrays`."""
     buffer = io.BytesIO()
+    versioned = {files.FORMAT_ENTRY: np.asarray(files.FORMAT_VERSION, dtype=np.int64), **arrays}
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, value in arrays.items():
+        for name, value in versioned.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_ZIP_TIME)
             array = np.asarray(value)
             # straight into the archive, not through a copy of each entry (the bytes of writestr: it also
@@ -135,10 +137,10 @@ def model_arrays(
     scaler_mean: np.ndarray,
     scaler_scale: np.ndarray,
     feature_names: list[str],
-    columns: list[str] | None = None,
-    categories: Mapping[str, list[str]] | None = None,
-    key: str | None = None,
-    scaling: str = "standard",
+    columns: list[str],
+    categories: Mapping[str, list[str]],
+    key: str,
+    scaling: str,
 ) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {name: np.asarray(params[name]) for name in PARAM_NAMES}
     arrays["classes"] = np.asarray(classes).astype(str)
@@ -147,11 +149,10 @@ def model_arrays(
     arrays["scaler_scale"] = np.asarray(scaler_scale, dtype=np.float64)
     arrays["scaling"] = np.asarray(scaling)  # data.scaling's kind: shown, never needed to apply the scaler
     arrays["feature_names"] = np.asarray(feature_names, dtype=str)
-    arrays["columns"] = np.asarray(columns or [], dtype=str)
-    arrays["categories"] = np.asarray(json.dumps(dict(categories or {}), sort_keys=True))
+    arrays["columns"] = np.asarray(columns, dtype=str)
+    arrays["categories"] = np.asarray(json.dumps(dict(categories), sort_keys=True))
     arrays["nnapp_version"] = np.asarray(__version__)
-    if key is not None:
-        arrays["run_key"] = np.asarray(key)
+    arrays["run_key"] = np.asarray(key)
     return arrays
 
 
@@ -171,7 +172,9 @@ def load_model(path: str | Path) -> dict[str, Any]:
             arrays = {name: archive[name] for name in archive.files}
     except Exception as exc:  # zipfile, format and value errors: all mean "not a readable model"
         raise ArtifactError(f"{path}: not a readable nnapp model ({exc.__class__.__name__})") from None
-    needed = {*PARAM_NAMES, "classes", "scaler_mean", "scaler_scale", "feature_names"}
+    files.check_format(path, files.npz_format(arrays))
+    needed = {*PARAM_NAMES, "classes", "class_dtype", "scaler_mean", "scaler_scale", "scaling"}
+    needed |= {"feature_names", "columns", "categories", "run_key"}
     if not needed <= set(arrays):
         missing = ", ".join(sorted(needed - set(arrays)))
         raise ArtifactError(f"{path}: not an nnapp model (missing {missing})")
@@ -195,15 +198,15 @@ def _validated_model(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any
     if (arrays["scaler_scale"] <= 0).any():
         raise refuse("scaler_scale holds a value that is not positive")
     for name in ("classes", "feature_names", "columns"):
-        if name in arrays and (arrays[name].dtype.kind != "U" or arrays[name].ndim != 1):
+        if arrays[name].dtype.kind != "U" or arrays[name].ndim != 1:
             raise refuse(f"{name} is not a list of strings")
     for name in ("class_dtype", "categories", "run_key", "scaling"):
-        if name in arrays and (arrays[name].dtype.kind != "U" or arrays[name].ndim != 0):
+        if arrays[name].dtype.kind != "U" or arrays[name].ndim != 0:
             raise refuse(f"{name} is not a string")
-    if str(arrays.get("scaling", "standard")) not in SCALING_KINDS:
+    if str(arrays["scaling"]) not in SCALING_KINDS:
         raise refuse(f"scaling {str(arrays['scaling'])!r} is not one of {', '.join(SCALING_KINDS)}")
     model: dict[str, Any] = dict(arrays)
-    kind = str(arrays.get("class_dtype", np.asarray("U")))
+    kind = str(arrays["class_dtype"])
     if kind not in ("U", "i", "u"):
         raise refuse(f"class_dtype {kind!r} is not one of U, i, u")
     try:
@@ -212,7 +215,7 @@ def _validated_model(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any
         raise refuse("its integer classes are not integers") from None
     if len(set(arrays["classes"].tolist())) != len(arrays["classes"]):
         raise refuse("a class is listed twice")
-    model["categories"] = _categories(str(arrays.get("categories", np.asarray("{}"))), refuse)
+    model["categories"] = _categories(str(arrays["categories"]), refuse)
     model["params"] = {name: arrays[name] for name in PARAM_NAMES}
     _check_model_shapes(model, refuse)
     return model
@@ -305,12 +308,12 @@ def gradcheck_rows(checks: Iterable[GradcheckRecord]) -> list[dict[str, Any]]:
 
 
 def write_gradcheck(path: Path, checks: Iterable[GradcheckRecord]) -> None:
-    files.write_text(path, csv_text(GRADCHECK_COLUMNS, gradcheck_rows(checks)))
+    files.write_run_text(path, csv_text(GRADCHECK_COLUMNS, gradcheck_rows(checks)))
 
 
 def read_csv_rows(path: Path) -> list[dict[str, str]]:
-    """A run directory's CSV (metrics.csv, gradcheck.csv) as rows, read through `files.read_text`."""
-    text = files.read_text(path, files.MAX_TABLE_BYTES)
+    """A run directory's CSV (metrics.csv, gradcheck.csv) as rows, read through `files.read_run_text`."""
+    text = files.read_run_text(path, files.MAX_TABLE_BYTES)
     try:
         return list(csv.DictReader(io.StringIO(text, newline="")))
     except csv.Error as exc:

@@ -45,7 +45,6 @@ from nnapp.training.records import (
 )
 
 CHECKPOINT_NAME = runfiles.CHECKPOINT.name
-FORMAT_VERSION = 1
 DEFAULT_INTERVAL = 0.5  # seconds between checkpoint writes when epochs are faster than that
 MAX_WRITE_SHARE = 0.05  # of the time between periodic writes spent writing (binds once a write takes 25 ms)
 
@@ -58,9 +57,9 @@ class RunInfo:
     overrides: tuple[str, ...] = ()
     started_at: str = ""
     cwd: str | None = None  # the working directory it started in (CSV paths may be relative to it)
-    data_sha256: str | None = None  # fingerprint.DataFingerprint of what it trains on (None: written before)
+    data_sha256: str | None = None  # fingerprint.DataFingerprint of what it trains on (a checkpoint needs it)
     data_source: str | None = None
-    run_key: str | None = None  # artifacts.run_key of the run's config (None: written before keys)
+    run_key: str | None = None  # artifacts.run_key of the run's config (a checkpoint needs it)
 
 
 @dataclass
@@ -162,7 +161,6 @@ def _archive(saved: _Capture, encoded: _Encoded, info: RunInfo) -> bytes:
         arrays["best_flat"] = saved.best_flat
     checks = "[" + ", ".join(encoded.check_texts[: saved.n_checks]) + "]"
     fields = {
-        "format": FORMAT_VERSION,
         "metric_columns": list(METRIC_COLUMNS),
         "epoch": saved.epoch,
         "sgd_steps": saved.sgd_steps,
@@ -232,12 +230,6 @@ def load_checkpoint(run_dir: str | Path) -> Checkpoint:
     arrays = files.read_npz(path, fields.CHECKPOINT_ARRAYS, "checkpoint")
     try:
         s = json.loads(str(arrays["state_json"]))
-        if not isinstance(s, dict) or s.get("format") != FORMAT_VERSION:
-            found = s.get("format") if isinstance(s, dict) else None
-            raise ArtifactError(
-                f"{path}: checkpoint format {found!r} is not supported (this nnapp reads format "
-                f"{FORMAT_VERSION})"
-            )
         state, info = fields.decode_state(arrays, fields.fields(s, fields.STATE_TYPES, "state"))
     except ArtifactError:
         raise
@@ -331,7 +323,7 @@ class CheckpointWriter(Callback):
             companion.flush(self.saved.epoch)
         files.write(self.run_dir / CHECKPOINT_NAME, _archive(self.saved, self.encoded, self.info))
         if metrics:
-            files.write_text(
+            files.write_run_text(
                 self.run_dir / runfiles.METRICS.name, self.encoded.metrics_text(self.saved.n_history)
             )
         self.pending, self.last_write = False, self.clock()

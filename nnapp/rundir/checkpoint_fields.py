@@ -27,7 +27,6 @@ CHECKPOINT_ARRAYS = {  # the .npy entries; the rest is state_json, checked field
     "state_json": files.Entry("U", ndim=0),
 }
 STATE_TYPES: dict[str, tuple[type, ...]] = {  # state_json's fields and the JSON types each holds
-    "format": (int,),
     "metric_columns": (list,),
     "epoch": (int,),
     "sgd_steps": (int,),
@@ -46,9 +45,9 @@ INFO_TYPES: dict[str, tuple[type, ...]] = {
     "overrides": (list,),
     "started_at": (str,),
     "cwd": (str, type(None)),
-    "data_sha256": (str, type(None)),
+    "data_sha256": (str,),
     "data_source": (str, type(None)),
-    "run_key": (str, type(None)),
+    "run_key": (str,),
 }
 CHECK_TYPES = {"epoch": (int,), "when": (str,), "report": (dict,)}
 REPORT_TYPES = {

@@ -1,6 +1,7 @@
 """The file layer: every file nnapp writes goes through `write` (or `writing`, `write_all`), and every run
 file it reads back through `read_text` or `read_npz`. The bottom of the run directory: imports no other
-module of nnapp.rundir.
+module of nnapp.rundir. It also declares the run files' format version (FORMAT_VERSION) and checks it:
+`read_npz` for every .npz, `read_run_text` for config.yaml and the CSVs, `check_format` for the rest.
 
 A write never follows a link planted in the target folder: the new bytes go to a temporary name chosen
 at random and created exclusively (O_CREAT | O_EXCL | O_NOFOLLOW: an existing name or link is refused,
@@ -30,6 +31,41 @@ TEMP_SUFFIX = ".tmp"  # every temporary name is ".<target name>.<random>.tmp", i
 MAX_TEXT_BYTES = 2**20  # config.yaml and summary.json: a real one is a few KiB
 MAX_TABLE_BYTES = 256 * 2**20  # metrics.csv, gradcheck.csv: 10^6 epochs take about 100 MiB
 MAX_NPZ_BYTES = 4 * 2**30  # model.npz and checkpoint.npz of the largest model the memory check allows
+
+# Every run file nnapp writes and reads back carries this version: an .npz as its FORMAT_ENTRY, summary.json
+# as its FORMAT_ENTRY key, config.yaml and the CSVs as their first line (a YAML and pandas comment:
+# `pd.read_csv(path, comment="#")`). nnapp 0.1.0 has no runs in the wild, so a file of another version is
+# refused, never converted.
+FORMAT_VERSION = 1
+FORMAT_ENTRY = "format_version"
+_FORMAT_LINE = "# nnapp run file format "
+
+
+def check_format(path: Path, found: object) -> None:
+    """A run file's recorded format version must be this nnapp's: ArtifactError in one line naming the
+    file and both versions otherwise (`found` None: the file records none)."""
+    if isinstance(found, int) and not isinstance(found, bool) and found == FORMAT_VERSION:
+        return
+    recorded = "records no format version" if found is None else f"is format version {str(found)[:20]!r}"
+    raise ArtifactError(
+        f"{path}: {recorded}; this nnapp reads run files of format version {FORMAT_VERSION} only"
+    )
+
+
+def write_run_text(path: Path, text: str) -> None:
+    """A run's config.yaml or CSV: its format line, then `text`."""
+    write_text(path, f"{_FORMAT_LINE}{FORMAT_VERSION}\n{text}")
+
+
+def read_run_text(path: Path, limit: int = MAX_TEXT_BYTES) -> str:
+    """The text after a run file's format line (`write_run_text`), once the version there is checked."""
+    first, _, rest = read_text(path, limit).partition("\n")
+    found: object = None
+    if first.startswith(_FORMAT_LINE):
+        value = first[len(_FORMAT_LINE) :].strip()
+        found = int(value) if value.isdigit() and value.isascii() else value
+    check_format(path, found)
+    return rest
 
 
 def file_mode() -> int:
@@ -259,6 +295,7 @@ def read_npz(
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             present = set(archive.files)
+            check_format(path, npz_format(archive))
             missing = [name for name, entry in spec.items() if entry.required and name not in present]
             if missing:
                 raise refuse(f"missing {', '.join(missing)}")
@@ -272,3 +309,13 @@ def read_npz(
         if problem is not None:
             raise ArtifactError(f"{path}: damaged {what} ({name} {problem})")
     return arrays
+
+
+def npz_format(archive: Mapping[str, np.ndarray]) -> int | str | None:
+    """The format version an .npz archive (or its loaded entries) records: None if it records none."""
+    if FORMAT_ENTRY not in archive:
+        return None
+    value = np.asarray(archive[FORMAT_ENTRY])
+    if value.ndim != 0 or value.dtype.kind not in "iu":
+        return f"{value.dtype} {value.shape}"
+    return int(value)

@@ -6,8 +6,6 @@ missing, truncated or foreign run directory is always the same one-line error na
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,14 +14,12 @@ from typing import Any
 import numpy as np
 
 from nnapp.config import Config, config_from_mapping, parse_yaml
-from nnapp.core.gradcheck import DirectionalCheck, GradcheckReport, TensorCheck, Verdict
 from nnapp.core.network import Params
 from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import check_unchanged, csv_file, fingerprint
 from nnapp.errors import ArtifactError
 from nnapp.rundir import files, runfiles
 from nnapp.rundir.artifacts import (
-    GRADCHECK_COLUMNS,
     check_output_file,
     load_model,
     model_arrays,
@@ -36,8 +32,9 @@ from nnapp.rundir.summary import SUMMARY_TYPES as SUMMARY_TYPES
 from nnapp.rundir.summary import RunSummary as RunSummary
 from nnapp.rundir.summary import read_summary as read_summary
 from nnapp.rundir.summary import write_summary as write_summary
+from nnapp.rundir.tables import read_checks as read_checks
+from nnapp.rundir.tables import read_history as read_history
 from nnapp.training.model import Model
-from nnapp.training.records import METRIC_COLUMNS, EpochRecord, GradcheckRecord
 
 
 @dataclass(frozen=True)
@@ -51,8 +48,8 @@ class SavedModel:
     feature_names: list[str]  # (D_x,): encoded input names ("garden=a" for one-hot columns)
     columns: list[str]  # a CSV run's input columns ([] for built-in datasets)
     categories: dict[str, list[str]]  # one-hot columns and their categories
-    run_key: str | None = None  # artifacts.run_key of the config it was trained with (None: older nnapp)
-    scaling: str = "standard"  # data.scaling's kind that fit scaler_mean (the offset) and scaler_scale
+    run_key: str  # artifacts.run_key of the config it was trained with
+    scaling: str  # data.scaling's kind that fit scaler_mean (the offset) and scaler_scale
 
     @classmethod
     def from_arrays(cls, model: dict[str, Any]) -> SavedModel:
@@ -62,10 +59,10 @@ class SavedModel:
             scaler_mean=model["scaler_mean"].astype(np.float64),
             scaler_scale=model["scaler_scale"].astype(np.float64),
             feature_names=[str(n) for n in model["feature_names"].tolist()],
-            columns=[str(c) for c in model.get("columns", np.asarray([], dtype=str)).tolist()],
+            columns=[str(c) for c in model["columns"].tolist()],
             categories=dict(model["categories"]),
-            run_key=str(model["run_key"]) if "run_key" in model else None,
-            scaling=str(model.get("scaling", "standard")),
+            run_key=str(model["run_key"]),
+            scaling=str(model["scaling"]),
         )
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -83,7 +80,7 @@ class SavedModel:
         )
 
     @classmethod
-    def of(cls, model: Model, run_key: str | None) -> SavedModel:
+    def of(cls, model: Model, run_key: str) -> SavedModel:
         """model.npz's record of `model`, trained with the config whose run key is `run_key`."""
         m = model
         return cls(
@@ -145,7 +142,7 @@ class LoadedRun:
     path: Path
     config: Config
     model: SavedModel
-    summary: RunSummary  # summary.json (every field None if absent)
+    summary: RunSummary  # summary.json (every field None if the run has none)
 
     @property
     def params(self) -> Params:
@@ -171,7 +168,7 @@ def load_run(path: str | Path, usable: bool = True) -> LoadedRun:
     if not path.is_dir():
         raise ArtifactError(f"{path}: not a directory (expected an nnapp run directory)")
     config_path = path / runfiles.CONFIG.name
-    raw = parse_yaml(files.read_text(config_path), str(config_path))
+    raw = parse_yaml(files.read_run_text(config_path), str(config_path))
     if raw is None:
         raise ArtifactError(f"{config_path}: empty (training writes the whole resolved config here)")
     config, _ = config_from_mapping(raw, str(config_path))
@@ -209,7 +206,7 @@ def check_same_run(run_dir: Path, model: SavedModel, summary: RunSummary) -> Non
             (runfiles.SUMMARY.name, summary.run_key),
             (CHECKPOINT_NAME, info.run_key if info is not None else None),
         )
-        if key is not None  # written before run keys were recorded
+        if key is not None  # summary.json or checkpoint.npz absent (an interrupted run, a deleted file)
     }
     if len(set(keys.values())) <= 1:
         return
@@ -223,11 +220,9 @@ def check_same_run(run_dir: Path, model: SavedModel, summary: RunSummary) -> Non
     )
 
 
-def check_run_key(config: Config, recorded: str | None, where: Path, run_dir: Path) -> None:
+def check_run_key(config: Config, recorded: str, where: Path, run_dir: Path) -> None:
     """A file of the run (model.npz, summary.json, checkpoint.npz) must carry the run key of the
     config.yaml next to it: a file copied from another run, or a config edited since, is refused."""
-    if recorded is None:  # written before run keys were recorded
-        return
     expected = run_key(config)
     if recorded != expected:
         raise ArtifactError(
@@ -253,8 +248,8 @@ def check_config_fits_model(config: Config, model: SavedModel, summary: RunSumma
         )
     is_csv = config.data.dataset == "csv"
     dataset = Path(config.data.path or "").name if is_csv else config.data.dataset
-    # a CSV model records its columns (one written before columns were recorded has none: not conclusive)
-    if (model.columns and not is_csv) or summary.dataset not in (None, dataset):
+    # a CSV model records its columns, a built-in dataset's none (summary.json may be absent: None)
+    if bool(model.columns) != is_csv or summary.dataset not in (None, dataset):
         trained_on = summary.dataset or ("a CSV file" if model.columns else "a built-in dataset")
         raise ArtifactError(
             f"{config_path}: data.dataset gives {dataset}, but {model_path} was trained on {trained_on} "
@@ -313,9 +308,9 @@ def target_column(config: Config) -> str:
 def rebuild_dataset(run: LoadedRun) -> Dataset:
     """The run's train/val/test split, rebuilt from its config and seed, checked against the model.
 
-    The data's hash must be the one summary.json records (a run written before hashes were recorded
-    has none). The scaler is also refit on the rebuilt training rows; if it (or the classes) differ
-    from the saved model's, the data changed since training and the rebuilt split would not be the run's.
+    The data's hash must be the one summary.json (or, without it, checkpoint.npz) records. The scaler
+    is also refit on the rebuilt training rows; if it (or the classes) differ from the saved model's,
+    the data changed since training and the rebuilt split would not be the run's.
     """
     csv_path = run.config.data.path
     if run.config.data.dataset == "csv" and csv_path and not Path(csv_path).exists():
@@ -345,82 +340,3 @@ def data_matches_model(data: Dataset, model: SavedModel) -> bool:
         and data.feature_names == model.feature_names
         and data.scaling == model.scaling
     )
-
-
-def read_history(run_dir: Path) -> list[EpochRecord]:
-    """metrics.csv back into EpochRecords; a missing file or a bad cell is a one-line error."""
-    path = Path(run_dir) / runfiles.METRICS.name
-    rows = _read_rows(path, METRIC_COLUMNS)
-    records: list[EpochRecord] = []
-    for number, row in enumerate(rows, start=2):
-        try:
-            values = {k: float(row[k]) for k in METRIC_COLUMNS}
-        except (TypeError, ValueError):
-            raise ArtifactError(f"{path}: row {number} has a cell that is not a number") from None
-        epoch = values.pop("epoch")
-        previous = records[-1].epoch if records else -1
-        if not (math.isfinite(epoch) and epoch == int(epoch) and previous < epoch <= 10**9):
-            raise ArtifactError(
-                f"{path}: row {number}: epoch {row['epoch']!r} is not a whole number after {previous}"
-            )
-        records.append(EpochRecord(epoch=int(epoch), **values))
-    if not records:
-        raise ArtifactError(f"{path}: no epochs recorded")
-    return records
-
-
-VERDICTS = tuple(v.value for v in Verdict)
-
-
-def read_checks(run_dir: Path) -> list[GradcheckRecord]:
-    """gradcheck.csv back into GradcheckRecords (enough for plots and reports: no worst index)."""
-    path = Path(run_dir) / runfiles.GRADCHECK.name
-    if not path.exists() and not path.is_symlink():
-        return []
-    grouped: dict[tuple[int, str], tuple[list[TensorCheck], list[DirectionalCheck]]] = {}
-    for number, row in enumerate(_read_rows(path, GRADCHECK_COLUMNS), start=2):
-        try:
-            epoch, checked, kinks = int(row["epoch"]), int(row["checked"]), int(row["kinks"])
-            error = float(row["max_error"])
-        except (TypeError, ValueError):
-            raise ArtifactError(f"{path}: row {number} has a cell that is not a number") from None
-        if row["verdict"] not in VERDICTS:
-            raise ArtifactError(
-                f"{path}: row {number}: verdict {row['verdict']!r} is not one of {', '.join(VERDICTS)}"
-            )
-        if (
-            checked < 0
-            or kinks < 0
-            or (not math.isfinite(error) and row["verdict"] not in (Verdict.FAIL, Verdict.UNRELIABLE))
-        ):
-            raise ArtifactError(
-                f"{path}: row {number}: max_error {row['max_error']} with verdict {row['verdict']} "
-                f"({checked} checked, {kinks} kinks) is not what nnapp writes"
-            )
-        tensors, directions = grouped.setdefault((epoch, row["when"]), ([], []))
-        if row["tensor"] == "direction":
-            nan = float("nan")
-            directions.append(DirectionalCheck(nan, nan, error, kinks > 0, Verdict(row["verdict"])))
-        else:
-            tensors.append(TensorCheck(row["tensor"], checked, kinks, error, None, Verdict(row["verdict"])))
-    return [
-        GradcheckRecord(epoch, when, GradcheckReport(tensors, directions[0] if directions else None))
-        for (epoch, when), (tensors, directions) in grouped.items()
-    ]
-
-
-def _read_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    text = files.read_text(path, files.MAX_TABLE_BYTES)
-    try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ArtifactError(f"{path}: missing column(s) {', '.join(missing)}")
-        rows = list(reader)
-    except csv.Error as exc:
-        raise ArtifactError(f"{path}: cannot read ({exc.__class__.__name__})") from None
-    width = len(reader.fieldnames or [])
-    for number, row in enumerate(rows, start=2):  # DictReader fills a short row with None, keeps extras
-        if None in row or any(value is None for value in row.values()):
-            raise ArtifactError(f"{path}: row {number} does not have the header's {width} cells")
-    return rows

@@ -127,10 +127,9 @@ class SnapshotRecorder(Callback):
             self._resume(state.epoch, state.flat.size)
 
     def _resume(self, epoch: int, width: int) -> None:
-        try:
-            earlier = load_snapshots(self.run_dir)
-        except ArtifactError:
-            return  # a run from before snapshots, or a damaged file: animate will say what is missing
+        if not (self.run_dir / SNAPSHOTS_NAME).exists():
+            return  # no frame fits the budget of a model this large: there is no file
+        earlier = load_snapshots(self.run_dir)  # prepare_resume has refused a damaged one
         upto = earlier.epochs <= epoch  # later ones were written before a checkpoint that never came
         if earlier.flat.shape[1] == width:
             self.kept = Snapshots(earlier.epochs[upto], earlier.flat[upto])

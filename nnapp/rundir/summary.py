@@ -56,7 +56,8 @@ _SUMMARY_STRING_LISTS = ("classes", "feature_names", "notes", "overrides")
 @dataclass(frozen=True)
 class RunSummary:
     """summary.json, both ways: written by `to_json` when a run ends, read back (checked) by
-    `read_summary`. Fields are in the file's key order; a key an older nnapp did not write is None."""
+    `read_summary`. Fields are in the file's key order (after its format version); a run without a
+    summary.json (stopped before it was written) reads as every field None."""
 
     name: str | None = None
     dataset: str | None = None
@@ -122,12 +123,14 @@ class RunSummary:
 
     @classmethod
     def from_json(cls, payload: dict[str, Any]) -> RunSummary:
-        """From a JSON object already checked against SUMMARY_TYPES (unknown keys are ignored)."""
-        return cls(**{key: payload[key] for key in SUMMARY_TYPES if key in payload})
+        """From a JSON object already checked against SUMMARY_TYPES (other keys are ignored)."""
+        return cls(**{key: payload[key] for key in SUMMARY_TYPES})
 
 
 def write_summary(run_dir: Path, summary: RunSummary) -> None:
-    write_json(Path(run_dir) / runfiles.SUMMARY.name, summary.to_json())
+    write_json(
+        Path(run_dir) / runfiles.SUMMARY.name, {files.FORMAT_ENTRY: files.FORMAT_VERSION, **summary.to_json()}
+    )
 
 
 def read_summary(run_dir: Path) -> RunSummary:
@@ -140,9 +143,11 @@ def read_summary(run_dir: Path) -> RunSummary:
         raise ArtifactError(f"{path}: not readable JSON ({exc.__class__.__name__})") from None
     if not isinstance(summary, dict):
         raise ArtifactError(f"{path}: not an nnapp summary (expected a JSON object)")
+    files.check_format(path, summary.get(files.FORMAT_ENTRY))
+    missing = [key for key in SUMMARY_TYPES if key not in summary]
+    if missing:
+        raise ArtifactError(f"{path}: not an nnapp summary (missing {', '.join(missing[:3])})")
     for key, types in SUMMARY_TYPES.items():
-        if key not in summary:
-            continue
         value = summary[key]
         if isinstance(value, bool) or not isinstance(value, types):
             raise ArtifactError(f"{path}: {key} holds {json.dumps(value)[:40]}, not what nnapp writes there")

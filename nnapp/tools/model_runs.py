@@ -77,7 +77,7 @@ def write_model_run(
     loaded = LoadedConfig(cfg, None, (), cfg.to_dict())
     data = load_data(loaded)
     written = _reordered(folded(model), data.classes, str(data_path))
-    files.write_text(run_dir / runfiles.CONFIG.name, dump_config(cfg))
+    files.write_run_text(run_dir / runfiles.CONFIG.name, dump_config(cfg))
     metrics = artifacts.csv_text(METRIC_COLUMNS, (r.row() for r in result.history))
     notes = [
         "written by nnapp.Classifier.to_run: the weights were fit by Classifier.fit on its own rows, not on "

@@ -54,16 +54,15 @@ class EpochRecord:
     lr: float
     grad_norm: float  # ||dJ/dparams|| over all training rows at the end-of-epoch weights
     seconds: float  # wall-clock time of the epoch's steps (not deterministic)
-    dead_frac: float = math.nan  # fraction of hidden units with z <= 0 on every training row
-    active_frac: float = math.nan  # mean over training rows of the fraction of units with z > 0
-    grad_norm_W: float = math.nan  # per-tensor parts of grad_norm
-    grad_norm_b1: float = math.nan
-    grad_norm_U: float = math.nan
-    grad_norm_b2: float = math.nan
-    # ||delta p|| / ||p|| of the epoch's last SGD step (p after the step); 0 at epoch 0 (no step yet).
-    # NaN (the defaults) only in records read from runs written before these columns existed.
-    update_ratio_W: float = math.nan
-    update_ratio_U: float = math.nan
+    dead_frac: float  # fraction of hidden units with z <= 0 on every training row
+    active_frac: float  # mean over training rows of the fraction of units with z > 0
+    grad_norm_W: float  # per-tensor parts of grad_norm
+    grad_norm_b1: float
+    grad_norm_U: float
+    grad_norm_b2: float
+    # ||delta p|| / ||p|| of the epoch's last SGD step (p after the step); 0 at epoch 0 (no step yet)
+    update_ratio_W: float
+    update_ratio_U: float
 
     def row(self) -> dict[str, float]:
         return {name: getattr(self, name) for name in METRIC_COLUMNS}  # asdict deep-copies: 10x slower
