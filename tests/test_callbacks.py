@@ -74,12 +74,14 @@ class Companion:
         self.flushes.append((epoch, on_disk))
 
 
+# a checkpoint records its data hash and run key, or it is refused when read back
+INFO = RunInfo("c.yaml", ("a=1",), "2026-01-01T00:00:00", None, "0" * 64, "dataset iris", "0" * 16)
+
+
 def test_companions_are_flushed_to_each_checkpoints_epoch_just_before_it(write_config, tmp_path):
     loaded = load_config(write_config(TINY), ["gradcheck.every=0"])
     companion = Companion(tmp_path)
-    writer = CheckpointWriter(
-        tmp_path, RunInfo(None), interval=0.0, clock=lambda: 0.0, companions=[companion]
-    )
+    writer = CheckpointWriter(tmp_path, INFO, interval=0.0, clock=lambda: 0.0, companions=[companion])
     train(loaded.config, job.load_data(loaded), [writer])
     assert companion.flushes == [(0, None), *((e, e - 1) for e in range(1, 7))]
     assert load_checkpoint(tmp_path).state.epoch == 6

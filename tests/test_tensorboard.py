@@ -5,7 +5,6 @@ appends and never repeats an epoch."""
 
 from __future__ import annotations
 
-import csv
 import json
 import struct
 import subprocess
@@ -28,6 +27,7 @@ from nnapp.errors import ConfigError
 from nnapp.orchestration.experiment import run_experiment
 from nnapp.orchestration.job import execute, prepare_resume
 from nnapp.rundir import tensorboard
+from nnapp.rundir.artifacts import read_csv_rows
 from nnapp.rundir.checkpoint import load_checkpoint
 from nnapp.rundir.snapshots import load_snapshots
 from nnapp.training.records import METRIC_COLUMNS, Callback
@@ -93,8 +93,7 @@ def training_events(run_dir: Path) -> list[Event]:
 
 
 def metrics_rows(run_dir: Path) -> list[dict[str, str]]:
-    with (run_dir / "metrics.csv").open() as handle:
-        return list(csv.DictReader(handle))
+    return read_csv_rows(run_dir / "metrics.csv")  # after the run files' format line
 
 
 def assert_scalars_are_metrics_csv(run_dir: Path) -> None:
@@ -120,8 +119,7 @@ def test_every_metrics_column_is_a_scalar_with_the_same_numbers(config):
 def test_each_periodic_check_is_its_max_error_per_tensor_as_in_gradcheck_csv(config):
     run_dir = run_experiment(load_config(config)).run_dir
     found = scalars(training_events(run_dir))
-    with (run_dir / "gradcheck.csv").open() as handle:
-        periodic = [r for r in csv.DictReader(handle) if r["when"] == "epoch"]
+    periodic = [r for r in read_csv_rows(run_dir / "gradcheck.csv") if r["when"] == "epoch"]
     by_tensor = defaultdict(list)
     for row in periodic:
         by_tensor[row["tensor"]].append((int(row["epoch"]), f32(row["max_error"])))
