@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -290,6 +291,27 @@ def test_attack_takes_the_floats_it_is_given(tmp_path):
     run = nnapp.load_run(copy_of("iris", tmp_path))
     eps = [np.float32(0.1), 0.1 + 0.2]  # no spelling could carry these exactly through a string list
     assert [p.eps for p in run.attack(eps).points] == sorted([float(np.float32(0.1)), 0.1 + 0.2])
+
+
+def test_a_dataframe_is_read_by_column_name_not_by_position(tmp_path):
+    import pandas as pd
+
+    run = nnapp.load_run(copy_of("iris", tmp_path))
+    columns = run.model.input_columns
+    table = pd.DataFrame([IRIS_ROW], columns=columns)
+    reversed_table = table[columns[::-1]]  # the same row, its columns in another order
+    np.testing.assert_array_equal(run.predict_proba(reversed_table), run.predict_proba([IRIS_ROW]))
+
+
+def test_a_dataframe_without_a_model_column_is_refused_naming_it(tmp_path):
+    import pandas as pd
+
+    run = nnapp.load_run(copy_of("iris", tmp_path))
+    columns = run.model.input_columns
+    table = pd.DataFrame([IRIS_ROW], columns=["length", *columns[1:]])
+    with pytest.raises(DataError, match=f"no column\\(s\\) '{re.escape(columns[0])}'") as caught:
+        run.predict(table)
+    assert "\n" not in str(caught.value)
 
 
 # ---------------------------------------------------------------- the lab commands and sweeps, from the CLI

@@ -45,6 +45,24 @@ def _is_sequence_cell(cell: Any) -> bool:
     return isinstance(cell, Iterable | np.ndarray) and not isinstance(cell, str | bytes)
 
 
+def _by_column_names(name: str, X: Any, columns: list[str]) -> Any:
+    """A table with column names (a pandas DataFrame) is read by name, not by position: its columns are
+    put in the model's order, and a missing one is named. Anything else is returned as it is."""
+    names = getattr(X, "columns", None)
+    if names is None or not hasattr(X, "to_numpy"):
+        return X
+    given = [str(c) for c in names]
+    if given == columns:
+        return X.to_numpy()
+    missing = [c for c in columns if c not in given]
+    if missing:
+        raise DataError(
+            f"{name}: the table has no column(s) {', '.join(map(repr, missing))} (the model's inputs: "
+            f"{', '.join(columns)})"
+        )
+    return X[columns].to_numpy()
+
+
 def rows_argument(name: str, X: Any, width: int, columns: list[str], as_text: bool) -> np.ndarray:
     """Rows of `width` values: a (rows, width) array, of float64 or (`as_text`: categorical columns
     to encode) of objects; a single row may be flat. DataError naming the row on a ragged row, a
@@ -52,6 +70,7 @@ def rows_argument(name: str, X: Any, width: int, columns: list[str], as_text: bo
     expected = f"rows of {width} values ({', '.join(columns)})"
     if X is None or isinstance(X, str | bytes | Mapping) or np.isscalar(X):
         raise DataError(f"{name}: expected {expected} as a list of lists or a 2-D array, got {_kind(X)}")
+    X = _by_column_names(name, X, columns)
     if isinstance(X, np.ma.MaskedArray) and np.ma.getmaskarray(X).any():  # masked: missing, not a value
         row = int(np.argwhere(np.ma.getmaskarray(X))[0][0]) if X.ndim > 1 else 0
         raise DataError(f"{name}: row {row} holds a masked (missing) value; give a number")
