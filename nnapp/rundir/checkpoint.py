@@ -341,25 +341,5 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _rng(state: Mapping[str, Any]) -> np.random.Generator:
-    if state.get("bit_generator") != "PCG64":
-        raise ValueError("unknown bit generator")
-    bit_generator = np.random.PCG64(0)  # a fixed seed skips gathering OS entropy; the state replaces it
-    bit_generator.state = {  # PCG64's state, field by field (also how its shape is checked)
-        "bit_generator": "PCG64",
-        "state": {"state": state["state"]["state"], "inc": state["state"]["inc"]},
-        "has_uint32": state["has_uint32"],
-        "uinteger": state["uinteger"],
-    }
-    return np.random.Generator(bit_generator)
-
-
-def _record(row: np.ndarray) -> EpochRecord:
-    if len(row) != len(METRIC_COLUMNS):
-        raise ValueError(f"{len(row)} values for {len(METRIC_COLUMNS)} metric columns")
-    epoch, *metrics = (float(v) for v in row)
-    return EpochRecord(int(epoch), *metrics)
-
-
 def _check_to_json(record: GradcheckRecord) -> dict[str, Any]:
     return {"epoch": record.epoch, "when": record.when, "report": asdict(record.report)}
