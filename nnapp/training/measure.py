@@ -99,31 +99,51 @@ class EpochMeter:
         l2 = self.objective.l2_penalty(params, self.weight_decay)
         fwd = self.train_fwd
         self.objective.backward(params, fwd, self.Y_train, self.weight_decay, False, grads)
-        sq_W, sq_b1 = float(np.vdot(grads["W"], grads["W"])), float(np.vdot(grads["b1"], grads["b1"]))
-        sq_U, sq_b2 = float(np.vdot(grads["U"], grads["U"])), float(np.vdot(grads["b2"], grads["b2"]))
         # backward wrote z > 0 over the training rows into the Workspace
         dead_frac, active_frac = unit_activity(fwd.ws.active, self.unit_seen)
-        ratio_W = ratio_U = 0.0  # epoch 0: no step has moved the weights yet
-        if before_last_step is not None:
-            ratio_W = update_ratio(params["W"], before_last_step["W"], self.delta["W"])
-            ratio_U = update_ratio(params["U"], before_last_step["U"], self.delta["U"])
-        return EpochRecord(
-            epoch,
-            train_ce + l2,
-            train_acc,
-            val_ce,
-            val_acc,
-            train_ce,
-            l2,
-            lr,
-            math.sqrt(sq_W + sq_b1 + sq_U + sq_b2),
-            seconds,
-            dead_frac,
-            active_frac,
-            math.sqrt(sq_W),
-            math.sqrt(sq_b1),
-            math.sqrt(sq_U),
-            math.sqrt(sq_b2),
-            ratio_W,
-            ratio_U,
+        losses = (train_ce, train_acc, val_ce, val_acc, l2)
+        return finish_record(
+            epoch, lr, seconds, losses, (dead_frac, active_frac), params, grads, before_last_step, self.delta
         )
+
+
+def finish_record(
+    epoch: int,
+    lr: float,
+    seconds: float,
+    losses: tuple[float, float, float, float, float],
+    units: tuple[float, float],
+    params: network.Params,
+    grads: network.Params,
+    before_last_step: network.Params | None,
+    delta: dict[str, np.ndarray],
+) -> EpochRecord:
+    """The EpochRecord of measured `losses` (train CE, train accuracy, val CE, val accuracy, L2) and
+    `units` (dead, active fractions), with the full-data gradient's norms and the last step's update
+    ratios (`delta`: scratch arrays for W and U); both epoch meters end here."""
+    train_ce, train_acc, val_ce, val_acc, l2 = losses
+    sq_W, sq_b1 = float(np.vdot(grads["W"], grads["W"])), float(np.vdot(grads["b1"], grads["b1"]))
+    sq_U, sq_b2 = float(np.vdot(grads["U"], grads["U"])), float(np.vdot(grads["b2"], grads["b2"]))
+    ratio_W = ratio_U = 0.0  # epoch 0: no step has moved the weights yet
+    if before_last_step is not None:
+        ratio_W = update_ratio(params["W"], before_last_step["W"], delta["W"])
+        ratio_U = update_ratio(params["U"], before_last_step["U"], delta["U"])
+    return EpochRecord(
+        epoch,
+        train_ce + l2,
+        train_acc,
+        val_ce,
+        val_acc,
+        train_ce,
+        l2,
+        lr,
+        math.sqrt(sq_W + sq_b1 + sq_U + sq_b2),
+        seconds,
+        *units,
+        math.sqrt(sq_W),
+        math.sqrt(sq_b1),
+        math.sqrt(sq_U),
+        math.sqrt(sq_b2),
+        ratio_W,
+        ratio_U,
+    )

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from nnapp.core import network
-from nnapp.training.measure import EpochMeter, update_ratio
+from nnapp.training.measure import EpochMeter, finish_record
 from nnapp.training.records import EpochRecord
 
 CHUNK_BYTES = 4 * 2**20  # of one (rows, D_h) array of a chunk's Workspace
@@ -138,30 +138,12 @@ class ChunkedEpochMeter:
         if self.weight_decay != 0.0:
             grads["W"] += self.weight_decay * params["W"]
             grads["U"] += self.weight_decay * params["U"]
-        sq = {name: float(np.vdot(grads[name], grads[name])) for name in network.PARAM_NAMES}
         units = self.dims[1]
         dead_frac = (units - int(np.count_nonzero(self.unit_seen))) / units
-        ratio_W = ratio_U = 0.0
-        if before_last_step is not None:
-            ratio_W = update_ratio(params["W"], before_last_step["W"], self.delta["W"])
-            ratio_U = update_ratio(params["U"], before_last_step["U"], self.delta["U"])
-        return EpochRecord(
-            epoch,
-            train_ce + l2,
-            right_train / self.n,
-            val_ce,
-            right_val / self.n_val if self.n_val else math.nan,
-            train_ce,
-            l2,
-            lr,
-            math.sqrt(sq["W"] + sq["b1"] + sq["U"] + sq["b2"]),
-            seconds,
-            dead_frac,
-            active / (self.n * units),
-            math.sqrt(sq["W"]),
-            math.sqrt(sq["b1"]),
-            math.sqrt(sq["U"]),
-            math.sqrt(sq["b2"]),
-            ratio_W,
-            ratio_U,
+        train_acc = right_train / self.n
+        val_acc = right_val / self.n_val if self.n_val else math.nan
+        losses = (train_ce, train_acc, val_ce, val_acc, l2)
+        activity = (dead_frac, active / (self.n * units))
+        return finish_record(
+            epoch, lr, seconds, losses, activity, params, grads, before_last_step, self.delta
         )
