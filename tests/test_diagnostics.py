@@ -13,7 +13,7 @@ from nnapp.config import config_from_mapping
 from nnapp.core import network
 from nnapp.data.datasets import load_dataset
 from nnapp.errors import ArtifactError
-from nnapp.orchestration.report import report_markdown
+from nnapp.orchestration.report import ReportRecord, report_markdown
 from nnapp.rundir import files
 from nnapp.rundir.artifacts import csv_text, read_csv_rows
 from nnapp.rundir.runs import read_history
@@ -158,7 +158,7 @@ def test_a_run_that_crosses_a_line_says_so_in_report_md_and_draws_diagnostics_pn
     report = (outcome.run_dir / "report.md").read_text()
     assert "- warning: update ratio of W is" in report and "lower optim.lr" in report
     assert (outcome.run_dir / "diagnostics.png").read_bytes()[:8] == PNG
-    assert report == report_markdown(outcome.run_dir)
+    assert report == report_markdown(ReportRecord.read(outcome.run_dir))
 
 
 def test_a_healthy_shipped_config_crosses_no_line():

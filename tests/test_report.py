@@ -6,7 +6,7 @@ import numpy as np
 from _shared import copy_of, trained
 
 from nnapp.core.network import predict
-from nnapp.orchestration.report import report_markdown
+from nnapp.orchestration.report import ReportRecord, report_markdown
 from nnapp.pictures.run import plane_grid
 from nnapp.rundir.runs import load_run, read_checks, read_history
 from nnapp.tools.overlay import differing_keys, run_labels
@@ -39,8 +39,8 @@ def test_report_shows_the_summary_the_verdicts_and_every_picture():
 
 def test_report_md_is_what_report_markdown_builds_from_the_files():
     run_dir = trained("iris")
-    assert (run_dir / "report.md").read_text() == report_markdown(run_dir)
-    assert "decision_boundary.png" not in report_markdown(run_dir)
+    assert (run_dir / "report.md").read_text() == report_markdown(ReportRecord.read(run_dir))
+    assert "decision_boundary.png" not in report_markdown(ReportRecord.read(run_dir))
 
 
 def test_the_decision_plane_grid_covers_the_points_and_its_rows_are_the_grid_cells():

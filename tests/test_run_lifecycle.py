@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from nnapp.cli.app import app
 from nnapp.config import load_config
 from nnapp.orchestration import job, outputs
-from nnapp.orchestration.report import report_markdown
+from nnapp.orchestration.report import ReportRecord, report_markdown
 from nnapp.pictures import run as run_pictures
 from nnapp.rundir import artifacts, checkpoint, files
 from nnapp.rundir.checkpoint import CheckpointWriter, RunInfo, load_checkpoint, save_checkpoint
@@ -278,7 +278,7 @@ def test_the_test_split_is_scored_once_for_the_summary_and_the_confusion_matrix(
 @pytest.mark.parametrize("overrides", [[], ["gradcheck.enabled=false", "output.plots=false"]])
 def test_report_md_written_from_memory_is_what_nnapp_plot_reads_back(write_config, overrides):
     outcome = job.execute(job.prepare_new(load_config(write_config(TINY), overrides)))
-    assert (outcome.run_dir / "report.md").read_text() == report_markdown(outcome.run_dir)
+    assert (outcome.run_dir / "report.md").read_text() == report_markdown(ReportRecord.read(outcome.run_dir))
 
 
 def test_the_summary_written_is_the_summary_read_back(write_config):

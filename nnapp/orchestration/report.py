@@ -1,13 +1,16 @@
 """report.md, `nnapp evaluate`'s confusion picture and `nnapp plot`'s redraw.
 
 A run's pictures are drawn by one function, `pictures.run.run_pictures`, both when a run is written and
-when `nnapp plot RUN_DIR` redraws it; report.md is then written from what the run directory holds
-(summary.json, gradcheck.csv and the pictures present), so the report always describes the files next to it.
+when `nnapp plot RUN_DIR` redraws it. report.md has one composer, `report_markdown`, fed by one record,
+`ReportRecord`: built in memory from a run just trained, or read back from a run directory's files for a
+redraw or a new picture. Both are built after the pictures are written, so the report lists the files next
+to it, and both give the same text for the same run (tested).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,51 +43,58 @@ def write_confusion(run: LoadedRun, evaluation: Scores, data_path: Path | None =
     return name
 
 
-def report_markdown(run_dir: Path) -> str:
-    """report.md's text read back from summary.json, config.yaml, model.npz, gradcheck.csv and the
-    pictures in the run directory (`nnapp plot`)."""
-    from nnapp.rundir.runs import read_summary
+@dataclass(frozen=True)
+class ReportRecord:
+    """Everything report.md says about a run: built from a run just trained (`of_training`, values in
+    memory) or read back from a run directory (`read`), then written by the one composer,
+    `report_markdown`. Both are built after the pictures are written, so `pictures` lists the files next
+    to the report."""
 
-    summary = read_summary(run_dir)  # checked: a key of the wrong type is an error naming the file
-    return _report_text(
-        run_dir,
-        summary,
-        _hyperparameter_lines(run_dir / runfiles.CONFIG.name),
-        _features_text(run_dir / runfiles.MODEL.name),
-        _last_check_rows(run_dir / runfiles.GRADCHECK.name),
-        _alarm_lines(run_dir),
-    )
+    run_dir: Path
+    summary: RunSummary
+    config: Config | None  # None: config.yaml could not be read back (`config_problem` says why)
+    config_problem: str
+    last_check: GradcheckRecord | None  # the run's last gradient check; None when checks were off
+    alarms: list[str]  # the first warning of each kind over the run's epochs
+    pictures: list[runfiles.RunFile]  # the reported pictures present in the run directory
+
+    @classmethod
+    def of_training(
+        cls,
+        run_dir: Path,
+        cfg: Config,
+        summary: RunSummary,
+        checks: Sequence[GradcheckRecord],
+        history: Sequence[EpochRecord] = (),
+    ) -> ReportRecord:
+        alarms = [alarm.message for alarm in run_alarms(history)]
+        last = checks[-1] if checks else None
+        return cls(run_dir, summary, cfg, "", last, alarms, _pictures_present(run_dir))
+
+    @classmethod
+    def read(cls, run_dir: Path) -> ReportRecord:
+        """From summary.json, config.yaml, gradcheck.csv, metrics.csv and the pictures in `run_dir`; a
+        summary.json or gradcheck.csv that is not what nnapp writes is a one-line error, an unreadable
+        config.yaml or metrics.csv a line in the report."""
+        from nnapp.rundir.runs import read_checks, read_summary
+
+        summary = read_summary(run_dir)  # checked: a key of the wrong type is an error naming the file
+        cfg, problem = _read_config(run_dir / runfiles.CONFIG.name)
+        checks = read_checks(run_dir)
+        last = checks[-1] if checks else None
+        return cls(run_dir, summary, cfg, problem, last, _read_alarms(run_dir), _pictures_present(run_dir))
 
 
-def run_report_markdown(
-    run_dir: Path, summary: RunSummary, cfg: Config, checks: Sequence[GradcheckRecord], alarms: list[str]
-) -> str:
-    """report.md's text from the values a run just wrote (the same text `report_markdown` reads back)."""
-    rows = [
-        {key: repr(value) if isinstance(value, float) else str(value) for key, value in row.items()}
-        for row in artifacts.gradcheck_rows(checks)
-    ]  # the cells as gradcheck.csv holds them
-    return _report_text(
-        run_dir,
-        summary,
-        hyperparameter_lines(cfg),
-        _names_text(summary.feature_names or []),
-        _last_rows(rows),
-        alarms,
-    )
-
-
-def _report_text(
-    run_dir: Path,
-    summary: RunSummary,
-    hyperparameters: list[str],
-    features: str,
-    rows: list[dict[str, str]],
-    alarms: list[str],
-) -> str:
+def report_markdown(record: ReportRecord) -> str:
     """report.md's text: the run's summary, hyperparameters, features, last gradient check, pictures."""
+    summary, run_dir = record.summary, record.run_dir
     lines = [f"# Run `{summary.name or run_dir.name}` on {summary.dataset or '?'}", ""]
     overrides = " ".join(summary.overrides or []) or "none"
+    hyperparameters = (
+        hyperparameter_lines(record.config)
+        if record.config is not None
+        else [f"- hyperparameters: not readable ({record.config_problem})"]
+    )
     lines += [
         f"- run directory: `{run_dir.name}`, started {summary.started_at or '?'}, seed {summary.seed}",
         f"- overrides: `{overrides}`",
@@ -95,7 +105,7 @@ def _report_text(
         f"- initial loss {_num(summary.initial_loss)}; chance level ln N_c = "
         f"{_num(summary.chance_loss)} (the loss of predicting 1/N_c for every class: "
         "a trained network should end far below it)",
-        f"- features: {features}",
+        f"- features: {_names_text(summary.feature_names or [])}",
         *hyperparameters,
         "",
         "## Summary",
@@ -106,47 +116,53 @@ def _report_text(
     for split in ("train", "val", "test"):  # majority class: always answering training's most frequent
         values = (getattr(summary, f"{split}_{key}") for key in ("acc", "loss", "majority_rate"))
         lines.append(f"| {split} | " + " | ".join(_num(v) for v in values) + " |")
-    found = [f"- warning: {a}" for a in alarms] + [f"- {line}" for line in summary.baseline_sentences()]
+    found = [f"- warning: {a}" for a in record.alarms] + [
+        f"- {line}" for line in summary.baseline_sentences()
+    ]
     lines += [
         "",
         "## Diagnostics",
         "",
         *(found or ["No warning line was crossed (docs/run-directory.md: Diagnostics)."]),
     ]
-    lines += ["", "## Gradient check", ""]
-    if rows:
-        first = rows[0]
-        lines += [
-            f"Analytic gradients against centred finite differences, {first['when']} check at epoch "
-            f"{first['epoch']}: overall **{summary.gradcheck_verdict}**.",
-            "",
-            "| tensor | checked | kinks skipped | max error | verdict |",
-            "|---|---:|---:|---:|---|",
-        ]
-        for row in rows:
-            lines.append(
-                f"| {row['tensor']} | {row['checked']} | {row['kinks']} | "
-                f"{float(row['max_error']):.2e} | {row['verdict']} |"
-            )
-    else:
-        lines.append("Gradient checks were off for this run.")
-    for picture in runfiles.REPORTED:
-        file, caption = picture.name, picture.caption
-        if (run_dir / file).exists():
-            lines += ["", f"## {caption}", ""]
-            if picture.reading:
-                lines += [picture.reading, ""]
-            lines.append(f"![{caption}]({file})")
+    lines += ["", "## Gradient check", "", *_check_lines(record.last_check, summary)]
+    for picture in record.pictures:
+        lines += ["", f"## {picture.caption}", ""]
+        if picture.reading:
+            lines += [picture.reading, ""]
+        lines.append(f"![{picture.caption}]({picture.name})")
     return "\n".join(lines) + "\n"
 
 
-def _hyperparameter_lines(config_path: Path) -> list[str]:
+def _check_lines(check: GradcheckRecord | None, summary: RunSummary) -> list[str]:
+    """The last check's table, one row per tensor and the directional one, as gradcheck.csv holds them."""
+    if check is None:
+        return ["Gradient checks were off for this run."]
+    lines = [
+        f"Analytic gradients against centred finite differences, {check.when} check at epoch "
+        f"{check.epoch}: overall **{summary.gradcheck_verdict}**.",
+        "",
+        "| tensor | checked | kinks skipped | max error | verdict |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for row in artifacts.gradcheck_rows([check]):
+        lines.append(
+            f"| {row['tensor']} | {row['checked']} | {row['kinks']} | "
+            f"{row['max_error']:.2e} | {row['verdict']} |"
+        )
+    return lines
+
+
+def _pictures_present(run_dir: Path) -> list[runfiles.RunFile]:
+    return [picture for picture in runfiles.REPORTED if (run_dir / picture.name).exists()]
+
+
+def _read_config(config_path: Path) -> tuple[Config | None, str]:
     try:
         files.read_run_text(config_path)  # a config.yaml of another format version is not this run's
-        cfg = load_config(config_path).config
+        return load_config(config_path).config, ""
     except NnappError as exc:
-        return [f"- hyperparameters: not readable ({exc})"]
-    return hyperparameter_lines(cfg)
+        return None, str(exc)
 
 
 def hyperparameter_lines(cfg: Config) -> list[str]:
@@ -169,14 +185,6 @@ def hyperparameter_lines(cfg: Config) -> list[str]:
     ]
 
 
-def _features_text(model_path: Path, shown: int = 12) -> str:
-    try:
-        names = [str(n) for n in artifacts.load_model(model_path)["feature_names"].tolist()]
-    except (NnappError, KeyError):
-        return "not readable from model.npz"
-    return _names_text(names, shown)
-
-
 def _names_text(names: list[str], shown: int = 12) -> str:
     if len(names) > shown:
         return f"{len(names)}: " + ", ".join(names[: shown - 2]) + ", …, " + ", ".join(names[-2:])
@@ -184,7 +192,8 @@ def _names_text(names: list[str], shown: int = 12) -> str:
 
 
 def write_report(run_dir: Path) -> None:
-    files.write_text(run_dir / runfiles.REPORT.name, report_markdown(run_dir))
+    """report.md again from the run directory's files (`nnapp plot`, `nnapp report`, a new picture)."""
+    files.write_text(run_dir / runfiles.REPORT.name, report_markdown(ReportRecord.read(run_dir)))
 
 
 def refresh_report(run_dir: Path) -> bool:
@@ -205,13 +214,11 @@ def write_run_report(
 ) -> None:
     """report.md of a run just written, from its values in memory; called after summary.json and the
     pictures exist."""
-    alarms = [alarm.message for alarm in run_alarms(history)]
-    files.write_text(
-        run_dir / runfiles.REPORT.name, run_report_markdown(run_dir, summary, cfg, checks, alarms)
-    )
+    record = ReportRecord.of_training(run_dir, cfg, summary, checks, history)
+    files.write_text(run_dir / runfiles.REPORT.name, report_markdown(record))
 
 
-def _alarm_lines(run_dir: Path) -> list[str]:
+def _read_alarms(run_dir: Path) -> list[str]:
     from nnapp.rundir.runs import read_history
 
     try:  # report.md without a readable metrics.csv still describes the rest
@@ -222,20 +229,6 @@ def _alarm_lines(run_dir: Path) -> list[str]:
 
 def _num(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
-
-
-def _last_check_rows(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        return []
-    return _last_rows(artifacts.read_csv_rows(path))
-
-
-def _last_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The rows of the last check (one per tensor, and the directional one)."""
-    if not rows:
-        return []
-    last = (rows[-1]["epoch"], rows[-1]["when"])
-    return [row for row in rows if (row["epoch"], row["when"]) == last]
 
 
 def redraw_run(run_dir: Path) -> list[str]:

@@ -90,7 +90,7 @@ WEIGHTS = RunFile(
     "blue ones lower it. Training starts from random weights, so after a short run much of each image is "
     "still that noise; grey pixels are constant in the training rows and never get a gradient.",
 )
-REPORT = RunFile("report.md", "Markdown", "report.write_run_report, report.write_report", "-", True)
+REPORT = RunFile("report.md", "Markdown", "report.report_markdown(ReportRecord)", "-", True)
 # a folder, with output.tensorboard: true (or by nnapp export --tensorboard): TensorBoard's event files
 TENSORBOARD = RunFile("tensorboard", "TensorBoard event files, a folder", "rundir.tensorboard", "-", False)
 # written later, by the commands that read a finished run (per split or CSV: RunFile.variant)
