@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nnapp.errors import ArtifactError, NnappError
-from nnapp.rundir import artifacts
+from nnapp.rundir.model_file import SavedModel, load_model
 
 GOOD_ROWS = "".join(f"{i % 7},{i % 5}.5,{i % 3},{'pq'[i % 2]}\n" for i in range(40))
 GOOD_CSV = "a,b,c,y\n" + GOOD_ROWS
@@ -300,16 +300,15 @@ def _model_file(tmp_path: Path) -> Path:
         "b2": np.zeros(2),
     }
     path = tmp_path / "model.npz"
-    arrays = artifacts.model_arrays(
+    SavedModel(
         params, np.array(["a", "b"]), np.zeros(2), np.ones(2), ["x1", "x2"], [], {}, "0" * 16, "standard"
-    )
-    artifacts.save_npz(path, arrays)
+    ).save(path)
     return path
 
 
 def test_a_model_written_by_nnapp_loads_back(tmp_path):
-    model = artifacts.load_model(_model_file(tmp_path))
-    assert list(model["classes"]) == ["a", "b"] and model["params"]["W"].shape == (3, 2)
+    model = load_model(_model_file(tmp_path))
+    assert list(model.classes) == ["a", "b"] and model.params["W"].shape == (3, 2)
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "empty", "text", "foreign", "directory"])
@@ -329,7 +328,7 @@ def test_load_model_refuses_a_damaged_or_foreign_file_in_one_line(tmp_path, dama
         path.unlink()
         path = tmp_path  # a directory without model.npz
     with pytest.raises(ArtifactError) as caught:
-        artifacts.load_model(path)
+        load_model(path)
     message = str(caught.value)
     assert isinstance(caught.value, NnappError) and "\n" not in message
     assert str(tmp_path) in message

@@ -15,6 +15,7 @@ from nnapp.core import network
 from nnapp.data.datasets import load_dataset
 from nnapp.pictures import LOG_CEILING, curves_png, log_safe
 from nnapp.rundir import artifacts
+from nnapp.rundir.model_file import load_model
 from nnapp.training import trainer
 from nnapp.training.records import EpochRecord
 
@@ -132,8 +133,8 @@ def test_cli_exits_3_on_divergence_and_keeps_the_last_good_run(tmp_path, config)
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["stop_reason"] == "diverged" and summary["message"] == errors[0].removeprefix("error: ")
-    model = artifacts.load_model(run_dir)
-    assert all(np.isfinite(p).all() for p in model["params"].values())
+    model = load_model(run_dir)
+    assert all(np.isfinite(p).all() for p in model.params.values())
     rows = artifacts.read_csv_rows(run_dir / "metrics.csv")
     assert len(rows) == summary["epochs_trained"] + 1  # epoch 0 and every completed epoch
     assert all(math.isfinite(float(r["train_loss"])) for r in rows)
@@ -160,7 +161,7 @@ def test_every_shipped_config_at_lr_1000_ends_cleanly_with_a_complete_run_direct
     summary = json.loads((run_dir / "summary.json").read_text())
     assert (summary["stop_reason"] == "diverged") == (result.exit_code == 3)
     assert (run_dir / "curves.png").stat().st_size > 0
-    assert all(np.isfinite(p).all() for p in artifacts.load_model(run_dir)["params"].values())
+    assert all(np.isfinite(p).all() for p in load_model(run_dir).params.values())
 
 
 @pytest.mark.parametrize("config, lr", [("iris", "3"), ("digits", "20"), ("wine", "5")])

@@ -83,8 +83,8 @@ def _inconsistent(run_dir):
     [
         (lambda d: (d / "model.npz").unlink(), "model.npz: no such model file"),
         (_truncate, "model.npz: not a readable nnapp model"),
-        (_foreign, "model.npz: not an nnapp model (missing"),
-        (_inconsistent, "model.npz: not an nnapp model (its arrays have inconsistent shapes)"),
+        (_foreign, "model.npz: not a readable nnapp model (missing"),
+        (_inconsistent, "model.npz: damaged model (its arrays have inconsistent shapes)"),
         (lambda d: (d / "config.yaml").unlink(), "config.yaml: missing"),
         (
             lambda d: (d / "config.yaml").write_text("# nnapp run file format 1\nmodel: [1, 2\n"),

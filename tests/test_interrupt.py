@@ -13,8 +13,9 @@ import pytest
 
 from nnapp.config import load_config
 from nnapp.orchestration.job import execute, prepare_resume
-from nnapp.rundir.artifacts import load_model, read_csv_rows
+from nnapp.rundir.artifacts import read_csv_rows
 from nnapp.rundir.checkpoint import load_checkpoint
+from nnapp.rundir.model_file import load_model
 from nnapp.rundir.snapshots import load_snapshots
 from nnapp.training.records import METRIC_COLUMNS
 

@@ -154,7 +154,7 @@ def rewrite_npz(path: Path, **entries: np.ndarray) -> None:
         ("b2", lambda b: b.astype(np.int64), "b2 holds int64"),
         ("categories", lambda c: np.asarray("{not json"), "categories is not JSON"),
         ("categories", lambda c: np.asarray('{"garden": "a"}'), "categories is not a JSON object of column"),
-        ("classes", lambda c: np.asarray([1, 2, 3]), "classes is not a list of strings"),
+        ("classes", lambda c: np.asarray([1, 2, 3]), "classes holds int64, expected a list of strings"),
         ("scaler_scale", lambda s: np.zeros_like(s), "scaler_scale holds a value that is not positive"),
     ],
 )
@@ -164,7 +164,7 @@ def test_a_crafted_model_npz_is_one_line_naming_it(tmp_path, entry, value, messa
         original = archive[entry]
     rewrite_npz(run_dir / "model.npz", **{entry: value(original)})
     line = one_error_line(invoke("evaluate", run_dir))
-    assert f"{run_dir / 'model.npz'}: not an nnapp model ({message}" in line
+    assert f"{run_dir / 'model.npz'}: damaged model ({message}" in line
 
 
 @pytest.mark.parametrize("text", ["[1, 2]", '{"best_epoch": "3"}', '{"classes": [1]}', "{"])

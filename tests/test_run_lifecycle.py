@@ -21,7 +21,8 @@ from nnapp.orchestration.report import ReportRecord, report_markdown
 from nnapp.pictures import run as run_pictures
 from nnapp.rundir import artifacts, checkpoint, files
 from nnapp.rundir.checkpoint import CheckpointWriter, RunInfo, load_checkpoint, save_checkpoint
-from nnapp.rundir.runs import RunSummary, SavedModel, read_summary
+from nnapp.rundir.model_file import load_model
+from nnapp.rundir.runs import RunSummary, read_summary
 from nnapp.training.records import METRIC_COLUMNS, Callback, TrainState
 from nnapp.training.trainer import train
 
@@ -292,7 +293,7 @@ def test_the_summary_written_is_the_summary_read_back(write_config):
 
 def test_a_saved_model_reads_back_as_the_model_written(write_config, tmp_path):
     outcome = job.execute(job.prepare_new(load_config(write_config(TINY), LEAN)))
-    model = SavedModel.from_arrays(artifacts.load_model(outcome.run_dir / "model.npz"))
+    model = load_model(outcome.run_dir / "model.npz")
     model.save(tmp_path / "again.npz")
     assert (tmp_path / "again.npz").read_bytes() == (outcome.run_dir / "model.npz").read_bytes()
     assert np.array_equal(model.params["W"], outcome.result.params["W"])

@@ -28,8 +28,9 @@ from nnapp.errors import ArtifactError, NnappError
 from nnapp.orchestration.outputs import write_run
 from nnapp.rundir import artifacts, files, runfiles, runs, snapshots, tensorboard
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, Checkpoint, CheckpointWriter, RunInfo, load_checkpoint
+from nnapp.rundir.model_file import SavedModel
 from nnapp.rundir.runlock import RunLock, lock_run_dir
-from nnapp.rundir.runs import RunSummary, SavedModel
+from nnapp.rundir.runs import RunSummary
 from nnapp.training.records import Callback, TrainResult
 from nnapp.training.start import dimensions
 from nnapp.training.threads import training_threads

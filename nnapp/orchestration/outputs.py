@@ -16,8 +16,9 @@ from nnapp.config import LoadedConfig
 from nnapp.data.datasets import Dataset
 from nnapp.data.fingerprint import DataFingerprint
 from nnapp.rundir import artifacts, files, runfiles
+from nnapp.rundir.model_file import SavedModel
 from nnapp.rundir.runfiles import run_key
-from nnapp.rundir.runs import RunSummary, SavedModel, write_summary
+from nnapp.rundir.runs import RunSummary, write_summary
 from nnapp.training.model import Model
 from nnapp.training.records import TrainResult
 from nnapp.training.scoring import Scores, score

@@ -12,15 +12,13 @@ import json
 import os
 import stat
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nnapp.config.schema import SCALING_KINDS
-from nnapp.core.network import PARAM_NAMES, Params
 from nnapp.errors import ArtifactError
 from nnapp.rundir import files, runfiles
 from nnapp.training.records import GradcheckRecord
@@ -129,131 +127,6 @@ def arrays_to_npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
 
 def save_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     files.write(path, arrays_to_npz_bytes(arrays))
-
-
-def model_arrays(
-    params: Params,
-    classes: np.ndarray,
-    scaler_mean: np.ndarray,
-    scaler_scale: np.ndarray,
-    feature_names: list[str],
-    columns: list[str],
-    categories: Mapping[str, list[str]],
-    key: str,
-    scaling: str,
-) -> dict[str, np.ndarray]:
-    arrays: dict[str, np.ndarray] = {name: np.asarray(params[name]) for name in PARAM_NAMES}
-    arrays["classes"] = np.asarray(classes).astype(str)
-    arrays["class_dtype"] = np.asarray(np.asarray(classes).dtype.kind)
-    arrays["scaler_mean"] = np.asarray(scaler_mean, dtype=np.float64)
-    arrays["scaler_scale"] = np.asarray(scaler_scale, dtype=np.float64)
-    arrays["scaling"] = np.asarray(scaling)  # data.scaling's kind: shown, never needed to apply the scaler
-    arrays["feature_names"] = np.asarray(feature_names, dtype=str)
-    arrays["columns"] = np.asarray(columns, dtype=str)
-    arrays["categories"] = np.asarray(json.dumps(dict(categories), sort_keys=True))
-    arrays["nnapp_version"] = np.asarray(__version__)
-    arrays["run_key"] = np.asarray(key)
-    return arrays
-
-
-def load_model(path: str | Path) -> dict[str, Any]:
-    """Read a model.npz written by nnapp; a missing, truncated or foreign file is a one-line error."""
-    path = Path(path)
-    if path.is_dir() and path.name != runfiles.MODEL.name:  # a run directory: its model
-        path = path / runfiles.MODEL.name
-    if not path.exists():
-        raise ArtifactError(f"{path}: no such model file (is this an nnapp run directory?)")
-    if not stat.S_ISREG(path.stat().st_mode):
-        raise ArtifactError(
-            f"{path}: not a regular file (a directory, a device or a pipe?); expected a model"
-        )
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except Exception as exc:  # zipfile, format and value errors: all mean "not a readable model"
-        raise ArtifactError(f"{path}: not a readable nnapp model ({exc.__class__.__name__})") from None
-    files.check_format(path, files.npz_format(arrays))
-    needed = {*PARAM_NAMES, "classes", "class_dtype", "scaler_mean", "scaler_scale", "scaling"}
-    needed |= {"feature_names", "columns", "categories", "run_key"}
-    if not needed <= set(arrays):
-        missing = ", ".join(sorted(needed - set(arrays)))
-        raise ArtifactError(f"{path}: not an nnapp model (missing {missing})")
-    return _validated_model(arrays, path)
-
-
-def _validated_model(arrays: dict[str, np.ndarray], path: Path) -> dict[str, Any]:
-    """Every entry checked for the kind and shape nnapp writes: a crafted file is an error, not a crash."""
-
-    def refuse(what: str) -> ArtifactError:
-        return ArtifactError(f"{path}: not an nnapp model ({what})")
-
-    for name in PARAM_NAMES:
-        if arrays[name].dtype not in (np.float32, np.float64):
-            raise refuse(f"{name} holds {arrays[name].dtype}, expected float32 or float64 weights")
-    if len({arrays[name].dtype for name in PARAM_NAMES}) != 1:
-        raise refuse("its weights mix float32 and float64")
-    for name in ("scaler_mean", "scaler_scale"):
-        if arrays[name].dtype.kind != "f" or arrays[name].ndim != 1 or not np.isfinite(arrays[name]).all():
-            raise refuse(f"{name} is not a vector of finite numbers")
-    if (arrays["scaler_scale"] <= 0).any():
-        raise refuse("scaler_scale holds a value that is not positive")
-    for name in ("classes", "feature_names", "columns"):
-        if arrays[name].dtype.kind != "U" or arrays[name].ndim != 1:
-            raise refuse(f"{name} is not a list of strings")
-    for name in ("class_dtype", "categories", "run_key", "scaling"):
-        if arrays[name].dtype.kind != "U" or arrays[name].ndim != 0:
-            raise refuse(f"{name} is not a string")
-    if str(arrays["scaling"]) not in SCALING_KINDS:
-        raise refuse(f"scaling {str(arrays['scaling'])!r} is not one of {', '.join(SCALING_KINDS)}")
-    model: dict[str, Any] = dict(arrays)
-    kind = str(arrays["class_dtype"])
-    if kind not in ("U", "i", "u"):
-        raise refuse(f"class_dtype {kind!r} is not one of U, i, u")
-    try:
-        model["classes"] = arrays["classes"].astype(np.int64) if kind in "iu" else arrays["classes"]
-    except (ValueError, OverflowError):
-        raise refuse("its integer classes are not integers") from None
-    if len(set(arrays["classes"].tolist())) != len(arrays["classes"]):
-        raise refuse("a class is listed twice")
-    model["categories"] = _categories(str(arrays["categories"]), refuse)
-    model["params"] = {name: arrays[name] for name in PARAM_NAMES}
-    _check_model_shapes(model, refuse)
-    return model
-
-
-def _categories(text: str, refuse: Callable[[str], ArtifactError]) -> dict[str, list[str]]:
-    try:
-        categories = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        raise refuse("categories is not JSON") from None
-    if not isinstance(categories, dict) or not all(
-        isinstance(values, list) and values and all(isinstance(v, str) for v in values)
-        for values in categories.values()
-    ):
-        raise refuse("categories is not a JSON object of column -> list of category names")
-    return categories
-
-
-def _check_model_shapes(model: dict[str, Any], refuse: Callable[[str], ArtifactError]) -> None:
-    W, b1, U, b2 = (model[name] for name in PARAM_NAMES)
-    ok = W.ndim == 2 and U.ndim == 2 and b1.ndim == 1 and b2.ndim == 1
-    if ok:
-        d_h, d_x = W.shape
-        n_c = U.shape[0]
-        ok = (
-            d_h > 0
-            and d_x > 0
-            and n_c >= 2
-            and b1.shape == (d_h,)
-            and U.shape == (n_c, d_h)
-            and b2.shape == (n_c,)
-            and len(model["classes"]) == n_c
-            and model["scaler_mean"].shape == (d_x,)
-            and model["scaler_scale"].shape == (d_x,)
-            and len(model["feature_names"]) == d_x
-        )
-    if not ok:
-        raise refuse("its arrays have inconsistent shapes")
 
 
 def csv_text(columns: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> str:

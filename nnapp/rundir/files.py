@@ -268,10 +268,13 @@ class Entry:
     ndim: int | None = None
     finite: bool = False
     required: bool = True
+    expected: str = ""  # what nnapp writes there, in words, for the message
 
     def problem(self, array: np.ndarray) -> str | None:
         if array.dtype.kind not in self.kinds or array.dtype.hasobject:
-            return f"holds {array.dtype}, not what nnapp writes there"
+            return f"holds {array.dtype}, " + (
+                f"expected {self.expected}" if self.expected else "not what nnapp writes there"
+            )
         if self.ndim is not None and array.ndim != self.ndim:
             return f"has {array.ndim} dimensions, expected {self.ndim}"
         if self.finite and not np.isfinite(array).all():

@@ -54,7 +54,7 @@ CHECKPOINT = RunFile(
 SNAPSHOTS = RunFile("snapshots.npz", "parameter frames, .npz", "save_snapshots", "load_snapshots", True)
 METRICS = RunFile("metrics.csv", "a row per epoch, CSV", "CheckpointWriter", "tables.read_history", True)
 GRADCHECK = RunFile("gradcheck.csv", "gradient checks, CSV", "write_gradcheck", "tables.read_checks", True)
-MODEL = RunFile("model.npz", "weights and encoding, .npz", "SavedModel.save", "artifacts.load_model", True)
+MODEL = RunFile("model.npz", "weights and encoding, .npz", "SavedModel.save", "model_file.load_model", True)
 SUMMARY = RunFile("summary.json", "the run's results, JSON", "write_summary", "summary.read_summary", True)
 _DRAWN = ("PNG", "outputs.write_run, report.redraw_run", "-", True)  # how every picture of a run is kept
 CURVES = RunFile("curves.png", *_DRAWN, caption="Learning curves")

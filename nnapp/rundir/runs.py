@@ -6,10 +6,8 @@ missing, truncated or foreign run directory is always the same one-line error na
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -19,13 +17,9 @@ from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import check_unchanged, csv_file, fingerprint
 from nnapp.errors import ArtifactError
 from nnapp.rundir import files, runfiles
-from nnapp.rundir.artifacts import (
-    check_output_file,
-    load_model,
-    model_arrays,
-    save_npz,
-)
+from nnapp.rundir.artifacts import check_output_file
 from nnapp.rundir.checkpoint import CHECKPOINT_NAME, RunInfo, load_checkpoint
+from nnapp.rundir.model_file import SavedModel, load_model
 from nnapp.rundir.runfiles import run_key
 from nnapp.rundir.runlock import refuse_if_still_training
 from nnapp.rundir.summary import SUMMARY_TYPES as SUMMARY_TYPES
@@ -34,107 +28,6 @@ from nnapp.rundir.summary import read_summary as read_summary
 from nnapp.rundir.summary import write_summary as write_summary
 from nnapp.rundir.tables import read_checks as read_checks
 from nnapp.rundir.tables import read_history as read_history
-from nnapp.training.model import Model
-
-
-@dataclass(frozen=True)
-class SavedModel:
-    """model.npz, checked by artifacts.load_model: float weights of consistent shapes and their encoding."""
-
-    params: Params
-    classes: np.ndarray  # original labels (strings, or int64 for integer labels), in class-index order
-    scaler_mean: np.ndarray  # (D_x,) float64
-    scaler_scale: np.ndarray  # (D_x,) float64, positive
-    feature_names: list[str]  # (D_x,): encoded input names ("garden=a" for one-hot columns)
-    columns: list[str]  # a CSV run's input columns ([] for built-in datasets)
-    categories: dict[str, list[str]]  # one-hot columns and their categories
-    run_key: str  # artifacts.run_key of the config it was trained with
-    scaling: str  # data.scaling's kind that fit scaler_mean (the offset) and scaler_scale
-
-    @classmethod
-    def from_arrays(cls, model: dict[str, Any]) -> SavedModel:
-        return cls(
-            params=dict(model["params"]),
-            classes=np.asarray(model["classes"]),
-            scaler_mean=model["scaler_mean"].astype(np.float64),
-            scaler_scale=model["scaler_scale"].astype(np.float64),
-            feature_names=[str(n) for n in model["feature_names"].tolist()],
-            columns=[str(c) for c in model["columns"].tolist()],
-            categories=dict(model["categories"]),
-            run_key=str(model["run_key"]),
-            scaling=str(model["scaling"]),
-        )
-
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        """The entries of model.npz (artifacts.model_arrays): what `from_arrays` reads back."""
-        return model_arrays(
-            self.params,
-            self.classes,
-            self.scaler_mean,
-            self.scaler_scale,
-            self.feature_names,
-            self.columns,
-            self.categories,
-            self.run_key,
-            self.scaling,
-        )
-
-    @classmethod
-    def of(cls, model: Model, run_key: str) -> SavedModel:
-        """model.npz's record of `model`, trained with the config whose run key is `run_key`."""
-        m = model
-        return cls(
-            m.params,
-            m.classes,
-            m.offset,
-            m.scale,
-            m.feature_names,
-            m.columns,
-            m.categories,
-            run_key,
-            m.scaling,
-        )
-
-    def as_model(self) -> Model:
-        """The model value that labels raw rows (predict, evaluate, the notebook API)."""
-        s = self
-        return Model(
-            s.params,
-            s.classes,
-            s.scaler_mean,
-            s.scaler_scale,
-            s.feature_names,
-            s.columns,
-            s.categories,
-            s.scaling,
-        )
-
-    def save(self, path: Path) -> None:
-        """Write model.npz atomically; its bytes depend only on the model."""
-        save_npz(path, self.to_arrays())
-
-    def check_usable(self, path: Path) -> None:
-        """The one check of every command that uses the weights (evaluate, predict, plot, saliency, attack,
-        animate): a NaN or inf weight would score every row as one class and read as a result. Training
-        never saves one (it keeps the last finite parameters), so it is damage. `gradcheck --run` skips
-        this check: it reports non-finite weights as a failed check (exit 4)."""
-        for name, array in self.params.items():
-            if not np.isfinite(array).all():
-                raise ArtifactError(
-                    f"{path}: {name} holds a non-finite value (NaN or inf); the model is damaged"
-                )
-        # training's own divergence rule (trainer: ||p||^2 must stay finite in the run's dtype): weights
-        # past it overflow the logits to NaN, which would be scored, explained and attacked as a model
-        if not math.isfinite(float(sum(np.vdot(a, a) for a in self.params.values()))):
-            raise ArtifactError(
-                f"{path}: the weights are too large for a trained model (their squared norm overflows); "
-                "the model is damaged"
-            )
-
-    @property
-    def input_columns(self) -> list[str]:
-        """The columns a CSV must have to be scored: the training CSV's inputs, or a built-in's features."""
-        return self.columns or self.feature_names
 
 
 @dataclass(frozen=True)
@@ -173,7 +66,7 @@ def load_run(path: str | Path, usable: bool = True) -> LoadedRun:
         raise ArtifactError(f"{config_path}: empty (training writes the whole resolved config here)")
     config, _ = config_from_mapping(raw, str(config_path))
     refuse_if_still_training(path)
-    model = SavedModel.from_arrays(load_model(path / runfiles.MODEL.name))
+    model = load_model(path / runfiles.MODEL.name)
     if usable:
         model.check_usable(path / runfiles.MODEL.name)
     summary = read_summary(path) if (path / runfiles.SUMMARY.name).exists() else RunSummary()

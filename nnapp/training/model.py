@@ -2,7 +2,8 @@
 
 `predict`, `evaluate`, the notebook API and the scikit-learn estimator all label rows through a `Model`:
 one-hot categories (a CSV's categorical columns), then the scaler (x - offset) / scale, then the network.
-The run directory stores it as model.npz (nnapp.rundir.runs.SavedModel); nothing here reads or writes files.
+The run directory stores it as model.npz (nnapp.rundir.model_file.SavedModel); nothing here reads or
+writes files.
 """
 
 from __future__ import annotations
