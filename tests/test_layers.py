@@ -15,10 +15,10 @@ LAYERS = {
     "rundir": 4,
     "pictures": 4,
     "orchestration": 5,
-    "tools": 6,
     "lab": 6,
-    "estimator": 7,
-    "cli": 8,
+    "tools": 7,  # the notebook API (tools.notebook) offers the lab's saliency and attack
+    "estimator": 8,
+    "cli": 9,
 }
 FACADE = {"nnapp", "nnapp.__main__"}  # the notebook API and `python -m nnapp` sit on top of everything
 

@@ -22,9 +22,8 @@ from nnapp.config import LoadedConfig, load_config
 from nnapp.core import network, reference
 from nnapp.data.tables import Dataset
 from nnapp.errors import NnappError
-from nnapp.orchestration.job import load_data
-from nnapp.rundir.runs import load_run, rebuild_dataset
-from nnapp.tools.gradcheck_run import run_params_for
+from nnapp.orchestration.job import data_base_dir, load_data
+from nnapp.rundir.runs import load_run, rebuild_dataset, run_params_for
 from nnapp.training.start import dimensions, init_state
 
 # Matrices with more entries than this along an axis show their first and last EDGE along it.
@@ -129,7 +128,8 @@ def _data_and_params(
     dims = dimensions(data, loaded.config)
     if run_dir is not None:
         saved = load_run(run_dir)
-        return data, run_params_for(saved, loaded, data, dims), f"the parameters of {saved.path}"
+        params = run_params_for(saved, loaded, data, dims, data_base_dir(loaded))
+        return data, params, f"the parameters of {saved.path}"
     cfg = loaded.config
     params = network.views(init_state(cfg, data).flat, *dims)
     source = loaded.path or "the config"

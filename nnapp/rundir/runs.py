@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nnapp.config import Config, config_from_mapping, parse_yaml
-from nnapp.core.network import Params
+from nnapp.config import Config, LoadedConfig, config_from_mapping, parse_yaml
+from nnapp.core.network import Params, param_shapes
 from nnapp.data.datasets import Dataset, load_dataset
 from nnapp.data.fingerprint import check_unchanged, csv_file, fingerprint
 from nnapp.errors import ArtifactError
@@ -191,6 +191,26 @@ def recorded_data_hash(run: LoadedRun) -> tuple[str | None, str]:
     if summary_hash is not None:
         return summary_hash, runfiles.SUMMARY.name
     return checkpoint_hash, CHECKPOINT_NAME
+
+
+def run_params_for(
+    run: LoadedRun, loaded: LoadedConfig, data: Dataset, dims: tuple[int, int, int], base_dir: Path | None
+) -> Params:
+    """The run's weights, if they were trained on this data (its recorded hash) and fit these shapes
+    (D_x, D_h, N_c); `base_dir`: where the config's relative CSV path is resolved."""
+    source = str(loaded.path or "config")
+    expected = param_shapes(*dims)
+    for name, shape in expected.items():
+        got = tuple(np.shape(run.model.params[name]))
+        if got != shape:
+            raise ArtifactError(
+                f"{run.path / runfiles.MODEL.name}: {name} has shape {got}, but {source} gives {shape} "
+                f"(D_x={dims[0]}, model.hidden={dims[1]}, N_c={dims[2]}); pass the run's own config"
+            )
+    current = fingerprint(loaded.config.data, data, base_dir)
+    recorded, where = recorded_data_hash(run)
+    check_unchanged(recorded, current, run.path, where, source)
+    return run.params
 
 
 def target_column(config: Config) -> str:

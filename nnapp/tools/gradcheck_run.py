@@ -9,16 +9,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
-
 from nnapp.config import LoadedConfig
 from nnapp.core import mistakes, network
 from nnapp.core.gradcheck import GradcheckReport
-from nnapp.data.datasets import Dataset
-from nnapp.data.fingerprint import check_unchanged, fingerprint
-from nnapp.errors import NnappError
 from nnapp.orchestration.job import data_base_dir, load_data
-from nnapp.rundir.runs import LoadedRun, recorded_data_hash
+from nnapp.rundir.runs import LoadedRun, run_params_for
 from nnapp.training.start import dimensions, gradcheck_samples, init_state, run_gradcheck
 
 
@@ -48,30 +43,11 @@ def check_config(
         params = network.views(state.flat, *dims)
         where = f"initial parameters (seed {cfg.seed}, {cfg.model.init} init)"
     else:
-        params = run_params_for(run, loaded, data, dims)
+        params = run_params_for(run, loaded, data, dims, data_base_dir(loaded))
         where = f"parameters of {run.path}"
     objective = mistakes.planted(mistake) if mistake is not None else network.DERIVED
     report = run_gradcheck(cfg, params, data, state.check_rng, objective=objective)
     return StandaloneCheck(report, where, dims, gradcheck_samples(cfg, data))
-
-
-def run_params_for(
-    run: LoadedRun, loaded: LoadedConfig, data: Dataset, dims: tuple[int, int, int]
-) -> network.Params:
-    """The run's weights, if they were trained on this data (its recorded hash) and fit these shapes."""
-    source = str(loaded.path or "config")
-    expected = network.param_shapes(*dims)
-    for name, shape in expected.items():
-        got = tuple(np.shape(run.model.params[name]))
-        if got != shape:
-            raise NnappError(
-                f"{run.path / 'model.npz'}: {name} has shape {got}, but {source} gives {shape} "
-                f"(D_x={dims[0]}, model.hidden={dims[1]}, N_c={dims[2]}); pass the run's own config"
-            )
-    current = fingerprint(loaded.config.data, data, data_base_dir(loaded))
-    recorded, where = recorded_data_hash(run)
-    check_unchanged(recorded, current, run.path, where, source)
-    return run.params
 
 
 def unreliable_reason(report: GradcheckReport) -> str:

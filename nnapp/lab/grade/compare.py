@@ -9,15 +9,14 @@ said once for all of them; then a constant factor (2, −1, B, 1/B); then the st
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from nnapp.core import mistakes
 from nnapp.lab.grade import loss_grade, slips, variants
 from nnapp.lab.grade.answers import Returned
+from nnapp.lab.grade.cases import Case
 from nnapp.lab.grade.conventions import TENSORS, Convention, Layout
-from nnapp.lab.grade.problems import Expected, Problem
 from nnapp.lab.grade.report import GradeReport, Overall, TensorGrade, Verdict
 
 TOL = 1e-5  # finite differences of a right float64 gradient agree to about 1e-8 in this measure
@@ -31,46 +30,6 @@ STEPS = {
     "b1": "∂J/∂b1 = δ2ᵀ (step 4)",
     "x": "∂J/∂x = δ2 W (step 5)",
 }
-
-
-@dataclass(frozen=True)
-class Case:
-    """One problem as the comparison sees it: expected values and kinks in the learner's form."""
-
-    problem: Problem
-    want: dict[str, np.ndarray]
-    skip: dict[str, np.ndarray]
-    variants: dict[str, dict[str, np.ndarray]]  # variant key -> its gradients, learner's form
-    right: dict[str, np.ndarray]  # the derivation's exact gradients, learner's form (for the kink note)
-    convention: Convention
-    loss: float
-    weight_decay: float = 0.0
-
-
-def make_case(
-    problem: Problem, expected: Expected, convention: Convention, weight_decay: float = 0.0
-) -> Case:
-    """The problem's expected values and every known mistake's, in the learner's form; with an L2 term,
-    each mistake's gradients carry the term's right gradient (λW, λU) besides its own error."""
-
-    def form(grads: dict[str, np.ndarray], decayed: bool = True) -> dict[str, np.ndarray]:
-        lam = weight_decay if decayed else 0.0
-        extra = {"W": lam * problem.W, "U": lam * problem.U}
-        return {n: convention.learner_form(n, grads[n] + extra.get(n, 0.0)) for n in TENSORS}
-
-    every = (*variants.DELTA1_VARIANTS, *variants.DELTA2_VARIANTS, *variants.LOCAL_VARIANTS, variants.GE_MASK)
-    mistaken = {v.key: form(v.grads(problem)) for v in every}
-    mistaken.update({v.key: form(v.grads(problem), False) for v in variants.penalty_variants(weight_decay)})
-    return Case(
-        problem,
-        form(expected.grads, False),
-        {n: convention.learner_form(n, expected.kinks[n]) for n in TENSORS},
-        mistaken,
-        form(variants.right(problem)),
-        convention,
-        expected.loss,
-        weight_decay,
-    )
 
 
 def _factor(name: str, got: list[np.ndarray], cases: Sequence[Case]) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from nnapp.errors import NnappError
-from nnapp.lab.grade import answers, compare, runner, source
+from nnapp.lab.grade import answers, cases, compare, runner, source
 from nnapp.lab.grade.conventions import TENSORS, Convention, parse_labels, parse_layout, parse_weights
 from nnapp.lab.grade.problems import Problem, expected, make_problems
 from nnapp.lab.grade.report import GradeReport, ungradable
@@ -19,11 +19,10 @@ ALL = TENSORS
 @functools.cache
 def _cases(
     convention: Convention, weight_decay: float = 0.0
-) -> tuple[tuple[Problem, ...], tuple[compare.Case, ...]]:
+) -> tuple[tuple[Problem, ...], tuple[cases.Case, ...]]:
     problems = make_problems(convention.batched)
     return problems, tuple(
-        compare.make_case(p, expected(p, weight_decay=weight_decay), convention, weight_decay)
-        for p in problems
+        cases.make_case(p, expected(p, weight_decay=weight_decay), convention, weight_decay) for p in problems
     )
 
 

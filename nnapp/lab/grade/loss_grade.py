@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from nnapp.core import mistakes
 from nnapp.lab.grade import slips
 from nnapp.lab.grade.answers import Returned
+from nnapp.lab.grade.cases import Case
 from nnapp.lab.grade.problems import penalty
 from nnapp.lab.grade.report import LossGrade
-
-if TYPE_CHECKING:
-    from nnapp.lab.grade.compare import Case
 
 
 def judge_loss(calls: Sequence[Returned], cases: Sequence[Case], tolerance: float) -> LossGrade:
