@@ -6,10 +6,10 @@ Big CSV: a 300,000-row x 10-column numeric CSV (plus an integer label column) an
 same columns, each trained for one epoch at batch 4096 with gradient checks and pictures off, as fresh
 `nnapp train` processes taking turns. The extra time is the big file's median wall clock minus the small
 one's, next to `np.loadtxt`'s median read of the big file (in this process, between the runs); the extra
-memory is the difference of the processes' peak resident sets (getrusage), as a multiple of the data's
-float64 size (rows x 10 x 8 bytes). Where they go: one in-process run split into its stages (parse, split
-and standardize, fingerprint, train, write the run directory), timed, then again under tracemalloc for
-each stage's peak above what was held before it.
+memory is the difference of the processes' peak resident sets (each its own VmHWM), as a multiple of the
+data's float64 size (rows x 10 x 8 bytes). Where they go: one in-process run split into its stages (parse,
+split and standardize, fingerprint, train, write the run directory), timed, then again under tracemalloc
+for each stage's peak above what was held before it.
 
 TensorBoard: `nnapp train configs/iris.yaml -q` and the same with output.tensorboard=true, with and
 without pictures, fresh processes taking turns; the ratio of their median CPU times (user + system: on a
@@ -56,7 +56,11 @@ output:
   plots: false
 """
 
-# one `nnapp train` in a fresh process; prints its wall clock and peak resident set on its last line
+# One `nnapp train` in a fresh process; prints its wall clock, peak resident set and CPU seconds on its
+# last line. The peak is the process's own VmHWM, not getrusage's ru_maxrss: Linux carries the largest
+# resident set of the process image an exec replaced into ru_maxrss, and subprocess starts the child by
+# vfork + exec from this process, so ru_maxrss read this (benchmark) process's peak whenever it was the
+# larger (367 MB for both files when bench.py ran it: "0.0x the data").
 PROCESS = """
 import resource, sys, time
 started = time.perf_counter()
@@ -68,7 +72,9 @@ except SystemExit as exit:
     if exit.code:
         raise
 usage = resource.getrusage(resource.RUSAGE_SELF)
-print(time.perf_counter() - started, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime)
+with open("/proc/self/status") as status:
+    peak = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+print(time.perf_counter() - started, peak, usage.ru_utime + usage.ru_stime)
 """
 
 
