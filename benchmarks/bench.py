@@ -600,7 +600,7 @@ def measure_all(quick: bool, repeats: int) -> Measured:
         f"big CSV, whole run: {big_csv.time_ratio:.1f}x np.loadtxt, {big_csv.memory_ratio:.1f}x the data",
         flush=True,
     )
-    tensorboard = whole_run.measure_tensorboard(3 if quick else 7)
+    tensorboard = whole_run.measure_tensorboard(whole_run.TENSORBOARD_PAIRS[quick])
     print(f"output.tensorboard: x{max(c.ratio for c in tensorboard):.2f} at most", flush=True)
     seconds = time.perf_counter() - started
     return Measured(

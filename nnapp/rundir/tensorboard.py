@@ -120,9 +120,10 @@ def read_records(path: Path) -> Iterator[bytes]:
 
 def _event(step: int, values: Sequence[Any]) -> Any:
     from tensorboardX.proto.event_pb2 import Event
-    from tensorboardX.proto.summary_pb2 import Summary
 
-    return Event(step=step, wall_time=time.time(), summary=Summary(value=values))
+    event = Event(step=step, wall_time=time.time())
+    event.summary.value.extend(values)  # one copy of each value (Event(summary=Summary(...)) made two)
+    return event
 
 
 def _file_version() -> bytes:
@@ -140,36 +141,47 @@ def scalar(tag: str, value: float) -> Any:
     return Summary.Value(tag=tag, simple_value=value)
 
 
-def histogram(tag: str, values: np.ndarray) -> Any:
-    """A histogram value of HISTOGRAM_BINS equal bins over the values' range (np.histogram's bins,
-    counted by bincount: np.histogram's own overhead was most of what the option cost a small run)."""
-    from tensorboardX.proto.summary_pb2 import HistogramProto, Summary
+def histograms(tags: Sequence[str], tensors: Sequence[np.ndarray]) -> list[Any]:
+    """A histogram value per tensor, each of HISTOGRAM_BINS equal bins over its values' range (np.histogram's
+    bins). Every tensor's bins are counted by one bincount and each proto is filled in place: per tensor,
+    numpy's and protobuf's per-call overheads were most of what the histograms cost a small run."""
+    from tensorboardX.proto.summary_pb2 import Summary
 
-    values = np.asarray(values, dtype=np.float64).ravel()
-    low, high = float(values.min()), float(values.max())
+    flats = [np.asarray(t, dtype=np.float64).ravel() for t in tensors]
+    sizes = [flat.size for flat in flats]
+    values = np.concatenate(flats)
+    starts = np.cumsum([0, *sizes[:-1]])
+    low, high = np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
     width = (high - low) / HISTOGRAM_BINS
-    if width > 0:
-        bins = ((values - low) / width).astype(np.intp)
-        np.minimum(bins, HISTOGRAM_BINS - 1, out=bins)  # the maximum closes the last bin
-        counts = np.bincount(bins, minlength=HISTOGRAM_BINS)
-    else:  # all equal: one full bin
-        counts = np.zeros(HISTOGRAM_BINS, np.intp)
-        counts[-1] = values.size
-    limits = low + width * np.arange(1, HISTOGRAM_BINS + 1)
-    proto = HistogramProto(
-        min=low,
-        max=high,
-        num=float(values.size),
-        sum=float(values.sum()),
-        sum_squares=float(values.dot(values)),
-        bucket_limit=limits.tolist(),
-        bucket=counts.astype(np.float64).tolist(),
-    )
-    return Summary.Value(tag=tag, histo=proto)
+    spread = width > 0  # all values equal: one full bin, the last
+    owner = np.repeat(np.arange(len(flats)), sizes)
+    with np.errstate(invalid="ignore"):  # NaN (a diverged run's tensors) is not spread: counted below
+        bins = ((values - low[owner]) / np.where(spread, width, 1.0)[owner]).astype(np.intp)
+    np.minimum(bins, HISTOGRAM_BINS - 1, out=bins)  # the maximum closes the last bin
+    bins[~spread[owner]] = HISTOGRAM_BINS - 1
+    counts = np.bincount(owner * HISTOGRAM_BINS + bins, minlength=len(flats) * HISTOGRAM_BINS)
+    counts_rows = counts.reshape(len(flats), HISTOGRAM_BINS).astype(np.float64).tolist()
+    limits_rows = (low[:, None] + width[:, None] * np.arange(1, HISTOGRAM_BINS + 1)).tolist()
+    chosen = []
+    for i, (tag, flat) in enumerate(zip(tags, flats, strict=True)):
+        value = Summary.Value(tag=tag)
+        histo = value.histo  # filled in place: a HistogramProto passed to Summary.Value is copied
+        histo.min, histo.max, histo.num = float(low[i]), float(high[i]), float(flat.size)
+        histo.sum, histo.sum_squares = float(flat.sum()), float(flat.dot(flat))
+        histo.bucket_limit.extend(limits_rows[i])
+        histo.bucket.extend(counts_rows[i])
+        chosen.append(value)
+    return chosen
 
 
 def epoch_values(record: EpochRecord) -> list[Any]:
-    return [scalar(tag, float(getattr(record, column))) for column, tag in SCALAR_TAGS.items()]
+    """metrics.csv's row of the epoch, as `scalar` values."""
+    from tensorboardX.proto.summary_pb2 import Summary
+
+    value = Summary.Value  # the import and look-up once per epoch, not per column
+    return [
+        value(tag=tag, simple_value=float(getattr(record, column))) for column, tag in SCALAR_TAGS.items()
+    ]
 
 
 def check_values(record: GradcheckRecord, template: str = GRADCHECK_TAG) -> list[Any]:
@@ -179,10 +191,12 @@ def check_values(record: GradcheckRecord, template: str = GRADCHECK_TAG) -> list
 
 
 def parameter_values(params: network.Params, grads: network.Params | None) -> list[Any]:
-    chosen = [histogram(PARAMETERS_TAG.format(name), params[name]) for name in network.PARAM_NAMES]
+    tags = [PARAMETERS_TAG.format(name) for name in network.PARAM_NAMES]
+    tensors = [params[name] for name in network.PARAM_NAMES]
     if grads is not None:
-        chosen += [histogram(GRADIENTS_TAG.format(name), grads[name]) for name in network.PARAM_NAMES]
-    return chosen
+        tags += [GRADIENTS_TAG.format(name) for name in network.PARAM_NAMES]
+        tensors += [grads[name] for name in network.PARAM_NAMES]
+    return histograms(tags, tensors)
 
 
 def config_values(config_yaml: str) -> list[Any]:
@@ -214,6 +228,8 @@ class TrainingEvents(Callback):
         self.gradient = np.zeros(0)  # the last full-data gradient reported
         self.done_flat = np.zeros(0)  # the parameters and gradient of the last epoch done
         self.done_gradient = np.zeros(0)
+        self.done_params: network.Params = {}  # named views of the two, made once (~50 us each)
+        self.done_grads: network.Params = {}
         self.drawn = -1  # the last epoch with histograms
 
     def on_begin(self, state: TrainState) -> None:
@@ -221,6 +237,8 @@ class TrainingEvents(Callback):
         (self.folder / OUTCOME_EVENTS).unlink(missing_ok=True)  # a resumed run's outcome is to come
         self.gradient = np.zeros_like(state.flat)
         self.done_flat, self.done_gradient = np.zeros_like(state.flat), np.zeros_like(state.flat)
+        self.done_params = network.views(self.done_flat, *self.dims)
+        self.done_grads = network.views(self.done_gradient, *self.dims)
         if state.history:
             self.drawn = state.epoch  # its last epoch's histograms, if any, came with its checkpoint
             cut_after(self.path, state.epoch)
@@ -252,9 +270,7 @@ class TrainingEvents(Callback):
             self._draw(result.done_epoch)
 
     def _draw(self, epoch: int) -> None:
-        params = network.views(self.done_flat, *self.dims)
-        grads = network.views(self.done_gradient, *self.dims)
-        self.pending.append(_Pending(epoch, parameter_values(params, grads)))
+        self.pending.append(_Pending(epoch, parameter_values(self.done_params, self.done_grads)))
         self.drawn = epoch
 
     def flush(self, epoch: int) -> None:
