@@ -6,6 +6,10 @@ rows) serves both splits' loss and accuracy; one backward pass over the training
 full-data gradient, its per-tensor norms and, in `Workspace.active` (z > 0), the dead and active
 hidden units. The loss and the backward pass are the run's `network.Objective`: the same cross-entropy
 and penalty the gradient check differentiates, and the backward pass the steps take.
+
+Validation rows that are the training rows themselves (the very arrays: nnapp.Classifier without early
+stopping validates on every training row) are measured once: their loss and accuracy are the training
+rows', which the same pass over the same rows would give again, at twice the cost.
 """
 
 from __future__ import annotations
@@ -16,6 +20,13 @@ import numpy as np
 
 from nnapp.core import network
 from nnapp.training.records import EpochRecord
+
+
+def validates_on_training_rows(
+    X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray
+) -> bool:
+    """Whether the validation rows are the training rows themselves: the same arrays, not equal copies."""
+    return X_val is X_train and y_val is y_train
 
 
 def unit_activity(active: np.ndarray, column: np.ndarray | None = None) -> tuple[float, float]:
@@ -52,6 +63,9 @@ class EpochMeter:
     ) -> None:
         d_in, d_hidden, n_classes = dims
         dtype = X_train.dtype
+        self.val_is_train = validates_on_training_rows(X_train, y_train, X_val, y_val)
+        if self.val_is_train:
+            X_val, y_val = X_train[:0], y_train[:0]  # measured once, as the training rows
         self.n, self.n_val, self.weight_decay = len(y_train), len(y_val), weight_decay
         self.objective = objective
         rows, n = self.n + self.n_val, self.n
@@ -79,6 +93,8 @@ class EpochMeter:
         self.ws.theta.argmax(axis=1, out=self.predicted)
         np.equal(self.predicted, self.y_all, out=self.correct)
         train_acc = int(np.count_nonzero(self.correct_train)) / self.n
+        if self.val_is_train:
+            return train_ce, train_acc, train_ce, train_acc
         if self.n_val == 0:
             return train_ce, train_acc, math.nan, math.nan
         val_acc = int(np.count_nonzero(self.correct_val)) / self.n_val

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from nnapp.core import network
-from nnapp.training.measure import EpochMeter, finish_record
+from nnapp.training.measure import EpochMeter, finish_record, validates_on_training_rows
 from nnapp.training.records import EpochRecord
 
 CHUNK_BYTES = 4 * 2**20  # of one (rows, D_h) array of a chunk's Workspace
@@ -42,8 +42,10 @@ def epoch_meter(
     weight_decay: float,
     objective: network.Objective = network.DERIVED,
 ) -> EpochMeter | ChunkedEpochMeter:
-    """The one-pass meter while the training and validation rows fit one chunk, else the chunked one."""
-    if len(y_train) + len(y_val) <= chunk_rows(dims[1], X_train.dtype):
+    """The one-pass meter while the rows it measures (the training rows, and the validation rows unless
+    they are the training rows themselves) fit one chunk, else the chunked one."""
+    rows = len(y_train) + (0 if validates_on_training_rows(X_train, y_train, X_val, y_val) else len(y_val))
+    if rows <= chunk_rows(dims[1], X_train.dtype):
         return EpochMeter(dims, X_train, Y_train, y_train, X_val, y_val, weight_decay, objective)
     return ChunkedEpochMeter(dims, X_train, Y_train, y_train, X_val, y_val, weight_decay, objective)
 
@@ -67,6 +69,7 @@ class ChunkedEpochMeter:
         _, d_hidden, n_classes = dims
         dtype = X_train.dtype
         self.dims, self.weight_decay, self.objective = dims, weight_decay, objective
+        self.val_is_train = validates_on_training_rows(X_train, y_train, X_val, y_val)  # measured once
         self.X_train, self.Y_train, self.y_train = X_train, Y_train, y_train.astype(np.intp)
         self.X_val, self.y_val = X_val.astype(dtype, copy=False), y_val.astype(np.intp)
         self.n, self.n_val = len(y_train), len(y_val)
@@ -129,7 +132,7 @@ class ChunkedEpochMeter:
     ) -> EpochRecord:
         """As EpochMeter.record: the record of `params`, the full-data gradient into `grads`."""
         train_loss, right_train, active = self._train_chunks(params)
-        val_loss, right_val = self._val_chunks(params)
+        val_loss, right_val = (train_loss, right_train) if self.val_is_train else self._val_chunks(params)
         train_ce = train_loss / self.n
         val_ce = val_loss / self.n_val if self.n_val else math.nan
         l2 = self.objective.l2_penalty(params, self.weight_decay)
