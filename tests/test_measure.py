@@ -137,3 +137,27 @@ def test_validation_rows_that_are_the_training_rows_are_measured_once_to_the_tra
     # the plain path over stacked copies: the same numbers, up to how BLAS rounds n rows and 2n rows
     for column, value in plain.items():
         assert found[column] == pytest.approx(value, rel=1e-5 if dtype == np.float32 else 1e-12), column
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rows=st.integers(1, 40),
+    n_classes=st.integers(2, 12),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    scale=st.sampled_from([1.0, 30.0, 1e3]),
+    one_hot=st.booleans(),
+)
+def test_one_softmax_for_the_records_loss_and_backward_gives_the_bytes_of_each_computing_its_own(
+    seed, rows, n_classes, dtype, scale, one_hot
+):
+    rng = np.random.default_rng(seed)
+    theta = (scale * rng.normal(size=(rows, n_classes))).astype(dtype)
+    labels = rng.integers(0, n_classes, rows)
+    y = np.eye(n_classes, dtype=dtype)[labels] if one_hot else labels
+    fwd = network.Forward(
+        theta[:, :0], theta[:, :0], theta[:, :0], theta, network.Workspace.new(rows, 0, n_classes)
+    )
+    y_hat = np.empty_like(theta)
+    assert network.cross_entropy_softmax(fwd, y, y_hat) == network.cross_entropy(fwd, y)
+    assert y_hat.tobytes() == network.softmax(theta).tobytes()
