@@ -161,3 +161,33 @@ def test_one_softmax_for_the_records_loss_and_backward_gives_the_bytes_of_each_c
     y_hat = np.empty_like(theta)
     assert network.cross_entropy_softmax(fwd, y, y_hat) == network.cross_entropy(fwd, y)
     assert y_hat.tobytes() == network.softmax(theta).tobytes()
+
+
+def _derived_by_another_name() -> network.Objective:
+    """The derived objective, but not network.DERIVED itself: the meters take their plain path for it."""
+    return network.Objective(backward=lambda *args, **kwargs: network.backward(*args, **kwargs))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 40),
+    n_val=st.integers(0, 20),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    scale=st.sampled_from([1.0, 30.0]),
+)
+def test_the_derived_objectives_one_softmax_path_records_what_the_plain_path_records(
+    seed, n, n_val, dtype, scale
+):
+    dims = (4, 6, 3)
+    params, X, y, X_val, y_val = _problem(seed, n, n_val, dims, dtype, scale)
+    Y = np.eye(3, dtype=dtype)[y]
+    grads = [{name: np.empty_like(p) for name, p in params.items()} for _ in range(2)]
+    fast = EpochMeter(dims, X, Y, y, X_val, y_val, 1e-3)
+    plain = EpochMeter(dims, X, Y, y, X_val, y_val, 1e-3, _derived_by_another_name())
+    assert fast.one_softmax and not plain.one_softmax
+    assert fast.record(params, grads[0], None, 1, 0.1, 0.5) == plain.record(
+        params, grads[1], None, 1, 0.1, 0.5
+    )
+    for name in network.PARAM_NAMES:
+        assert grads[0][name].tobytes() == grads[1][name].tobytes(), name

@@ -84,3 +84,20 @@ def test_validation_rows_that_are_the_training_rows_count_once_toward_the_one_pa
     _, X, Y, y, _, _ = problem(0, rows - 100, 0, dims)
     assert isinstance(epoch_meter(dims, X, Y, y, X, y, 0.0), EpochMeter)
     assert isinstance(epoch_meter(dims, X, Y, y, X.copy(), y.copy(), 0.0), ChunkedEpochMeter)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 60), chunk=st.integers(1, 25))
+def test_the_chunked_meters_one_softmax_path_records_what_its_plain_path_records(seed, n, chunk):
+    dims = (4, 6, 3)
+    params, X, Y, y, X_val, y_val = problem(seed, n, 7, dims)
+    plain_objective = network.Objective(backward=lambda *args, **kwargs: network.backward(*args, **kwargs))
+    grads = [{name: np.empty_like(p) for name, p in params.items()} for _ in range(2)]
+    fast = ChunkedEpochMeter(dims, X, Y, y, X_val, y_val, 1e-2, chunk=chunk)
+    plain = ChunkedEpochMeter(dims, X, Y, y, X_val, y_val, 1e-2, plain_objective, chunk=chunk)
+    assert fast.one_softmax and not plain.one_softmax
+    assert fast.record(params, grads[0], None, 1, 0.1, 0.5) == plain.record(
+        params, grads[1], None, 1, 0.1, 0.5
+    )
+    for name in network.PARAM_NAMES:
+        assert grads[0][name].tobytes() == grads[1][name].tobytes(), name

@@ -70,6 +70,7 @@ class ChunkedEpochMeter:
         dtype = X_train.dtype
         self.dims, self.weight_decay, self.objective = dims, weight_decay, objective
         self.val_is_train = validates_on_training_rows(X_train, y_train, X_val, y_val)  # measured once
+        self.one_softmax = objective == network.DERIVED  # a chunk's loss and backward: one softmax
         self.X_train, self.Y_train, self.y_train = X_train, Y_train, y_train.astype(np.intp)
         self.X_val, self.y_val = X_val.astype(dtype, copy=False), y_val.astype(np.intp)
         self.n, self.n_val = len(y_train), len(y_val)
@@ -83,12 +84,17 @@ class ChunkedEpochMeter:
         shapes = network.param_shapes(*dims)
         self.delta = {name: np.empty(shapes[name], dtype) for name in ("W", "U")}
 
-    def _chunk(self, fwd: network.Forward, y: np.ndarray) -> tuple[float, int]:
+    def _chunk(self, fwd: network.Forward, y: np.ndarray, softmax: bool = False) -> tuple[float, int]:
         """The chunk's cross-entropy summed over its rows (the objective's mean times the rows) and how
-        many of its rows are predicted right."""
+        many of its rows are predicted right (`softmax`: with the derived objective, also the chunk's
+        softmax into fwd.ws.delta1, for its backward pass, from the same exp: see EpochMeter)."""
         m = len(y)
         predicted = fwd.theta.argmax(axis=1, out=self.predicted[:m])
-        return self.objective.cross_entropy(fwd, y) * m, int(np.count_nonzero(predicted == y))
+        if softmax:
+            cross_entropy = network.cross_entropy_softmax(fwd, y, fwd.ws.delta1)
+        else:
+            cross_entropy = self.objective.cross_entropy(fwd, y)
+        return cross_entropy * m, int(np.count_nonzero(predicted == y))
 
     def _train_chunks(self, params: network.Params) -> tuple[float, int, int]:
         """The training rows, chunk by chunk: losses, the gradient summed into `total`, the units' activity.
@@ -101,10 +107,11 @@ class ChunkedEpochMeter:
             stop = min(start + self.chunk, self.n)
             ws = self.ws.first(stop - start)
             fwd = network.forward(params, self.X_train[start:stop], ws)
-            chunk_loss, chunk_right = self._chunk(fwd, self.y_train[start:stop])
+            chunk_loss, chunk_right = self._chunk(fwd, self.y_train[start:stop], self.one_softmax)
             loss, right = loss + chunk_loss, right + chunk_right
             # the chunk's mean gradient, weighted by its share of the rows; L2 once, below
-            self.objective.backward(params, fwd, self.Y_train[start:stop], 0.0, False, self.part)
+            y_hat = ws.delta1 if self.one_softmax else None
+            self.objective.backward(params, fwd, self.Y_train[start:stop], 0.0, False, self.part, y_hat=y_hat)
             self.chunk_flat *= (stop - start) / self.n
             self.sum_flat += self.chunk_flat
             np.logical_or.reduce(ws.active, axis=0, out=self.unit_chunk)
