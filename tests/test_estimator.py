@@ -139,6 +139,13 @@ def test_fit_runs_the_trainer_of_nnapp_train():
         assert mine.tobytes() == theirs.tobytes()
 
 
+def test_without_early_stopping_it_keeps_the_epoch_of_the_lowest_training_cross_entropy():
+    clf = Classifier(**FAST, random_state=3).fit(X_IRIS, Y_IRIS)
+    history = clf._result.history  # validation is on the training rows: measured once, as training
+    assert all(r.val_loss == r.train_ce and r.val_acc == r.train_acc for r in history)
+    assert clf.best_epoch_ == min(history, key=lambda r: r.train_ce).epoch
+
+
 def test_it_works_in_a_pipeline_a_grid_search_and_cross_validation():
     pipeline = make_pipeline(StandardScaler(), Classifier(**FAST, random_state=0))
     search = GridSearchCV(pipeline, {"classifier__hidden": [4, 8]}, cv=3, n_jobs=2).fit(X_IRIS, Y_IRIS)

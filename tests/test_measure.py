@@ -102,3 +102,92 @@ def test_the_meters_losses_are_network_cross_entropy_of_each_split(seed, n, n_va
     if n_val:
         val = network.Forward(X_val, fwd.z[n:], fwd.h[n:], fwd.theta[n:], fwd.ws)
         assert val_ce == network.cross_entropy(val, y_val)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 40),
+    dims=st.tuples(st.integers(1, 9), st.integers(1, 40), st.integers(2, 12)),
+    dtype=st.sampled_from([np.float64, np.float32]),
+)
+def test_validation_rows_that_are_the_training_rows_are_measured_once_to_the_training_rows_numbers(
+    seed, n, dims, dtype
+):
+    """nnapp.Classifier validates on its training rows (the same arrays): one pass over them gives
+    the record a meter of the training rows alone gives, with their loss and accuracy as validation's."""
+    params, X, y, _, _ = _problem(seed, n, 0, dims, dtype, 1.0)
+    Y = np.eye(dims[2], dtype=dtype)[y]
+    before = {name: p - dtype(0.01) for name, p in params.items()}
+    once = EpochMeter(dims, X, Y, y, X, y, 1e-3)
+    alone = EpochMeter(dims, X, Y, y, X[:0], y[:0], 1e-3)
+    copied = EpochMeter(dims, X, Y, y, X.copy(), y.copy(), 1e-3)
+    assert once.ws.z.shape[0] == n and copied.ws.z.shape[0] == 2 * n  # a copy is measured again
+    grads = [{name: np.empty_like(p) for name, p in params.items()} for _ in range(3)]
+    found, expected, plain = (
+        meter.record(params, g, before, 2, 0.1, 0.5).row()
+        for meter, g in zip((once, alone, copied), grads, strict=True)
+    )
+    assert found["val_loss"] == found["train_ce"] and found["val_acc"] == found["train_acc"]
+    assert {k: v for k, v in found.items() if not k.startswith("val_")} == {
+        k: v for k, v in expected.items() if not k.startswith("val_")
+    }
+    for name in network.PARAM_NAMES:
+        assert grads[0][name].tobytes() == grads[1][name].tobytes(), name
+    # the plain path over stacked copies: the same numbers, up to how BLAS rounds n rows and 2n rows
+    for column, value in plain.items():
+        assert found[column] == pytest.approx(value, rel=1e-5 if dtype == np.float32 else 1e-12), column
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rows=st.integers(1, 40),
+    n_classes=st.integers(2, 12),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    scale=st.sampled_from([1.0, 30.0, 1e3]),
+    one_hot=st.booleans(),
+)
+def test_one_softmax_for_the_records_loss_and_backward_gives_the_bytes_of_each_computing_its_own(
+    seed, rows, n_classes, dtype, scale, one_hot
+):
+    rng = np.random.default_rng(seed)
+    theta = (scale * rng.normal(size=(rows, n_classes))).astype(dtype)
+    labels = rng.integers(0, n_classes, rows)
+    y = np.eye(n_classes, dtype=dtype)[labels] if one_hot else labels
+    fwd = network.Forward(
+        theta[:, :0], theta[:, :0], theta[:, :0], theta, network.Workspace.new(rows, 0, n_classes)
+    )
+    y_hat = np.empty_like(theta)
+    assert network.cross_entropy_softmax(fwd, y, y_hat) == network.cross_entropy(fwd, y)
+    assert y_hat.tobytes() == network.softmax(theta).tobytes()
+
+
+def _derived_by_another_name() -> network.Objective:
+    """The derived objective, but not network.DERIVED itself: the meters take their plain path for it."""
+    return network.Objective(backward=lambda *args, **kwargs: network.backward(*args, **kwargs))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 40),
+    n_val=st.integers(0, 20),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    scale=st.sampled_from([1.0, 30.0]),
+)
+def test_the_derived_objectives_one_softmax_path_records_what_the_plain_path_records(
+    seed, n, n_val, dtype, scale
+):
+    dims = (4, 6, 3)
+    params, X, y, X_val, y_val = _problem(seed, n, n_val, dims, dtype, scale)
+    Y = np.eye(3, dtype=dtype)[y]
+    grads = [{name: np.empty_like(p) for name, p in params.items()} for _ in range(2)]
+    fast = EpochMeter(dims, X, Y, y, X_val, y_val, 1e-3)
+    plain = EpochMeter(dims, X, Y, y, X_val, y_val, 1e-3, _derived_by_another_name())
+    assert fast.one_softmax and not plain.one_softmax
+    assert fast.record(params, grads[0], None, 1, 0.1, 0.5) == plain.record(
+        params, grads[1], None, 1, 0.1, 0.5
+    )
+    for name in network.PARAM_NAMES:
+        assert grads[0][name].tobytes() == grads[1][name].tobytes(), name

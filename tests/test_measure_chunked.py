@@ -63,3 +63,41 @@ def test_small_sets_use_the_one_pass_meter_and_big_ones_chunks_of_bounded_memory
     meter = epoch_meter(dims, X, Y, y, X_val, y_val, 0.0)
     assert isinstance(meter, ChunkedEpochMeter)
     assert meter.ws.z.shape == (rows, 32)  # not one row per training row
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 60), chunk=st.integers(1, 25))
+def test_chunked_validation_rows_that_are_the_training_rows_give_the_record_of_a_copy_of_them(seed, n, chunk):
+    dims = (4, 6, 3)
+    params, X, Y, y, _, _ = problem(seed, n, 0, dims)
+    grads_once = {name: np.empty_like(p) for name, p in params.items()}
+    grads_copy = {name: np.empty_like(p) for name, p in params.items()}
+    once = ChunkedEpochMeter(dims, X, Y, y, X, y, 1e-2, chunk=chunk)
+    copied = ChunkedEpochMeter(dims, X, Y, y, X.copy(), y.copy(), 1e-2, chunk=chunk)
+    found = once.record(params, grads_once, None, 1, 0.1, 0.5)
+    assert found == copied.record(params, grads_copy, None, 1, 0.1, 0.5)
+
+
+def test_validation_rows_that_are_the_training_rows_count_once_toward_the_one_pass_limit():
+    dims = (10, 32, 3)
+    rows = chunk_rows(32, np.dtype(np.float64))
+    _, X, Y, y, _, _ = problem(0, rows - 100, 0, dims)
+    assert isinstance(epoch_meter(dims, X, Y, y, X, y, 0.0), EpochMeter)
+    assert isinstance(epoch_meter(dims, X, Y, y, X.copy(), y.copy(), 0.0), ChunkedEpochMeter)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 60), chunk=st.integers(1, 25))
+def test_the_chunked_meters_one_softmax_path_records_what_its_plain_path_records(seed, n, chunk):
+    dims = (4, 6, 3)
+    params, X, Y, y, X_val, y_val = problem(seed, n, 7, dims)
+    plain_objective = network.Objective(backward=lambda *args, **kwargs: network.backward(*args, **kwargs))
+    grads = [{name: np.empty_like(p) for name, p in params.items()} for _ in range(2)]
+    fast = ChunkedEpochMeter(dims, X, Y, y, X_val, y_val, 1e-2, chunk=chunk)
+    plain = ChunkedEpochMeter(dims, X, Y, y, X_val, y_val, 1e-2, plain_objective, chunk=chunk)
+    assert fast.one_softmax and not plain.one_softmax
+    assert fast.record(params, grads[0], None, 1, 0.1, 0.5) == plain.record(
+        params, grads[1], None, 1, 0.1, 0.5
+    )
+    for name in network.PARAM_NAMES:
+        assert grads[0][name].tobytes() == grads[1][name].tobytes(), name

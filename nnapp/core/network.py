@@ -284,3 +284,18 @@ def predict_proba(params: Params, X: np.ndarray) -> np.ndarray:
 def predict(params: Params, X: np.ndarray) -> np.ndarray:
     """Class indices 0..N_c-1 (argmax of the logits, the same as of the probabilities)."""
     return np.argmax(forward(params, X).theta, axis=1)
+
+
+def cross_entropy_softmax(fwd: Forward, y: np.ndarray, out: np.ndarray) -> float:
+    """`cross_entropy(fwd, y)`, with `softmax(fwd.theta)` written into `out` (for `backward`'s y_hat) from
+    the same exp of the logits: the same numbers, bit for bit, as the two computed apart, for one
+    exp instead of two (the epoch record needs both over every training row)."""
+    theta = fwd.theta
+    row_max = theta.max(axis=1, keepdims=True)
+    y_hat = np.subtract(theta, row_max, out=out)
+    np.exp(y_hat, out=y_hat)
+    sums = y_hat.sum(axis=1, keepdims=True)
+    log_norm = row_max[:, 0] + np.log(sums[:, 0])  # Forward.log_norm's terms
+    y_hat /= sums
+    picked = np.einsum("ik,ik->i", y, theta) if y.ndim == 2 else theta[np.arange(len(y)), y]
+    return float(np.mean(log_norm - picked))

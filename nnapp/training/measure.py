@@ -6,6 +6,13 @@ rows) serves both splits' loss and accuracy; one backward pass over the training
 full-data gradient, its per-tensor norms and, in `Workspace.active` (z > 0), the dead and active
 hidden units. The loss and the backward pass are the run's `network.Objective`: the same cross-entropy
 and penalty the gradient check differentiates, and the backward pass the steps take.
+
+With the derived objective (network.DERIVED), the training rows' cross-entropy and the backward pass share
+one softmax (network.cross_entropy_softmax): the same numbers as each computing its own.
+
+Validation rows that are the training rows themselves (the very arrays: nnapp.Classifier without early
+stopping validates on every training row) are measured once: their loss and accuracy are the training
+rows', which the same pass over the same rows would give again, at twice the cost.
 """
 
 from __future__ import annotations
@@ -16,6 +23,13 @@ import numpy as np
 
 from nnapp.core import network
 from nnapp.training.records import EpochRecord
+
+
+def validates_on_training_rows(
+    X_train: np.ndarray, y_train: np.ndarray, X_val: np.ndarray, y_val: np.ndarray
+) -> bool:
+    """Whether the validation rows are the training rows themselves: the same arrays, not equal copies."""
+    return X_val is X_train and y_val is y_train
 
 
 def unit_activity(active: np.ndarray, column: np.ndarray | None = None) -> tuple[float, float]:
@@ -52,8 +66,12 @@ class EpochMeter:
     ) -> None:
         d_in, d_hidden, n_classes = dims
         dtype = X_train.dtype
+        self.val_is_train = validates_on_training_rows(X_train, y_train, X_val, y_val)
+        if self.val_is_train:
+            X_val, y_val = X_train[:0], y_train[:0]  # measured once, as the training rows
         self.n, self.n_val, self.weight_decay = len(y_train), len(y_val), weight_decay
         self.objective = objective
+        self.one_softmax = objective == network.DERIVED  # the derived loss and backward: one softmax for both
         rows, n = self.n + self.n_val, self.n
         self.X_all = np.concatenate([X_train, X_val.astype(dtype, copy=False)]).reshape(rows, d_in)
         self.y_all = np.concatenate([y_train, y_val]).astype(np.intp)
@@ -75,10 +93,15 @@ class EpochMeter:
         pass over both splits, by the objective's cross-entropy."""
         network.forward(params, self.X_all, self.ws)
         cross_entropy = self.objective.cross_entropy
-        train_ce = cross_entropy(self.train_fwd, self.y_train)
+        if self.one_softmax:  # the training rows' softmax, into delta1, for record's backward pass
+            train_ce = network.cross_entropy_softmax(self.train_fwd, self.y_train, self.train_fwd.ws.delta1)
+        else:
+            train_ce = cross_entropy(self.train_fwd, self.y_train)
         self.ws.theta.argmax(axis=1, out=self.predicted)
         np.equal(self.predicted, self.y_all, out=self.correct)
         train_acc = int(np.count_nonzero(self.correct_train)) / self.n
+        if self.val_is_train:
+            return train_ce, train_acc, train_ce, train_acc
         if self.n_val == 0:
             return train_ce, train_acc, math.nan, math.nan
         val_acc = int(np.count_nonzero(self.correct_val)) / self.n_val
@@ -98,7 +121,8 @@ class EpochMeter:
         train_ce, train_acc, val_ce, val_acc = self.losses(params)
         l2 = self.objective.l2_penalty(params, self.weight_decay)
         fwd = self.train_fwd
-        self.objective.backward(params, fwd, self.Y_train, self.weight_decay, False, grads)
+        y_hat = fwd.ws.delta1 if self.one_softmax else None  # the softmax `losses` computed
+        self.objective.backward(params, fwd, self.Y_train, self.weight_decay, False, grads, y_hat=y_hat)
         # backward wrote z > 0 over the training rows into the Workspace
         dead_frac, active_frac = unit_activity(fwd.ws.active, self.unit_seen)
         losses = (train_ce, train_acc, val_ce, val_acc, l2)

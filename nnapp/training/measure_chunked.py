@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from nnapp.core import network
-from nnapp.training.measure import EpochMeter, finish_record
+from nnapp.training.measure import EpochMeter, finish_record, validates_on_training_rows
 from nnapp.training.records import EpochRecord
 
 CHUNK_BYTES = 4 * 2**20  # of one (rows, D_h) array of a chunk's Workspace
@@ -42,8 +42,10 @@ def epoch_meter(
     weight_decay: float,
     objective: network.Objective = network.DERIVED,
 ) -> EpochMeter | ChunkedEpochMeter:
-    """The one-pass meter while the training and validation rows fit one chunk, else the chunked one."""
-    if len(y_train) + len(y_val) <= chunk_rows(dims[1], X_train.dtype):
+    """The one-pass meter while the rows it measures (the training rows, and the validation rows unless
+    they are the training rows themselves) fit one chunk, else the chunked one."""
+    rows = len(y_train) + (0 if validates_on_training_rows(X_train, y_train, X_val, y_val) else len(y_val))
+    if rows <= chunk_rows(dims[1], X_train.dtype):
         return EpochMeter(dims, X_train, Y_train, y_train, X_val, y_val, weight_decay, objective)
     return ChunkedEpochMeter(dims, X_train, Y_train, y_train, X_val, y_val, weight_decay, objective)
 
@@ -67,6 +69,8 @@ class ChunkedEpochMeter:
         _, d_hidden, n_classes = dims
         dtype = X_train.dtype
         self.dims, self.weight_decay, self.objective = dims, weight_decay, objective
+        self.val_is_train = validates_on_training_rows(X_train, y_train, X_val, y_val)  # measured once
+        self.one_softmax = objective == network.DERIVED  # a chunk's loss and backward: one softmax
         self.X_train, self.Y_train, self.y_train = X_train, Y_train, y_train.astype(np.intp)
         self.X_val, self.y_val = X_val.astype(dtype, copy=False), y_val.astype(np.intp)
         self.n, self.n_val = len(y_train), len(y_val)
@@ -80,12 +84,17 @@ class ChunkedEpochMeter:
         shapes = network.param_shapes(*dims)
         self.delta = {name: np.empty(shapes[name], dtype) for name in ("W", "U")}
 
-    def _chunk(self, fwd: network.Forward, y: np.ndarray) -> tuple[float, int]:
+    def _chunk(self, fwd: network.Forward, y: np.ndarray, softmax: bool = False) -> tuple[float, int]:
         """The chunk's cross-entropy summed over its rows (the objective's mean times the rows) and how
-        many of its rows are predicted right."""
+        many of its rows are predicted right (`softmax`: with the derived objective, also the chunk's
+        softmax into fwd.ws.delta1, for its backward pass, from the same exp: see EpochMeter)."""
         m = len(y)
         predicted = fwd.theta.argmax(axis=1, out=self.predicted[:m])
-        return self.objective.cross_entropy(fwd, y) * m, int(np.count_nonzero(predicted == y))
+        if softmax:
+            cross_entropy = network.cross_entropy_softmax(fwd, y, fwd.ws.delta1)
+        else:
+            cross_entropy = self.objective.cross_entropy(fwd, y)
+        return cross_entropy * m, int(np.count_nonzero(predicted == y))
 
     def _train_chunks(self, params: network.Params) -> tuple[float, int, int]:
         """The training rows, chunk by chunk: losses, the gradient summed into `total`, the units' activity.
@@ -98,10 +107,11 @@ class ChunkedEpochMeter:
             stop = min(start + self.chunk, self.n)
             ws = self.ws.first(stop - start)
             fwd = network.forward(params, self.X_train[start:stop], ws)
-            chunk_loss, chunk_right = self._chunk(fwd, self.y_train[start:stop])
+            chunk_loss, chunk_right = self._chunk(fwd, self.y_train[start:stop], self.one_softmax)
             loss, right = loss + chunk_loss, right + chunk_right
             # the chunk's mean gradient, weighted by its share of the rows; L2 once, below
-            self.objective.backward(params, fwd, self.Y_train[start:stop], 0.0, False, self.part)
+            y_hat = ws.delta1 if self.one_softmax else None
+            self.objective.backward(params, fwd, self.Y_train[start:stop], 0.0, False, self.part, y_hat=y_hat)
             self.chunk_flat *= (stop - start) / self.n
             self.sum_flat += self.chunk_flat
             np.logical_or.reduce(ws.active, axis=0, out=self.unit_chunk)
@@ -129,7 +139,7 @@ class ChunkedEpochMeter:
     ) -> EpochRecord:
         """As EpochMeter.record: the record of `params`, the full-data gradient into `grads`."""
         train_loss, right_train, active = self._train_chunks(params)
-        val_loss, right_val = self._val_chunks(params)
+        val_loss, right_val = (train_loss, right_train) if self.val_is_train else self._val_chunks(params)
         train_ce = train_loss / self.n
         val_ce = val_loss / self.n_val if self.n_val else math.nan
         l2 = self.objective.l2_penalty(params, self.weight_decay)

@@ -21,6 +21,7 @@ from nnapp.core import network
 from nnapp.core.gradcheck import Verdict
 from nnapp.core.optim import plateau_update, schedule_lr
 from nnapp.data.datasets import Dataset
+from nnapp.training.measure import validates_on_training_rows
 from nnapp.training.measure_chunked import epoch_meter
 from nnapp.training.records import (
     COMPLETED,
@@ -108,12 +109,14 @@ class _Run:
             self.prev_flat,
             self.objective.backward,
         )
+        # validation on the training rows themselves (nnapp.Classifier): the same arrays, measured once
+        val_is_train = validates_on_training_rows(data.X_train, data.y_train, data.X_val, data.y_val)
         self.meter = epoch_meter(  # in chunks of rows above a size: memory bounded
             self.dims,
             self.X_train,
             self.Y_train,
             data.y_train,
-            data.X_val,
+            self.X_train if val_is_train else data.X_val,
             data.y_val,
             cfg.optim.weight_decay,
             self.objective,
