@@ -60,7 +60,7 @@ def two_tiny_runs(tmp_path_factory):
     the next two minutes is already taken (an empty directory): (first, second, the names taken)."""
     root = tmp_path_factory.mktemp("two-runs")
     config = root / "tiny.yaml"
-    config.write_text(TINY + f"\noutput:\n  dir: {root / 'runs'}\n")
+    config.write_text(TINY + f"\noutput:\n  dir: {root / 'runs'}\n  plots: false\n")  # no picture is tested
     assert runner.invoke(app, ["train", str(config), "-q"]).exit_code == 0
     (first,) = sorted((root / "runs" / "tiny").iterdir())
     first_files = {p.name: p.stat().st_mtime_ns for p in first.iterdir()}

@@ -145,7 +145,7 @@ def test_an_unknown_category_is_named():
 
 @pytest.mark.parametrize("split", ["train", "val", "test"])
 def test_evaluate_gives_nnapp_evaluates_numbers(split: str, tmp_path: Path):
-    run = nnapp.load_run(trained("iris"))
+    run = nnapp.load_run(copy_of("iris", tmp_path))  # nnapp evaluate draws confusion_<split>.png into it
     evaluation = run.evaluate(split)
     cli = runner.invoke(app, ["evaluate", str(run.path), "--split", split], terminal_width=200)
     assert cli.exit_code == 0, cli.output
