@@ -46,11 +46,13 @@ def test_train_writes_a_complete_run_directory(write_config, tmp_path):
 
 
 def test_the_saved_config_records_the_overrides(write_config, tmp_path):
-    result = runner.invoke(app, ["train", str(write_config(TINY)), "optim.lr=0.07", "-q"])
+    result = runner.invoke(
+        app, ["train", str(write_config(TINY)), "optim.lr=0.07", "output.plots=false", "-q"]
+    )
     assert result.exit_code == 0, result.output
     (run,) = run_dirs(tmp_path)
     text = (run / "config.yaml").read_text()
-    assert "# overrides: optim.lr=0.07" in text
+    assert "# overrides: optim.lr=0.07 output.plots=false" in text
     assert yaml.safe_load(text)["optim"]["lr"] == 0.07
 
 
