@@ -81,6 +81,8 @@ def _write_gif(fig: Any, path: Path, epochs: Sequence[int], draw: Callable[[int]
         """Holds the last frame by its duration in the GIF: grabbing the same frame again costs a whole
         drawing each (Pillow merged the copies into one frame of their summed duration anyway)."""
 
+        _frames: list[Any]  # the frames grabbed, as PillowWriter.setup and grab_frame keep them
+
         def finish(self) -> None:
             frame_ms = int(1000 / FPS)
             durations = [frame_ms] * (len(self._frames) - 1) + [
