@@ -74,7 +74,7 @@ output:
 # The shipped configs shortened to a few epochs, as `trained` runs them
 SHORTENED = {
     "iris": ["train.epochs=3"],
-    "moons": ["train.epochs=3", "data.n_samples=120"],
+    "moons": ["train.epochs=3", "data.n_samples=120", "model.hidden=16"],  # 16 unit maps to draw, not 32
     "flowers_csv": ["train.epochs=3", f"data.path={FLOWERS}"],
 }
 
