@@ -74,22 +74,27 @@ output:
 # The shipped configs shortened to a few epochs, as `trained` runs them
 SHORTENED = {
     "iris": ["train.epochs=3"],
-    "moons": ["train.epochs=3", "data.n_samples=120"],
+    "moons": ["train.epochs=3", "data.n_samples=120", "model.hidden=16"],  # 16 unit maps to draw, not 32
     "flowers_csv": ["train.epochs=3", f"data.path={FLOWERS}"],
 }
 
 
 @functools.cache
-def trained(name: str) -> Path:
-    """The run directory of configs/<name>.yaml trained for a few epochs (never modify it in a test)."""
-    overrides = [*SHORTENED[name], f"output.dir={_BASE / 'shared'}"]
+def trained(name: str, pictures: bool = True) -> Path:
+    """The run directory of configs/<name>.yaml trained for a few epochs (never modify it in a test).
+
+    `pictures=False`: the same run with output.plots off, for tests where no picture is the subject (a
+    run's pictures cost 30 times its training here, and a resume of the run draws them again)."""
+    lean = [] if pictures else ["output.plots=false"]
+    folder = "shared" if pictures else "shared-without-pictures"
+    overrides = [*SHORTENED[name], *lean, f"output.dir={_BASE / folder}"]
     return run_experiment(load_config(ROOT / "configs" / f"{name}.yaml", overrides)).run_dir
 
 
-def copy_of(name: str, tmp_path: Path) -> Path:
+def copy_of(name: str, tmp_path: Path, pictures: bool = True) -> Path:
     """A private copy of a trained run, for tests that change or write into the run directory."""
     target = tmp_path / name
-    shutil.copytree(trained(name), target)
+    shutil.copytree(trained(name, pictures), target)
     return target
 
 

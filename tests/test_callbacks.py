@@ -44,7 +44,7 @@ class StopAt(Callback):
 
 
 def test_a_new_and_a_resumed_run_each_begin_and_end_once(write_config):
-    loaded = load_config(write_config(TINY), ["gradcheck.every=0"])
+    loaded = load_config(write_config(TINY), ["gradcheck.every=0", "output.plots=false"])
     new, stop = Calls(), threading.Event()
     stopped = run_experiment(loaded, [new, StopAt(stop, 2)], stop)
     assert new.calls == [("begin", 0), ("done", 0), ("done", 1), ("done", 2), ("end", 2)]
@@ -54,7 +54,8 @@ def test_a_new_and_a_resumed_run_each_begin_and_end_once(write_config):
 
 
 def test_a_diverged_run_ends_its_snapshots_at_the_last_epoch_it_did(write_config):
-    loaded = load_config(write_config(TINY), ["optim.lr=5", "train.epochs=40", "gradcheck.every=0"])
+    overrides = ["optim.lr=5", "train.epochs=40", "gradcheck.every=0", "output.plots=false"]
+    loaded = load_config(write_config(TINY), overrides)
     outcome = run_experiment(loaded)
     done = outcome.result.done_epoch
     assert outcome.result.stop_reason == "diverged" and 0 < done < 40

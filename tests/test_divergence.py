@@ -141,27 +141,43 @@ def test_cli_exits_3_on_divergence_and_keeps_the_last_good_run(tmp_path, config)
 
 
 SHIPPED = sorted(p.name for p in (Path(__file__).resolve().parents[1] / "configs").glob("*.yaml"))
+RUN_FILES = {"model.npz", "metrics.csv", "summary.json", "report.md", "config.yaml", "checkpoint.npz"}
+
+
+def _train_at_lr_1000(config: str, tmp_path: Path, monkeypatch, plots: bool):
+    from typer.testing import CliRunner
+
+    from nnapp.cli.app import app
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])  # the CSV config names its data relative to it
+    args = ["train", f"configs/{config}", "optim.lr=1000", "train.epochs=12", "gradcheck.enabled=false"]
+    result = CliRunner().invoke(app, [*args, f"output.plots={plots}", f"output.dir={tmp_path}", "-q"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code in (0, 3), result.stderr  # 0: losses stayed finite (early stopping or done)
+    (run_dir,) = (p for p in tmp_path.glob("*/*") if p.is_dir())
+    return result, run_dir
 
 
 @pytest.mark.parametrize("config", SHIPPED)
 def test_every_shipped_config_at_lr_1000_ends_cleanly_with_a_complete_run_directory(
     config, tmp_path, monkeypatch
 ):
-    from typer.testing import CliRunner
-
-    from nnapp.cli.app import app
-
-    root = Path(__file__).resolve().parents[1]
-    monkeypatch.chdir(root)  # the CSV config names its data relative to the project
-    args = ["train", f"configs/{config}", "optim.lr=1000", "train.epochs=12", "gradcheck.enabled=false"]
-    result = CliRunner().invoke(app, [*args, f"output.dir={tmp_path}", "-q"])
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert result.exit_code in (0, 3), result.stderr  # 0: losses stayed finite (early stopping or done)
-    (run_dir,) = (p for p in tmp_path.glob("*/*") if p.is_dir())
+    """Pictures off: what lr 1000 does to the pictures depends on the kind of data only (the next test)."""
+    result, run_dir = _train_at_lr_1000(config, tmp_path, monkeypatch, plots=False)
+    assert {p.name for p in run_dir.iterdir()} >= RUN_FILES
     summary = json.loads((run_dir / "summary.json").read_text())
     assert (summary["stop_reason"] == "diverged") == (result.exit_code == 3)
-    assert (run_dir / "curves.png").stat().st_size > 0
     assert all(np.isfinite(p).all() for p in load_model(run_dir).params.values())
+
+
+@pytest.mark.parametrize("config", ["xor.yaml", "digits.yaml"])  # a plane, images (and what every run draws)
+def test_a_run_at_lr_1000_draws_every_picture_of_its_kind_of_data(config, tmp_path, monkeypatch):
+    _, run_dir = _train_at_lr_1000(config, tmp_path, monkeypatch, plots=True)
+    kind = {"xor.yaml": {"decision_boundary.png", "hidden_units.png"}, "digits.yaml": {"weights.png"}}
+    expected = {"curves.png", "diagnostics.png", "confusion.png", *kind.get(config, set())}
+    drawn = {p.name for p in run_dir.glob("*.png")}
+    assert drawn == expected
+    assert all((run_dir / name).read_bytes().startswith(b"\x89PNG") for name in drawn)
 
 
 @pytest.mark.parametrize("config, lr", [("iris", "3"), ("digits", "20"), ("wine", "5")])
@@ -172,7 +188,14 @@ def test_a_runaway_loss_is_divergence_exit_3_not_a_failed_gradient_check(config,
     from nnapp.cli.app import app
 
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
-    args = ["train", f"configs/{config}.yaml", f"optim.lr={lr}", f"output.dir={tmp_path}", "-q"]
+    args = [
+        "train",
+        f"configs/{config}.yaml",
+        f"optim.lr={lr}",
+        "output.plots=false",
+        f"output.dir={tmp_path}",
+        "-q",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 3, result.output
     assert "error: training diverged: runaway loss" in result.stderr

@@ -241,7 +241,9 @@ def test_console_and_summary_json_report_the_same_max_error(write_config, tmp_pa
     from nnapp.cli.app import app
     from nnapp.rundir.artifacts import read_csv_rows
 
-    result = CliRunner().invoke(app, ["train", str(write_config(TINY)), "gradcheck.every=2"])
+    result = CliRunner().invoke(
+        app, ["train", str(write_config(TINY)), "gradcheck.every=2", "output.plots=false"]
+    )
     assert result.exit_code == 0, result.output
     (run_dir,) = (tmp_path / "runs").glob("*/*")
     summary = json.loads((run_dir / "summary.json").read_text())

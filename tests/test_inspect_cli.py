@@ -194,7 +194,7 @@ def test_gradcheck_exits_4_when_a_gradient_is_wrong():
 def test_gradcheck_with_a_run_of_other_shapes_is_an_error():
     result = invoke("gradcheck", IRIS, "--run", trained("moons"))
     assert result.exit_code == 2
-    assert "W has shape (32, 2), but" in result.output
+    assert "W has shape (16, 2), but" in result.output
 
 
 def test_gradcheck_with_a_bad_override_is_an_error():

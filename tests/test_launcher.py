@@ -32,8 +32,21 @@ main()
 def run_entry_point(module: str, signame: str) -> subprocess.CompletedProcess[str]:
     code = SIGNAL_DURING_TYPER_IMPORT.format(signal=signame, module=module)
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=os.environ, timeout=60
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=os.environ,
+        timeout=60,
+        preexec_fn=default_signals,
     )
+
+
+def default_signals() -> None:
+    """What a terminal's process meets: pytest run as a shell's background job (or under nohup) would
+    pass SIGINT and SIGHUP on ignored, and an ignored Ctrl-C rightly stops nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def test_the_console_script_is_the_launcher():

@@ -147,7 +147,12 @@ def csv_run_with_config(tmp_path):
     shutil.copyfile(FLOWERS, data)
     config = tmp_path / "tinycsv.yaml"
     config.write_text((ROOT / "configs" / "flowers_csv.yaml").read_text())
-    overrides = ["train.epochs=3", f"data.path={data}", f"output.dir={tmp_path / 'runs'}"]
+    overrides = [
+        "train.epochs=3",
+        f"data.path={data}",
+        "output.plots=false",
+        f"output.dir={tmp_path / 'runs'}",
+    ]
     return run_experiment(load_config(config, overrides)).run_dir, data, config
 
 
@@ -258,7 +263,12 @@ def test_a_summary_hash_that_disagrees_with_the_checkpoints_is_damage(csv_run_wi
 @pytest.fixture
 def other_iris_run(tmp_path):
     """An iris run with another learning rate: the same data and shapes as trained('iris'), other weights."""
-    overrides = ["train.epochs=3", "optim.lr=0.0123", f"output.dir={tmp_path / 'other'}"]
+    overrides = [
+        "train.epochs=3",
+        "optim.lr=0.0123",
+        "output.plots=false",
+        f"output.dir={tmp_path / 'other'}",
+    ]
     return run_experiment(load_config(ROOT / "configs" / "iris.yaml", overrides)).run_dir
 
 
@@ -291,7 +301,7 @@ def test_a_resumed_run_keeps_its_run_key_everywhere(tmp_path):
     from nnapp.rundir.checkpoint import load_checkpoint
     from nnapp.rundir.runs import load_run
 
-    run_dir = copy_of("iris", tmp_path)
+    run_dir = copy_of("iris", tmp_path, pictures=False)
     assert invoke("train", "--resume", run_dir, "--epochs", "5", "-q").exit_code == 0
     run = load_run(run_dir)
     keys = {run.model.run_key, run.summary.run_key, load_checkpoint(run_dir).info.run_key}

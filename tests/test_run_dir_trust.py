@@ -51,7 +51,12 @@ def csv_run(tmp_path):
     """A tiny run trained on a private copy of flowers.csv (the test may edit the copy)."""
     data = tmp_path / "flowers.csv"
     data.write_bytes(FLOWERS.read_bytes())
-    overrides = ["train.epochs=3", f"data.path={data}", f"output.dir={tmp_path / 'runs'}"]
+    overrides = [
+        "train.epochs=3",
+        f"data.path={data}",
+        "output.plots=false",
+        f"output.dir={tmp_path / 'runs'}",
+    ]
     return run_experiment(load_config(FLOWERS_CONFIG, overrides)).run_dir, data
 
 
@@ -259,7 +264,7 @@ def test_plot_refuses_to_write_its_comparison_inside_a_run_directory(tmp_path):
 
 
 def test_a_second_resume_of_a_run_being_written_is_refused_naming_the_holder(tmp_path):
-    run_dir = copy_of("iris", tmp_path)
+    run_dir = copy_of("iris", tmp_path, pictures=False)
     holder = subprocess.Popen(
         [
             sys.executable,
@@ -285,7 +290,7 @@ def test_a_second_resume_of_a_run_being_written_is_refused_naming_the_holder(tmp
 
 
 def test_the_lock_adds_no_file_to_the_run_directory(tmp_path):
-    run_dir = copy_of("iris", tmp_path)
+    run_dir = copy_of("iris", tmp_path, pictures=False)
     before = set(files(run_dir))
     assert invoke("train", "--resume", run_dir, "--epochs", "4", "--quiet").exit_code == 0
     assert set(files(run_dir)) == before
@@ -308,7 +313,8 @@ class TryToLock(Callback):
 def test_a_new_run_is_locked_while_it_trains_and_free_after(tmp_path):
     run_dir = tmp_path / "run"
     probe = TryToLock(run_dir)
-    loaded = load_config(ROOT / "configs" / "iris.yaml", ["train.epochs=2", f"output.dir={tmp_path}"])
+    overrides = ["train.epochs=2", "output.plots=false", f"output.dir={tmp_path}"]
+    loaded = load_config(ROOT / "configs" / "iris.yaml", overrides)
     run_experiment(loaded, [probe], run_dir=run_dir)
     assert len(probe.refusals) == 2
     assert all(r is not None and f"(pid {os.getpid()})" in r for r in probe.refusals)
@@ -316,7 +322,7 @@ def test_a_new_run_is_locked_while_it_trains_and_free_after(tmp_path):
 
 
 def test_resume_refuses_a_checkpoint_rewritten_after_it_was_read(tmp_path):
-    run_dir = copy_of("iris", tmp_path)
+    run_dir = copy_of("iris", tmp_path, pictures=False)
     job = prepare_resume(run_dir, epochs=5)
     checkpoint = load_checkpoint(run_dir)  # another process saves the same run meanwhile
     save_checkpoint(run_dir, checkpoint.state, checkpoint.info)

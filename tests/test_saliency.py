@@ -145,7 +145,12 @@ def csv_run(tmp_path):
 
     data = tmp_path / "flowers.csv"
     data.write_text(FLOWERS.read_text())
-    overrides = ["train.epochs=3", f"data.path={data}", f"output.dir={tmp_path / 'runs'}"]
+    overrides = [
+        "train.epochs=3",
+        f"data.path={data}",
+        "output.plots=false",
+        f"output.dir={tmp_path / 'runs'}",
+    ]
     run_dir = run_experiment(load_config(ROOT / "configs" / "flowers_csv.yaml", overrides)).run_dir
     return run_dir, data
 

@@ -217,11 +217,11 @@ def test_a_resume_whose_diagnostics_png_is_a_directory_leaves_no_mixed_run(tmp_p
 
 
 def test_plot_with_one_picture_a_directory_redraws_none(tmp_path):
-    run_dir = copy_of("moons", tmp_path)
-    (run_dir / "hidden_units.png").unlink()
-    (run_dir / "hidden_units.png").mkdir()
+    run_dir = copy_of("iris", tmp_path)  # four pictures to draw, not a plane's six
+    (run_dir / "confusion.png").unlink()  # the last one drawn
+    (run_dir / "confusion.png").mkdir()
     before = tree(tmp_path)
-    assert "hidden_units.png: is a directory" in one_error_line(invoke("plot", run_dir))
+    assert "confusion.png: is a directory" in one_error_line(invoke("plot", run_dir))
     assert tree(tmp_path) == before
 
 

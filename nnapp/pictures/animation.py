@@ -77,12 +77,25 @@ def _write_gif(fig: Any, path: Path, epochs: Sequence[int], draw: Callable[[int]
     the caller passes a private temporary one, files.writing, and renames it into place)."""
     from matplotlib.animation import PillowWriter
 
-    writer = PillowWriter(fps=FPS)
+    class HoldingWriter(PillowWriter):
+        """Holds the last frame by its duration in the GIF: grabbing the same frame again costs a whole
+        drawing each (Pillow merged the copies into one frame of their summed duration anyway)."""
+
+        _frames: list[Any]  # the frames grabbed, as PillowWriter.setup and grab_frame keep them
+
+        def finish(self) -> None:
+            frame_ms = int(1000 / FPS)
+            durations = [frame_ms] * (len(self._frames) - 1) + [
+                frame_ms * max(1, round(HOLD_LAST_SECONDS * FPS))
+            ]
+            self._frames[0].save(
+                self.outfile, save_all=True, append_images=self._frames[1:], duration=durations, loop=0
+            )
+
+    writer = HoldingWriter(fps=FPS)
     with writer.saving(fig, str(path), DPI):
         for epoch in epochs:
             draw(epoch)
-            writer.grab_frame()
-        for _ in range(max(0, round(HOLD_LAST_SECONDS * FPS) - 1)):
             writer.grab_frame()
 
 
