@@ -4,12 +4,13 @@ Two kinds: over a plane of two features, the decision regions shaded by probabil
 decision_boundary.png) with the training points; for 8x8 image data, every hidden unit's first-layer
 weights as an image (as in weights.png), less their random start (the same in every frame, it hides
 what is learnt), on one colour scale shared by all frames, so that the audience sees the learnt
-patterns grow. Written with matplotlib's PillowWriter (no ffmpeg): the figure is drawn once and only
-what changes is redrawn for each frame.
+patterns grow. Written with Pillow, as matplotlib's PillowWriter does (no ffmpeg): the figure is drawn
+once and only what changes is redrawn for each frame.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -73,30 +74,26 @@ def _loss_panel(ax: Any, trace: LossTrace) -> tuple[Any, Any]:
 
 
 def _write_gif(fig: Any, path: Path, epochs: Sequence[int], draw: Callable[[int], None]) -> None:
-    """Draw each epoch's frame and grab it, the last one held, into `path` (a name Pillow opens itself:
-    the caller passes a private temporary one, files.writing, and renames it into place)."""
-    from matplotlib.animation import PillowWriter
+    """Draw each epoch's frame into `path` (a name Pillow opens itself: the caller passes a private
+    temporary one, files.writing, and renames it into place). What matplotlib's PillowWriter does, frame
+    for frame, except the last frame: held on screen by its duration, not by grabbing it again (each grab
+    is a whole drawing; Pillow merged the copies into one frame of their summed duration anyway)."""
+    import matplotlib
+    from PIL import Image  # matplotlib's own GIF writer is built on it: a dependency of matplotlib
 
-    class HoldingWriter(PillowWriter):
-        """Holds the last frame by its duration in the GIF: grabbing the same frame again costs a whole
-        drawing each (Pillow merged the copies into one frame of their summed duration anyway)."""
-
-        _frames: list[Any]  # the frames grabbed, as PillowWriter.setup and grab_frame keep them
-
-        def finish(self) -> None:
-            frame_ms = int(1000 / FPS)
-            durations = [frame_ms] * (len(self._frames) - 1) + [
-                frame_ms * max(1, round(HOLD_LAST_SECONDS * FPS))
-            ]
-            self._frames[0].save(
-                self.outfile, save_all=True, append_images=self._frames[1:], duration=durations, loop=0
-            )
-
-    writer = HoldingWriter(fps=FPS)
-    with writer.saving(fig, str(path), DPI):
+    width, height = (int(inches * DPI) for inches in fig.get_size_inches())
+    frames = []
+    with matplotlib.rc_context({"savefig.bbox": None}):  # every frame the figure's whole size
         for epoch in epochs:
             draw(epoch)
-            writer.grab_frame()
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="rgba", dpi=DPI)
+            frame = Image.frombuffer("RGBA", (width, height), buffer.getvalue(), "raw", "RGBA", 0, 1)
+            opaque = frame.getchannel("A").getextrema()[0] == 255
+            frames.append(frame.convert("RGB") if opaque else frame)  # RGB: a better GIF palette
+    frame_ms = int(1000 / FPS)
+    durations = [frame_ms] * (len(frames) - 1) + [frame_ms * max(1, round(HOLD_LAST_SECONDS * FPS))]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=0)
 
 
 def plane_gif(
