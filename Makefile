@@ -35,9 +35,10 @@ format: $(STAMP)
 train: $(STAMP)
 	$(BIN)/nnapp train configs/iris.yaml
 
+# bytecode cache on, as for test: a user's nnapp starts from its __pycache__, not by compiling itself
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench.py
-	$(BIN)/python benchmarks/estimator.py  # nnapp.Classifier vs MLPClassifier(sgd): benchmarks/estimator.md
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python benchmarks/bench.py
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python benchmarks/estimator.py  # nnapp.Classifier vs MLPClassifier(sgd): benchmarks/estimator.md
 
 # build outputs and tool caches only: runs/ holds the user's results and is never deleted here
 clean:
