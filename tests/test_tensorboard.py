@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from crc32c import crc32c
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tensorboardX.proto.event_pb2 import Event
 from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData
 from typer.testing import CliRunner
@@ -153,6 +155,39 @@ def test_histograms_are_the_parameters_and_gradients_at_each_snapshot(config):
         assert sum(histo.bucket) == params[name].size
     grad = histograms["gradients/W"][12]
     assert state.history[12].grad_norm_W == pytest.approx(np.sqrt(grad.sum_squares), rel=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False), min_size=2, max_size=40),
+        min_size=1,
+        max_size=4,
+    ),
+    st.booleans(),
+)
+def test_histogram_buckets_are_np_histograms_for_each_tensor_alone_or_together(tensors, on_edges):
+    arrays = [np.asarray(t) for t in tensors]
+    if on_edges:  # values on the bins' edges, where a division may round into the neighbouring bin
+        arrays = [
+            np.linspace(a.min(), a.max(), tensorboard.HISTOGRAM_BINS + 1)[np.arange(a.size) % 31]
+            for a in arrays
+        ]
+    together = tensorboard.histograms([f"t{i}" for i in range(len(arrays))], arrays)
+    for array, value in zip(arrays, together, strict=True):
+        alone = tensorboard.histograms(["t"], [array])[0]
+        assert list(value.histo.bucket) == list(alone.histo.bucket)
+        if array.min() == array.max():  # one value: one full bin, the last (np.histogram widens the range)
+            assert list(value.histo.bucket)[-1] == array.size
+            continue
+        counts, edges = np.histogram(array, bins=tensorboard.HISTOGRAM_BINS)
+        assert list(value.histo.bucket) == counts.tolist()
+        assert list(value.histo.bucket_limit) == edges[1:].tolist()
+
+
+def test_a_histogram_of_a_tensor_with_an_infinity_is_one_full_bin_not_an_error():
+    (value,) = tensorboard.histograms(["t"], [np.array([0.0, 1.0, np.inf])])
+    assert list(value.histo.bucket)[-1] == 3 and sum(value.histo.bucket) == 3
 
 
 def test_the_config_is_text_and_the_outcome_has_hparams_and_final_metrics(config):

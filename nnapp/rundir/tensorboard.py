@@ -142,9 +142,10 @@ def scalar(tag: str, value: float) -> Any:
 
 
 def histograms(tags: Sequence[str], tensors: Sequence[np.ndarray]) -> list[Any]:
-    """A histogram value per tensor, each of HISTOGRAM_BINS equal bins over its values' range (np.histogram's
-    bins). Every tensor's bins are counted by one bincount and each proto is filled in place: per tensor,
-    numpy's and protobuf's per-call overheads were most of what the histograms cost a small run."""
+    """A histogram value per tensor: np.histogram's HISTOGRAM_BINS equal bins over its values' range, the
+    same counts and edges (a tensor of one value, or with a NaN or inf, in one full bin, the last). Every
+    tensor's bins are counted by one bincount and each proto is filled in place: per tensor, numpy's and
+    protobuf's per-call overheads were most of what the histograms cost a small run."""
     from tensorboardX.proto.summary_pb2 import Summary
 
     flats = [np.asarray(t, dtype=np.float64).ravel() for t in tensors]
@@ -152,16 +153,28 @@ def histograms(tags: Sequence[str], tensors: Sequence[np.ndarray]) -> list[Any]:
     values = np.concatenate(flats)
     starts = np.cumsum([0, *sizes[:-1]])
     low, high = np.minimum.reduceat(values, starts), np.maximum.reduceat(values, starts)
-    width = (high - low) / HISTOGRAM_BINS
-    spread = width > 0  # all values equal: one full bin, the last
     owner = np.repeat(np.arange(len(flats)), sizes)
-    with np.errstate(invalid="ignore"):  # NaN (a diverged run's tensors) is not spread: counted below
-        bins = ((values - low[owner]) / np.where(spread, width, 1.0)[owner]).astype(np.intp)
-    np.minimum(bins, HISTOGRAM_BINS - 1, out=bins)  # the maximum closes the last bin
-    bins[~spread[owner]] = HISTOGRAM_BINS - 1
-    counts = np.bincount(owner * HISTOGRAM_BINS + bins, minlength=len(flats) * HISTOGRAM_BINS)
-    counts_rows = counts.reshape(len(flats), HISTOGRAM_BINS).astype(np.float64).tolist()
-    limits_rows = (low[:, None] + width[:, None] * np.arange(1, HISTOGRAM_BINS + 1)).tolist()
+    n = HISTOGRAM_BINS
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN or inf: not spread, counted below
+        span = high - low
+        spread = np.isfinite(span) & (span > 0)
+        span = np.where(spread, span, 1.0)
+        width = np.where(
+            spread, span / n, 0.0
+        )  # np.linspace's step: edge k is low + k * width, the last high
+        lo, w = low[owner], width[owner]
+        bins = np.where(spread[owner], (values - lo) / span[owner] * n, 0.0).astype(np.intp)
+        bins[bins == n] = n - 1  # the maximum closes the last bin
+        bins[values < lo + w * bins] -= (
+            1  # np.histogram's correction where the division rounds across an edge
+        )
+        bins[(values >= lo + w * (bins + 1)) & (bins != n - 1)] += 1
+    bins[~spread[owner]] = n - 1
+    counts = np.bincount(owner * n + bins, minlength=len(flats) * n)
+    counts_rows = counts.reshape(len(flats), n).astype(np.float64).tolist()
+    limits = low[:, None] + width[:, None] * np.arange(1, n + 1)
+    limits[:, -1] = high
+    limits_rows = limits.tolist()
     chosen = []
     for i, (tag, flat) in enumerate(zip(tags, flats, strict=True)):
         value = Summary.Value(tag=tag)
