@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from nnapp.cli.app import app
 from nnapp.config import load_config
 from nnapp.orchestration.experiment import run_experiment
+from nnapp.pictures import animation
 from nnapp.rundir.snapshots import SNAPSHOTS_NAME, load_snapshots
 
 runner = CliRunner()
@@ -29,6 +30,15 @@ def _frames(path) -> list[np.ndarray]:
         return frames
 
 
+def _durations(path) -> list[int]:
+    with Image.open(path) as gif:
+        durations = []
+        for i in range(gif.n_frames):
+            gif.seek(i)
+            durations.append(gif.info["duration"])
+        return durations
+
+
 def test_training_keeps_snapshots_but_draws_no_animation(write_config):
     run = _run(write_config, "name: m\ndata: {dataset: moons, n_samples: 120}\ntrain: {epochs: 4}\n")
     assert (run / SNAPSHOTS_NAME).exists()
@@ -46,6 +56,10 @@ def test_animate_draws_a_distinct_frame_for_every_snapshot_of_two_feature_data(w
     # Pillow merges identical frames: the held last frame is one; every epoch's frame is its own
     assert len(frames) == snapshots
     assert all(not np.array_equal(a, b) for a, b in itertools.pairwise(frames))
+    frame_ms = int(1000 / animation.FPS)  # each epoch's frame in turn, the trained model held before the loop
+    hold_ms = frame_ms * round(animation.HOLD_LAST_SECONDS * animation.FPS)
+    in_gif = [ms // 10 * 10 for ms in [frame_ms] * (snapshots - 1) + [hold_ms]]  # a GIF keeps 1/100 s
+    assert _durations(run / "training.gif") == in_gif
 
 
 def test_animate_draws_the_weights_of_8x8_image_data(write_config):

@@ -198,3 +198,9 @@ def test_read_npz_reads_an_archive_without_the_fixed_zip_times_too(tmp_path):
             archive.writestr(f"{name}.npy", payload.getvalue())
     (tmp_path / "x.npz").write_bytes(buffer.getvalue())
     assert files.read_npz(tmp_path / "x.npz", SPEC, "thing")["w"].shape == (1, 2)
+
+
+def test_a_file_whose_size_says_nothing_is_still_read_no_further_than_its_limit():
+    """/proc files report size 0 and hold more: the size check cannot see it, the bounded read does."""
+    with pytest.raises(ArtifactError, match="larger than 16 bytes"):
+        files.read_bytes(Path("/proc/self/status"), 16)

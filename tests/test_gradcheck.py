@@ -174,7 +174,7 @@ def test_verdicts_are_an_enum_that_files_write_as_the_same_strings():
     assert check.verdict is gradcheck.Verdict.UNRELIABLE
     report = gradcheck.GradcheckReport([check])
     assert json.dumps({"v": report.verdict}) == '{"v": "unreliable"}'
-    assert gradcheck_rows([GradcheckRecord(0, "epoch", report)])[0]["verdict"] == "unreliable"
+    assert gradcheck_rows([GradcheckRecord(0, "epoch", report)])[0].verdict == "unreliable"
     assert f"{gradcheck.Verdict.FAIL}" == "fail"
 
 

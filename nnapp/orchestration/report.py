@@ -146,10 +146,7 @@ def _check_lines(check: GradcheckRecord | None, summary: RunSummary) -> list[str
         "|---|---:|---:|---:|---|",
     ]
     for row in artifacts.gradcheck_rows([check]):
-        lines.append(
-            f"| {row['tensor']} | {row['checked']} | {row['kinks']} | "
-            f"{row['max_error']:.2e} | {row['verdict']} |"
-        )
+        lines.append(f"| {row.tensor} | {row.checked} | {row.kinks} | {row.max_error:.2e} | {row.verdict} |")
     return lines
 
 

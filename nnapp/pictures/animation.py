@@ -81,7 +81,7 @@ def _write_gif(fig: Any, path: Path, epochs: Sequence[int], draw: Callable[[int]
     import matplotlib
     from PIL import Image  # matplotlib's own GIF writer is built on it: a dependency of matplotlib
 
-    width, height = (int(inches * DPI) for inches in fig.get_size_inches())
+    width, height = (int(inches * DPI + 1e-8) for inches in fig.get_size_inches())  # 1e-8: as PillowWriter
     frames = []
     with matplotlib.rc_context({"savefig.bbox": None}):  # every frame the figure's whole size
         for epoch in epochs:

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -24,7 +24,15 @@ from nnapp.rundir import files, runfiles
 from nnapp.training.records import GradcheckRecord
 from nnapp.version import __version__
 
-GRADCHECK_COLUMNS = ("epoch", "when", "tensor", "checked", "kinks", "max_error", "verdict")
+GRADCHECK_COLUMNS = (
+    "epoch",
+    "when",
+    "tensor",
+    "checked",
+    "kinks",
+    "max_error",
+    "verdict",
+)  # CheckRow's fields
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # np.savez stamps the current time; a fixed one keeps bytes stable
 
 
@@ -149,39 +157,40 @@ def _format(value: Any) -> Any:
     return repr(value) if isinstance(value, float) else value  # repr: shortest round-trip form
 
 
-def gradcheck_rows(checks: Iterable[GradcheckRecord]) -> list[dict[str, Any]]:
+class CheckRow(NamedTuple):
+    """One row of gradcheck.csv: a tensor's result in one check, or the directional check's."""
+
+    epoch: int
+    when: str
+    tensor: str  # W, b1, U, b2, x, or "direction"
+    checked: int
+    kinks: int
+    max_error: float
+    verdict: str
+
+
+GRADCHECK_COLUMNS = CheckRow._fields
+
+
+def gradcheck_rows(checks: Iterable[GradcheckRecord]) -> list[CheckRow]:
+    """gradcheck.csv's rows: each check's tensors, then its directional check (a kink: 0 checked, 1 kink,
+    max_error 0)."""
     rows = []
     for check in checks:
         for t in check.report.tensors:
-            rows.append(
-                dict(
-                    epoch=check.epoch,
-                    when=check.when,
-                    tensor=t.name,
-                    checked=t.checked,
-                    kinks=t.kinks,
-                    max_error=t.max_error,
-                    verdict=t.verdict,
-                )
-            )
+            rows.append(CheckRow(check.epoch, check.when, t.name, t.checked, t.kinks, t.max_error, t.verdict))
         d = check.report.directional
         if d is not None:
+            kink = bool(d.kink)
+            error = 0.0 if kink else d.error
             rows.append(
-                dict(
-                    epoch=check.epoch,
-                    when=check.when,
-                    tensor="direction",
-                    checked=0 if d.kink else 1,
-                    kinks=1 if d.kink else 0,
-                    max_error=0.0 if d.kink else d.error,
-                    verdict=d.verdict,
-                )
+                CheckRow(check.epoch, check.when, "direction", int(not kink), int(kink), error, d.verdict)
             )
     return rows
 
 
 def write_gradcheck(path: Path, checks: Iterable[GradcheckRecord]) -> None:
-    files.write_run_text(path, csv_text(GRADCHECK_COLUMNS, gradcheck_rows(checks)))
+    files.write_run_text(path, csv_text(GRADCHECK_COLUMNS, (row._asdict() for row in gradcheck_rows(checks))))
 
 
 def read_csv_rows(path: Path) -> list[dict[str, str]]:

@@ -144,8 +144,9 @@ def load_model(path: str | Path) -> SavedModel:
         return ArtifactError(f"{path}: damaged model ({what})")
 
     params = {name: arrays[name] for name in PARAM_NAMES}
-    if any(w.dtype not in (np.float32, np.float64) for w in params.values()):
-        raise refuse("its weights are not float32 or float64")
+    for name, weights in params.items():
+        if weights.dtype not in (np.float32, np.float64):
+            raise refuse(f"{name} holds {weights.dtype}, expected float32 or float64 weights")
     if len({w.dtype for w in params.values()}) != 1:
         raise refuse("its weights mix float32 and float64")
     if (arrays["scaler_scale"] <= 0).any():

@@ -200,7 +200,7 @@ def epoch_values(record: EpochRecord) -> list[Any]:
 def check_values(record: GradcheckRecord, template: str = GRADCHECK_TAG) -> list[Any]:
     """The check's max error per tensor (and for the direction), as gradcheck.csv's rows hold them."""
     rows = artifacts.gradcheck_rows([record])
-    return [scalar(template.format(row["tensor"]), float(row["max_error"])) for row in rows]
+    return [scalar(template.format(row.tensor), float(row.max_error)) for row in rows]
 
 
 def parameter_values(params: network.Params, grads: network.Params | None) -> list[Any]:
