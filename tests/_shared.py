@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import atexit
 import functools
+import io
 import shutil
 import tempfile
 import threading
+import zipfile
 from pathlib import Path
+
+import numpy as np
 
 from nnapp.config import load_config
 from nnapp.orchestration.experiment import run_experiment
@@ -109,3 +113,18 @@ def copy_of_full(name: str, tmp_path: Path) -> Path:
     target = tmp_path / name
     shutil.copytree(trained_full(name), target)
     return target
+
+
+def rewrite_npz(path: Path, **entries: np.ndarray) -> None:
+    """Rewrite an .npz run file with `entries` replaced or added, as a hostile user would (a plain zip:
+    the file layer's format entry kept, nothing else of nnapp's writer)."""
+    with np.load(path) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    arrays.update(entries)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for key, array in arrays.items():
+            payload = io.BytesIO()
+            np.lib.format.write_array(payload, np.asarray(array), allow_pickle=False)
+            archive.writestr(f"{key}.npy", payload.getvalue())
+    path.write_bytes(buffer.getvalue())

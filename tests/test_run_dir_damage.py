@@ -9,7 +9,7 @@ import shutil
 
 import numpy as np
 import pytest
-from _shared import FLOWERS, ROOT, copy_of, trained
+from _shared import FLOWERS, ROOT, copy_of, rewrite_npz, trained
 from typer.testing import CliRunner
 
 from nnapp.cli.app import app
@@ -86,7 +86,6 @@ def test_a_directory_in_place_of_model_npz_is_named_as_it_is(tmp_path):
 
 
 def plant_nan_weight(run_dir) -> None:
-    from test_run_dir_trust import rewrite_npz
 
     with np.load(run_dir / "model.npz") as archive:
         weights = archive["W"].copy()
@@ -118,7 +117,6 @@ def test_every_command_that_uses_the_model_refuses_nan_weights(tmp_path, command
 @pytest.mark.parametrize("command", [["evaluate"], ["plot"], ["saliency"], ["attack"]])
 def test_weights_too_large_for_training_to_have_saved_are_refused(tmp_path, command):
     """Finite weights of 1e300 overflow the logits to NaN: a NumPy warning and NaN saliencies before."""
-    from test_run_dir_trust import rewrite_npz
 
     run_dir = copy_of("flowers_csv", tmp_path)
     with np.load(run_dir / "model.npz") as archive:
@@ -381,7 +379,6 @@ def test_a_name_of_only_dots_as_an_override_meets_the_name_rule(tmp_path):
 
 
 def test_a_nan_in_the_checkpoint_is_a_damaged_checkpoint_not_a_divergence(tmp_path):
-    from test_run_dir_trust import rewrite_npz
 
     run_dir = copy_of("iris", tmp_path)
     with np.load(run_dir / "checkpoint.npz") as archive:

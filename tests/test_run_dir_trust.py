@@ -4,18 +4,16 @@ is checked before anything is written, outputs never land on inputs or inside ru
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import subprocess
 import sys
-import zipfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
-from _shared import FLOWERS, ROOT, copy_of, trained
+from _shared import FLOWERS, ROOT, copy_of, rewrite_npz, trained
 from typer.testing import CliRunner
 
 from nnapp.cli.app import app
@@ -137,19 +135,6 @@ def test_resume_of_a_checkpoint_without_a_data_hash_is_refused_in_one_line(csv_r
 
 
 # ------------------------------------------------------------------------------ what is read back
-
-
-def rewrite_npz(path: Path, **entries: np.ndarray) -> None:
-    with np.load(path) as archive:
-        arrays = {k: archive[k] for k in archive.files}
-    arrays.update(entries)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for key, array in arrays.items():
-            payload = io.BytesIO()
-            np.lib.format.write_array(payload, np.asarray(array), allow_pickle=False)
-            archive.writestr(f"{key}.npy", payload.getvalue())
-    path.write_bytes(buffer.getvalue())
 
 
 @pytest.mark.parametrize(

@@ -4,16 +4,14 @@ Each case asserts the exit code (or exception type), a one-line message naming t
 nothing changed: not the run directory (bytes and inodes: no file rewritten) and nothing outside it.
 """
 
-import io
 import json
 import os
 import shutil
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from _shared import copy_of, trained_full
+from _shared import copy_of, rewrite_npz, trained_full
 from typer.testing import CliRunner
 
 import nnapp
@@ -47,19 +45,6 @@ def tree(folder: Path) -> dict[str, object]:
         else:
             state[key] = "dir"
     return state
-
-
-def rewrite_npz(path: Path, **entries: np.ndarray) -> None:
-    with np.load(path) as archive:
-        arrays = {k: archive[k] for k in archive.files}
-    arrays.update(entries)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for key, array in arrays.items():
-            payload = io.BytesIO()
-            np.lib.format.write_array(payload, np.asarray(array), allow_pickle=False)
-            archive.writestr(f"{key}.npy", payload.getvalue())
-    path.write_bytes(buffer.getvalue())
 
 
 def edit_state(run_dir: Path, edit) -> None:
