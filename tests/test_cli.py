@@ -206,3 +206,21 @@ def test_help_imports_neither_numpy_nor_rich_markdown():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert "Usage: nnapp" in result.stdout
     assert "LOADED []" in result.stdout
+
+
+def test_every_commands_annotations_are_objects_typer_need_not_compile_again():
+    """typer reads each command's annotations whenever it builds the command tree: once per `nnapp` process
+    and once per CliRunner.invoke. Strings (`from __future__ import annotations`) are compiled again each
+    time: a build took 24 ms, objects take 8 ms (the command modules leave the future import out)."""
+    import inspect
+
+    import typer.main
+
+    group = typer.main.get_command(app)
+    strings = [
+        f"{name}: {parameter}"
+        for name, command in group.commands.items()
+        for parameter, annotation in inspect.get_annotations(inspect.unwrap(command.callback)).items()
+        if isinstance(annotation, str)
+    ]
+    assert len(group.commands) >= 15 and not strings

@@ -1,7 +1,5 @@
 """The assembled command line: importing the command modules registers their commands on `app`."""
 
-from __future__ import annotations
-
 import sys
 
 from nnapp.cli import grade, inspect, lab, lab_anim, sweep, train  # noqa: F401  (registers the commands)

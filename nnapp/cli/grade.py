@@ -1,7 +1,5 @@
 """`nnapp grade`: a learner's own gradients against finite differences of J, diagnosed in words."""
 
-from __future__ import annotations
-
 import json
 import time
 from pathlib import Path
@@ -138,7 +136,7 @@ def _check_outputs(target: str, csv: Path | None, results: Path | None) -> None:
         )
 
 
-def _grade_one(graded: Target, limits: Limits, results: Path | None, as_json: bool) -> int:
+def _grade_one(graded: "Target", limits: "Limits", results: Path | None, as_json: bool) -> int:
     """Grade one file, print its report (a file that could not be graded: `error:` lines on stderr)."""
     from nnapp.lab.grade import grading
     from nnapp.lab.grade.report import Overall

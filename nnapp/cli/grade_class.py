@@ -1,7 +1,5 @@
 """`nnapp grade DIR`: a class folder graded, a table, the class's common mistakes, the gradebook CSV."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 
@@ -17,8 +15,8 @@ MARKS = {Verdict.PASS: "ok", Verdict.FAIL: "X", Verdict.NOT_PROVIDED: "-"}
 
 def grade_class(
     folder: Path,
-    template: Target,
-    limits: Limits,
+    template: "Target",
+    limits: "Limits",
     jobs: int,
     file: str,
     csv_path: Path | None,

@@ -1,7 +1,5 @@
 """Commands that read a run or a config: evaluate, predict, gradcheck, plot, datasets, shapes, compare."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

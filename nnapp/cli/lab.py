@@ -1,7 +1,5 @@
 """Teaching-lab commands: saliency, attack, lr-find, explain."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

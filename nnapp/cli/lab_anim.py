@@ -1,7 +1,5 @@
 """Teaching-lab command: animate (training.gif from a run's parameter snapshots)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

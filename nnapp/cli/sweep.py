@@ -1,7 +1,5 @@
 """`nnapp sweep`: a grid of runs, its progress lines and leaderboard."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated, Any
 

@@ -1,7 +1,5 @@
 """`nnapp train`: new and resumed runs, their summary table and exit code."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -76,7 +74,7 @@ def train(
         finish(outcome, quiet)  # still under our handlers: more Ctrl-C cannot cut the resume hint short
 
 
-def _prepare_new(config: Path | None, overrides: list[str] | None, print_config: bool, quiet: bool) -> Job:
+def _prepare_new(config: Path | None, overrides: list[str] | None, print_config: bool, quiet: bool) -> "Job":
     """`nnapp train CONFIG [KEY=VALUE...]`: a new run (or, with --print-config, its resolved config)."""
     from nnapp.config import dump_config, load_config
     from nnapp.orchestration.job import prepare_new
@@ -93,7 +91,7 @@ def _prepare_new(config: Path | None, overrides: list[str] | None, print_config:
 
 def _prepare_resume(
     run_dir: Path | None, epochs: int | None, config: Path | None, overrides: list[str] | None
-) -> Job:
+) -> "Job":
     """`nnapp train --resume RUN_DIR [--epochs N]`: continue a run in place from its checkpoint."""
     from nnapp.orchestration.job import EpochsTooFewError, prepare_resume
 
@@ -110,7 +108,7 @@ def _prepare_resume(
         ) from None
 
 
-def finish(outcome: RunOutcome, quiet: bool = False) -> None:
+def finish(outcome: "RunOutcome", quiet: bool = False) -> None:
     """Print the summary of a finished (or stopped) run and exit with its code: the table (one line with
     -q), why it stopped, then the best epoch, the checks and the run directory, last, where it is seen."""
     code = exit_code(outcome.result.stop_reason)
@@ -123,7 +121,7 @@ def finish(outcome: RunOutcome, quiet: bool = False) -> None:
     raise typer.Exit(code)
 
 
-def _say_why_it_stopped(outcome: RunOutcome, code: int) -> None:
+def _say_why_it_stopped(outcome: "RunOutcome", code: int) -> None:
     if outcome.result.message and code != 0:
         hint = ""
         if outcome.result.stop_reason == "interrupted":
