@@ -9,8 +9,10 @@ their shipped configs (gradient checks and pictures off, which changes no weight
 from __future__ import annotations
 
 import atexit
+import fcntl
 import functools
 import io
+import os
 import shutil
 import tempfile
 import threading
@@ -24,8 +26,19 @@ from nnapp.orchestration.experiment import run_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWERS = ROOT / "data" / "flowers.csv"
-_BASE = Path(tempfile.mkdtemp(prefix="nnapp-test-runs-"))
-atexit.register(shutil.rmtree, _BASE, ignore_errors=True)
+# Names the folder of the session's shared runs, one for every pytest worker: conftest.py makes it before the
+# workers start and removes it at the end, so each run is trained once per session, not once per worker.
+SHARED_RUNS_VARIABLE = "NNAPP_TEST_SHARED_RUNS"
+
+
+@functools.cache
+def _shared_runs() -> Path:
+    if SHARED_RUNS_VARIABLE in os.environ:
+        return Path(os.environ[SHARED_RUNS_VARIABLE])
+    folder = Path(tempfile.mkdtemp(prefix="nnapp-test-runs-"))  # outside pytest: this process's own
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
 
 # A config that trains in a blink: iris, 6 epochs, 8 hidden units, checks every 2 epochs. add output.dir
 # (the write_config fixture does).
@@ -83,6 +96,20 @@ SHORTENED = {
 }
 
 
+def _trained_once(name: str, folder: str, overrides: list[str]) -> Path:
+    """configs/<name>.yaml trained with `overrides` into the shared runs' `folder`, by whichever worker asks
+    first; the others wait for it (a lock in the folder) and read where the run went."""
+    out = _shared_runs() / folder / name
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        where = out / ".run-directory"
+        if not where.exists():
+            config = load_config(ROOT / "configs" / f"{name}.yaml", [*overrides, f"output.dir={out}"])
+            where.write_text(str(run_experiment(config).run_dir))
+        return Path(where.read_text())
+
+
 @functools.cache
 def trained(name: str, pictures: bool = True) -> Path:
     """The run directory of configs/<name>.yaml trained for a few epochs (never modify it in a test).
@@ -91,8 +118,7 @@ def trained(name: str, pictures: bool = True) -> Path:
     run's pictures cost 30 times its training here, and a resume of the run draws them again)."""
     lean = [] if pictures else ["output.plots=false"]
     folder = "shared" if pictures else "shared-without-pictures"
-    overrides = [*SHORTENED[name], *lean, f"output.dir={_BASE / folder}"]
-    return run_experiment(load_config(ROOT / "configs" / f"{name}.yaml", overrides)).run_dir
+    return _trained_once(name, folder, [*SHORTENED[name], *lean])
 
 
 def copy_of(name: str, tmp_path: Path, pictures: bool = True) -> Path:
@@ -105,8 +131,7 @@ def copy_of(name: str, tmp_path: Path, pictures: bool = True) -> Path:
 @functools.cache
 def trained_full(name: str) -> Path:
     """The run directory of configs/<name>.yaml trained in full (never modify it in a test)."""
-    overrides = ["gradcheck.enabled=false", "output.plots=false", f"output.dir={_BASE / 'full'}"]
-    return run_experiment(load_config(ROOT / "configs" / f"{name}.yaml", overrides)).run_dir
+    return _trained_once(name, "full", ["gradcheck.enabled=false", "output.plots=false"])
 
 
 def copy_of_full(name: str, tmp_path: Path) -> Path:

@@ -1,9 +1,12 @@
 import os
 import re
+import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
+from _shared import SHARED_RUNS_VARIABLE
 from hypothesis import HealthCheck, settings
 
 # Tables are asserted on whole lines: give every console (in this process and in the test workers) one wide
@@ -19,6 +22,24 @@ if os.environ.get("CI"):
 
 
 CHECKOUT_RUNS = Path(__file__).resolve().parents[1] / "runs"
+_SHARED_RUNS = pytest.StashKey[Path]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The folder of the session's shared runs (_shared.trained), made by the process that starts the pytest
+    workers, before it starts them: they inherit it, and each run is trained once, not once per worker."""
+    if hasattr(config, "workerinput") or SHARED_RUNS_VARIABLE in os.environ:
+        return
+    folder = Path(tempfile.mkdtemp(prefix="nnapp-test-runs-"))
+    os.environ[SHARED_RUNS_VARIABLE] = str(folder)
+    config.stash[_SHARED_RUNS] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_SHARED_RUNS, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        del os.environ[SHARED_RUNS_VARIABLE]
 
 
 def with_output_dir(body: str, runs: Path) -> str:
