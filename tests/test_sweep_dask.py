@@ -1,6 +1,9 @@
 """`nnapp sweep --backend dask`: points as dask.distributed futures, the same bytes as one process."""
 
+import contextlib
+import socket
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -19,16 +22,22 @@ def config(write_config, tmp_path):
     return write_config(SMALL + f"  dir: {tmp_path / 'runs'}\n")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def dask_scheduler():
     """A local cluster of two single-threaded worker processes, where a task whose worker dies is not
-    retried (as on the sweep's own local cluster); closed with its client afterwards."""
+    retried (as on the sweep's own local cluster); closed with its client after this module's tests (a
+    cluster takes about 1.7 s of CPU to start; a killed worker is restarted by its nanny)."""
     import dask
     from distributed import Client, LocalCluster
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # leaves port 8787 free
         )
     client = Client(cluster)
     try:
@@ -99,9 +108,22 @@ def test_a_dask_worker_killed_by_sigkill_fails_its_point_only_and_the_others_fin
 
 def test_without_a_scheduler_the_sweep_runs_on_a_local_dask_cluster_of_jobs_workers(config, tmp_path):
     out = tmp_path / "sweep"
-    result = sweep(config, out, "--backend", "dask", "--jobs", "2")
+    with port_8787_taken(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = sweep(config, out, "--backend", "dask", "--jobs", "2")
     assert result.exit_code == 0, result.output
     assert len(models(out)) == 4 and (out / "sweep.png").exists()
+    assert [str(w.message) for w in caught if "8787" in str(w.message)] == []  # dask's default port, taken
+
+
+@contextlib.contextmanager
+def port_8787_taken():
+    """Port 8787 (dask's dashboard) in use, as when a notebook's cluster is running."""
+    with socket.socket() as holder:
+        with contextlib.suppress(OSError):  # taken already: as good
+            holder.bind(("127.0.0.1", 8787))
+            holder.listen()
+        yield
 
 
 def test_a_remote_scheduler_with_a_relative_out_is_refused_before_anything_is_written(

@@ -97,6 +97,10 @@ def run_on_dask(
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
+                # without a dashboard the scheduler still serves its health routes, on port 8787 unless told
+                # otherwise: with 8787 taken (a notebook's cluster, another sweep) distributed printed a
+                # four-line UserWarning. Any free port on this machine instead.
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             )
     client = Client(cluster if cluster is not None else address)
     try:
