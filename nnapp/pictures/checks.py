@@ -111,7 +111,9 @@ def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float,
     if len(epochs) > 1:
         pad = 0.02 * (epochs[-1] - epochs[0])
         ax.set_xlim(epochs[0] - pad, epochs[-1] + pad)
-    if 1 < len(epochs) <= 12:  # ticks at the checks themselves: every 10 epochs reads 0, 10, 20, not 0, 4, 8
+    elif epochs:  # one check (a run of a few epochs): an epoch either side, not -0.045 to 0.045
+        ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
+    if 1 <= len(epochs) <= 12:  # ticks at the checks themselves: every 10 epochs reads 0, 10, 20, not 0, 4, 8
         ax.set_xticks(epochs)
     ax.set_xlabel("epoch (periodic checks)")
     ax.set_ylabel("max relative error (log scale)")
