@@ -57,6 +57,8 @@ def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float,
     """Max relative error per tensor at each periodic check (markers: checks are epochs apart, nothing
     happens between them), and the final check on the returned (best) weights in its own slot on the
     right, so that it never hides the periodic check of the epoch it came from."""
+    from nnapp.pictures.ticks import power_labels
+
     series, finals, final_epoch = _check_points(checks)
     any_unreliable = any(any(flags) for _, _, flags in series.values()) or any(u for _, u in finals.values())
     fig = new_figure(8.5, 4.5, {"left": 0.09, "right": 0.76, "bottom": 0.15, "top": 0.93, "wspace": 0.04})
@@ -106,6 +108,7 @@ def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float,
         axis.axhline(fail, color="tab:red", linestyle="--", linewidth=1, label=f"fail {fail:g} (fail above)")
         axis.grid(True, alpha=0.3)
     ax.set_yscale("log")
+    power_labels(ax.yaxis)  # 10⁻⁴ in plain text: mathtext was a fifth of this picture's drawing time
     _integer_epochs(ax)
     epochs = sorted({x for xs, _, _ in series.values() for x in xs})
     if len(epochs) > 1:
