@@ -109,15 +109,7 @@ def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float,
         axis.grid(True, alpha=0.3)
     ax.set_yscale("log")
     power_labels(ax.yaxis)  # 10⁻⁴ in plain text: mathtext was a fifth of this picture's drawing time
-    _integer_epochs(ax)
-    epochs = sorted({x for xs, _, _ in series.values() for x in xs})
-    if len(epochs) > 1:
-        pad = 0.02 * (epochs[-1] - epochs[0])
-        ax.set_xlim(epochs[0] - pad, epochs[-1] + pad)
-    elif epochs:  # one check (a run of a few epochs): an epoch either side, not -0.045 to 0.045
-        ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
-    if 1 <= len(epochs) <= 12:  # ticks at the checks themselves: every 10 epochs reads 0, 10, 20, not 0, 4, 8
-        ax.set_xticks(epochs)
+    _check_epochs_axis(ax, sorted({x for xs, _, _ in series.values() for x in xs}))
     ax.set_xlabel("epoch (periodic checks)")
     ax.set_ylabel("max relative error (log scale)")
     if final_ax is not None:
@@ -136,6 +128,18 @@ def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float,
         markerscale=4.5 / size,  # legend symbols as large as on a short run, however small the points
     )
     return fig
+
+
+def _check_epochs_axis(ax: Any, epochs: Sequence[int]) -> None:
+    """The x axis of the periodic checks: whole epochs, a little room beside the first and last check."""
+    _integer_epochs(ax)
+    if len(epochs) > 1:
+        pad = 0.02 * (epochs[-1] - epochs[0])
+        ax.set_xlim(epochs[0] - pad, epochs[-1] + pad)
+    elif epochs:  # one check (a run of a few epochs): an epoch either side, not -0.045 to 0.045
+        ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
+    if 1 <= len(epochs) <= 12:  # ticks at the checks themselves: every 10 epochs reads 0, 10, 20, not 0, 4, 8
+        ax.set_xticks(epochs)
 
 
 def gradcheck_png(checks: Sequence[GradcheckRecord], tol: float, fail: float, title: str = "") -> bytes:
