@@ -102,13 +102,15 @@ def _plain_log_labels(ax: Any) -> None:
     """On a log y axis spanning at most four decades, label the minor ticks at 2x and 5x as plain
     numbers (0.02, 0.05, ...): a student reads 0.05 off the axis instead of guessing between 10^-2 and
     10^-1. Wider axes (a diverging run) keep the powers of ten only."""
-    from matplotlib.ticker import FuncFormatter, LogLocator
+    from matplotlib.ticker import FuncFormatter
+
+    from nnapp.pictures.ticks import InViewLogLocator
 
     low, high = ax.get_ylim()
     if not (0 < low < high) or math.log10(high / low) > 4:
         return
     plain = FuncFormatter(lambda value, _pos: f"{value:g}")
-    ax.yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+    ax.yaxis.set_minor_locator(InViewLogLocator(subs=(2.0, 5.0)))
     ax.yaxis.set_minor_formatter(plain)
     ax.yaxis.set_major_formatter(plain)
     ax.tick_params(axis="y", which="minor", labelsize="small")

@@ -57,7 +57,7 @@ def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float,
     """Max relative error per tensor at each periodic check (markers: checks are epochs apart, nothing
     happens between them), and the final check on the returned (best) weights in its own slot on the
     right, so that it never hides the periodic check of the epoch it came from."""
-    from nnapp.pictures.ticks import power_labels
+    from nnapp.pictures.ticks import in_view_log_ticks, power_labels
 
     series, finals, final_epoch = _check_points(checks)
     any_unreliable = any(any(flags) for _, _, flags in series.values()) or any(u for _, u in finals.values())
@@ -108,6 +108,7 @@ def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float,
         axis.axhline(fail, color="tab:red", linestyle="--", linewidth=1, label=f"fail {fail:g} (fail above)")
         axis.grid(True, alpha=0.3)
     ax.set_yscale("log")
+    in_view_log_ticks(ax.yaxis)
     power_labels(ax.yaxis)  # 10⁻⁴ in plain text: mathtext was a fifth of this picture's drawing time
     _check_epochs_axis(ax, sorted({x for xs, _, _ in series.values() for x in xs}))
     ax.set_xlabel("epoch (periodic checks)")

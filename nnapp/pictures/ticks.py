@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from matplotlib.ticker import LogFormatterSciNotation
+import numpy as np
+from matplotlib.ticker import LogFormatterSciNotation, LogLocator
 
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _MATHTEXT_POWER = re.compile(r"\$\\mathdefault\{(?:(\d+(?:\.\d+)?)\\times)?(\d+)\^\{(-?\d+)\}\}\$")
@@ -34,3 +35,26 @@ def power_labels(axis: Any) -> None:
     """Label a log `axis` (ax.yaxis) as matplotlib does by default, in plain text (`PowerLabels`)."""
     axis.set_major_formatter(PowerLabels())
     axis.set_minor_formatter(PowerLabels(labelOnlyBase=False))
+
+
+class InViewLogLocator(LogLocator):
+    """matplotlib's LogLocator, keeping only the ticks inside the view. LogLocator also places ticks up
+    to a decade or more beyond each end of the axis, which are never drawn, yet each is built as a tick
+    (lines and labels: 0.8 ms apiece here): 29 of diagnostics.png's 154 ticks, about 5% of its cost.
+
+    Only for log axes whose labels depend on the value alone or on the view (LogFormatter, FuncFormatter):
+    a linear axis's ScalarFormatter picks its decimals from every location, drawn or not."""
+
+    def __call__(self) -> Any:
+        ticks = np.asarray(super().__call__())
+        low, high = sorted(self.axis.get_view_interval()) if self.axis is not None else (0.0, 0.0)
+        if not (0 < low < high and np.isfinite(high)):
+            return ticks
+        slack = (high / low) ** 1e-6  # wider than matplotlib's own test, so no tick it draws is dropped
+        return ticks[(ticks >= low / slack) & (ticks <= high * slack)]
+
+
+def in_view_log_ticks(axis: Any) -> None:
+    """The log scale's default tick locations on `axis` (ax.yaxis), without those outside the view."""
+    axis.set_major_locator(InViewLogLocator())
+    axis.set_minor_locator(InViewLogLocator(subs="auto"))
