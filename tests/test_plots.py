@@ -140,6 +140,17 @@ def test_a_tensor_that_judged_nothing_is_drawn_hollow_and_the_legend_says_what_h
     assert list(ax.get_xticks()) == [0, 10]  # ticks at the checks
 
 
+def test_a_run_checked_at_one_epoch_only_reads_that_integer_epoch_on_the_gradcheck_x_axis():
+    from nnapp.core.gradcheck import GradcheckReport, TensorCheck
+    from nnapp.training.records import GradcheckRecord
+
+    report = GradcheckReport([TensorCheck("W", 5, 5, 2e-8, None, "pass")])
+    (ax,) = drawn(pictures.gradcheck_figure([GradcheckRecord(0, "epoch", report)], 1e-6, 1e-4)).axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0"]
+    low, high = ax.get_xlim()
+    assert low <= -1 and high >= 1  # a whole epoch either side, not a sliver of one
+
+
 # --- confusion matrix -----------------------------------------------------------------------------
 
 

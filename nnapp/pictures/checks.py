@@ -57,6 +57,8 @@ def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float,
     """Max relative error per tensor at each periodic check (markers: checks are epochs apart, nothing
     happens between them), and the final check on the returned (best) weights in its own slot on the
     right, so that it never hides the periodic check of the epoch it came from."""
+    from nnapp.pictures.ticks import in_view_log_ticks, power_labels
+
     series, finals, final_epoch = _check_points(checks)
     any_unreliable = any(any(flags) for _, _, flags in series.values()) or any(u for _, u in finals.values())
     fig = new_figure(8.5, 4.5, {"left": 0.09, "right": 0.76, "bottom": 0.15, "top": 0.93, "wspace": 0.04})
@@ -106,13 +108,9 @@ def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float,
         axis.axhline(fail, color="tab:red", linestyle="--", linewidth=1, label=f"fail {fail:g} (fail above)")
         axis.grid(True, alpha=0.3)
     ax.set_yscale("log")
-    _integer_epochs(ax)
-    epochs = sorted({x for xs, _, _ in series.values() for x in xs})
-    if len(epochs) > 1:
-        pad = 0.02 * (epochs[-1] - epochs[0])
-        ax.set_xlim(epochs[0] - pad, epochs[-1] + pad)
-    if 1 < len(epochs) <= 12:  # ticks at the checks themselves: every 10 epochs reads 0, 10, 20, not 0, 4, 8
-        ax.set_xticks(epochs)
+    in_view_log_ticks(ax.yaxis)
+    power_labels(ax.yaxis)  # 10⁻⁴ in plain text: mathtext was a fifth of this picture's drawing time
+    _check_epochs_axis(ax, sorted({x for xs, _, _ in series.values() for x in xs}))
     ax.set_xlabel("epoch (periodic checks)")
     ax.set_ylabel("max relative error (log scale)")
     if final_ax is not None:
@@ -131,6 +129,18 @@ def gradcheck_figure(checks: Sequence[GradcheckRecord], tol: float, fail: float,
         markerscale=4.5 / size,  # legend symbols as large as on a short run, however small the points
     )
     return fig
+
+
+def _check_epochs_axis(ax: Any, epochs: Sequence[int]) -> None:
+    """The x axis of the periodic checks: whole epochs, a little room beside the first and last check."""
+    _integer_epochs(ax)
+    if len(epochs) > 1:
+        pad = 0.02 * (epochs[-1] - epochs[0])
+        ax.set_xlim(epochs[0] - pad, epochs[-1] + pad)
+    elif epochs:  # one check (a run of a few epochs): an epoch either side, not -0.045 to 0.045
+        ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
+    if 1 <= len(epochs) <= 12:  # ticks at the checks themselves: every 10 epochs reads 0, 10, 20, not 0, 4, 8
+        ax.set_xticks(epochs)
 
 
 def gradcheck_png(checks: Sequence[GradcheckRecord], tol: float, fail: float, title: str = "") -> bytes:

@@ -60,6 +60,8 @@ def curves_figure(
     """Loss (train vs val, log scale, the chance level ln N_c) and accuracy (train vs val, zoomed to
     the trained epochs) against epoch, best epoch marked; a run that stopped on an error marks where
     and why. Few epochs are drawn as points, so that one epoch is still seen."""
+    from nnapp.pictures.ticks import in_view_log_ticks, power_labels
+
     epochs = [r.epoch for r in history]
     marker = "o" if len(epochs) < 10 else None
     train_loss, clipped_train = log_safe([r.train_loss for r in history])
@@ -86,6 +88,8 @@ def curves_figure(
             label=f"chance ln N_c = {chance_loss:.3f}",
         )
     loss_ax.set_yscale("log")
+    in_view_log_ticks(loss_ax.yaxis)
+    power_labels(loss_ax.yaxis)  # kept where the axis is too wide for plain numbers (a diverging run)
     _plain_log_labels(loss_ax)
     loss_ax.set_xlabel("epoch")
     loss_ax.set_ylabel("loss (log scale)")
@@ -164,6 +168,8 @@ def overlay_curves_figure(
     """Loss and validation accuracy of several runs in one figure, one colour per run, each run's best
     epoch starred, legend below. A run whose curves are identical to an earlier one's is drawn dashed
     over it and its legend entry says so: otherwise the later curve hides the earlier one."""
+    from nnapp.pictures.ticks import in_view_log_ticks, power_labels
+
     fig = new_figure(12, 4.6 + 0.22 * len(runs))
     loss_ax, acc_ax = fig.subplots(1, 2)
     colours = _class_colours(len(runs))
@@ -184,6 +190,8 @@ def overlay_curves_figure(
         _best_marks(loss_ax, history, best, "val_loss", colour)
         _best_marks(acc_ax, history, best, "val_acc", colour)
     loss_ax.set_yscale("log")
+    in_view_log_ticks(loss_ax.yaxis)
+    power_labels(loss_ax.yaxis)  # kept where the axis is too wide for plain numbers (a diverging run)
     _plain_log_labels(loss_ax)
     loss_ax.set_xlabel("epoch")
     loss_ax.set_ylabel("loss (log scale)")

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 def diagnostics_figure(history: Sequence[EpochRecord], title: str = "") -> Figure:
     """Update ratios (log axis, the healthy 1e-3 and the warning lines), dead and active hidden units,
     and each tensor's full-data gradient norm. Epoch 0 has no step, so no update ratio."""
+    from nnapp.pictures.ticks import in_view_log_ticks
+
     # fixed margins: constrained layout cost 0.3 s a run here (see base.new_figure)
     fig = new_figure(12.0, 3.8, dict(left=0.06, right=0.99, bottom=0.13, top=0.83, wspace=0.22))
     ratio_ax, unit_ax, grad_ax = fig.subplots(1, 3)
@@ -33,6 +35,7 @@ def diagnostics_figure(history: Sequence[EpochRecord], title: str = "") -> Figur
         values, _ = log_safe([getattr(r, f"update_ratio_{name}") for r in stepped])
         ratio_ax.plot(epochs, values, color=TENSOR_COLOURS[name], marker=marker, markersize=3, label=name)
     ratio_ax.set_yscale("log")
+    in_view_log_ticks(ratio_ax.yaxis)
     ratio_ax.axhline(1e-3, color="black", linestyle=":", linewidth=1.2, label="1e-3: healthy")
     for line, label in ((UPDATE_RATIO_HIGH, "warning lines"), (UPDATE_RATIO_LOW, None)):
         ratio_ax.axhline(line, color="tab:red", linestyle="--", linewidth=1, label=label)
@@ -56,6 +59,7 @@ def diagnostics_figure(history: Sequence[EpochRecord], title: str = "") -> Figur
         values, _ = log_safe([getattr(r, f"grad_norm_{name}") for r in history])
         grad_ax.plot(all_epochs, values, color=TENSOR_COLOURS[name], label=name)
     grad_ax.set_yscale("log")
+    in_view_log_ticks(grad_ax.yaxis)
     grad_ax.set_title("full-data gradient norm ‖∂J/∂p‖", fontsize=10)
     grad_ax.legend(fontsize=8, loc="upper right")
     _plain_number_labels(ratio_ax, grad_ax)
