@@ -164,6 +164,14 @@ def test_cli_resume_continues_the_run_in_place(config, tmp_path):
     assert load_checkpoint(run).state.epoch == 5
 
 
+def test_a_finished_cosine_run_whose_last_rate_is_min_lr_0_is_extended(config):
+    """Cosine ends at optim.min_lr, 0 by default: the checkpoint's rate 0.0 is the schedule's, not damage."""
+    first = run_experiment(load_config(config, ["optim.schedule=cosine", "train.epochs=4"]))
+    assert load_checkpoint(first.run_dir).state.schedule.lr == 0.0
+    extended = execute(prepare_resume(first.run_dir, epochs=6))
+    assert extended.result.stop_reason == "completed" and extended.result.state.epoch == 6
+
+
 def snapshot_dir(path: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(path.iterdir())}
 

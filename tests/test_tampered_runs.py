@@ -82,7 +82,7 @@ def put(key: str, value: object):
     [
         (put("best_score", float("nan")), "damaged checkpoint (state.best_score is NaN)"),
         (put("schedule.lr", "0.1"), "schedule.lr holds"),
-        (put("schedule.lr", 0.0), "schedule.lr 0.0 is not a learning rate"),
+        (put("schedule.lr", -0.1), "schedule.lr -0.1 is not a learning rate"),
         (put("schedule.best", True), "schedule.best holds true"),
         (put("schedule.bad_epochs", -1), "schedule.bad_epochs is negative"),
         (lambda s: s["schedule"].pop("best"), "schedule does not hold the fields nnapp writes"),

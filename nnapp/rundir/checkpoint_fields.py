@@ -105,7 +105,8 @@ def decode_state(arrays: Mapping[str, np.ndarray], s: dict[str, Any]) -> tuple[T
     if s["metric_columns"] != list(METRIC_COLUMNS):
         raise Damage("metric_columns are not this nnapp's")
     schedule = fields(s["schedule"], SCHEDULE_TYPES, "schedule")
-    if not (math.isfinite(schedule["lr"]) and schedule["lr"] > 0):
+    # 0 is one: a cosine schedule ends its last epoch at optim.min_lr, 0 by default
+    if not (math.isfinite(schedule["lr"]) and schedule["lr"] >= 0):
         raise Damage(f"schedule.lr {schedule['lr']} is not a learning rate")
     if not s["best_epoch"] <= s["epoch"]:
         raise Damage(f"best_epoch {s['best_epoch']} is after epoch {s['epoch']}")
