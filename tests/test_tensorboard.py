@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from crc32c import crc32c
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from tensorboardX.proto.event_pb2 import Event
 from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData
@@ -158,6 +158,7 @@ def test_histograms_are_the_parameters_and_gradients_at_each_snapshot(config):
 
 
 @settings(max_examples=60, deadline=None)
+@example([[0.0, 5e-324]], False)  # a span of one subnormal: np.histogram refuses 30 bins over it
 @given(
     st.lists(
         st.lists(st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False), min_size=2, max_size=40),
@@ -180,7 +181,11 @@ def test_histogram_buckets_are_np_histograms_for_each_tensor_alone_or_together(t
         if array.min() == array.max():  # one value: one full bin, the last (np.histogram widens the range)
             assert list(value.histo.bucket)[-1] == array.size
             continue
-        counts, edges = np.histogram(array, bins=tensorboard.HISTOGRAM_BINS)
+        try:
+            counts, edges = np.histogram(array, bins=tensorboard.HISTOGRAM_BINS)
+        except ValueError as refused:  # no 30 increasing edges over a few subnormals: one full bin too
+            assert "Too many bins" in str(refused) and list(value.histo.bucket)[-1] == array.size
+            continue
         assert list(value.histo.bucket) == counts.tolist()
         assert list(value.histo.bucket_limit) == edges[1:].tolist()
 

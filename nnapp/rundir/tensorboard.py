@@ -158,10 +158,15 @@ def histograms(tags: Sequence[str], tensors: Sequence[np.ndarray]) -> list[Any]:
     with np.errstate(invalid="ignore", over="ignore"):  # NaN or inf: not spread, counted below
         span = high - low
         spread = np.isfinite(span) & (span > 0)
-        span = np.where(spread, span, 1.0)
         width = np.where(
             spread, span / n, 0.0
         )  # np.linspace's step: edge k is low + k * width, the last high
+        limits = low[:, None] + width[:, None] * np.arange(1, n + 1)
+        limits[:, -1] = high
+        # a span of a few subnormals (0 to 5e-324) has no n increasing edges: np.histogram refuses it ("too
+        # many bins"); here it is one full bin, as one value is
+        spread &= np.all(np.diff(limits, axis=1, prepend=low[:, None]) > 0, axis=1)
+        span = np.where(spread, span, 1.0)
         lo, w = low[owner], width[owner]
         bins = np.where(spread[owner], (values - lo) / span[owner] * n, 0.0).astype(np.intp)
         bins[bins == n] = n - 1  # the maximum closes the last bin
@@ -172,8 +177,6 @@ def histograms(tags: Sequence[str], tensors: Sequence[np.ndarray]) -> list[Any]:
     bins[~spread[owner]] = n - 1
     counts = np.bincount(owner * n + bins, minlength=len(flats) * n)
     counts_rows = counts.reshape(len(flats), n).astype(np.float64).tolist()
-    limits = low[:, None] + width[:, None] * np.arange(1, n + 1)
-    limits[:, -1] = high
     limits_rows = limits.tolist()
     chosen = []
     for i, (tag, flat) in enumerate(zip(tags, flats, strict=True)):
