@@ -104,6 +104,25 @@ def test_png_helpers_are_the_figures_as_png_bytes():
     )
 
 
+@pytest.mark.parametrize("transparent", [False, True])
+def test_png_bytes_decode_to_the_pixels_savefig_writes(transparent):
+    """png_bytes draws and encodes by itself (half savefig's encoding time): the same pixels, as RGB where
+    every pixel is opaque, and with the alpha channel kept where one is not."""
+    import io
+
+    from PIL import Image
+
+    fig = pictures.curves_figure(HISTORY, 3, "t", 1.0)
+    if transparent:
+        fig.patch.set_alpha(0.5)
+    reference = io.BytesIO()
+    fig.savefig(reference, format="png")
+    ours = Image.open(io.BytesIO(pictures.png_bytes(fig)))
+    expected = np.asarray(Image.open(reference).convert("RGBA"))
+    assert ours.mode == ("RGBA" if transparent else "RGB")
+    assert np.array_equal(np.asarray(ours.convert("RGBA")), expected)
+
+
 # --- gradient checks ------------------------------------------------------------------------------
 
 
