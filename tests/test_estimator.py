@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _shared import local_dask_client
 from sklearn.base import clone
 from sklearn.datasets import load_iris
 from sklearn.model_selection import GridSearchCV, cross_val_score
@@ -165,23 +166,8 @@ def test_importing_nnapp_and_its_command_line_does_not_import_scikit_learn():
 
 @pytest.fixture
 def dask_client():
-    """A local cluster of two single-threaded worker processes on 127.0.0.1, closed afterwards."""
-    from distributed import Client, LocalCluster
-
-    cluster = LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # leaves port 8787 free
-    )
-    client = Client(cluster)
-    try:
+    with local_dask_client() as client:
         yield client
-    finally:
-        client.close()
-        cluster.close()
 
 
 def test_a_search_on_a_dask_cluster_scores_as_one_process_does(dask_client):

@@ -7,7 +7,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from _shared import SMALL_SWEEP
+from _shared import SMALL_SWEEP, local_dask_client
 from typer.testing import CliRunner
 
 from nnapp.cli.app import app
@@ -24,27 +24,10 @@ def config(write_config, tmp_path):
 
 @pytest.fixture(scope="module")
 def dask_scheduler():
-    """A local cluster of two single-threaded worker processes, where a task whose worker dies is not
-    retried (as on the sweep's own local cluster); closed with its client after this module's tests (a
-    cluster takes about 1.7 s of CPU to start; a killed worker is restarted by its nanny)."""
-    import dask
-    from distributed import Client, LocalCluster
-
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # leaves port 8787 free
-        )
-    client = Client(cluster)
-    try:
-        yield cluster.scheduler_address
-    finally:
-        client.close()
-        cluster.close()
+    """A local cluster where a task whose worker dies is not retried (as on the sweep's own local cluster),
+    for this module's tests (a killed worker is restarted by its nanny)."""
+    with local_dask_client(**{"distributed.scheduler.allowed-failures": 0}) as client:
+        yield client.scheduler.address
 
 
 def sweep(config: Path, out: Path | str, *args: str):
