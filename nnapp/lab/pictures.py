@@ -162,11 +162,14 @@ def attack_examples_png(examples: AttackExamples, title: str = "") -> bytes:
 
 def lr_find_png(result: LrFindResult, title: str = "") -> bytes:
     """Loss against learning rate (log x axis), raw and smoothed, the minimum and the suggestion marked."""
+    from nnapp.pictures.ticks import power_labels
+
     fig = new_figure(8, 5)
     ax = fig.subplots()
     ax.plot(result.lrs, result.losses, color="tab:blue", alpha=0.35, linewidth=1, label="loss per step")
     ax.plot(result.lrs, result.smoothed, color="tab:blue", linewidth=2, label="smoothed (EMA)")
     ax.set_xscale("log")
+    power_labels(ax.xaxis)  # 10⁻⁴ in plain text, as on the run's pictures
     ax.axvline(
         result.min_lr, color="tab:gray", linestyle=":", label=f"smoothed minimum, lr {result.min_lr:.2g}"
     )

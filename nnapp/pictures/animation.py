@@ -52,6 +52,8 @@ def _loss_panel(ax: Any, trace: LossTrace) -> tuple[Any, Any]:
     """The whole loss curve, drawn once; returns the marker and the epoch line that each frame moves."""
     from matplotlib.ticker import MaxNLocator
 
+    from nnapp.pictures.ticks import power_labels
+
     train, _ = log_safe(trace.train_loss)
     val, _ = log_safe(trace.val_loss)
     ax.plot(trace.epochs, train, color="tab:blue", label="train (CE + L2)")
@@ -59,6 +61,7 @@ def _loss_panel(ax: Any, trace: LossTrace) -> tuple[Any, Any]:
     if trace.chance_loss is not None and math.isfinite(trace.chance_loss):
         ax.axhline(trace.chance_loss, color="tab:gray", linestyle=":", linewidth=1.2, label="chance ln N_c")
     ax.set_yscale("log")
+    power_labels(ax.yaxis)  # kept where the axis is too wide for plain numbers, as on curves.png
     _plain_log_labels(ax)
     if len(trace.epochs) > 1:  # a little room either side: the marker at the first and last epoch is whole
         pad = 0.02 * (trace.epochs[-1] - trace.epochs[0])
